@@ -1,0 +1,434 @@
+package deploy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/greenlight-ci/greenlight/internal/event"
+)
+
+// Options wires a Controller to the world.
+type Options struct {
+	Store    Store
+	Router   Router
+	Drivers  Drivers
+	Hooks    HookRunner
+	Watchers WatcherFactory // nil: alarms are not evaluated
+	Events   event.Sink
+	Logger   *slog.Logger
+	LogDir   string        // deployment logs: <LogDir>/<deployment>.log
+	Poll     time.Duration // how often waits look for commands and state; default 100ms
+}
+
+// Controller drives deployments. One controller runs per state directory (the
+// caller holds the lock); it picks up deployments any process created.
+type Controller struct {
+	opts    Options
+	log     *slog.Logger
+	mu      sync.Mutex
+	driving map[string]bool
+}
+
+func NewController(opts Options) *Controller {
+	if opts.Poll <= 0 {
+		opts.Poll = 100 * time.Millisecond
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Events == nil {
+		opts.Events = event.Discard
+	}
+	return &Controller{opts: opts, log: opts.Logger, driving: map[string]bool{}}
+}
+
+// Run drives every active deployment, picking up new ones as they are created,
+// until ctx ends. Deployments left mid-way by a controller that crashed are resumed
+// from their recorded step.
+func (c *Controller) Run(ctx context.Context) error {
+	tick := time.NewTicker(c.opts.Poll)
+	defer tick.Stop()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	for {
+		active, err := c.opts.Store.ActiveDeployments(ctx)
+		if err != nil && ctx.Err() == nil {
+			c.log.Error("list active deployments", "err", err)
+		}
+		for _, d := range active {
+			if c.claim(d.ID) {
+				wg.Add(1)
+				go func(id string) {
+					defer wg.Done()
+					defer c.release(id)
+					if err := c.Drive(ctx, id); err != nil && ctx.Err() == nil {
+						c.log.Error("drive deployment", "deployment", id, "err", err)
+					}
+				}(d.ID)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		}
+	}
+}
+
+func (c *Controller) claim(id string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.driving[id] {
+		return false
+	}
+	c.driving[id] = true
+	return true
+}
+
+func (c *Controller) release(id string) {
+	c.mu.Lock()
+	delete(c.driving, id)
+	c.mu.Unlock()
+}
+
+// Drive runs one deployment until it is done (or ctx ends: the deployment then stays
+// as recorded and the next Drive resumes it).
+func (c *Controller) Drive(ctx context.Context, id string) error {
+	d, err := c.opts.Store.Deployment(ctx, id)
+	if err != nil {
+		return fmt.Errorf("load deployment %s: %w", id, err)
+	}
+	if d.Status.Done() {
+		return nil
+	}
+	r, err := c.newRun(d)
+	if err != nil {
+		return err
+	}
+	defer r.close()
+	return r.drive(ctx)
+}
+
+// run is the state of driving one deployment in this process.
+type run struct {
+	c         *Controller
+	d         *Deployment
+	log       *slog.Logger
+	out       io.Writer // the deployment's log file
+	closer    io.Closer
+	alarms    chan alarmBreach // ALARM transitions from the watcher
+	stopWatch context.CancelFunc
+}
+
+func (c *Controller) newRun(d *Deployment) (*run, error) {
+	r := &run{c: c, d: d, log: c.log.With("deployment", d.ID, "group", d.Application+"/"+d.Group), out: io.Discard, alarms: make(chan alarmBreach, 16)}
+	if c.opts.LogDir != "" {
+		if err := os.MkdirAll(c.opts.LogDir, 0o755); err != nil {
+			return nil, fmt.Errorf("create deployment log directory: %w", err)
+		}
+		f, err := os.OpenFile(filepath.Join(c.opts.LogDir, d.ID+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		if err != nil {
+			return nil, fmt.Errorf("open deployment log: %w", err)
+		}
+		r.out, r.closer = f, f
+	}
+	return r, nil
+}
+
+func (r *run) close() {
+	if r.stopWatch != nil {
+		r.stopWatch()
+	}
+	if r.closer != nil {
+		r.closer.Close()
+	}
+}
+
+// errInterrupted means a wait ended because the deployment must stop.
+var errInterrupted = errors.New("deployment interrupted")
+
+func (r *run) drive(ctx context.Context) error {
+	if err := r.waitTurn(ctx); err != nil {
+		return err
+	}
+	if r.d.Status == StatusCreated {
+		if err := r.setStatus(ctx, StatusInProgress, ""); err != nil {
+			return err
+		}
+		if err := r.checkExistingAlarms(ctx); err != nil {
+			return err
+		}
+	}
+	r.resumeAlarmWatch(ctx)
+	for {
+		if err := r.pollCommands(ctx); err != nil {
+			return err
+		}
+		if r.d.Stop != nil {
+			return r.stop(ctx)
+		}
+		step := r.d.CurrentStep()
+		if step == nil {
+			return r.finish(ctx, StatusSucceeded)
+		}
+		if err := r.runStep(ctx, step.Name); err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			if errors.Is(err, errInterrupted) {
+				continue
+			}
+			return err
+		}
+	}
+}
+
+// runStep runs one step from Pending or InProgress (resumed) to a final status.
+func (r *run) runStep(ctx context.Context, name string) error {
+	step := r.d.Step(name)
+	if step.Status == StepPending {
+		step.Status, step.Start = StepInProgress, time.Now()
+		if err := r.save(ctx); err != nil {
+			return err
+		}
+		r.emitStep(step)
+	}
+	skipped, err := r.execStep(ctx, name)
+	step = r.d.Step(name)
+	switch {
+	case errors.Is(err, errInterrupted) || ctx.Err() != nil:
+		return err
+	case err != nil:
+		var f *failure
+		if !errors.As(err, &f) {
+			f = &failure{code: ErrInternal, err: err}
+		}
+		step.Status, step.End, step.Message = StepFailed, time.Now(), f.Error()
+		r.d.Stop = &StopRequest{Event: "DEPLOYMENT_FAILURE", Code: f.code, Reason: fmt.Sprintf("%s failed: %s", name, f.Error()), Requested: time.Now()}
+		r.logf("%s failed: %v", name, f)
+	case skipped:
+		step.Status, step.End = StepSkipped, time.Now()
+	default:
+		step.Status, step.End = StepSucceeded, time.Now()
+	}
+	if err := r.save(ctx); err != nil {
+		return err
+	}
+	r.emitStep(step)
+	if r.d.Stop != nil {
+		return errInterrupted
+	}
+	return nil
+}
+
+// failure is a step failure with a CodeDeploy error code.
+type failure struct {
+	code string
+	err  error
+}
+
+func (f *failure) Error() string { return f.err.Error() }
+func (f *failure) Unwrap() error { return f.err }
+
+func fail(code string, format string, args ...any) error {
+	return &failure{code: code, err: fmt.Errorf(format, args...)}
+}
+
+func (r *run) setStatus(ctx context.Context, s Status, msg string) error {
+	r.d.Status = s
+	if s.Done() {
+		r.d.Completed = time.Now()
+	}
+	if err := r.save(ctx); err != nil {
+		return err
+	}
+	r.emit(event.Event{Kind: event.KindDeployment, Status: string(s), Message: msg})
+	return nil
+}
+
+func (r *run) finish(ctx context.Context, s Status) error {
+	r.logf("deployment %s", s)
+	return r.setStatus(ctx, s, r.d.ErrorMessage)
+}
+
+// save persists the deployment. Saving uses a context of its own: a deployment's
+// state must reach the store even while the caller is shutting down.
+func (r *run) save(ctx context.Context) error {
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if err := r.c.opts.Store.SaveDeployment(sctx, r.d); err != nil {
+		return fmt.Errorf("save deployment %s: %w", r.d.ID, err)
+	}
+	return nil
+}
+
+func (r *run) emit(e event.Event) {
+	e.Time = time.Now()
+	e.DeploymentID = r.d.ID
+	e.ExecutionID = r.d.ExecutionID
+	e.Group = r.d.Application + "/" + r.d.Group
+	r.c.opts.Events.Emit(e)
+}
+
+func (r *run) emitStep(s *Step) {
+	r.emit(event.Event{Kind: event.KindLifecycle, Name: s.Name, Status: string(s.Status), Message: s.Message})
+}
+
+func (r *run) logf(format string, args ...any) {
+	fmt.Fprintf(r.out, "%s %s\n", time.Now().UTC().Format(time.RFC3339Nano), fmt.Sprintf(format, args...))
+}
+
+// waitTurn holds a new deployment until older active deployments of the same
+// service are done. An older one that is only baking (termination wait) is asked to
+// finish now: a newer release replaces the warm original.
+func (r *run) waitTurn(ctx context.Context) error {
+	asked := map[string]bool{}
+	for {
+		active, err := r.c.opts.Store.ActiveDeployments(ctx)
+		if err != nil {
+			return fmt.Errorf("list active deployments: %w", err)
+		}
+		var older *Deployment
+		for _, o := range active {
+			if o.ID != r.d.ID && o.Config.Service.Name == r.d.Config.Service.Name && o.Created.Before(r.d.Created) {
+				older = o
+				break
+			}
+		}
+		if older == nil {
+			return nil
+		}
+		if older.Status == StatusBaking && !asked[older.ID] {
+			asked[older.ID] = true
+			r.logf("waiting for %s to finish its termination wait early", older.ID)
+			if err := r.c.opts.Store.AddCommand(ctx, older.ID, Command{Name: CommandFinishBaking, Reason: "superseded by " + r.d.ID, Time: time.Now()}); err != nil {
+				return err
+			}
+		}
+		if err := sleep(ctx, r.c.opts.Poll); err != nil {
+			return err
+		}
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// pollCommands applies commands other processes queued for this deployment.
+func (r *run) pollCommands(ctx context.Context) error {
+	cmds, err := r.c.opts.Store.TakeCommands(ctx, r.d.ID)
+	if err != nil {
+		return fmt.Errorf("read commands: %w", err)
+	}
+	changed := false
+	for _, cmd := range cmds {
+		r.logf("command %s from %s: %s", cmd.Name, cmd.Who, cmd.Reason)
+		switch cmd.Name {
+		case CommandContinue:
+			r.d.ContinueRequested, changed = true, true
+		case CommandFinishBaking:
+			if r.d.TerminationDue.IsZero() || r.d.TerminationDue.After(time.Now()) {
+				r.d.TerminationDue, changed = time.Now(), true
+			}
+		case CommandStop, CommandRollback:
+			if r.d.Stop == nil {
+				event := "DEPLOYMENT_STOP_ON_REQUEST"
+				if cmd.Name == CommandRollback {
+					event = eventManualRollback
+				}
+				r.d.Stop = &StopRequest{Event: event, Code: ErrManualStop, Reason: stopReason(cmd), Requested: cmd.Time}
+				changed = true
+			}
+		}
+	}
+	if changed {
+		return r.save(ctx)
+	}
+	return nil
+}
+
+// eventManualRollback marks a stop that rolls back whatever the group's
+// auto-rollback settings say: the operator asked for it.
+const eventManualRollback = "MANUAL_ROLLBACK"
+
+func stopReason(cmd Command) string {
+	what := "stopped"
+	if cmd.Name == CommandRollback {
+		what = "rollback requested"
+	}
+	if cmd.Who != "" {
+		what += " by " + cmd.Who
+	}
+	if cmd.Reason != "" {
+		what += ": " + cmd.Reason
+	}
+	return what
+}
+
+// interrupted checks, without blocking, for anything that must stop the deployment:
+// commands and alarms. It returns errInterrupted when the deployment must stop.
+func (r *run) interrupted(ctx context.Context) error {
+	select {
+	case b := <-r.alarms:
+		r.onAlarm(b)
+		if err := r.save(ctx); err != nil {
+			return err
+		}
+	default:
+	}
+	if err := r.pollCommands(ctx); err != nil {
+		return err
+	}
+	if r.d.Stop != nil {
+		return errInterrupted
+	}
+	return nil
+}
+
+// waitUntil polls cond every Poll until it returns true, the deployment must stop,
+// or ctx ends.
+func (r *run) waitUntil(ctx context.Context, cond func() (bool, error)) error {
+	for {
+		if err := r.interrupted(ctx); err != nil {
+			return err
+		}
+		done, err := cond()
+		if err != nil || done {
+			return err
+		}
+		if err := r.sleepOrAlarm(ctx); err != nil {
+			return err
+		}
+	}
+}
+
+// sleepOrAlarm waits one poll interval, waking early when an alarm fires (an alarm
+// must move traffic back within milliseconds, not a poll later).
+func (r *run) sleepOrAlarm(ctx context.Context) error {
+	t := time.NewTimer(r.c.opts.Poll)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case b := <-r.alarms:
+		r.onAlarm(b)
+		return r.save(ctx)
+	case <-t.C:
+		return nil
+	}
+}

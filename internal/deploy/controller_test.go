@@ -1,0 +1,362 @@
+package deploy
+
+import (
+	"context"
+	"errors"
+	"math"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/greenlight-ci/greenlight/internal/event"
+	"github.com/greenlight-ci/greenlight/internal/manifest"
+)
+
+func TestFirstDeploymentThenCutoverUnderLoadLosesNoRequest(t *testing.T) {
+	h := newHarness(t)
+	v1 := h.deployAndRelease(release{version: "v1", config: noWait})
+	waitFor(t, h.prod, "v1")
+	if v1.OriginalTargetGroup != "" || v1.ReplacementTargetGroup != "web-1" {
+		t.Fatalf("first deployment: original %q replacement %q, want none and web-1", v1.OriginalTargetGroup, v1.ReplacementTargetGroup)
+	}
+	l := startLoad(h.prod, 4)
+	for i, version := range []string{"v2", "v3", "v4"} {
+		d := h.wait(h.create(release{version: version, config: noWait}).ID, "succeeded", done)
+		if d.Status != StatusSucceeded {
+			t.Fatalf("%s: %s %s", version, d.Status, d.ErrorMessage)
+		}
+		// The target groups swap roles every deployment.
+		wantReplacement := []string{"web-2", "web-1", "web-2"}[i]
+		if d.ReplacementTargetGroup != wantReplacement {
+			t.Errorf("%s went to %s, want %s", version, d.ReplacementTargetGroup, wantReplacement)
+		}
+		waitFor(t, h.prod, version)
+	}
+	time.Sleep(300 * time.Millisecond)
+	l.stop()
+	if l.failed() != 0 || l.total.Load() < 50 {
+		t.Fatalf("cutovers under load: %s", l)
+	}
+	// Only v4's two tasks still run: every original was terminated.
+	running := h.running()
+	if len(running) != 2 {
+		t.Errorf("running tasks %v, want only v4's two", running)
+	}
+}
+
+func noWait(c *Config) { c.TerminationWait = 0 }
+
+func TestLifecycleRecordsEveryStepInOrder(t *testing.T) {
+	h := newHarness(t)
+	h.deployAndRelease(release{version: "v1", config: noWait})
+	d := h.wait(h.create(release{version: "v2", config: func(c *Config) {
+		c.TerminationWait = 0
+		c.Hooks[manifest.HookAfterInstall] = &manifest.Hook{Name: "check", Command: []string{"sh", "-c", `test -n "$GREENLIGHT_TEST_URL" && echo after install $GREENLIGHT_DEPLOYMENT_ID`}}
+	}}).ID, "done", done)
+	if d.Status != StatusSucceeded {
+		t.Fatalf("%s: %s", d.Status, d.ErrorMessage)
+	}
+	var got []string
+	for _, s := range d.Steps {
+		got = append(got, s.Name+"="+string(s.Status))
+	}
+	want := "BeforeInstall=Skipped Install=Succeeded AfterInstall=Succeeded AllowTestTraffic=Succeeded AfterAllowTestTraffic=Skipped BeforeAllowTraffic=Skipped ReadyWait=Skipped AllowTraffic=Succeeded AfterAllowTraffic=Skipped TerminationWait=Succeeded TerminateOriginal=Succeeded"
+	if strings.Join(got, " ") != want {
+		t.Errorf("steps\n got %s\nwant %s", strings.Join(got, " "), want)
+	}
+	for i := 1; i < len(d.Steps); i++ {
+		if d.Steps[i].Start.Before(d.Steps[i-1].End) && d.Steps[i].Status != StepSkipped && d.Steps[i-1].Status != StepSkipped {
+			t.Errorf("step %s started before %s ended", d.Steps[i].Name, d.Steps[i-1].Name)
+		}
+	}
+	var lifecycle int
+	for _, e := range h.events.Events() {
+		if e.Kind == event.KindLifecycle && e.DeploymentID == d.ID {
+			lifecycle++
+		}
+	}
+	if lifecycle < len(d.Steps) {
+		t.Errorf("%d lifecycle events for %d steps", lifecycle, len(d.Steps))
+	}
+}
+
+func TestUnhealthyReplacementIsRemovedAndProductionNeverSeesIt(t *testing.T) {
+	h := newHarness(t)
+	h.deployAndRelease(release{version: "v1", config: noWait})
+	l := startLoad(h.prod, 2)
+	d := h.wait(h.create(release{version: "bad", env: map[string]string{"UNHEALTHY": "1"}, config: func(c *Config) {
+		c.InstallTimeout = 3 * time.Second
+	}}).ID, "done", done)
+	l.stop()
+	if d.Status != StatusFailed || d.ErrorCode != ErrHealthConstraints || !strings.Contains(d.ErrorMessage, "not healthy") {
+		t.Fatalf("got %s %s %q", d.Status, d.ErrorCode, d.ErrorMessage)
+	}
+	if l.failed() != 0 || l.bodies["bad"] != 0 {
+		t.Fatalf("production saw the bad release: %s", l)
+	}
+	h.assertOnlyVersionServes("v1")
+	rb := h.wait(d.RolledBackBy, "done", done)
+	if rb.Kind != KindRollback || rb.Status != StatusSucceeded {
+		t.Fatalf("rollback %s: %s %s", rb.ID, rb.Status, rb.ErrorMessage)
+	}
+}
+
+func TestCrashingReplacementFailsWithExitStatus(t *testing.T) {
+	h := newHarness(t)
+	h.deployAndRelease(release{version: "v1", config: noWait})
+	d := h.wait(h.create(release{version: "crash", env: map[string]string{"CRASH_AFTER_MS": "100", "UNHEALTHY": "1"}}).ID, "done", done)
+	if d.Status != StatusFailed || d.ErrorCode != ErrTaskCrashed || !strings.Contains(d.ErrorMessage, "exited with status 3") {
+		t.Fatalf("got %s %s %q", d.Status, d.ErrorCode, d.ErrorMessage)
+	}
+	h.assertOnlyVersionServes("v1")
+}
+
+func TestFailingHookRollsBack(t *testing.T) {
+	h := newHarness(t)
+	h.deployAndRelease(release{version: "v1", config: noWait})
+	l := startLoad(h.prod, 2)
+	d := h.wait(h.create(release{version: "v2", config: func(c *Config) {
+		c.Hooks[manifest.HookAfterAllowTraffic] = &manifest.Hook{Name: "smoke", Command: []string{"sh", "-c", "echo smoke test failed >&2; exit 7"}}
+	}}).ID, "done", done)
+	l.stop()
+	if d.Status != StatusFailed || d.ErrorCode != ErrHookFailed || !strings.Contains(d.ErrorMessage, "exit status 7") || !strings.Contains(d.ErrorMessage, "smoke test failed") {
+		t.Fatalf("got %s %s %q", d.Status, d.ErrorCode, d.ErrorMessage)
+	}
+	if l.failed() != 0 {
+		t.Fatalf("requests failed during the rollback: %s", l)
+	}
+	h.wait(d.RolledBackBy, "done", done)
+	h.assertOnlyVersionServes("v1")
+}
+
+func TestHookTimeout(t *testing.T) {
+	h := newHarness(t)
+	d := h.wait(h.create(release{version: "v1", config: func(c *Config) {
+		c.Hooks[manifest.HookBeforeInstall] = &manifest.Hook{Name: "slow", Command: []string{"sleep", "30"}, Timeout: manifest.Duration(300 * time.Millisecond)}
+	}}).ID, "done", done)
+	if d.Status != StatusFailed || !strings.Contains(d.ErrorMessage, "timed out after 300ms") {
+		t.Fatalf("got %s %q", d.Status, d.ErrorMessage)
+	}
+	if len(h.running()) != 0 {
+		t.Errorf("a BeforeInstall failure started tasks: %v", h.running())
+	}
+}
+
+func TestRollbackDuringTerminationWaitIsInstant(t *testing.T) {
+	h := newHarness(t)
+	h.deployAndRelease(release{version: "v1", config: noWait})
+	d := h.deployAndRelease(release{version: "v2", config: func(c *Config) { c.TerminationWait = time.Hour }})
+	if d.Status != StatusBaking {
+		t.Fatalf("v2 is %s, want Baking", d.Status)
+	}
+	waitFor(t, h.prod, "v2")
+	l := startLoad(h.prod, 4)
+	if err := h.st.AddCommand(context.Background(), d.ID, Command{Name: CommandRollback, Who: "test", Reason: "bad release"}); err != nil {
+		t.Fatal(err)
+	}
+	d = h.wait(d.ID, "rolled back", func(d *Deployment) bool { return d.RolledBackBy != "" && d.Rollback != nil })
+	rb := h.wait(d.RolledBackBy, "done", done)
+	l.stop()
+	if d.Status != StatusStopped || rb.Status != StatusSucceeded || rb.Creator != CreatorRollback {
+		t.Fatalf("deployment %s, rollback %s (%s)", d.Status, rb.Status, rb.Creator)
+	}
+	if l.failed() != 0 {
+		t.Fatalf("rollback under load: %s", l)
+	}
+	// Restore is measured from the request to the atomic weight change: the
+	// controller polls commands every 50ms here, so well under a second.
+	if rb.Rollback.Restore <= 0 || rb.Rollback.Restore > 2*time.Second {
+		t.Errorf("restore time %s", rb.Rollback.Restore)
+	}
+	h.assertOnlyVersionServes("v1")
+}
+
+func TestCanaryShiftsThenCompletes(t *testing.T) {
+	h := newHarness(t)
+	h.deployAndRelease(release{version: "v1", config: noWait})
+	l := startLoad(h.prod, 4)
+	d := h.create(release{version: "v2", config: func(c *Config) {
+		c.TerminationWait = 0
+		c.DeploymentConfig = manifest.DeploymentConfig{Name: "Canary20Percent5Seconds", Type: manifest.TrafficTimeBasedCanary, Percentage: 20, Interval: manifest.Duration(5 * time.Second)}
+	}})
+	h.wait(d.ID, "at 20%", func(d *Deployment) bool { return d.ReplacementWeight == 20 })
+	// During the canary both versions answer, v1 about four times as often. Sample
+	// for at most two seconds, well inside the canary's five.
+	client := &http.Client{Timeout: 2 * time.Second}
+	counts, n := map[string]int{}, 0
+	for stop := time.Now().Add(2 * time.Second); n < 200 && time.Now().Before(stop); n++ {
+		_, body, err := get(client, h.prod)
+		if err != nil {
+			t.Fatal(err)
+		}
+		counts[body]++
+	}
+	if now, _ := h.st.Deployment(context.Background(), d.ID); now.ReplacementWeight != 20 {
+		t.Fatalf("canary ended while sampling: the machine is too slow for this test's timing")
+	}
+	d = h.wait(d.ID, "done", done)
+	l.stop()
+	if d.Status != StatusSucceeded {
+		t.Fatalf("%s: %s", d.Status, d.ErrorMessage)
+	}
+	// 20% of n, with a margin of four standard deviations of the binomial.
+	want, margin := 0.2*float64(n), 4*math.Sqrt(float64(n)*0.2*0.8)
+	if n < 50 || math.Abs(float64(counts["v2"])-want) > margin || counts["v1"]+counts["v2"] != n {
+		t.Errorf("canary split over %d requests: %v (want %.0f±%.0f v2)", n, counts, want, margin)
+	}
+	if l.failed() != 0 {
+		t.Fatalf("canary under load: %s", l)
+	}
+}
+
+func TestStopDeploymentWaitsForContinue(t *testing.T) {
+	h := newHarness(t)
+	h.deployAndRelease(release{version: "v1", config: noWait})
+	d := h.create(release{version: "v2", config: func(c *Config) {
+		c.TerminationWait = 0
+		c.ReadyAction, c.ReadyWait = manifest.ReadyStop, time.Minute
+	}})
+	h.wait(d.ID, "ready", func(d *Deployment) bool { return d.Status == StatusReady })
+	// Test traffic already reaches green; production is still v1.
+	waitFor(t, h.test, "v2")
+	h.assertOnlyVersionServes("v1")
+	if err := h.st.AddCommand(context.Background(), d.ID, Command{Name: CommandContinue}); err != nil {
+		t.Fatal(err)
+	}
+	if d = h.wait(d.ID, "done", done); d.Status != StatusSucceeded {
+		t.Fatalf("%s: %s", d.Status, d.ErrorMessage)
+	}
+	h.assertOnlyVersionServes("v2")
+}
+
+func TestOneDeploymentAtATimePerService(t *testing.T) {
+	h := newHarness(t)
+	first := h.create(release{version: "v1", config: func(c *Config) {
+		c.Hooks[manifest.HookBeforeInstall] = &manifest.Hook{Name: "slow", Command: []string{"sleep", "1"}}
+	}})
+	_, err := Create(t.Context(), h.st, Request{Kind: KindBlueGreen, Config: h.config(), Revision: first.Revision})
+	if !errors.Is(err, ErrServiceBusy) {
+		t.Fatalf("second deployment while %s is in progress: %v, want ErrServiceBusy", first.ID, err)
+	}
+}
+
+func TestNewDeploymentEndsTheTerminationWaitOfTheLastOne(t *testing.T) {
+	h := newHarness(t)
+	v1 := h.deployAndRelease(release{version: "v1", config: func(c *Config) { c.TerminationWait = time.Hour }})
+	v2 := h.deployAndRelease(release{version: "v2", config: noWait})
+	v1 = h.wait(v1.ID, "done", done)
+	if v1.Status != StatusSucceeded {
+		t.Fatalf("v1 %s: %s", v1.Status, v1.ErrorMessage)
+	}
+	if d := h.wait(v2.ID, "done", done); d.Status != StatusSucceeded {
+		t.Fatalf("v2 %s: %s", d.Status, d.ErrorMessage)
+	}
+	h.assertOnlyVersionServes("v2")
+}
+
+// TestControllerCrashAtEveryStepResumes stops the controller (as a crash would:
+// nothing cleaned up) right after each step starts, starts a new one, and checks
+// the deployment completes with production never failing a request.
+func TestControllerCrashAtEveryStepResumes(t *testing.T) {
+	h := newHarness(t)
+	h.deployAndRelease(release{version: "v1", config: noWait})
+	steps := []string{StepBeforeInstall, StepInstall, StepAfterInstall, StepAllowTestTraffic, StepBeforeAllowTraffic, StepAllowTraffic, StepAfterAllowTraffic, StepTerminationWait, StepTerminateOriginal}
+	hook := &manifest.Hook{Name: "pause", Command: []string{"sleep", "0.3"}}
+	l := startLoad(h.prod, 3)
+	for i, step := range steps {
+		version := []string{"a", "b"}[i%2] + step
+		d := h.create(release{version: version, config: func(c *Config) {
+			c.TerminationWait = 500 * time.Millisecond
+			c.DeploymentConfig = manifest.DeploymentConfig{Name: "Linear50Percent1Second", Type: manifest.TrafficTimeBasedLinear, Percentage: 50, Interval: manifest.Duration(time.Second)}
+			for _, ev := range manifest.ECSHookEvents {
+				c.Hooks[ev] = hook
+			}
+		}})
+		h.wait(d.ID, step+" started", func(d *Deployment) bool { s := d.Step(step); return s.Status != StepPending })
+		h.stop()
+		time.Sleep(200 * time.Millisecond)
+		h.start()
+		d = h.wait(d.ID, "done", done)
+		if d.Status != StatusSucceeded {
+			t.Fatalf("crash in %s: %s %s", step, d.Status, d.ErrorMessage)
+		}
+		waitFor(t, h.prod, version)
+	}
+	l.stop()
+	if l.failed() != 0 {
+		t.Fatalf("controller crashes under load: %s", l)
+	}
+	if running := h.running(); len(running) != 2 {
+		t.Errorf("running tasks after all deployments: %v, want the last release's two", running)
+	}
+}
+
+func (h *harness) assertOnlyVersionServes(version string) {
+	h.t.Helper()
+	client := &http.Client{Timeout: 2 * time.Second}
+	for range 20 {
+		status, body, err := get(client, h.prod)
+		if err != nil || status != 200 || body != version {
+			h.t.Fatalf("production answered %d %q %v, want %s", status, body, err, version)
+		}
+	}
+}
+
+func errorRateAlarm() *manifest.Alarm {
+	return &manifest.Alarm{
+		Name: "error-rate",
+		MetricQueries: []*manifest.MetricQuery{
+			{ID: "errors", MetricName: manifest.MetricTarget5XX, Stat: "Sum"},
+			{ID: "requests", MetricName: manifest.MetricRequestCount, Stat: "Sum"},
+			{ID: "rate", Expression: "100 * errors / requests", ReturnData: true},
+		},
+		Period: 1, EvaluationPeriods: 1, DatapointsToAlarm: 1, Threshold: 5,
+		ComparisonOperator: manifest.GreaterThanThreshold, TreatMissingData: manifest.MissingDataNotBreaching,
+	}
+}
+
+func TestAlarmRollsBackABadReleaseWithinASecond(t *testing.T) {
+	h := newHarness(t)
+	h.deployAndRelease(release{version: "v1", config: noWait})
+	l := startLoad(h.prod, 4)
+	d := h.create(release{version: "bad", env: map[string]string{"FAIL_RATE": "0.5"}, config: func(c *Config) {
+		c.TerminationWait = time.Minute
+		c.Alarms = []*manifest.Alarm{errorRateAlarm()}
+	}})
+	d = h.wait(d.ID, "rolled back", func(d *Deployment) bool { return d.Status.Done() && d.Rollback != nil })
+	rb := h.wait(d.RolledBackBy, "done", done)
+	l.stop()
+	if d.Status != StatusStopped || d.ErrorCode != ErrAlarmActive || !strings.Contains(d.ErrorMessage, "alarm error-rate entered ALARM: Threshold Crossed") {
+		t.Fatalf("got %s %s %q", d.Status, d.ErrorCode, d.ErrorMessage)
+	}
+	if rb.Creator != CreatorAutoRollback || rb.Status != StatusSucceeded {
+		t.Fatalf("rollback %s by %s: %s", rb.Status, rb.Creator, rb.ErrorMessage)
+	}
+	info := rb.Rollback
+	if info.Alarm != "error-rate" || info.Restore <= 0 || info.Restore > time.Second || info.Detection < time.Second {
+		t.Errorf("rollback info %+v: want the alarm, a restore under a second and a detection of at least one period", info)
+	}
+	h.assertOnlyVersionServes("v1")
+	var alarmed bool
+	for _, e := range h.events.Events() {
+		alarmed = alarmed || (e.Kind == event.KindAlarm && e.Status == "ALARM" && e.DeploymentID == d.ID)
+	}
+	if !alarmed {
+		t.Error("no ALARM event recorded")
+	}
+}
+
+func TestGoodReleaseWithAlarmsDoesNotRollBack(t *testing.T) {
+	h := newHarness(t)
+	h.deployAndRelease(release{version: "v1", config: noWait})
+	l := startLoad(h.prod, 2)
+	d := h.wait(h.create(release{version: "v2", config: func(c *Config) {
+		c.TerminationWait = 2 * time.Second
+		c.Alarms = []*manifest.Alarm{errorRateAlarm()}
+	}}).ID, "done", done)
+	l.stop()
+	if d.Status != StatusSucceeded || d.RolledBackBy != "" {
+		t.Fatalf("good release: %s %s", d.Status, d.ErrorMessage)
+	}
+}

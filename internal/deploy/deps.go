@@ -1,0 +1,95 @@
+package deploy
+
+import (
+	"context"
+	"errors"
+	"io"
+	"time"
+
+	"github.com/greenlight-ci/greenlight/internal/alarm"
+	"github.com/greenlight-ci/greenlight/internal/manifest"
+	"github.com/greenlight-ci/greenlight/internal/metrics"
+	"github.com/greenlight-ci/greenlight/internal/router"
+	"github.com/greenlight-ci/greenlight/internal/runtime"
+)
+
+// Router is the data plane as the controller drives it (the agent client).
+type Router interface {
+	// Service returns the service's routing, or nil when the router does not know it.
+	Service(ctx context.Context, name string) (*router.ServiceStatus, error)
+	// Apply replaces the service's routing in one atomic change.
+	Apply(ctx context.Context, spec router.ServiceSpec) (*router.ServiceStatus, error)
+	// Series returns the service's metrics slots after sinceMs (alarm evaluation).
+	Series(ctx context.Context, service string, sinceMs int64) ([]metrics.Series, error)
+}
+
+// Drivers gives the runtime driver a deployment recorded (docker or process).
+type Drivers interface {
+	Driver(ctx context.Context, name string) (runtime.Driver, error)
+}
+
+// Store persists deployments. Implementations make each call one transaction.
+type Store interface {
+	// CreateDeployment records a new deployment. It fails with ErrServiceBusy when
+	// another deployment of the same service is active and not Baking.
+	CreateDeployment(ctx context.Context, d *Deployment) error
+	SaveDeployment(ctx context.Context, d *Deployment) error
+	// CreateRollback saves the deployment being rolled back and creates its rollback
+	// deployment in one transaction.
+	CreateRollback(ctx context.Context, rolledBack, rollback *Deployment) error
+	Deployment(ctx context.Context, id string) (*Deployment, error)
+	// ActiveDeployments returns deployments that are not Done, oldest first.
+	ActiveDeployments(ctx context.Context) ([]*Deployment, error)
+	// LatestDeployments returns the newest deployments first (all services when
+	// service is "").
+	LatestDeployments(ctx context.Context, service string, limit int) ([]*Deployment, error)
+	// LastReleased returns the newest deployment of the service that reached
+	// production (Baking or Succeeded), or nil.
+	LastReleased(ctx context.Context, service string) (*Deployment, error)
+	// AddCommand queues a command for a deployment (from any process).
+	AddCommand(ctx context.Context, deploymentID string, c Command) error
+	// TakeCommands returns and deletes the queued commands of a deployment.
+	TakeCommands(ctx context.Context, deploymentID string) ([]Command, error)
+}
+
+// ErrServiceBusy means the service already has an active deployment.
+var ErrServiceBusy = errors.New("an active deployment exists")
+
+// Command is a request from outside the controller.
+type Command struct {
+	Name   string    `json:"name"` // CommandContinue, CommandStop, CommandRollback, CommandFinishBaking
+	Reason string    `json:"reason,omitempty"`
+	Who    string    `json:"who,omitempty"`
+	Time   time.Time `json:"time"`
+}
+
+const (
+	CommandContinue     = "continue"      // STOP_DEPLOYMENT: reroute traffic now
+	CommandStop         = "stop"          // stop; roll back when DEPLOYMENT_STOP_ON_REQUEST is set
+	CommandRollback     = "rollback"      // roll back now, whatever the configuration
+	CommandFinishBaking = "finish-baking" // end the termination wait now (a newer deployment waits)
+)
+
+// HookRunner runs a lifecycle hook.
+type HookRunner interface {
+	Run(ctx context.Context, call HookCall) error
+}
+
+// HookCall is one hook execution.
+type HookCall struct {
+	Event       string // lifecycle event
+	ExecutionID string // LifecycleEventHookExecutionId
+	Hook        *manifest.Hook
+	Deployment  *Deployment
+	Env         []string // GREENLIGHT_* context
+	Dir         string   // the revision's artifact directory
+	Log         io.Writer
+}
+
+// AlarmWatcher evaluates a deployment's alarms until its context ends.
+type AlarmWatcher interface {
+	Run(ctx context.Context) error
+}
+
+// WatcherFactory starts watching alarms on one target group from a time on.
+type WatcherFactory func(service, targetGroup string, alarms []*manifest.Alarm, from time.Time, onChange func(alarm.Transition)) AlarmWatcher

@@ -1,0 +1,356 @@
+package deploy
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/greenlight-ci/greenlight/internal/alarm"
+	"github.com/greenlight-ci/greenlight/internal/event"
+	"github.com/greenlight-ci/greenlight/internal/manifest"
+	"github.com/greenlight-ci/greenlight/internal/metrics"
+	"github.com/greenlight-ci/greenlight/internal/router"
+	"github.com/greenlight-ci/greenlight/internal/runtime"
+	"github.com/greenlight-ci/greenlight/internal/runtime/supervisor"
+	"github.com/greenlight-ci/greenlight/internal/store"
+)
+
+// testApp is the revision binary every test releases (built once).
+var testApp string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "deploy-test-")
+	if err != nil {
+		panic(err)
+	}
+	testApp = filepath.Join(dir, "testapp")
+	build := exec.Command("go", "build", "-o", testApp, "./internal/testapp")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "build testapp: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// harness is a real data plane in-process: the router, the process supervisor, a
+// SQLite state file and a controller running in the background.
+type harness struct {
+	t        *testing.T
+	dir      string
+	st       SQLStore
+	rt       *router.Router
+	sup      *supervisor.Supervisor
+	events   *event.Recorder
+	prod     string // production listener
+	test     string // test listener
+	service  string
+	cancel   context.CancelFunc
+	finished chan struct{}
+}
+
+func newHarness(t *testing.T) *harness {
+	t.Helper()
+	dir := t.TempDir()
+	db, err := store.Open(t.Context(), filepath.Join(dir, "state.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sup, err := supervisor.New(filepath.Join(dir, "tasks"), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &harness{
+		t: t, dir: dir, st: SQLStore{DB: db}, sup: sup, events: &event.Recorder{},
+		rt:   router.New(router.Options{Logger: slog.New(slog.DiscardHandler)}),
+		prod: freeAddr(t), test: freeAddr(t), service: "web", finished: make(chan struct{}),
+	}
+	h.start()
+	t.Cleanup(func() {
+		h.stop()
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		sup.StopAll(ctx, time.Second)
+		sup.Close()
+		h.rt.Close(ctx)
+		db.Close()
+	})
+	return h
+}
+
+// start runs a controller, as a controller process would.
+func (h *harness) start() {
+	ctx, cancel := context.WithCancel(context.Background())
+	h.cancel, h.finished = cancel, make(chan struct{})
+	ctrl := NewController(h.options())
+	go func() {
+		defer close(h.finished)
+		ctrl.Run(ctx)
+	}()
+}
+
+// stop stops the controller the way a crash would leave things: whatever step it
+// was in stays recorded as it is.
+func (h *harness) stop() {
+	h.cancel()
+	<-h.finished
+}
+
+func (h *harness) options() Options {
+	rt := localRouter{h.rt}
+	return Options{
+		Store: h.st, Router: rt, Drivers: supervisorDrivers{h.sup}, Hooks: LocalHooks{},
+		Watchers: func(service, tg string, alarms []*manifest.Alarm, from time.Time, onChange func(alarm.Transition)) AlarmWatcher {
+			return alarm.NewWatcher(rt, service, tg, alarms, from, onChange)
+		},
+		Events: h.events, LogDir: filepath.Join(h.dir, "logs"), Poll: 50 * time.Millisecond,
+	}
+}
+
+// release describes one deployment of the test app.
+type release struct {
+	version string
+	env     map[string]string
+	config  func(*Config)
+}
+
+func (h *harness) config() Config {
+	return Config{
+		Service: ServiceConfig{
+			Name: h.service, Driver: manifest.DriverProcess, DesiredCount: 2,
+			ProductionListener: h.prod, TestListener: h.test,
+			HealthCheck: manifest.HealthCheck{Path: "/health", Interval: manifest.Duration(200 * time.Millisecond),
+				Timeout: manifest.Duration(150 * time.Millisecond), HealthyThreshold: 2, UnhealthyThreshold: 2, Matcher: "200"},
+			DeregistrationDelay: 2 * time.Second,
+			ProcessCommand:      []string{testApp},
+		},
+		DeploymentConfig: manifest.BuiltinDeploymentConfigs["CodeDeployDefault.ECSAllAtOnce"],
+		ReadyAction:      manifest.ReadyContinue,
+		InstallTimeout:   30 * time.Second,
+		AutoRollback:     manifest.AutoRollback{Enabled: true, Events: []string{manifest.RollbackOnFailure, manifest.RollbackOnAlarm, manifest.RollbackOnRequest}},
+		Hooks:            map[string]*manifest.Hook{},
+	}
+}
+
+func (h *harness) create(r release) *Deployment {
+	h.t.Helper()
+	env := []manifest.NameValue{{Name: "VERSION", Value: r.version}}
+	for k, v := range r.env {
+		env = append(env, manifest.NameValue{Name: k, Value: v})
+	}
+	td := &manifest.TaskDefinition{Family: "web", ContainerDefinitions: []*manifest.ContainerDefinition{{
+		Name: "app", Image: "testapp:" + r.version, Environment: env, PortMappings: []manifest.PortMapping{{ContainerPort: 8080}},
+	}}}
+	cfg := h.config()
+	if r.config != nil {
+		r.config(&cfg)
+	}
+	d, err := Create(h.t.Context(), h.st, Request{
+		Kind: KindBlueGreen, Application: "web", Group: "production", Config: cfg,
+		Revision: Revision{TaskDefinition: td, ContainerName: "app", ContainerPort: 8080, Image: td.ContainerDefinitions[0].Image, ArtifactDir: h.dir, CommitID: r.version},
+	})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return d
+}
+
+// wait polls the deployment until cond holds.
+func (h *harness) wait(id string, what string, cond func(*Deployment) bool) *Deployment {
+	h.t.Helper()
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		d, err := h.st.Deployment(context.Background(), id)
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		if cond(d) {
+			return d
+		}
+		if time.Now().After(deadline) {
+			h.t.Fatalf("deployment %s never became %s: status %s, steps %+v, error %s", id, what, d.Status, d.Steps, d.ErrorMessage)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func released(d *Deployment) bool { return d.Status.Released() || d.Status.Done() }
+func done(d *Deployment) bool     { return d.Status.Done() }
+
+// deployAndRelease runs a deployment until production serves it.
+func (h *harness) deployAndRelease(r release) *Deployment {
+	h.t.Helper()
+	d := h.wait(h.create(r).ID, "released", released)
+	if !d.Status.Released() {
+		h.t.Fatalf("deployment %s of %s: %s: %s", d.ID, r.version, d.Status, d.ErrorMessage)
+	}
+	return d
+}
+
+// get fetches / from a listener.
+func get(client *http.Client, addr string) (int, string, error) {
+	resp, err := client.Get("http://" + addr + "/")
+	if err != nil {
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body), err
+}
+
+// load sends requests to a listener from several keep-alive clients until stopped,
+// counting answers by status and body.
+type load struct {
+	mu       sync.Mutex
+	statuses map[int]int
+	bodies   map[string]int
+	errors   []string
+	total    atomic.Int64
+	stopped  chan struct{}
+	wg       sync.WaitGroup
+}
+
+func startLoad(addr string, workers int) *load {
+	l := &load{statuses: map[int]int{}, bodies: map[string]int{}, stopped: make(chan struct{})}
+	for range workers {
+		l.wg.Add(1)
+		go func() {
+			defer l.wg.Done()
+			client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
+			for {
+				select {
+				case <-l.stopped:
+					return
+				default:
+				}
+				status, body, err := get(client, addr)
+				l.total.Add(1)
+				l.mu.Lock()
+				if err != nil {
+					l.errors = append(l.errors, err.Error())
+				} else {
+					l.statuses[status]++
+					l.bodies[body]++
+				}
+				l.mu.Unlock()
+			}
+		}()
+	}
+	return l
+}
+
+func (l *load) stop() {
+	close(l.stopped)
+	l.wg.Wait()
+}
+
+// failed is how many requests did not get a 200.
+func (l *load) failed() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := len(l.errors)
+	for status, c := range l.statuses {
+		if status != http.StatusOK {
+			n += c
+		}
+	}
+	return n
+}
+
+func (l *load) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	errs := l.errors
+	if len(errs) > 3 {
+		errs = errs[:3]
+	}
+	return fmt.Sprintf("%d requests, statuses %v, bodies %v, errors %d %v", l.total.Load(), l.statuses, l.bodies, len(l.errors), errs)
+}
+
+// waitFor polls until a request answers a body.
+func waitFor(t *testing.T, addr, body string) {
+	t.Helper()
+	client := &http.Client{Timeout: 2 * time.Second}
+	deadline := time.Now().Add(30 * time.Second)
+	var last string
+	for time.Now().Before(deadline) {
+		status, got, err := get(client, addr)
+		if err == nil && status == 200 && got == body {
+			return
+		}
+		last = fmt.Sprintf("%d %q %v", status, got, err)
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("%s never answered %q; last: %s", addr, body, last)
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// localRouter drives the in-process router as the agent client would.
+type localRouter struct{ r *router.Router }
+
+func (l localRouter) Service(_ context.Context, name string) (*router.ServiceStatus, error) {
+	st, ok := l.r.Status(name)
+	if !ok {
+		return nil, nil
+	}
+	return &st, nil
+}
+
+func (l localRouter) Apply(_ context.Context, spec router.ServiceSpec) (*router.ServiceStatus, error) {
+	st, err := l.r.Apply(spec)
+	if err != nil {
+		return nil, err
+	}
+	return &st, nil
+}
+
+func (l localRouter) Series(_ context.Context, service string, sinceMs int64) ([]metrics.Series, error) {
+	s, _ := l.r.Series(service, sinceMs)
+	return s, nil
+}
+
+// supervisorDrivers serves the process driver from the in-process supervisor.
+type supervisorDrivers struct{ sup *supervisor.Supervisor }
+
+func (s supervisorDrivers) Driver(_ context.Context, name string) (runtime.Driver, error) {
+	if name != manifest.DriverProcess {
+		return nil, fmt.Errorf("driver %s: %w", name, runtime.ErrUnavailable)
+	}
+	return s.sup, nil
+}
+
+// running lists the supervisor's running task ids.
+func (h *harness) running() map[string]bool {
+	tasks, err := h.sup.List(context.Background(), nil)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	out := map[string]bool{}
+	for _, t := range tasks {
+		if t.State == runtime.TaskRunning {
+			out[t.ID] = true
+		}
+	}
+	return out
+}

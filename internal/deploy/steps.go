@@ -1,0 +1,522 @@
+package deploy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/greenlight-ci/greenlight/internal/event"
+	"github.com/greenlight-ci/greenlight/internal/manifest"
+	"github.com/greenlight-ci/greenlight/internal/router"
+	"github.com/greenlight-ci/greenlight/internal/runtime"
+)
+
+// execStep does the work of one step. It is idempotent: run again after a crash, it
+// finds what is already done and does the rest.
+func (r *run) execStep(ctx context.Context, name string) (skipped bool, err error) {
+	switch name {
+	case StepInstall:
+		return false, r.install(ctx)
+	case StepAllowTestTraffic:
+		return r.allowTestTraffic(ctx)
+	case StepReadyWait:
+		return r.readyWait(ctx)
+	case StepAllowTraffic:
+		if r.d.Kind == KindRollback {
+			return false, r.rerouteToOriginal(ctx)
+		}
+		return false, r.allowTraffic(ctx)
+	case StepTerminationWait:
+		return r.terminationWait(ctx)
+	case StepTerminateOriginal:
+		return false, r.terminateOriginal(ctx)
+	case StepTerminateReplacement:
+		return false, r.terminateReplacement(ctx)
+	case StepBeforeInstall, StepAfterInstall, StepAfterAllowTestTraffic, StepBeforeAllowTraffic, StepAfterAllowTraffic:
+		return r.runHook(ctx, name)
+	}
+	return false, fmt.Errorf("unknown step %q", name)
+}
+
+// currentSpec returns the service's routing now, or a fresh one for a new service.
+func (r *run) currentSpec(ctx context.Context) (router.ServiceSpec, *router.ServiceStatus, error) {
+	st, err := r.c.opts.Router.Service(ctx, r.d.Config.Service.Name)
+	if err != nil {
+		return router.ServiceSpec{}, nil, fmt.Errorf("read routing of %s: %w", r.d.Config.Service.Name, err)
+	}
+	var cur *router.ServiceSpec
+	if st != nil {
+		cur = &st.Spec
+	}
+	return baseSpec(cur, r.d.Config.Service), st, nil
+}
+
+func (r *run) apply(ctx context.Context, spec router.ServiceSpec, what string) (*router.ServiceStatus, error) {
+	st, err := r.c.opts.Router.Apply(ctx, spec)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	r.logf("routing: %s (weights %v, test -> %q)", what, spec.ProductionWeights, spec.TestTargetGroup)
+	return st, nil
+}
+
+// install starts the replacement task set, registers it in the free target group
+// and waits until every task is healthy.
+func (r *run) install(ctx context.Context) error {
+	d := r.d
+	spec, _, err := r.currentSpec(ctx)
+	if err != nil {
+		return err
+	}
+	if d.ReplacementTargetGroup == "" {
+		// First time through: decide the roles and remember the original task set.
+		d.OriginalTargetGroup = productionTargetGroup(&spec)
+		if d.OriginalTargetGroup == "" {
+			d.ReplacementTargetGroup = targetGroupNames(spec.Name)[0]
+		} else {
+			d.ReplacementTargetGroup = otherTargetGroup(spec.Name, d.OriginalTargetGroup)
+			d.OriginalTasks = r.tasksOf(ctx, &spec, d.OriginalTargetGroup)
+		}
+		if err := r.save(ctx); err != nil {
+			return err
+		}
+	}
+	if err := r.clearLeftovers(ctx, &spec); err != nil {
+		return err
+	}
+	drv, err := r.c.opts.Drivers.Driver(ctx, d.Config.Service.Driver)
+	if err != nil {
+		return fail(ErrInternal, "runtime %s: %w", d.Config.Service.Driver, err)
+	}
+	if err := r.startTasks(ctx, drv); err != nil {
+		return err
+	}
+	setTargets(&spec, d.ReplacementTargetGroup, targetSpecs(d.ReplacementTasks, d.ID))
+	if _, err := r.apply(ctx, spec, "register replacement targets in "+d.ReplacementTargetGroup); err != nil {
+		return err
+	}
+	return r.waitHealthy(ctx, drv)
+}
+
+// tasksOf returns the tasks registered in a target group, with the driver that
+// started them when the last release recorded it.
+func (r *run) tasksOf(ctx context.Context, spec *router.ServiceSpec, tg string) []Task {
+	drivers := map[string]string{}
+	if last, err := r.c.opts.Store.LastReleased(ctx, spec.Name); err == nil && last != nil {
+		for _, t := range last.ReplacementTasks {
+			drivers[t.ID] = t.Driver
+		}
+	}
+	var tasks []Task
+	for _, t := range targetsOf(spec, tg) {
+		tasks = append(tasks, Task{ID: t.ID, Address: t.Address, Driver: drivers[t.ID]})
+	}
+	return tasks
+}
+
+// clearLeftovers removes targets a stopped or failed deployment left in the
+// replacement group (the group must be empty before new tasks go in) and stops them.
+func (r *run) clearLeftovers(ctx context.Context, spec *router.ServiceSpec) error {
+	mine := map[string]bool{}
+	for _, t := range r.d.ReplacementTasks {
+		mine[t.ID] = true
+	}
+	var keep []router.TargetSpec
+	var stale []Task
+	for _, t := range targetsOf(spec, r.d.ReplacementTargetGroup) {
+		if mine[t.ID] {
+			keep = append(keep, t)
+		} else {
+			stale = append(stale, Task{ID: t.ID, Address: t.Address})
+		}
+	}
+	if len(stale) == 0 {
+		return nil
+	}
+	setTargets(spec, r.d.ReplacementTargetGroup, keep)
+	if spec.TestTargetGroup == r.d.ReplacementTargetGroup {
+		spec.TestTargetGroup = ""
+	}
+	if spec.ProductionWeights[r.d.ReplacementTargetGroup] > 0 && r.d.OriginalTargetGroup != "" {
+		setWeights(spec, r.d.OriginalTargetGroup, 100)
+	}
+	if _, err := r.apply(ctx, *spec, "remove leftover targets from "+r.d.ReplacementTargetGroup); err != nil {
+		return err
+	}
+	return r.stopTasks(ctx, stale)
+}
+
+// taskID is deterministic, so that a step run again after a crash finds the tasks
+// it started before.
+func taskID(service, deploymentID string, i int) string {
+	return fmt.Sprintf("%s-%s-%d", service, strings.ToLower(deploymentID), i)
+}
+
+func (r *run) startTasks(ctx context.Context, drv runtime.Driver) error {
+	d := r.d
+	count := max(d.Config.Service.DesiredCount, 1)
+	for i := len(d.ReplacementTasks); i < count; i++ {
+		spec := r.taskSpec(taskID(d.Config.Service.Name, d.ID, i))
+		task, err := drv.Start(ctx, spec)
+		if err != nil {
+			return fail(ErrTaskCrashed, "start task %s: %w", spec.ID, err)
+		}
+		d.ReplacementTasks = append(d.ReplacementTasks, Task{ID: task.ID, Address: task.Address, Driver: drv.Name()})
+		r.logf("started task %s at %s (%s)", task.ID, task.Address, drv.Name())
+		if err := r.save(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// taskSpec turns the revision's load-balanced container into a task.
+func (r *run) taskSpec(id string) runtime.TaskSpec {
+	rev := r.d.Revision
+	c := rev.TaskDefinition.Container(rev.ContainerName)
+	env := make([]string, 0, len(c.Environment))
+	for _, kv := range c.Environment {
+		env = append(env, kv.Name+"="+kv.Value)
+	}
+	return runtime.TaskSpec{
+		ID: id,
+		Labels: map[string]string{
+			runtime.LabelService:    r.d.Config.Service.Name,
+			runtime.LabelDeployment: r.d.ID,
+			runtime.LabelRevision:   rev.CommitID,
+		},
+		Image:          c.Image,
+		EntryPoint:     c.EntryPoint,
+		Command:        c.Command,
+		Env:            env,
+		ContainerPort:  rev.ContainerPort,
+		User:           c.User,
+		WorkingDir:     c.WorkingDirectory,
+		StopTimeout:    time.Duration(c.StopTimeout) * time.Second,
+		ProcessCommand: r.d.Config.Service.ProcessCommand,
+		ProcessDir:     rev.ArtifactDir,
+	}
+}
+
+// waitHealthy waits until the router reports every replacement target healthy. A
+// task that exits, or a deadline passed, fails the install with the reason.
+func (r *run) waitHealthy(ctx context.Context, drv runtime.Driver) error {
+	d := r.d
+	deadline := d.Step(StepInstall).Start.Add(d.Config.InstallTimeout)
+	var lastReason string
+	lastInspect := time.Time{}
+	return r.waitUntil(ctx, func() (bool, error) {
+		st, err := r.c.opts.Router.Service(ctx, d.Config.Service.Name)
+		if err != nil {
+			return false, fmt.Errorf("read target health: %w", err)
+		}
+		healthy, reason := replacementHealth(st, d)
+		if healthy {
+			r.logf("replacement task set healthy in %s", d.ReplacementTargetGroup)
+			return true, nil
+		}
+		if reason != "" {
+			lastReason = reason
+		}
+		if time.Since(lastInspect) >= 500*time.Millisecond {
+			lastInspect = time.Now()
+			if err := r.checkTasksRunning(ctx, drv); err != nil {
+				return false, err
+			}
+		}
+		if time.Now().After(deadline) {
+			return false, fail(ErrHealthConstraints, "replacement tasks not healthy after %s: %s", d.Config.InstallTimeout, orDefault(lastReason, "no health check passed"))
+		}
+		return false, nil
+	})
+}
+
+func replacementHealth(st *router.ServiceStatus, d *Deployment) (healthy bool, reason string) {
+	if st == nil {
+		return false, "service not routed"
+	}
+	want := map[string]bool{}
+	for _, t := range d.ReplacementTasks {
+		want[t.ID] = true
+	}
+	for _, g := range st.TargetGroups {
+		if g.Name != d.ReplacementTargetGroup {
+			continue
+		}
+		for _, t := range g.Targets {
+			if !want[t.ID] {
+				continue
+			}
+			if t.State != router.TargetHealthy {
+				return false, fmt.Sprintf("target %s is %s: %s", t.ID, t.State, t.Reason)
+			}
+			delete(want, t.ID)
+		}
+	}
+	return len(want) == 0, ""
+}
+
+func (r *run) checkTasksRunning(ctx context.Context, drv runtime.Driver) error {
+	for _, t := range r.d.ReplacementTasks {
+		task, err := drv.Inspect(ctx, t.ID)
+		if errors.Is(err, runtime.ErrNotFound) {
+			return fail(ErrTaskCrashed, "task %s is gone", t.ID)
+		}
+		if err != nil {
+			return fmt.Errorf("inspect task %s: %w", t.ID, err)
+		}
+		if task.State == runtime.TaskExited {
+			msg := fmt.Sprintf("task %s exited with status %d", t.ID, task.ExitCode)
+			if task.Error != "" {
+				msg += " (" + task.Error + ")"
+			}
+			return fail(ErrTaskCrashed, "%s%s", msg, r.taskLogTail(ctx, drv, t.ID))
+		}
+	}
+	return nil
+}
+
+func (r *run) taskLogTail(ctx context.Context, drv runtime.Driver, id string) string {
+	var buf tailBuffer
+	lctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if err := drv.Logs(lctx, id, &buf, false); err != nil || len(buf.lines()) == 0 {
+		return ""
+	}
+	return "; last output: " + strings.Join(buf.lines(), " | ")
+}
+
+func (r *run) allowTestTraffic(ctx context.Context) (bool, error) {
+	r.startAlarmWatch(ctx)
+	if r.d.Config.Service.TestListener == "" {
+		return true, nil
+	}
+	spec, _, err := r.currentSpec(ctx)
+	if err != nil {
+		return false, err
+	}
+	spec.TestTargetGroup = r.d.ReplacementTargetGroup
+	_, err = r.apply(ctx, spec, "test traffic to "+r.d.ReplacementTargetGroup)
+	r.emit(event.Event{Kind: event.KindTraffic, Name: "test", Message: "test listener -> " + r.d.ReplacementTargetGroup,
+		Data: map[string]any{"listener": spec.TestListener, "target_group": r.d.ReplacementTargetGroup}})
+	return false, err
+}
+
+// readyWait holds traffic rerouting per the deployment ready option: with
+// CONTINUE_DEPLOYMENT for the wait time; with STOP_DEPLOYMENT until `deploy continue`,
+// or the deployment stops when the wait time passes.
+func (r *run) readyWait(ctx context.Context) (bool, error) {
+	cfg := r.d.Config
+	if cfg.ReadyAction != manifest.ReadyStop && cfg.ReadyWait <= 0 {
+		return true, nil
+	}
+	if cfg.ReadyAction == manifest.ReadyStop && r.d.Status != StatusReady {
+		if err := r.setStatus(ctx, StatusReady, "waiting for `greenlight deploy continue`"); err != nil {
+			return false, err
+		}
+	}
+	deadline := r.d.Step(StepReadyWait).Start.Add(cfg.ReadyWait)
+	err := r.waitUntil(ctx, func() (bool, error) {
+		if r.d.ContinueRequested {
+			return true, nil
+		}
+		if time.Now().Before(deadline) {
+			return false, nil
+		}
+		if cfg.ReadyAction == manifest.ReadyStop {
+			r.d.Stop = &StopRequest{Event: "DEPLOYMENT_STOP_ON_REQUEST", Code: ErrTimeout, Reason: fmt.Sprintf("not continued within the ready wait of %s", cfg.ReadyWait), Requested: time.Now()}
+			return false, errInterrupted
+		}
+		return true, nil
+	})
+	if err != nil {
+		return false, err
+	}
+	if r.d.Status == StatusReady {
+		return false, r.setStatus(ctx, StatusInProgress, "continued")
+	}
+	return false, nil
+}
+
+// allowTraffic moves production to the replacement per the deployment config, one
+// atomic weight change per shift. Resumed, it computes where the schedule is from
+// the step's recorded start.
+func (r *run) allowTraffic(ctx context.Context) error {
+	d := r.d
+	schedule := ShiftSchedule(d.Config.DeploymentConfig)
+	if d.Kind == KindStandard {
+		schedule = []TrafficShift{{0, 100}}
+	}
+	start := d.Step(StepAllowTraffic).Start
+	for {
+		weight, next := WeightAt(schedule, time.Since(start))
+		if weight != d.ReplacementWeight {
+			if err := r.shiftTo(ctx, weight); err != nil {
+				return err
+			}
+		}
+		if next == 0 {
+			return nil
+		}
+		due := start.Add(next)
+		if err := r.waitUntil(ctx, func() (bool, error) { return !time.Now().Before(due), nil }); err != nil {
+			return err
+		}
+	}
+}
+
+func (r *run) shiftTo(ctx context.Context, weight int) error {
+	d := r.d
+	spec, _, err := r.currentSpec(ctx)
+	if err != nil {
+		return err
+	}
+	setWeights(&spec, d.ReplacementTargetGroup, weight)
+	if d.Kind == KindStandard && spec.TestListener != "" {
+		spec.TestTargetGroup = d.ReplacementTargetGroup
+	}
+	if _, err := r.apply(ctx, spec, fmt.Sprintf("production %d%% to %s", weight, d.ReplacementTargetGroup)); err != nil {
+		return err
+	}
+	d.ReplacementWeight = weight
+	if err := r.save(ctx); err != nil {
+		return err
+	}
+	r.emit(event.Event{Kind: event.KindTraffic, Name: "production", Message: fmt.Sprintf("production: %d%% replacement, %d%% original", weight, 100-weight),
+		Data: map[string]any{"replacement_weight": weight, "target_group": d.ReplacementTargetGroup}})
+	return nil
+}
+
+// terminationWait keeps the original task set warm: production is on the
+// replacement, the deployment is Baking, and a rollback is one weight change away.
+func (r *run) terminationWait(ctx context.Context) (bool, error) {
+	d := r.d
+	if d.TerminationDue.IsZero() {
+		d.TerminationDue = d.Step(StepTerminationWait).Start.Add(d.Config.TerminationWait)
+	}
+	if d.Status != StatusBaking {
+		if err := r.setStatus(ctx, StatusBaking, fmt.Sprintf("original task set kept warm until %s", d.TerminationDue.Format(time.RFC3339))); err != nil {
+			return false, err
+		}
+	}
+	err := r.waitUntil(ctx, func() (bool, error) { return !time.Now().Before(d.TerminationDue), nil })
+	r.stopAlarmWatch()
+	return false, err
+}
+
+// terminateOriginal deregisters the original task set, waits for it to drain and
+// stops its tasks.
+func (r *run) terminateOriginal(ctx context.Context) error {
+	d := r.d
+	if d.OriginalTargetGroup == "" {
+		return nil
+	}
+	spec, _, err := r.currentSpec(ctx)
+	if err != nil {
+		return err
+	}
+	setTargets(&spec, d.OriginalTargetGroup, nil)
+	if spec.TestTargetGroup == d.OriginalTargetGroup {
+		spec.TestTargetGroup = ""
+	}
+	if _, err := r.apply(ctx, spec, "deregister original targets in "+d.OriginalTargetGroup); err != nil {
+		return err
+	}
+	if err := r.waitDrained(ctx, d.OriginalTasks); err != nil {
+		return err
+	}
+	return r.stopTasks(ctx, d.OriginalTasks)
+}
+
+// waitDrained waits until none of tasks is registered or draining in the router.
+// Draining is bounded by the deregistration delay; the wait gives it a margin.
+func (r *run) waitDrained(ctx context.Context, tasks []Task) error {
+	ids := map[string]bool{}
+	for _, t := range tasks {
+		ids[t.ID] = true
+	}
+	deadline := time.Now().Add(r.d.Config.Service.DeregistrationDelay + 10*time.Second)
+	for {
+		st, err := r.c.opts.Router.Service(ctx, r.d.Config.Service.Name)
+		if err != nil {
+			return fmt.Errorf("read draining state: %w", err)
+		}
+		if !anyTarget(st, ids) || time.Now().After(deadline) {
+			return nil
+		}
+		if err := sleep(ctx, r.c.opts.Poll); err != nil {
+			return err
+		}
+	}
+}
+
+func anyTarget(st *router.ServiceStatus, ids map[string]bool) bool {
+	if st == nil {
+		return false
+	}
+	for _, g := range st.TargetGroups {
+		for _, t := range g.Targets {
+			if ids[t.ID] {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// stopTasks stops tasks with the driver that started them (or every driver when
+// that is unknown: Stop is idempotent).
+func (r *run) stopTasks(ctx context.Context, tasks []Task) error {
+	grace := 10 * time.Second
+	for _, t := range tasks {
+		names := []string{t.Driver}
+		if t.Driver == "" {
+			names = []string{manifest.DriverProcess, manifest.DriverDocker}
+		}
+		for _, name := range names {
+			drv, err := r.c.opts.Drivers.Driver(ctx, name)
+			if err != nil {
+				if t.Driver == "" {
+					continue
+				}
+				return fmt.Errorf("runtime %s: %w", name, err)
+			}
+			if err := drv.Stop(ctx, t.ID, grace); err != nil {
+				return fmt.Errorf("stop task %s: %w", t.ID, err)
+			}
+		}
+		r.logf("stopped task %s", t.ID)
+	}
+	return nil
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// tailBuffer keeps the last lines written to it.
+type tailBuffer struct{ buf []byte }
+
+func (b *tailBuffer) Write(p []byte) (int, error) {
+	b.buf = append(b.buf, p...)
+	if len(b.buf) > 4096 {
+		b.buf = b.buf[len(b.buf)-4096:]
+	}
+	return len(p), nil
+}
+
+func (b *tailBuffer) lines() []string {
+	all := strings.Split(strings.TrimSpace(string(b.buf)), "\n")
+	if len(all) > 5 {
+		all = all[len(all)-5:]
+	}
+	if len(all) == 1 && all[0] == "" {
+		return nil
+	}
+	return all
+}

@@ -1,0 +1,71 @@
+package supervisor
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"os"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/greenlight-ci/greenlight/internal/runtime"
+	"github.com/greenlight-ci/greenlight/internal/runtime/runtimetest"
+)
+
+// serverBin is the test server, built once by TestMain.
+var serverBin string
+
+// agentEnv makes the test binary act as a short-lived agent (see runAgent).
+const agentEnv = "SUPERVISOR_TEST_AGENT_DIR"
+
+func TestMain(m *testing.M) {
+	if dir := os.Getenv(agentEnv); dir != "" {
+		runAgent(dir)
+		return
+	}
+	os.Exit(buildAndRun(m))
+}
+
+func buildAndRun(m *testing.M) int {
+	dir, err := os.MkdirTemp("", "supervisor-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	if serverBin, err = runtimetest.BuildServer(ctx, dir); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return m.Run()
+}
+
+// runAgent is an agent that crashes: it starts the task spec read from stdin
+// under a supervisor on dir, prints the task as JSON, and kills itself without
+// closing anything, as an agent killed by the OOM killer would.
+func runAgent(dir string) {
+	var spec runtime.TaskSpec
+	if err := json.NewDecoder(os.Stdin).Decode(&spec); err != nil {
+		fmt.Fprintln(os.Stderr, "agent: decode spec:", err)
+		os.Exit(1)
+	}
+	s, err := New(dir, slog.New(slog.NewTextHandler(os.Stderr, nil)))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "agent:", err)
+		os.Exit(1)
+	}
+	task, err := s.Start(context.Background(), spec)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "agent:", err)
+		os.Exit(1)
+	}
+	if err := json.NewEncoder(os.Stdout).Encode(task); err != nil {
+		os.Exit(1)
+	}
+	_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
+	select {}
+}

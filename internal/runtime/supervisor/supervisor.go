@@ -1,0 +1,239 @@
+// Package supervisor runs revisions as local processes inside the long-lived
+// agent, so that they keep running when the CLI that started them exits and even
+// when the agent itself restarts. It owns processes.json (which processes it
+// started, atomically rewritten on every change), the process groups and log
+// files of its tasks, re-adopting running processes on start, and the HTTP API
+// under /v1/processes that the process driver calls.
+//
+// It never restarts a task on its own: the deploy controller decides.
+package supervisor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/greenlight-ci/greenlight/internal/runtime"
+)
+
+// pollInterval is how often adopted processes are checked for exit and followed
+// logs for new output.
+const pollInterval = 200 * time.Millisecond
+
+// errClosed is returned by calls that would change state after Close.
+var errClosed = errors.New("supervisor closed")
+
+var _ runtime.Driver = (*Supervisor)(nil)
+
+// Supervisor starts, watches and stops tasks as process groups. All methods are
+// safe for concurrent use.
+type Supervisor struct {
+	dir    string
+	logger *slog.Logger
+
+	mu     sync.Mutex
+	tasks  map[string]*task
+	closed bool
+
+	done     chan struct{} // closed by Close: ends the watchers
+	watchers sync.WaitGroup
+	lock     *os.File // flocked while open: one supervisor per dir
+}
+
+// task is one supervised process; its record changes under Supervisor.mu.
+type task struct {
+	record
+	exited chan struct{} // closed once the process has exited
+}
+
+// New opens the supervisor that keeps its state in dir (processes.json, and the
+// default task logs under dir/tasks), and re-adopts the processes recorded there
+// that still run; those that died meanwhile are reported exited.
+func New(dir string, logger *slog.Logger) (*Supervisor, error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("supervisor dir: %w", err)
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("supervisor dir: %w", err)
+	}
+	lock, err := lockDir(abs)
+	if err != nil {
+		return nil, err
+	}
+	s := &Supervisor{
+		dir:    abs,
+		logger: logger,
+		tasks:  map[string]*task{},
+		done:   make(chan struct{}),
+		lock:   lock,
+	}
+	records, err := loadState(s.statePath())
+	if err != nil {
+		lock.Close()
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, r := range records {
+		s.adoptLocked(r)
+	}
+	if err := s.saveLocked(); err != nil {
+		s.closeLocked()
+		return nil, err
+	}
+	return s, nil
+}
+
+// adoptLocked takes over a recorded task: a running one is watched again if its
+// process is still the same, else it is marked exited.
+func (s *Supervisor) adoptLocked(r record) {
+	t := &task{record: r, exited: make(chan struct{})}
+	s.tasks[r.ID] = t
+	if r.State != runtime.TaskRunning {
+		close(t.exited)
+		return
+	}
+	if !alive(r.PID, r.StartTime) {
+		t.State, t.ExitCode = runtime.TaskExited, -1
+		t.Error = "exited while the supervisor was not running; exit status unknown"
+		close(t.exited)
+		s.logger.Info("recorded process is gone", "task", r.ID, "pid", r.PID)
+		return
+	}
+	s.logger.Info("re-adopted process", "task", r.ID, "pid", r.PID, "address", r.Address)
+	s.watchers.Add(1)
+	go s.watchAdopted(t)
+}
+
+// watchAdopted polls /proc for the exit of a process this agent did not start
+// (so cannot wait for); its exit status is lost with its parent.
+func (s *Supervisor) watchAdopted(t *task) {
+	defer s.watchers.Done()
+	tick := time.NewTicker(pollInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-s.done:
+			return
+		case <-tick.C:
+		}
+		if !alive(t.PID, t.StartTime) {
+			s.markExited(t, -1, "exited while adopted after a supervisor restart; exit status unknown")
+			return
+		}
+	}
+}
+
+// markExited records that t's process ended, unless the supervisor was closed
+// meanwhile (the state file then belongs to its successor).
+func (s *Supervisor) markExited(t *task, code int, reason string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	defer close(t.exited)
+	if s.closed {
+		return
+	}
+	t.State, t.ExitCode, t.Error = runtime.TaskExited, code, reason
+	s.logger.Info("process exited", "task", t.ID, "pid", t.PID, "exit_code", code, "reason", reason)
+	if s.tasks[t.ID] != t {
+		return
+	}
+	if err := s.saveLocked(); err != nil {
+		s.logger.Error("record process exit", "task", t.ID, "err", err)
+	}
+}
+
+// Close stops watching. It does not stop the processes: a later supervisor on
+// the same dir re-adopts them.
+func (s *Supervisor) Close() error {
+	s.mu.Lock()
+	s.closeLocked()
+	s.mu.Unlock()
+	s.watchers.Wait()
+	return nil
+}
+
+func (s *Supervisor) closeLocked() {
+	if !s.closed {
+		s.closed = true
+		close(s.done)
+		s.lock.Close() // releases the flock
+	}
+}
+
+// lockDir takes an exclusive lock on dir, so that two agents never adopt and
+// rewrite the same processes. The kernel drops it when the agent dies.
+func lockDir(dir string) (*os.File, error) {
+	f, err := os.OpenFile(filepath.Join(dir, lockFile), os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("supervisor lock: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, fmt.Errorf("another supervisor is running on %s", dir)
+		}
+		return nil, fmt.Errorf("supervisor lock: %w", err)
+	}
+	return f, nil
+}
+
+// Name is the runtime driver name the supervisor's tasks run under.
+func (s *Supervisor) Name() string { return runtime.DriverProcess }
+
+// Inspect returns the task with this ID, runtime.ErrNotFound when unknown.
+func (s *Supervisor) Inspect(_ context.Context, id string) (runtime.Task, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, ok := s.tasks[id]
+	if !ok {
+		return runtime.Task{}, fmt.Errorf("task %s: %w", id, runtime.ErrNotFound)
+	}
+	return t.task(), nil
+}
+
+// List returns the tasks carrying every one of labels (all tasks when empty),
+// exited ones included, ordered by ID.
+func (s *Supervisor) List(_ context.Context, labels map[string]string) ([]runtime.Task, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	tasks := []runtime.Task{}
+	for _, id := range slices.Sorted(maps.Keys(s.tasks)) {
+		t := s.tasks[id]
+		if hasLabels(t.Labels, labels) {
+			tasks = append(tasks, t.task())
+		}
+	}
+	return tasks, nil
+}
+
+func hasLabels(have, want map[string]string) bool {
+	for k, v := range want {
+		if got, ok := have[k]; !ok || got != v {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *Supervisor) statePath() string { return filepath.Join(s.dir, stateFile) }
+
+func (s *Supervisor) saveLocked() error {
+	records := make([]record, 0, len(s.tasks))
+	for _, t := range s.tasks {
+		records = append(records, t.record)
+	}
+	return saveState(s.statePath(), records)
+}
