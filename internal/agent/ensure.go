@@ -1,0 +1,103 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// EnsureAgent returns a client to the agent of stateDir, starting the agent in the
+// background (from the installed binary exe) when none runs.
+func EnsureAgent(ctx context.Context, stateDir, exe string) (*Client, error) {
+	if err := os.MkdirAll(stateDir, 0o755); err != nil {
+		return nil, fmt.Errorf("create state directory: %w", err)
+	}
+	if !locked(filepath.Join(stateDir, LockFile)) {
+		if _, err := spawn(exe, []string{"agent", "--state-dir", stateDir}, filepath.Join(stateDir, LogFile)); err != nil {
+			return nil, err
+		}
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	var lastErr error
+	for time.Now().Before(deadline) {
+		c, err := Dial(stateDir)
+		if err == nil {
+			hctx, cancel := context.WithTimeout(ctx, time.Second)
+			_, err = c.Health(hctx)
+			cancel()
+			if err == nil {
+				return c, nil
+			}
+		}
+		lastErr = err
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	return nil, fmt.Errorf("agent did not start (see %s): %w", filepath.Join(stateDir, LogFile), lastErr)
+}
+
+// EnsureController makes sure a controller of this version runs for stateDir: it
+// records exe as the controller binary (the agent's watchdog restarts it from there
+// if it dies), replaces a controller of another version, and starts one when none
+// runs.
+func EnsureController(ctx context.Context, stateDir, exe, version string) error {
+	if err := os.WriteFile(filepath.Join(stateDir, ControllerExe), []byte(exe+"\n"), 0o644); err != nil {
+		return fmt.Errorf("record controller binary: %w", err)
+	}
+	lockPath := filepath.Join(stateDir, ControllerLock)
+	if locked(lockPath) {
+		running, _ := os.ReadFile(filepath.Join(stateDir, ControllerVersion))
+		if strings.TrimSpace(string(running)) == version {
+			return nil
+		}
+		if err := terminate(ctx, filepath.Join(stateDir, ControllerPID), lockPath); err != nil {
+			return fmt.Errorf("replace controller of another version: %w", err)
+		}
+	}
+	if _, err := spawn(exe, []string{"controller", "--state-dir", stateDir}, filepath.Join(stateDir, ControllerLog)); err != nil {
+		return err
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for !locked(lockPath) {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("controller did not start (see %s)", filepath.Join(stateDir, ControllerLog))
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	return nil
+}
+
+// Down stops the agent of stateDir, the controller and every process it supervises.
+// Containers are the caller's to remove (the agent does not own Docker).
+func Down(ctx context.Context, stateDir string) error {
+	errs := []error{StopController(ctx, stateDir)}
+	if !locked(filepath.Join(stateDir, LockFile)) {
+		return errors.Join(errs...)
+	}
+	c, err := Dial(stateDir)
+	if err != nil {
+		return errors.Join(append(errs, err)...)
+	}
+	if err := c.Shutdown(ctx, true); err != nil {
+		errs = append(errs, err)
+	}
+	for locked(filepath.Join(stateDir, LockFile)) {
+		select {
+		case <-ctx.Done():
+			return errors.Join(append(errs, fmt.Errorf("agent did not stop: %w", ctx.Err()))...)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,232 @@
+// Package agent owns greenlight's long-lived data-plane process: it hosts the router
+// and the process supervisor, serves their admin API on a unix socket guarded by a
+// token, persists the routes atomically and restores them (health re-checked) after
+// a restart, and keeps the controller process running. It also provides the client
+// the rest of greenlight uses to talk to it.
+package agent
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/greenlight-ci/greenlight/internal/atomicfile"
+	"github.com/greenlight-ci/greenlight/internal/router"
+	"github.com/greenlight-ci/greenlight/internal/runtime/supervisor"
+)
+
+// Version is reported by /v1/health; the CLI restarts an agent of another version.
+var Version = "dev"
+
+// server is the admin API. Mutations are serialized: a spec is applied and persisted
+// as one step, so the state file always matches what the router serves.
+type server struct {
+	router    *router.Router
+	sup       *supervisor.Supervisor
+	token     string
+	statePath string
+	log       *slog.Logger
+	started   time.Time
+	shutdown  func()
+	// stopProcesses is set by a shutdown request that also stops what the agent
+	// supervises (`greenlight down`).
+	stopProcesses atomic.Bool
+
+	mu sync.Mutex // serializes mutations and state writes
+}
+
+// persisted is agent-state.json.
+type persisted struct {
+	Services []router.ServiceSpec `json:"services"`
+}
+
+func (s *server) handler() http.Handler {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(s.router.Collector())
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /v1/health", s.health)
+	mux.HandleFunc("GET /v1/services", s.listServices)
+	mux.HandleFunc("GET /v1/services/{name}", s.getService)
+	mux.HandleFunc("PUT /v1/services/{name}", s.putService)
+	mux.HandleFunc("DELETE /v1/services/{name}", s.deleteService)
+	mux.HandleFunc("GET /v1/services/{name}/metrics", s.serviceMetrics)
+	mux.HandleFunc("POST /v1/shutdown", s.postShutdown)
+	mux.Handle("/v1/processes", s.sup.Handler())
+	mux.Handle("/v1/processes/", s.sup.Handler())
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	return s.authenticate(mux)
+}
+
+// authenticate requires the bearer token on every request. The socket is 0600
+// already; the token keeps a process of the same user that only found the socket
+// from driving production.
+func (s *server) authenticate(next http.Handler) http.Handler {
+	want := []byte("Bearer " + s.token)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got := []byte(r.Header.Get("Authorization"))
+		if subtle.ConstantTimeCompare(got, want) != 1 {
+			writeError(w, http.StatusUnauthorized, errors.New("missing or wrong agent token"))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// Health is the agent's identity.
+type Health struct {
+	PID     int       `json:"pid"`
+	Version string    `json:"version"`
+	Started time.Time `json:"started"`
+}
+
+func (s *server) health(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, Health{PID: os.Getpid(), Version: Version, Started: s.started})
+}
+
+func (s *server) listServices(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, s.router.Services())
+}
+
+func (s *server) getService(w http.ResponseWriter, r *http.Request) {
+	st, ok := s.router.Status(r.PathValue("name"))
+	if !ok {
+		writeError(w, http.StatusNotFound, fmt.Errorf("service %q is not routed", r.PathValue("name")))
+		return
+	}
+	writeJSON(w, http.StatusOK, st)
+}
+
+func (s *server) putService(w http.ResponseWriter, r *http.Request) {
+	var spec router.ServiceSpec
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&spec); err != nil {
+		writeError(w, http.StatusBadRequest, fmt.Errorf("decode service spec: %w", err))
+		return
+	}
+	if spec.Name != r.PathValue("name") {
+		writeError(w, http.StatusBadRequest, fmt.Errorf("spec name %q does not match path %q", spec.Name, r.PathValue("name")))
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	prev, existed := s.router.Status(spec.Name)
+	if ifMatch := r.Header.Get("If-Match"); ifMatch != "" {
+		want, err := strconv.ParseUint(ifMatch, 10, 64)
+		if err != nil || !existed || prev.Version != want {
+			writeError(w, http.StatusConflict, fmt.Errorf("service %q changed: version is %d, not %s", spec.Name, prev.Version, ifMatch))
+			return
+		}
+	}
+	st, err := s.router.Apply(spec)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err)
+		return
+	}
+	if err := s.persist(); err != nil {
+		// The state file must match what is served: undo, and say why.
+		if existed {
+			s.router.Apply(prev.Spec)
+		} else {
+			s.router.Remove(r.Context(), spec.Name)
+		}
+		writeError(w, http.StatusInternalServerError, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, st)
+}
+
+func (s *server) deleteService(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.router.Remove(r.Context(), r.PathValue("name")); err != nil {
+		writeError(w, http.StatusInternalServerError, err)
+		return
+	}
+	if err := s.persist(); err != nil {
+		writeError(w, http.StatusInternalServerError, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *server) serviceMetrics(w http.ResponseWriter, r *http.Request) {
+	since, _ := strconv.ParseInt(r.URL.Query().Get("since"), 10, 64)
+	series, ok := s.router.Series(r.PathValue("name"), since)
+	if !ok {
+		writeError(w, http.StatusNotFound, fmt.Errorf("service %q is not routed", r.PathValue("name")))
+		return
+	}
+	writeJSON(w, http.StatusOK, series)
+}
+
+func (s *server) postShutdown(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Query().Get("processes") == "stop" {
+		s.stopProcesses.Store(true)
+	}
+	w.WriteHeader(http.StatusAccepted)
+	go s.shutdown()
+}
+
+// persist writes every service spec to the state file atomically.
+func (s *server) persist() error {
+	var p persisted
+	for _, st := range s.router.Services() {
+		p.Services = append(p.Services, st.Spec)
+	}
+	data, err := json.MarshalIndent(p, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode agent state: %w", err)
+	}
+	return atomicfile.Write(s.statePath, data, 0o600)
+}
+
+// restore re-applies the persisted routes after a restart. Each target is
+// health-checked before its listener opens, so traffic resumes only on live targets.
+func (s *server) restore(ctx context.Context) error {
+	data, err := os.ReadFile(s.statePath)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("read agent state: %w", err)
+	}
+	var p persisted
+	if err := json.Unmarshal(data, &p); err != nil {
+		return fmt.Errorf("decode agent state %s: %w", s.statePath, err)
+	}
+	for _, spec := range p.Services {
+		if _, err := s.router.Restore(ctx, spec); err != nil {
+			return fmt.Errorf("restore service %s: %w", spec.Name, err)
+		}
+		s.log.Info("restored service", "service", spec.Name)
+	}
+	return nil
+}
+
+// apiError is the JSON body of every error response.
+type apiError struct {
+	Error string `json:"error"`
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
+
+func writeError(w http.ResponseWriter, status int, err error) {
+	writeJSON(w, status, apiError{Error: err.Error()})
+}
