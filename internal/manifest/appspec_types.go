@@ -1,5 +1,7 @@
 package manifest
 
+import "encoding/json"
+
 // ECS lifecycle events a CodeDeploy appspec may hook, in the order they run.
 const (
 	HookBeforeInstall         = "BeforeInstall"
@@ -14,11 +16,11 @@ var ECSHookEvents = []string{HookBeforeInstall, HookAfterInstall, HookAfterAllow
 
 // AppSpec is a CodeDeploy appspec for the ECS compute platform.
 type AppSpec struct {
-	Path      string        `json:"path"`
-	Version   string        `json:"version"` // "0.0"
-	Resources []*ECSService `json:"resources"`
+	Path      string         `json:"path"`
+	Version   string         `json:"version"` // "0.0"
+	Resources []*ECSService  `json:"resources"`
 	Hooks     []*AppSpecHook `json:"hooks,omitempty"` // in file order
-	Pos       Pos           `json:"-"`
+	Pos       Pos            `json:"-"`
 }
 
 // Target returns the one TargetService resource (validation guarantees exactly one).
@@ -43,6 +45,9 @@ type ECSService struct {
 	ContainerPort   int    `json:"container_port"`
 	PlatformVersion string `json:"platform_version,omitempty"`
 	Pos             Pos    `json:"-"`
+	// Where LoadBalancerInfo's values were written, for ValidateRevision's errors.
+	ContainerNamePos Pos `json:"-"`
+	ContainerPortPos Pos `json:"-"`
 	// NetworkConfiguration and CapacityProviderStrategy are accepted and ignored
 	// locally: they only mean something on AWS.
 }
@@ -64,7 +69,9 @@ type TaskDefinition struct {
 	Memory               string                 `json:"memory,omitempty"`
 	ExecutionRoleArn     string                 `json:"executionRoleArn,omitempty"`
 	TaskRoleArn          string                 `json:"taskRoleArn,omitempty"`
-	Pos                  Pos                    `json:"-"`
+	// Extra holds every other RegisterTaskDefinition field as written.
+	Extra map[string]json.RawMessage `json:"extra,omitempty"`
+	Pos   Pos                        `json:"-"`
 }
 
 // Container returns the container definition named name, or nil.
@@ -92,7 +99,9 @@ type ContainerDefinition struct {
 	User             string                `json:"user,omitempty"`
 	HealthCheck      *ContainerHealthCheck `json:"healthCheck,omitempty"`
 	StopTimeout      int                   `json:"stopTimeout,omitempty"` // seconds
-	Pos              Pos                   `json:"-"`
+	// Extra holds every other ContainerDefinition field as written.
+	Extra map[string]json.RawMessage `json:"extra,omitempty"`
+	Pos   Pos                        `json:"-"`
 }
 
 type PortMapping struct {

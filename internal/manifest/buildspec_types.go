@@ -2,15 +2,15 @@ package manifest
 
 // Buildspec is a CodeBuild buildspec, version 0.2.
 type Buildspec struct {
-	Path      string                  `json:"path"`
-	Version   string                  `json:"version"` // "0.2"
-	RunAs     string                  `json:"run-as,omitempty"`
-	Env       BuildEnv                `json:"env"`
-	Phases    BuildPhases             `json:"phases"`
-	Reports   []*ReportGroup          `json:"reports,omitempty"` // in file order
-	Artifacts *BuildArtifacts         `json:"artifacts,omitempty"`
-	Cache     *BuildCache             `json:"cache,omitempty"`
-	Pos       Pos                     `json:"-"`
+	Path      string          `json:"path"`
+	Version   string          `json:"version"` // "0.2"
+	RunAs     string          `json:"run-as,omitempty"`
+	Env       BuildEnv        `json:"env"`
+	Phases    BuildPhases     `json:"phases"`
+	Reports   []*ReportGroup  `json:"reports,omitempty"` // in file order
+	Artifacts *BuildArtifacts `json:"artifacts,omitempty"`
+	Cache     *BuildCache     `json:"cache,omitempty"`
+	Pos       Pos             `json:"-"`
 }
 
 // KeyValue is one ordered mapping entry from a buildspec (order matters: later

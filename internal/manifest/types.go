@@ -214,6 +214,9 @@ type DeploymentGroup struct {
 	TerminationWait  Duration        `json:"termination_wait"` // blue kept warm this long; default 5m
 	AutoRollback     AutoRollback    `json:"auto_rollback"`
 	Alarms           AlarmConfig     `json:"alarms"`
+	// TaskDefinitionTemplate is a task definition in the source tree (optional);
+	// only `greenlight validate` reads it, to check it against the appspec.
+	TaskDefinitionTemplate string `json:"task_definition_template,omitempty"`
 	// Hooks maps a function name used in appspec.yaml Hooks to what runs locally.
 	Hooks map[string]*Hook `json:"hooks,omitempty"`
 	Pos   Pos              `json:"-"`
@@ -279,7 +282,7 @@ type DeploymentConfig struct {
 
 // BuiltinDeploymentConfigs are CodeDeploy's predefined ECS configs.
 var BuiltinDeploymentConfigs = map[string]DeploymentConfig{
-	"CodeDeployDefault.ECSAllAtOnce":                   {Name: "CodeDeployDefault.ECSAllAtOnce", Type: TrafficAllAtOnce},
+	"CodeDeployDefault.ECSAllAtOnce":                    {Name: "CodeDeployDefault.ECSAllAtOnce", Type: TrafficAllAtOnce},
 	"CodeDeployDefault.ECSLinear10PercentEvery1Minutes": {Name: "CodeDeployDefault.ECSLinear10PercentEvery1Minutes", Type: TrafficTimeBasedLinear, Percentage: 10, Interval: Duration(time.Minute)},
 	"CodeDeployDefault.ECSLinear10PercentEvery3Minutes": {Name: "CodeDeployDefault.ECSLinear10PercentEvery3Minutes", Type: TrafficTimeBasedLinear, Percentage: 10, Interval: Duration(3 * time.Minute)},
 	"CodeDeployDefault.ECSCanary10Percent5Minutes":      {Name: "CodeDeployDefault.ECSCanary10Percent5Minutes", Type: TrafficTimeBasedCanary, Percentage: 10, Interval: Duration(5 * time.Minute)},

@@ -1,0 +1,77 @@
+package provider
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/greenlight-ci/greenlight/internal/manifest"
+)
+
+// Secrets resolves the secrets a build asks for from the sources greenlight.yaml
+// maps them to: an environment variable of greenlight, or a file.
+type Secrets struct{ Def *manifest.Definition }
+
+// SecretsManager resolves "secret-id[:json-key[:version-stage[:version-id]]]";
+// with a json-key the secret's value is read as a JSON object.
+func (s Secrets) SecretsManager(_ context.Context, ref string) (string, error) {
+	parts := strings.SplitN(ref, ":", 4)
+	id := parts[0]
+	var sources map[string]*manifest.SecretSource
+	if s.Def.Secrets != nil {
+		sources = s.Def.Secrets.SecretsManager
+	}
+	value, err := s.read(sources[id], "secrets_manager", id)
+	if err != nil || len(parts) < 2 || parts[1] == "" {
+		return value, err
+	}
+	var fields map[string]any
+	if err := json.Unmarshal([]byte(value), &fields); err != nil {
+		return "", fmt.Errorf("secret %s: json-key %q asked, but the secret is not a JSON object", id, parts[1])
+	}
+	v, ok := fields[parts[1]]
+	if !ok {
+		return "", fmt.Errorf("secret %s has no key %q", id, parts[1])
+	}
+	if str, ok := v.(string); ok {
+		return str, nil
+	}
+	b, _ := json.Marshal(v)
+	return string(b), nil
+}
+
+func (s Secrets) ParameterStore(_ context.Context, name string) (string, error) {
+	var sources map[string]*manifest.SecretSource
+	if s.Def.Secrets != nil {
+		sources = s.Def.Secrets.ParameterStore
+	}
+	return s.read(sources[name], "parameter_store", name)
+}
+
+func (s Secrets) read(src *manifest.SecretSource, section, id string) (string, error) {
+	if src == nil {
+		return "", fmt.Errorf("%q is not mapped under secrets.%s in %s", id, section, s.Def.Path)
+	}
+	if src.Env != "" {
+		v, ok := os.LookupEnv(src.Env)
+		if !ok {
+			return "", fmt.Errorf("%s: environment variable %s (mapped at %s) is not set", id, src.Env, src.Pos)
+		}
+		return v, nil
+	}
+	path := src.File
+	if strings.HasPrefix(path, "~/") {
+		home, _ := os.UserHomeDir()
+		path = filepath.Join(home, path[2:])
+	} else if !filepath.IsAbs(path) {
+		path = filepath.Join(s.Def.Dir, path)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("%s: read secret file (mapped at %s): %w", id, src.Pos, err)
+	}
+	return strings.TrimRight(string(b), "\n"), nil
+}
