@@ -1,0 +1,211 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/greenlight-ci/greenlight/internal/event"
+	"github.com/greenlight-ci/greenlight/internal/store"
+)
+
+// DefaultApprovalTimeout is CodePipeline's: an approval nobody gives fails the
+// action after 7 days.
+const DefaultApprovalTimeout = 7 * 24 * time.Hour
+
+// manualApproval is the built-in "Manual" provider: it records that an approval is
+// needed and waits until someone, in any process, approves or rejects it, or it
+// times out. The request survives a restart: a resumed attempt keeps waiting for
+// the same approval, with the same deadline.
+type manualApproval struct{ e *Engine }
+
+func (m *manualApproval) DefaultTimeout() time.Duration { return DefaultApprovalTimeout }
+
+func (m *manualApproval) Run(ctx context.Context, a *ActionRun) (Outcome, error) {
+	req, created, err := m.request(ctx, a)
+	if err != nil {
+		return Outcome{}, err
+	}
+	if created {
+		fmt.Fprintf(a.Log, "approval needed: %s\n", firstNonEmpty(req.CustomData, "(no custom data)"))
+		a.Events.Emit(event.Event{Kind: event.KindApproval, Status: ApprovalNeeded, Message: req.CustomData,
+			Data: approvalData(req)})
+	}
+	tick := time.NewTicker(m.e.opts.PollInterval)
+	defer tick.Stop()
+	for {
+		got, err := m.read(ctx, a)
+		if err != nil && ctx.Err() == nil {
+			return Outcome{}, err
+		}
+		if got != nil && got.Status != ApprovalNeeded {
+			return m.decided(a, got), nil
+		}
+		select {
+		case <-ctx.Done():
+			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				return m.timedOut(ctx, a)
+			}
+			return Outcome{}, ctx.Err()
+		case <-tick.C:
+		}
+	}
+}
+
+// request records the approval request of this attempt, or finds the one a
+// previous process recorded.
+func (m *manualApproval) request(ctx context.Context, a *ActionRun) (*store.PipelineApproval, bool, error) {
+	var req *store.PipelineApproval
+	created := false
+	err := m.e.db.PipelineTx(ctx, func(t *store.PipelineTx) error {
+		got, err := t.Approval(a.ExecutionID, a.Stage, a.Action, a.Attempt)
+		if err == nil {
+			req = got
+			return nil
+		}
+		if !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		req = &store.PipelineApproval{ExecutionID: a.ExecutionID, Stage: a.Stage, Action: a.Action, Attempt: a.Attempt,
+			Status: ApprovalNeeded, CustomData: a.Config["CustomData"], ExternalEntityLink: a.Config["ExternalEntityLink"],
+			NotificationArn: a.Config["NotificationArn"], RequestedAt: m.e.now()}
+		if deadline, ok := ctx.Deadline(); ok {
+			req.ExpiresAt = deadline
+		}
+		created = true
+		return t.PutApproval(req)
+	})
+	if err != nil {
+		return nil, false, fmt.Errorf("request approval: %w", err)
+	}
+	return req, created, nil
+}
+
+func (m *manualApproval) read(ctx context.Context, a *ActionRun) (*store.PipelineApproval, error) {
+	var got *store.PipelineApproval
+	err := m.e.db.PipelineRead(ctx, func(t *store.PipelineTx) error {
+		var err error
+		got, err = t.Approval(a.ExecutionID, a.Stage, a.Action, a.Attempt)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read approval: %w", err)
+	}
+	return got, nil
+}
+
+func (m *manualApproval) decided(a *ActionRun, got *store.PipelineApproval) Outcome {
+	line := fmt.Sprintf("%s by %s", strings.ToLower(got.Status), got.DecidedBy)
+	if got.Summary != "" {
+		line += ": " + got.Summary
+	}
+	fmt.Fprintln(a.Log, line)
+	a.Events.Emit(event.Event{Kind: event.KindApproval, Status: got.Status, Message: line, Data: approvalData(got)})
+	out := Outcome{Status: Succeeded, Summary: line, Data: map[string]any{"approval": approvalData(got)}}
+	if got.Status != ApprovalApproved {
+		out.Status, out.ErrorMessage = Failed, line
+	}
+	return out
+}
+
+// timedOut fails the approval, unless a decision landed at the last moment.
+func (m *manualApproval) timedOut(ctx context.Context, a *ActionRun) (Outcome, error) {
+	ctx = context.WithoutCancel(ctx)
+	var got *store.PipelineApproval
+	err := m.e.db.PipelineTx(ctx, func(t *store.PipelineTx) error {
+		var err error
+		if got, err = t.Approval(a.ExecutionID, a.Stage, a.Action, a.Attempt); err != nil || got.Status != ApprovalNeeded {
+			return err
+		}
+		got.Status, got.DecidedAt = ApprovalFailed, m.e.now()
+		return t.PutApproval(got)
+	})
+	if err != nil {
+		return Outcome{}, fmt.Errorf("time out approval: %w", err)
+	}
+	if got.Status != ApprovalFailed {
+		return m.decided(a, got), nil
+	}
+	const msg = "approval timed out"
+	fmt.Fprintln(a.Log, msg)
+	a.Events.Emit(event.Event{Kind: event.KindApproval, Status: ApprovalFailed, Message: msg, Data: approvalData(got)})
+	return Outcome{Status: Failed, ErrorMessage: msg, Data: map[string]any{"approval": approvalData(got)}}, nil
+}
+
+func approvalData(a *store.PipelineApproval) map[string]any {
+	d := map[string]any{"status": a.Status, "requested_at": a.RequestedAt}
+	for k, v := range map[string]string{"custom_data": a.CustomData, "external_entity_link": a.ExternalEntityLink,
+		"notification_arn": a.NotificationArn, "decided_by": a.DecidedBy, "summary": a.Summary} {
+		if v != "" {
+			d[k] = v
+		}
+	}
+	if !a.ExpiresAt.IsZero() {
+		d["expires_at"] = a.ExpiresAt
+	}
+	if !a.DecidedAt.IsZero() {
+		d["decided_at"] = a.DecidedAt
+	}
+	return d
+}
+
+// Approve approves the pending approval of an execution: the action at stage and
+// action, or, with both empty, the only one pending. It may be called from any
+// process; the one running the execution notices within a poll interval.
+func (e *Engine) Approve(ctx context.Context, executionID, stage, action, who, summary string) error {
+	return e.decide(ctx, "approve", executionID, stage, action, who, summary, ApprovalApproved)
+}
+
+// Reject rejects the pending approval (see Approve); the action and the execution
+// fail.
+func (e *Engine) Reject(ctx context.Context, executionID, stage, action, who, summary string) error {
+	return e.decide(ctx, "reject", executionID, stage, action, who, summary, ApprovalRejected)
+}
+
+func (e *Engine) decide(ctx context.Context, verb, id, stage, action, who, summary, status string) error {
+	if strings.TrimSpace(who) == "" {
+		return fmt.Errorf("%s %s: who decides is required: %w", verb, id, ErrBadRequest)
+	}
+	err := e.db.PipelineTx(ctx, func(t *store.PipelineTx) error {
+		all, err := t.Approvals(id)
+		if err != nil {
+			return err
+		}
+		var pending []*store.PipelineApproval
+		for _, a := range all {
+			if a.Status == ApprovalNeeded && (stage == "" || a.Stage == stage) && (action == "" || a.Action == action) {
+				pending = append(pending, a)
+			}
+		}
+		switch {
+		case len(pending) == 0:
+			return describeNoApproval(t, id, stage, action)
+		case len(pending) > 1:
+			var names []string
+			for _, a := range pending {
+				names = append(names, a.Stage+"/"+a.Action)
+			}
+			return fmt.Errorf("several approvals pending (%s): name the stage and action: %w", strings.Join(names, ", "), ErrBadRequest)
+		}
+		a := pending[0]
+		a.Status, a.DecidedBy, a.DecidedAt, a.Summary = status, who, e.now(), summary
+		return t.PutApproval(a)
+	})
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", verb, id, err)
+	}
+	return nil
+}
+
+func describeNoApproval(t *store.PipelineTx, id, stage, action string) error {
+	if _, err := t.Execution(id); err != nil {
+		return err
+	}
+	where := "execution"
+	if stage != "" || action != "" {
+		where = fmt.Sprintf("%s/%s", stage, action)
+	}
+	return fmt.Errorf("nothing waits for an approval at %s: %w", where, ErrNoPendingApproval)
+}

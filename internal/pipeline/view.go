@@ -1,0 +1,191 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/greenlight-ci/greenlight/internal/store"
+)
+
+// ExecutionSummary is one line of the execution history.
+type ExecutionSummary struct {
+	ID                string    `json:"execution_id"`
+	Pipeline          string    `json:"pipeline"`
+	Status            Status    `json:"status"`
+	StatusSummary     string    `json:"status_summary,omitempty"`
+	Mode              string    `json:"execution_mode"`
+	Trigger           string    `json:"trigger"`
+	TriggerDetail     string    `json:"trigger_detail,omitempty"`
+	RequestedRevision string    `json:"requested_revision,omitempty"`
+	Source            Revision  `json:"source_revision"`
+	Stage             string    `json:"stage,omitempty"` // the stage it is in, waits for, or ended in
+	Waiting           bool      `json:"waiting,omitempty"`
+	StartedAt         time.Time `json:"started_at"`
+	UpdatedAt         time.Time `json:"updated_at"`
+	EndedAt           time.Time `json:"ended_at,omitzero"`
+	OwnerPID          int       `json:"owner_pid,omitempty"`
+	OwnerHost         string    `json:"owner_host,omitempty"`
+}
+
+// ExecutionView is everything `status` shows about one execution.
+type ExecutionView struct {
+	ExecutionSummary
+	Variables map[string]string `json:"variables,omitempty"`
+	Stages    []StageView       `json:"stages"`
+	Artifacts []Artifact        `json:"artifacts,omitempty"`
+}
+
+// StageView is one stage of an execution; Status is "" for a stage not reached.
+type StageView struct {
+	Name      string       `json:"name"`
+	Status    Status       `json:"status,omitempty"`
+	Attempt   int          `json:"attempt,omitempty"`
+	RetryMode string       `json:"retry_mode,omitempty"`
+	Message   string       `json:"message,omitempty"`
+	StartedAt time.Time    `json:"started_at,omitzero"`
+	EndedAt   time.Time    `json:"ended_at,omitzero"`
+	Actions   []ActionView `json:"actions"`
+}
+
+// ActionView is the latest attempt of one action, with its history.
+type ActionView struct {
+	Name            string            `json:"name"`
+	Category        string            `json:"category"`
+	Provider        string            `json:"provider"`
+	RunOrder        int               `json:"run_order"`
+	Status          Status            `json:"status,omitempty"`
+	Attempt         int               `json:"attempt,omitempty"`
+	Summary         string            `json:"summary,omitempty"`
+	ErrorMessage    string            `json:"error_message,omitempty"`
+	ExternalID      string            `json:"external_id,omitempty"`
+	ExternalURL     string            `json:"external_url,omitempty"`
+	OutputVariables map[string]string `json:"output_variables,omitempty"`
+	Data            map[string]any    `json:"data,omitempty"`
+	LogPath         string            `json:"log_path,omitempty"`
+	StartedAt       time.Time         `json:"started_at,omitzero"`
+	EndedAt         time.Time         `json:"ended_at,omitzero"`
+	Approval        *ApprovalView     `json:"approval,omitempty"`
+	Attempts        []AttemptView     `json:"attempts,omitempty"` // earlier attempts, oldest first
+}
+
+// AttemptView is an earlier attempt of an action.
+type AttemptView struct {
+	Attempt      int       `json:"attempt"`
+	Status       Status    `json:"status"`
+	ErrorMessage string    `json:"error_message,omitempty"`
+	StartedAt    time.Time `json:"started_at,omitzero"`
+	EndedAt      time.Time `json:"ended_at,omitzero"`
+}
+
+// ApprovalView is the request and decision of a Manual approval.
+type ApprovalView struct {
+	Status             string    `json:"status"`
+	CustomData         string    `json:"custom_data,omitempty"`
+	ExternalEntityLink string    `json:"external_entity_link,omitempty"`
+	RequestedAt        time.Time `json:"requested_at"`
+	ExpiresAt          time.Time `json:"expires_at,omitzero"`
+	DecidedBy          string    `json:"decided_by,omitempty"`
+	DecidedAt          time.Time `json:"decided_at,omitzero"`
+	Summary            string    `json:"summary,omitempty"`
+}
+
+// Execution returns one execution with its stages, actions, variables and
+// approvals, as recorded now.
+func (e *Engine) Execution(ctx context.Context, id string) (*ExecutionView, error) {
+	var v *ExecutionView
+	err := e.db.PipelineRead(ctx, func(t *store.PipelineTx) error {
+		ex, err := t.Execution(id)
+		if err != nil {
+			return err
+		}
+		stageRuns, err := t.StageRuns(id)
+		if err != nil {
+			return err
+		}
+		actionRuns, err := t.ActionRuns(id)
+		if err != nil {
+			return err
+		}
+		approvals, err := t.Approvals(id)
+		if err != nil {
+			return err
+		}
+		arts, err := t.Artifacts(id)
+		if err != nil {
+			return err
+		}
+		v = &ExecutionView{ExecutionSummary: e.summary(ex), Variables: ex.Variables}
+		for _, a := range arts {
+			v.Artifacts = append(v.Artifacts, Artifact{Name: a.Name, Dir: a.Dir})
+		}
+		v.Stages = e.stageViews(stageRuns, actionRuns, approvals)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read execution %s: %w", id, err)
+	}
+	return v, nil
+}
+
+func (e *Engine) summary(ex *store.PipelineExecution) ExecutionSummary {
+	s := ExecutionSummary{
+		ID: ex.ID, Pipeline: ex.Pipeline, Status: Status(ex.Status), StatusSummary: ex.StatusSummary, Mode: ex.Mode,
+		Trigger: ex.Trigger, TriggerDetail: ex.TriggerDetail, RequestedRevision: ex.RequestedRevision,
+		Source: revisionFrom(ex.SourceRevision), Waiting: ex.Waiting,
+		StartedAt: ex.StartedAt, UpdatedAt: ex.UpdatedAt, EndedAt: ex.EndedAt, OwnerPID: ex.Owner.PID, OwnerHost: ex.Owner.Host,
+	}
+	if ex.StageIndex < len(e.stages()) {
+		s.Stage = e.stages()[ex.StageIndex].Name
+	}
+	return s
+}
+
+func (e *Engine) stageViews(stageRuns []*store.PipelineStageRun, actionRuns []*store.PipelineActionRun, approvals []*store.PipelineApproval) []StageView {
+	byStage := map[string]*store.PipelineStageRun{}
+	for _, sr := range stageRuns {
+		byStage[sr.Stage] = sr
+	}
+	var out []StageView
+	for _, st := range e.stages() {
+		sv := StageView{Name: st.Name}
+		if sr := byStage[st.Name]; sr != nil {
+			sv.Status, sv.Attempt, sv.RetryMode, sv.Message = Status(sr.Status), sr.Attempt, sr.RetryMode, sr.Message
+			sv.StartedAt, sv.EndedAt = sr.StartedAt, sr.EndedAt
+		}
+		for _, a := range st.Actions {
+			av := ActionView{Name: a.Name, Category: a.Category, Provider: a.Provider, RunOrder: runOrder(a)}
+			for _, run := range actionRuns {
+				if run.Stage != st.Name || run.Action != a.Name {
+					continue
+				}
+				if av.Attempt > 0 {
+					av.Attempts = append(av.Attempts, AttemptView{Attempt: av.Attempt, Status: av.Status,
+						ErrorMessage: av.ErrorMessage, StartedAt: av.StartedAt, EndedAt: av.EndedAt})
+				}
+				fillActionView(&av, run)
+			}
+			av.Approval = approvalView(approvals, st.Name, a.Name, av.Attempt)
+			sv.Actions = append(sv.Actions, av)
+		}
+		out = append(out, sv)
+	}
+	return out
+}
+
+// fillActionView sets av from one attempt; attempts come in ascending order.
+func fillActionView(av *ActionView, run *store.PipelineActionRun) {
+	av.Status, av.Attempt, av.Summary, av.ErrorMessage = Status(run.Status), run.Attempt, run.Summary, run.ErrorMessage
+	av.ExternalID, av.ExternalURL, av.OutputVariables, av.Data = run.ExternalID, run.ExternalURL, run.OutputVariables, run.Data
+	av.LogPath, av.StartedAt, av.EndedAt = run.LogPath, run.StartedAt, run.EndedAt
+}
+
+func approvalView(approvals []*store.PipelineApproval, stage, action string, attempt int) *ApprovalView {
+	for _, a := range approvals {
+		if a.Stage == stage && a.Action == action && a.Attempt == attempt {
+			return &ApprovalView{Status: a.Status, CustomData: a.CustomData, ExternalEntityLink: a.ExternalEntityLink,
+				RequestedAt: a.RequestedAt, ExpiresAt: a.ExpiresAt, DecidedBy: a.DecidedBy, DecidedAt: a.DecidedAt, Summary: a.Summary}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,233 @@
+package store
+
+import (
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// PipelineStageRun is one execution's run of one stage (retries bump Attempt).
+type PipelineStageRun struct {
+	ExecutionID string
+	Pipeline    string
+	Stage       string
+	Index       int
+	Attempt     int
+	Status      string
+	Message     string
+	RetryMode   string
+	StartedAt   time.Time
+	EndedAt     time.Time
+}
+
+// PutStageRun inserts or replaces the stage run of (ExecutionID, Stage).
+func (t *PipelineTx) PutStageRun(r *PipelineStageRun) error {
+	_, err := t.exec(`INSERT INTO pipeline_stage_runs(execution_id, stage, pipeline, idx, attempt, status, message, retry_mode, started_at, ended_at)
+		VALUES (?,?,?,?,?,?,?,?,?,?)
+		ON CONFLICT(execution_id, stage) DO UPDATE SET idx=excluded.idx, attempt=excluded.attempt, status=excluded.status,
+			message=excluded.message, retry_mode=excluded.retry_mode, started_at=excluded.started_at, ended_at=excluded.ended_at`,
+		r.ExecutionID, r.Stage, r.Pipeline, r.Index, r.Attempt, r.Status, r.Message, r.RetryMode, formatTime(r.StartedAt), formatTime(r.EndedAt))
+	if err != nil {
+		return fmt.Errorf("write stage run %s/%s: %w", r.ExecutionID, r.Stage, err)
+	}
+	return nil
+}
+
+// StageRun returns the run of stage in execution id, or ErrNotFound.
+func (t *PipelineTx) StageRun(id, stage string) (*PipelineStageRun, error) {
+	rows, err := t.query(`SELECT `+stageRunColumns+` FROM pipeline_stage_runs WHERE execution_id=? AND stage=?`, id, stage)
+	if err != nil {
+		return nil, fmt.Errorf("read stage run %s/%s: %w", id, stage, err)
+	}
+	list, err := scanStageRuns(rows)
+	if err != nil {
+		return nil, err
+	}
+	if len(list) == 0 {
+		return nil, fmt.Errorf("stage run %s/%s: %w", id, stage, ErrNotFound)
+	}
+	return list[0], nil
+}
+
+// StageRuns returns every stage run of execution id in stage order.
+func (t *PipelineTx) StageRuns(id string) ([]*PipelineStageRun, error) {
+	rows, err := t.query(`SELECT `+stageRunColumns+` FROM pipeline_stage_runs WHERE execution_id=? ORDER BY idx`, id)
+	if err != nil {
+		return nil, fmt.Errorf("list stage runs of %s: %w", id, err)
+	}
+	return scanStageRuns(rows)
+}
+
+// StageRunsWithStatus returns the stage runs of pipeline's stage in one of statuses.
+func (t *PipelineTx) StageRunsWithStatus(pipeline, stage string, statuses ...string) ([]*PipelineStageRun, error) {
+	if len(statuses) == 0 {
+		return nil, errors.New("stage runs with status: no status given")
+	}
+	args := append([]any{pipeline, stage}, pipelineArgs(statuses)...)
+	rows, err := t.query(`SELECT `+stageRunColumns+` FROM pipeline_stage_runs
+		WHERE pipeline=? AND stage=? AND status IN (`+pipelinePlaceholders(len(statuses))+`)`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list stage runs of %s/%s: %w", pipeline, stage, err)
+	}
+	return scanStageRuns(rows)
+}
+
+const stageRunColumns = `execution_id, pipeline, stage, idx, attempt, status, message, retry_mode, started_at, ended_at`
+
+func scanStageRuns(rows *sql.Rows) ([]*PipelineStageRun, error) {
+	defer rows.Close()
+	var out []*PipelineStageRun
+	for rows.Next() {
+		var r PipelineStageRun
+		var started, ended string
+		if err := rows.Scan(&r.ExecutionID, &r.Pipeline, &r.Stage, &r.Index, &r.Attempt, &r.Status, &r.Message, &r.RetryMode, &started, &ended); err != nil {
+			return nil, fmt.Errorf("scan stage run: %w", err)
+		}
+		r.StartedAt, r.EndedAt = parseTime(started), parseTime(ended)
+		out = append(out, &r)
+	}
+	return out, rows.Err()
+}
+
+// PipelineActionRun is one attempt of one action.
+type PipelineActionRun struct {
+	ExecutionID     string
+	Stage           string
+	Action          string
+	Attempt         int
+	RunOrder        int
+	Provider        string
+	Status          string
+	Summary         string
+	ErrorMessage    string
+	ExternalID      string
+	ExternalURL     string
+	OutputVariables map[string]string
+	Data            map[string]any
+	LogPath         string
+	StartedAt       time.Time
+	EndedAt         time.Time
+}
+
+// PutActionRun inserts or replaces the attempt (ExecutionID, Stage, Action, Attempt).
+func (t *PipelineTx) PutActionRun(r *PipelineActionRun) error {
+	vars, err := encodeJSON(r.OutputVariables)
+	if err != nil {
+		return fmt.Errorf("encode output variables of %s/%s: %w", r.Stage, r.Action, err)
+	}
+	data, err := encodeJSON(r.Data)
+	if err != nil {
+		return fmt.Errorf("encode data of %s/%s: %w", r.Stage, r.Action, err)
+	}
+	_, err = t.exec(`INSERT INTO pipeline_action_runs(execution_id, stage, action, attempt, run_order, provider, status, summary,
+		error_message, external_id, external_url, output_variables, data, log_path, started_at, ended_at)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+		ON CONFLICT(execution_id, stage, action, attempt) DO UPDATE SET run_order=excluded.run_order, provider=excluded.provider,
+			status=excluded.status, summary=excluded.summary, error_message=excluded.error_message, external_id=excluded.external_id,
+			external_url=excluded.external_url, output_variables=excluded.output_variables, data=excluded.data,
+			log_path=excluded.log_path, started_at=excluded.started_at, ended_at=excluded.ended_at`,
+		r.ExecutionID, r.Stage, r.Action, r.Attempt, r.RunOrder, r.Provider, r.Status, r.Summary,
+		r.ErrorMessage, r.ExternalID, r.ExternalURL, vars, data, r.LogPath, formatTime(r.StartedAt), formatTime(r.EndedAt))
+	if err != nil {
+		return fmt.Errorf("write action run %s/%s/%s#%d: %w", r.ExecutionID, r.Stage, r.Action, r.Attempt, err)
+	}
+	return nil
+}
+
+// SetActionExternalID records the external id of an attempt (a deployment id, a
+// build id) before the provider acts on it.
+func (t *PipelineTx) SetActionExternalID(id, stage, action string, attempt int, externalID string) error {
+	res, err := t.exec(`UPDATE pipeline_action_runs SET external_id=? WHERE execution_id=? AND stage=? AND action=? AND attempt=?`,
+		externalID, id, stage, action, attempt)
+	if err != nil {
+		return fmt.Errorf("set external id of %s/%s#%d: %w", stage, action, attempt, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("set external id of %s/%s#%d: %w", stage, action, attempt, ErrNotFound)
+	}
+	return nil
+}
+
+// ActionRuns returns every attempt of every action of execution id, by stage,
+// action and attempt.
+func (t *PipelineTx) ActionRuns(id string) ([]*PipelineActionRun, error) {
+	rows, err := t.query(`SELECT execution_id, stage, action, attempt, run_order, provider, status, summary, error_message,
+		external_id, external_url, output_variables, data, log_path, started_at, ended_at
+		FROM pipeline_action_runs WHERE execution_id=? ORDER BY stage, action, attempt`, id)
+	if err != nil {
+		return nil, fmt.Errorf("list action runs of %s: %w", id, err)
+	}
+	defer rows.Close()
+	var out []*PipelineActionRun
+	for rows.Next() {
+		var r PipelineActionRun
+		var vars, data, started, ended string
+		err := rows.Scan(&r.ExecutionID, &r.Stage, &r.Action, &r.Attempt, &r.RunOrder, &r.Provider, &r.Status, &r.Summary,
+			&r.ErrorMessage, &r.ExternalID, &r.ExternalURL, &vars, &data, &r.LogPath, &started, &ended)
+		if err != nil {
+			return nil, fmt.Errorf("scan action run: %w", err)
+		}
+		r.StartedAt, r.EndedAt = parseTime(started), parseTime(ended)
+		if err := decodeJSON(vars, &r.OutputVariables); err != nil {
+			return nil, fmt.Errorf("decode output variables of %s/%s: %w", r.Stage, r.Action, err)
+		}
+		if err := decodeJSON(data, &r.Data); err != nil {
+			return nil, fmt.Errorf("decode data of %s/%s: %w", r.Stage, r.Action, err)
+		}
+		out = append(out, &r)
+	}
+	return out, rows.Err()
+}
+
+// PipelineArtifact is a sealed output artifact of an execution.
+type PipelineArtifact struct {
+	ExecutionID string
+	Name        string
+	Stage       string
+	Action      string
+	Attempt     int
+	Dir         string
+	SealedAt    time.Time
+}
+
+// PutArtifact records (or, after a retry, replaces) an execution's artifact.
+func (t *PipelineTx) PutArtifact(a *PipelineArtifact) error {
+	_, err := t.exec(`INSERT INTO pipeline_artifacts(execution_id, name, stage, action, attempt, dir, sealed_at) VALUES (?,?,?,?,?,?,?)
+		ON CONFLICT(execution_id, name) DO UPDATE SET stage=excluded.stage, action=excluded.action, attempt=excluded.attempt,
+			dir=excluded.dir, sealed_at=excluded.sealed_at`,
+		a.ExecutionID, a.Name, a.Stage, a.Action, a.Attempt, a.Dir, formatTime(a.SealedAt))
+	if err != nil {
+		return fmt.Errorf("record artifact %s of %s: %w", a.Name, a.ExecutionID, err)
+	}
+	return nil
+}
+
+// DeleteArtifact forgets an artifact about to be produced again (a retry).
+func (t *PipelineTx) DeleteArtifact(id, name string) error {
+	if _, err := t.exec(`DELETE FROM pipeline_artifacts WHERE execution_id=? AND name=?`, id, name); err != nil {
+		return fmt.Errorf("forget artifact %s of %s: %w", name, id, err)
+	}
+	return nil
+}
+
+// Artifacts returns the sealed artifacts of execution id by name.
+func (t *PipelineTx) Artifacts(id string) ([]*PipelineArtifact, error) {
+	rows, err := t.query(`SELECT execution_id, name, stage, action, attempt, dir, sealed_at FROM pipeline_artifacts
+		WHERE execution_id=? ORDER BY name`, id)
+	if err != nil {
+		return nil, fmt.Errorf("list artifacts of %s: %w", id, err)
+	}
+	defer rows.Close()
+	var out []*PipelineArtifact
+	for rows.Next() {
+		var a PipelineArtifact
+		var sealed string
+		if err := rows.Scan(&a.ExecutionID, &a.Name, &a.Stage, &a.Action, &a.Attempt, &a.Dir, &sealed); err != nil {
+			return nil, fmt.Errorf("scan artifact: %w", err)
+		}
+		a.SealedAt = parseTime(sealed)
+		out = append(out, &a)
+	}
+	return out, rows.Err()
+}
