@@ -101,3 +101,25 @@ func Down(ctx context.Context, stateDir string) error {
 	}
 	return errors.Join(errs...)
 }
+
+// Running reports whether an agent serves stateDir.
+func Running(stateDir string) bool { return locked(filepath.Join(stateDir, LockFile)) }
+
+// KeepAgentRunning restarts the agent of stateDir from exe whenever it is gone,
+// until ctx ends: the controller and the agent watch over each other, so that
+// production comes back by itself after the data plane crashes.
+func KeepAgentRunning(ctx context.Context, stateDir, exe string, every time.Duration, log func(error)) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(every):
+		}
+		if Running(stateDir) {
+			continue
+		}
+		if _, err := EnsureAgent(ctx, stateDir, exe); err != nil && ctx.Err() == nil {
+			log(err)
+		}
+	}
+}

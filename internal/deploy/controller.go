@@ -286,9 +286,13 @@ func (r *run) logf(format string, args ...any) {
 }
 
 // waitTurn holds a new deployment until older active deployments of the same
-// service are done. An older one that is only baking (termination wait) is asked to
-// finish now: a newer release replaces the warm original.
+// service, and any rollback of it, are done. An older one that is only baking
+// (termination wait) is asked to finish now: a newer release replaces the warm
+// original. A rollback never waits: it finishes what its deployment started.
 func (r *run) waitTurn(ctx context.Context) error {
+	if r.d.Kind == KindRollback {
+		return nil
+	}
 	asked := map[string]bool{}
 	for {
 		active, err := r.c.opts.Store.ActiveDeployments(ctx)
@@ -297,7 +301,7 @@ func (r *run) waitTurn(ctx context.Context) error {
 		}
 		var older *Deployment
 		for _, o := range active {
-			if o.ID != r.d.ID && o.Config.Service.Name == r.d.Config.Service.Name && o.Created.Before(r.d.Created) {
+			if o.ID != r.d.ID && o.Config.Service.Name == r.d.Config.Service.Name && (o.Created.Before(r.d.Created) || o.Kind == KindRollback) {
 				older = o
 				break
 			}

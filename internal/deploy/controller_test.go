@@ -255,27 +255,36 @@ func TestNewDeploymentEndsTheTerminationWaitOfTheLastOne(t *testing.T) {
 	h.assertOnlyVersionServes("v2")
 }
 
-// TestControllerCrashAtEveryStepResumes stops the controller (as a crash would:
-// nothing cleaned up) right after each step starts, starts a new one, and checks
-// the deployment completes with production never failing a request.
+// TestControllerCrashAtEveryStepResumes stops the controller dead right after it
+// records each step as started (nothing cleaned up, as a SIGKILL would leave it),
+// starts a new one, and checks the deployment completes with production never
+// failing a request.
 func TestControllerCrashAtEveryStepResumes(t *testing.T) {
 	h := newHarness(t)
 	h.deployAndRelease(release{version: "v1", config: noWait})
-	steps := []string{StepBeforeInstall, StepInstall, StepAfterInstall, StepAllowTestTraffic, StepBeforeAllowTraffic, StepAllowTraffic, StepAfterAllowTraffic, StepTerminationWait, StepTerminateOriginal}
-	hook := &manifest.Hook{Name: "pause", Command: []string{"sleep", "0.3"}}
+	steps := []string{StepBeforeInstall, StepInstall, StepAfterInstall, StepAllowTestTraffic, StepAfterAllowTestTraffic,
+		StepBeforeAllowTraffic, StepReadyWait, StepAllowTraffic, StepAfterAllowTraffic, StepTerminationWait, StepTerminateOriginal}
+	hook := &manifest.Hook{Name: "pause", Command: []string{"sleep", "0.2"}}
 	l := startLoad(h.prod, 3)
 	for i, step := range steps {
 		version := []string{"a", "b"}[i%2] + step
+		h.crashWhen(func(d *Deployment) bool {
+			s := d.Step(step)
+			return d.Revision.CommitID == version && s != nil && s.Status == StepInProgress
+		})
 		d := h.create(release{version: version, config: func(c *Config) {
 			c.TerminationWait = 500 * time.Millisecond
+			c.ReadyWait = 300 * time.Millisecond
 			c.DeploymentConfig = manifest.DeploymentConfig{Name: "Linear50Percent1Second", Type: manifest.TrafficTimeBasedLinear, Percentage: 50, Interval: manifest.Duration(time.Second)}
 			for _, ev := range manifest.ECSHookEvents {
 				c.Hooks[ev] = hook
 			}
 		}})
-		h.wait(d.ID, step+" started", func(d *Deployment) bool { s := d.Step(step); return s.Status != StepPending })
-		h.stop()
-		time.Sleep(200 * time.Millisecond)
+		<-h.finished // the controller crashed inside the step
+		if got, _ := h.st.Deployment(context.Background(), d.ID); got.Step(step).Status != StepInProgress {
+			t.Fatalf("crash in %s: step recorded %s", step, got.Step(step).Status)
+		}
+		time.Sleep(100 * time.Millisecond)
 		h.start()
 		d = h.wait(d.ID, "done", done)
 		if d.Status != StatusSucceeded {
@@ -290,6 +299,25 @@ func TestControllerCrashAtEveryStepResumes(t *testing.T) {
 	if running := h.running(); len(running) != 2 {
 		t.Errorf("running tasks after all deployments: %v, want the last release's two", running)
 	}
+}
+
+// TestCrashDuringRollbackStillRestoresProduction crashes the controller right
+// after it records the rollback deployment: the next controller finishes it.
+func TestCrashDuringRollbackStillRestoresProduction(t *testing.T) {
+	h := newHarness(t)
+	h.deployAndRelease(release{version: "v1", config: noWait})
+	d := h.deployAndRelease(release{version: "v2", config: func(c *Config) { c.TerminationWait = time.Hour }})
+	h.crashWhen(func(d *Deployment) bool { return d.Kind == KindRollback && d.Status == StatusInProgress })
+	if err := h.st.AddCommand(context.Background(), d.ID, Command{Name: CommandRollback}); err != nil {
+		t.Fatal(err)
+	}
+	<-h.finished
+	h.start()
+	d = h.wait(d.ID, "rolled back", func(d *Deployment) bool { return d.RolledBackBy != "" })
+	if rb := h.wait(d.RolledBackBy, "done", done); rb.Status != StatusSucceeded {
+		t.Fatalf("rollback after a crash: %s %s", rb.Status, rb.ErrorMessage)
+	}
+	h.assertOnlyVersionServes("v1")
 }
 
 func (h *harness) assertOnlyVersionServes(version string) {

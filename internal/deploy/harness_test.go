@@ -59,6 +59,11 @@ type harness struct {
 	service  string
 	cancel   context.CancelFunc
 	finished chan struct{}
+	// crashAfter, when set, makes the store "crash" the controller right after it
+	// records a deployment for which it returns true: the save lands, then the
+	// controller stops dead, as a SIGKILL at that instant would leave it.
+	crashAfter func(*Deployment) bool
+	crashMu    sync.Mutex
 }
 
 func newHarness(t *testing.T) *harness {
@@ -111,7 +116,7 @@ func (h *harness) stop() {
 func (h *harness) options() Options {
 	rt := localRouter{h.rt}
 	return Options{
-		Store: h.st, Router: rt, Drivers: supervisorDrivers{h.sup}, Hooks: LocalHooks{},
+		Store: crashingStore{h.st, h}, Router: rt, Drivers: supervisorDrivers{h.sup}, Hooks: LocalHooks{},
 		Watchers: func(service, tg string, alarms []*manifest.Alarm, from time.Time, onChange func(alarm.Transition)) AlarmWatcher {
 			return alarm.NewWatcher(rt, service, tg, alarms, from, onChange)
 		},
@@ -304,6 +309,36 @@ func freeAddr(t *testing.T) string {
 	}
 	defer ln.Close()
 	return ln.Addr().String()
+}
+
+// crashingStore stops the controller right after a save crashAfter picks.
+type crashingStore struct {
+	SQLStore
+	h *harness
+}
+
+func (c crashingStore) SaveDeployment(ctx context.Context, d *Deployment) error {
+	if err := c.SQLStore.SaveDeployment(ctx, d); err != nil {
+		return err
+	}
+	c.h.crashMu.Lock()
+	crash := c.h.crashAfter != nil && c.h.crashAfter(d)
+	if crash {
+		c.h.crashAfter = nil
+		c.h.cancel()
+	}
+	c.h.crashMu.Unlock()
+	if crash {
+		return fmt.Errorf("controller crashed (test)")
+	}
+	return nil
+}
+
+// crashWhen arms a crash for the next save that matches.
+func (h *harness) crashWhen(f func(*Deployment) bool) {
+	h.crashMu.Lock()
+	h.crashAfter = f
+	h.crashMu.Unlock()
 }
 
 // localRouter drives the in-process router as the agent client would.

@@ -64,6 +64,9 @@ func (p *CodeBuild) Run(ctx context.Context, a *pipeline.ActionRun) (pipeline.Ou
 		Initiator: "codepipeline/" + a.Pipeline, CacheDir: filepath.Join(a.StateDir, "cache", project.Name),
 		SecondaryArtifactsDir: secondaryDir, Timeout: project.Timeout.D(), Log: a.Log,
 	}
+	// Without an output artifact the buildspec's artifacts are still collected, as
+	// CodeBuild does, but kept beside the build instead of passed on.
+	req.ArtifactsDir = workDir + "-artifacts"
 	if len(a.Outputs) > 0 {
 		req.ArtifactsDir = a.Outputs[0].Dir
 	}

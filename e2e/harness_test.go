@@ -1,0 +1,316 @@
+// Package e2e runs the greenlight binary the way a user does: on a git repository
+// holding the example service, with real builds, a real agent, real processes or
+// containers and real HTTP load on loopback.
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"io/fs"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// binary is the greenlight executable under test, built once.
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "greenlight-e2e-")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "greenlight")
+	build := exec.Command("go", "build", "-o", binary, "../cmd/greenlight")
+	if out, err := build.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "build greenlight: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// project is a git repository holding the example service, with its own state
+// directory and free ports, so tests run side by side.
+type project struct {
+	t          *testing.T
+	repo       string
+	production string // production listener address
+	test       string
+	staging    string
+}
+
+// newProject copies examples/orders-service into a fresh repository. driver
+// replaces the services' driver ("" keeps auto: Docker when an engine answers).
+func newProject(t *testing.T, driver string) *project {
+	t.Helper()
+	p := &project{t: t, repo: filepath.Join(t.TempDir(), "orders-service"), production: freeAddr(t), test: freeAddr(t), staging: freeAddr(t)}
+	if err := copyTree("../examples/orders-service", p.repo); err != nil {
+		t.Fatal(err)
+	}
+	p.edit("greenlight.yaml", func(s string) string {
+		s = strings.ReplaceAll(s, "127.0.0.1:7180", p.staging)
+		s = strings.ReplaceAll(s, "127.0.0.1:7080", p.production)
+		s = strings.ReplaceAll(s, "127.0.0.1:7081", p.test)
+		if driver != "" {
+			s = strings.ReplaceAll(s, "driver: auto", "driver: "+driver)
+		}
+		return s
+	})
+	p.git("init", "-q", "-b", "main")
+	p.commit("orders-service")
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+		defer cancel()
+		if out, code := p.run(ctx, "down"); code != 0 {
+			t.Errorf("greenlight down: exit %d\n%s", code, out)
+		}
+	})
+	return p
+}
+
+func (p *project) edit(name string, change func(string) string) {
+	p.t.Helper()
+	path := filepath.Join(p.repo, name)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(change(string(data))), 0o644); err != nil {
+		p.t.Fatal(err)
+	}
+}
+
+func (p *project) git(args ...string) string {
+	p.t.Helper()
+	cmd := exec.Command("git", append([]string{"-c", "user.name=e2e", "-c", "user.email=e2e@greenlight.local"}, args...)...)
+	cmd.Dir = p.repo
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		p.t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// commit commits everything and returns the short commit id (the version the
+// service reports).
+func (p *project) commit(message string) string {
+	p.t.Helper()
+	p.git("add", "-A")
+	p.git("commit", "-q", "--allow-empty", "-m", message)
+	return p.git("rev-parse", "--short=7", "HEAD")
+}
+
+// run runs greenlight with args on the project and returns its combined output
+// and exit status.
+func (p *project) run(ctx context.Context, args ...string) (string, int) {
+	p.t.Helper()
+	cmd := exec.CommandContext(ctx, binary, append([]string{"-f", filepath.Join(p.repo, "greenlight.yaml")}, args...)...)
+	cmd.Env = os.Environ()
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	code := 0
+	if err != nil {
+		code = -1
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		}
+	}
+	return out.String(), code
+}
+
+func (p *project) stateDir() string { return filepath.Join(p.repo, ".greenlight") }
+
+// summary is the last line of `greenlight run --json`.
+type summary struct {
+	Kind          string `json:"kind"`
+	Status        string `json:"status"`
+	StatusSummary string `json:"status_summary"`
+	Revision      string `json:"revision"`
+	DurationMS    int64  `json:"duration_ms"`
+	Stages        []struct {
+		Name       string `json:"name"`
+		Status     string `json:"status"`
+		DurationMS int64  `json:"duration_ms"`
+	} `json:"stages"`
+	StagingURL    string   `json:"staging_url"`
+	ProductionURL string   `json:"production_url"`
+	Deployments   []string `json:"deployments"`
+}
+
+// pipeline runs `greenlight run --auto-approve --json` and returns the summary and
+// every event line.
+func (p *project) pipeline(extra ...string) (summary, []map[string]any, int) {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	out, code := p.run(ctx, append([]string{"run", "--auto-approve", "--json"}, extra...)...)
+	var sum summary
+	var events []map[string]any
+	sc := bufio.NewScanner(strings.NewReader(out))
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		line := sc.Bytes()
+		var obj map[string]any
+		if json.Unmarshal(line, &obj) != nil {
+			continue
+		}
+		if obj["kind"] == "summary" {
+			json.Unmarshal(line, &sum)
+			continue
+		}
+		events = append(events, obj)
+	}
+	if sum.Kind != "summary" {
+		p.t.Fatalf("greenlight run printed no summary (exit %d):\n%s", code, out)
+	}
+	return sum, events, code
+}
+
+// version asks the service behind addr which commit it runs.
+func version(addr string) (string, error) {
+	client := &http.Client{Timeout: 3 * time.Second}
+	resp, err := client.Get("http://" + addr + "/version")
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	var v struct {
+		Version string `json:"version"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&v); err != nil {
+		return "", err
+	}
+	return v.Version, nil
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+func copyTree(src, dst string) error {
+	skip := map[string]bool{".git": true, ".greenlight": true, "dist": true, ".cache": true, "reports": true}
+	return filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, path)
+		if rel != "." && skip[d.Name()] {
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		target := filepath.Join(dst, rel)
+		if d.IsDir() {
+			return os.MkdirAll(target, 0o755)
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		info, _ := d.Info()
+		return os.WriteFile(target, data, info.Mode().Perm())
+	})
+}
+
+// load keeps requests going to an address from several keep-alive clients and
+// counts what came back.
+type load struct {
+	mu       sync.Mutex
+	statuses map[int]int
+	errors   []string
+	total    atomic.Int64
+	stop     chan struct{}
+	wg       sync.WaitGroup
+}
+
+func startLoad(addr, path string, workers int) *load {
+	l := &load{statuses: map[int]int{}, stop: make(chan struct{})}
+	for range workers {
+		l.wg.Add(1)
+		go func() {
+			defer l.wg.Done()
+			client := &http.Client{Timeout: 10 * time.Second}
+			for {
+				select {
+				case <-l.stop:
+					return
+				case <-time.After(2 * time.Millisecond):
+				}
+				resp, err := client.Get("http://" + addr + path)
+				l.total.Add(1)
+				l.mu.Lock()
+				if err != nil {
+					l.errors = append(l.errors, err.Error())
+				} else {
+					l.statuses[resp.StatusCode]++
+				}
+				l.mu.Unlock()
+				if resp != nil {
+					io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+				}
+			}
+		}()
+	}
+	return l
+}
+
+func (l *load) finish() {
+	close(l.stop)
+	l.wg.Wait()
+}
+
+func (l *load) failed() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := len(l.errors)
+	for s, c := range l.statuses {
+		if s != 200 {
+			n += c
+		}
+	}
+	return n
+}
+
+func (l *load) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	errs := l.errors
+	if len(errs) > 3 {
+		errs = errs[:3]
+	}
+	return fmt.Sprintf("%d requests, statuses %v, %d errors %v", l.total.Load(), l.statuses, len(l.errors), errs)
+}
+
+// eventually polls cond until it holds or the time is up.
+func eventually(t *testing.T, within time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

@@ -1,0 +1,348 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/greenlight-ci/greenlight/internal/pipeline"
+)
+
+func (a *app) approveCommand(approve bool) *cobra.Command {
+	verb, short := "approve", "Approve a manual approval an execution waits for"
+	if !approve {
+		verb, short = "reject", "Reject a manual approval (the execution fails)"
+	}
+	var comment, stage, action string
+	cmd := &cobra.Command{
+		Use:   verb + " EXECUTION --comment TEXT",
+		Short: short,
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			s, eng, err := a.openEngine(ctx)
+			if err != nil {
+				return err
+			}
+			defer s.close()
+			id, err := s.resolveExecution(ctx, eng, args[0])
+			if err != nil {
+				return err
+			}
+			decide := eng.Approve
+			if !approve {
+				decide = eng.Reject
+			}
+			if err := decide(ctx, id, stage, action, whoami(), comment); err != nil {
+				return err
+			}
+			newPrinter(a.stdout, a.json).line("%sd %s", verb, id)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&comment, "comment", "", "summary recorded with the decision")
+	cmd.Flags().StringVar(&stage, "stage", "", "stage of the approval (default: the one waiting)")
+	cmd.Flags().StringVar(&action, "action", "", "action of the approval (default: the one waiting)")
+	return cmd
+}
+
+func (a *app) openEngine(ctx context.Context) (*session, *pipeline.Engine, error) {
+	s, err := a.open(ctx, true)
+	if err != nil {
+		return nil, nil, err
+	}
+	eng, err := s.engine(ctx)
+	if err != nil {
+		s.close()
+		return nil, nil, err
+	}
+	return s, eng, nil
+}
+
+// resolveExecution accepts a full execution id or a unique prefix of a recent one.
+func (s *session) resolveExecution(ctx context.Context, eng *pipeline.Engine, arg string) (string, error) {
+	list, err := eng.Executions(ctx, 200)
+	if err != nil {
+		return "", err
+	}
+	var match []string
+	for _, ex := range list {
+		if ex.ID == arg {
+			return arg, nil
+		}
+		if strings.HasPrefix(ex.ID, arg) {
+			match = append(match, ex.ID)
+		}
+	}
+	switch len(match) {
+	case 1:
+		return match[0], nil
+	case 0:
+		return "", fmt.Errorf("no execution %q (see `greenlight history`)", arg)
+	}
+	return "", fmt.Errorf("%q matches several executions: %s", arg, strings.Join(match, ", "))
+}
+
+func (a *app) statusCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "status [EXECUTION]",
+		Short: "Show an execution (default: the latest) stage by stage",
+		Args:  cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			s, eng, err := a.openEngine(ctx)
+			if err != nil {
+				return err
+			}
+			defer s.close()
+			var id string
+			if len(args) == 1 {
+				if id, err = s.resolveExecution(ctx, eng, args[0]); err != nil {
+					return err
+				}
+			} else {
+				list, err := eng.Executions(ctx, 1)
+				if err != nil {
+					return err
+				}
+				if len(list) == 0 {
+					return fmt.Errorf("no executions yet: `greenlight run` starts one")
+				}
+				id = list[0].ID
+			}
+			v, err := eng.Execution(ctx, id)
+			if err != nil {
+				return err
+			}
+			a.printExecution(newPrinter(a.stdout, a.json), v)
+			return nil
+		},
+	}
+}
+
+func (a *app) printExecution(p *printer, v *pipeline.ExecutionView) {
+	if a.json {
+		p.object(v)
+		return
+	}
+	p.line("execution %s of %s: %s %s", v.ID, v.Pipeline, v.Status, v.StatusSummary)
+	p.line("  revision %s (%s) %s", short7(v.Source.CommitID), v.Source.Branch, firstLine(v.Source.Message))
+	p.line("  started %s, trigger %s %s", v.StartedAt.Local().Format(time.DateTime), v.Trigger, v.TriggerDetail)
+	for _, st := range v.Stages {
+		p.line("  %s %-18s %s", mark(string(st.Status)), st.Name, orDash(string(st.Status)))
+		for _, act := range st.Actions {
+			took := ""
+			if !act.EndedAt.IsZero() {
+				took = act.EndedAt.Sub(act.StartedAt).Round(100 * time.Millisecond).String()
+			}
+			p.line("      %s %-18s %-10s %-8s %s", mark(string(act.Status)), act.Name, orDash(string(act.Status)), took, firstNonEmpty(act.ErrorMessage, act.Summary))
+			if ap := act.Approval; ap != nil && ap.Status == pipeline.ApprovalNeeded {
+				p.line("          waiting for approval: %s %s — greenlight approve %s --comment '...'", ap.CustomData, ap.ExternalEntityLink, short(v.ID))
+			}
+		}
+	}
+}
+
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
+}
+
+func firstNonEmpty(ss ...string) string {
+	for _, s := range ss {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+func (a *app) historyCommand() *cobra.Command {
+	var limit int
+	cmd := &cobra.Command{
+		Use:   "history",
+		Short: "List recent executions",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			s, eng, err := a.openEngine(ctx)
+			if err != nil {
+				return err
+			}
+			defer s.close()
+			list, err := eng.Executions(ctx, limit)
+			if err != nil {
+				return err
+			}
+			p := newPrinter(a.stdout, a.json)
+			if !a.json {
+				p.line("%-36s %-11s %-8s %-20s %-9s %s", "EXECUTION", "STATUS", "REVISION", "STARTED", "DURATION", "STAGE")
+			}
+			for _, ex := range list {
+				if a.json {
+					p.object(ex)
+					continue
+				}
+				dur := "-"
+				if !ex.EndedAt.IsZero() {
+					dur = ex.EndedAt.Sub(ex.StartedAt).Round(100 * time.Millisecond).String()
+				}
+				p.line("%-36s %-11s %-8s %-20s %-9s %s", ex.ID, ex.Status, short7(ex.Source.CommitID), ex.StartedAt.Local().Format(time.DateTime), dur, ex.Stage)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().IntVar(&limit, "limit", 20, "how many, newest first")
+	return cmd
+}
+
+func (a *app) logsCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "logs EXECUTION [STAGE/ACTION]",
+		Short: "Print the logs of an execution's actions (default: all, in order)",
+		Args:  cobra.RangeArgs(1, 2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			s, eng, err := a.openEngine(ctx)
+			if err != nil {
+				return err
+			}
+			defer s.close()
+			id, err := s.resolveExecution(ctx, eng, args[0])
+			if err != nil {
+				return err
+			}
+			v, err := eng.Execution(ctx, id)
+			if err != nil {
+				return err
+			}
+			for _, st := range v.Stages {
+				for _, act := range st.Actions {
+					if len(args) == 2 && args[1] != st.Name+"/"+act.Name && args[1] != act.Name {
+						continue
+					}
+					if act.LogPath == "" {
+						continue
+					}
+					data, err := os.ReadFile(act.LogPath)
+					if err != nil {
+						continue
+					}
+					fmt.Fprintf(a.stdout, "==> %s/%s (%s) <==\n%s", st.Name, act.Name, act.Status, data)
+				}
+			}
+			return nil
+		},
+	}
+}
+
+func (a *app) resumeCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "resume",
+		Short: "Continue executions a crashed or interrupted greenlight left in progress",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			s, eng, err := a.openEngine(ctx)
+			if err != nil {
+				return err
+			}
+			defer s.close()
+			if err := s.ensureController(ctx); err != nil {
+				return err
+			}
+			ids, err := eng.Recover(ctx)
+			if err != nil {
+				return err
+			}
+			p := newPrinter(a.stdout, a.json)
+			if len(ids) == 0 {
+				p.line("nothing to resume")
+				return nil
+			}
+			failed := false
+			for _, id := range ids {
+				st, err := a.follow(ctx, s, eng, p, id, false)
+				if err != nil {
+					return err
+				}
+				failed = failed || st != pipeline.StatusSucceeded
+			}
+			if failed {
+				return exitError{code: 1}
+			}
+			return nil
+		},
+	}
+}
+
+func (a *app) stopCommand() *cobra.Command {
+	var abandon bool
+	var reason string
+	cmd := &cobra.Command{
+		Use:   "stop EXECUTION",
+		Short: "Stop an execution (after in-progress actions finish, or at once with --abandon)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			s, eng, err := a.openEngine(ctx)
+			if err != nil {
+				return err
+			}
+			defer s.close()
+			id, err := s.resolveExecution(ctx, eng, args[0])
+			if err != nil {
+				return err
+			}
+			return eng.Stop(ctx, id, abandon, firstNonEmpty(reason, "stopped by "+whoami()))
+		},
+	}
+	cmd.Flags().BoolVar(&abandon, "abandon", false, "abandon in-progress actions instead of letting them finish")
+	cmd.Flags().StringVar(&reason, "reason", "", "why")
+	return cmd
+}
+
+func (a *app) retryCommand() *cobra.Command {
+	var all bool
+	cmd := &cobra.Command{
+		Use:   "retry EXECUTION STAGE",
+		Short: "Retry a failed stage (its failed actions, or all with --all) and continue the execution",
+		Args:  cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			s, eng, err := a.openEngine(ctx)
+			if err != nil {
+				return err
+			}
+			defer s.close()
+			id, err := s.resolveExecution(ctx, eng, args[0])
+			if err != nil {
+				return err
+			}
+			mode := pipeline.RetryFailedActions
+			if all {
+				mode = pipeline.RetryAllActions
+			}
+			if err := eng.RetryStage(ctx, id, args[1], mode); err != nil {
+				return err
+			}
+			if err := s.ensureController(ctx); err != nil {
+				return err
+			}
+			st, err := a.follow(ctx, s, eng, newPrinter(a.stdout, a.json), id, false)
+			if err != nil {
+				return err
+			}
+			if st != pipeline.StatusSucceeded {
+				return exitError{code: 1}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&all, "all", false, "retry every action of the stage, not only the failed ones")
+	return cmd
+}
