@@ -77,7 +77,11 @@ func Run(ctx context.Context, cfg Config) error {
 	if err := srv.restore(ctx); err != nil {
 		return err
 	}
-	ln, err := listenSocket(filepath.Join(dir, SocketFile))
+	sock, err := SocketPath(dir)
+	if err != nil {
+		return err
+	}
+	ln, err := listenSocket(sock)
 	if err != nil {
 		return err
 	}

@@ -172,7 +172,8 @@ func TestAgentRejectsRequestsWithoutTheToken(t *testing.T) {
 	if _, err := bad.Services(t.Context()); err == nil || !strings.Contains(err.Error(), "token") {
 		t.Fatalf("wrong token: %v", err)
 	}
-	info, err := os.Stat(filepath.Join(dir, SocketFile))
+	sock, _ := SocketPath(dir)
+	info, err := os.Stat(sock)
 	if err != nil || info.Mode().Perm() != 0o600 {
 		t.Fatalf("socket mode %v, %v", info.Mode().Perm(), err)
 	}
@@ -225,5 +226,18 @@ func TestShutdownWithProcessesStopsSupervisedTasks(t *testing.T) {
 	data, _ := os.ReadFile(filepath.Join(dir, "processes.json"))
 	if strings.Contains(string(data), task.ID) {
 		t.Fatalf("task %s still recorded after shutdown: %s", task.ID, data)
+	}
+}
+
+func TestAgentWithAStateDirectoryTooLongForASocketPath(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), strings.Repeat("a-long-directory-name/", 5), ".greenlight")
+	c, stop := runAgent(t, dir)
+	defer stop()
+	if _, err := c.Services(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	sock, _ := SocketPath(dir)
+	if strings.HasPrefix(sock, dir) || len(sock) >= 100 {
+		t.Errorf("socket %s", sock)
 	}
 }

@@ -38,7 +38,10 @@ func Dial(stateDir string) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read agent token: %w", err)
 	}
-	sock := filepath.Join(stateDir, SocketFile)
+	sock, err := SocketPath(stateDir)
+	if err != nil {
+		return nil, err
+	}
 	tr := &http.Transport{
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 			var d net.Dialer

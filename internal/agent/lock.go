@@ -2,10 +2,12 @@ package agent
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 
@@ -68,4 +70,24 @@ func loadOrCreateToken(path string) (string, error) {
 		return "", fmt.Errorf("write agent token: %w", err)
 	}
 	return token, nil
+}
+
+// SocketPath is where the agent of stateDir listens: agent.sock in the state
+// directory, or, when that path is too long for a unix socket (108 bytes on
+// Linux), a private per-user directory under the temp dir, named by a hash of the
+// state directory so that agent and clients agree on it.
+func SocketPath(stateDir string) (string, error) {
+	path := filepath.Join(stateDir, SocketFile)
+	if len(path) < 100 {
+		return path, nil
+	}
+	dir := filepath.Join(os.TempDir(), fmt.Sprintf("greenlight-%d", os.Getuid()))
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", fmt.Errorf("socket directory: %w", err)
+	}
+	if err := os.Chmod(dir, 0o700); err != nil {
+		return "", fmt.Errorf("socket directory: %w", err)
+	}
+	sum := sha256.Sum256([]byte(stateDir))
+	return filepath.Join(dir, hex.EncodeToString(sum[:8])+".sock"), nil
 }

@@ -33,6 +33,9 @@ type ServiceSpec struct {
 type TargetGroupSpec struct {
 	Name    string       `json:"name"`
 	Targets []TargetSpec `json:"targets,omitempty"`
+	// LoadBalancing is the algorithm within the group, as ALB names them:
+	// "round_robin" (default when empty) or "least_outstanding_requests".
+	LoadBalancing string `json:"load_balancing,omitempty"`
 }
 
 // TargetSpec is one task of a revision, reachable at Address ("127.0.0.1:49152").
@@ -66,9 +69,13 @@ const (
 
 // ServiceStatus is what the router knows about a service now.
 type ServiceStatus struct {
-	Spec         ServiceSpec         `json:"spec"`
-	Version      uint64              `json:"version"` // increments on every applied spec
-	TargetGroups []TargetGroupStatus `json:"target_groups"`
+	Spec    ServiceSpec `json:"spec"`
+	Version uint64      `json:"version"` // increments on every applied spec
+	// ProductionAddress and TestAddress are the addresses the listeners are bound
+	// to: the spec's, with the port filled in when the spec asked for port 0.
+	ProductionAddress string              `json:"production_address,omitempty"`
+	TestAddress       string              `json:"test_address,omitempty"`
+	TargetGroups      []TargetGroupStatus `json:"target_groups"`
 }
 
 type TargetGroupStatus struct {

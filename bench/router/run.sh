@@ -1,0 +1,197 @@
+#!/usr/bin/env bash
+# Compares greenlight's router with nginx as reverse proxies to the same backend,
+# and with direct access, in one run on this machine (127.0.0.1 only).
+# Prints requests/s and p50/p99 latency of each, the ratios router/nginx and
+# router/direct, and the router process's RSS under load.
+#
+#   DURATION=10s CONNECTIONS=64 THREADS=2 ROUNDS=3 bench/router/run.sh
+set -euo pipefail
+
+DURATION=${DURATION:-5s}
+CONNECTIONS=${CONNECTIONS:-64}
+THREADS=${THREADS:-2}
+WARMUP=${WARMUP:-1s}
+BODY_SIZE=${BODY_SIZE:-64}
+# Each target is measured ROUNDS times, the targets taking turns, and its best
+# round is reported: others' load on a shared machine drifts during a run.
+ROUNDS=${ROUNDS:-2}
+
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+WORK=$(mktemp -d)
+PIDS=()
+
+cleanup() {
+	for pid in "${PIDS[@]}"; do
+		kill "$pid" 2>/dev/null || true
+	done
+	wait 2>/dev/null || true
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+install_tools() {
+	local missing=()
+	command -v wrk >/dev/null || missing+=(wrk)
+	command -v nginx >/dev/null || missing+=(nginx-light)
+	if ((${#missing[@]})); then
+		echo "installing ${missing[*]}" >&2
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+	fi
+}
+
+# free_port prints a loopback port nothing answers on.
+free_port() {
+	local port
+	for _ in $(seq 200); do
+		port=$((20000 + RANDOM % 20000))
+		if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+			echo "$port"
+			return
+		fi
+	done
+	echo "no free port found" >&2
+	return 1
+}
+
+# start NAME CMD... runs CMD in the background and sets NAME_PID and NAME_ADDR,
+# the address CMD prints on its first line of stdout.
+start() {
+	local name=$1
+	shift
+	"$@" >"$WORK/$name.out" 2>"$WORK/$name.err" &
+	PIDS+=($!)
+	printf -v "${name}_PID" '%s' "$!"
+	for _ in $(seq 300); do
+		if [[ -s $WORK/$name.out ]]; then
+			printf -v "${name}_ADDR" '%s' "$(head -n1 "$WORK/$name.out")"
+			return
+		fi
+		sleep 0.1
+	done
+	echo "$name did not start:" >&2
+	cat "$WORK/$name.err" >&2
+	return 1
+}
+
+# to_ms converts wrk's latency ("512.00us", "1.23ms", "1.01s") to milliseconds.
+to_ms() {
+	awk -v v="$1" 'BEGIN {
+		n = v + 0
+		if (v ~ /us$/) n /= 1000
+		else if (v ~ /ms$/) n = n
+		else if (v ~ /m$/) n *= 60000
+		else if (v ~ /s$/) n *= 1000
+		printf "%.3f", n
+	}'
+}
+
+# bench NAME URL runs wrk once and keeps NAME_RPS, NAME_P50, NAME_P99 (ms) of
+# the round with the most requests/s.
+bench() {
+	local name=$1 url=$2 out rps p50 p99 best
+	wrk -t"$THREADS" -c"$CONNECTIONS" -d"$WARMUP" "$url" >/dev/null
+	out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "$url")
+	echo "$out" >>"$WORK/$name.wrk"
+	if grep -q 'Non-2xx\|Socket errors' <<<"$out"; then
+		echo "$name: errors during the run:" >&2
+		grep 'Non-2xx\|Socket errors' <<<"$out" >&2
+	fi
+	rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
+	p50=$(to_ms "$(awk '$1 == "50%" {print $2}' <<<"$out")")
+	p99=$(to_ms "$(awk '$1 == "99%" {print $2}' <<<"$out")")
+	echo "  $name round: $rps requests/s, p50 $p50 ms, p99 $p99 ms" >&2
+	best=${name}_RPS
+	if [[ -z ${!best:-} ]] || awk -v a="$rps" -v b="${!best}" 'BEGIN { exit !(a > b) }'; then
+		printf -v "${name}_RPS" '%s' "$rps"
+		printf -v "${name}_P50" '%s' "$p50"
+		printf -v "${name}_P99" '%s' "$p99"
+	fi
+}
+
+# sample_rss PID FILE writes the largest VmRSS (kB) seen until killed.
+sample_rss() {
+	local pid=$1 file=$2 max=0 rss
+	while kill -0 "$pid" 2>/dev/null; do
+		rss=$(awk '/^VmRSS:/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo 0)
+		((rss > max)) && max=$rss && echo "$max" >"$file"
+		sleep 0.2
+	done
+}
+
+write_nginx_conf() {
+	local listen=$1 upstream=$2
+	mkdir -p "$WORK/nginx/logs"
+	cat >"$WORK/nginx.conf" <<EOF
+worker_processes auto;
+pid $WORK/nginx/nginx.pid;
+error_log $WORK/nginx/logs/error.log warn;
+events { worker_connections 4096; }
+http {
+	access_log off;
+	client_body_temp_path $WORK/nginx/client_body;
+	proxy_temp_path $WORK/nginx/proxy;
+	fastcgi_temp_path $WORK/nginx/fastcgi;
+	uwsgi_temp_path $WORK/nginx/uwsgi;
+	scgi_temp_path $WORK/nginx/scgi;
+	upstream backend {
+		server $upstream;
+		keepalive 256;
+	}
+	server {
+		listen $listen;
+		location / {
+			proxy_pass http://backend;
+			proxy_http_version 1.1;
+			proxy_set_header Connection "";
+			proxy_set_header Host \$host;
+			proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
+			proxy_set_header X-Forwarded-Proto \$scheme;
+		}
+	}
+}
+EOF
+}
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+
+main() {
+	install_tools
+	echo "building backend and router harness" >&2
+	(cd "$ROOT" && go build -o "$WORK/backend" ./bench/router/backend && go build -o "$WORK/proxy" ./bench/router/proxy)
+
+	local backend nginx_addr router
+	start backend "$WORK/backend" -size "$BODY_SIZE"
+	backend=$backend_ADDR
+	nginx_addr="127.0.0.1:$(free_port)"
+	write_nginx_conf "$nginx_addr" "$backend"
+	nginx -p "$WORK/nginx" -c "$WORK/nginx.conf" -g 'daemon off;' 2>"$WORK/nginx.err" &
+	PIDS+=($!)
+	start router "$WORK/proxy" -target "$backend"
+	router=$router_ADDR
+	for _ in $(seq 100); do
+		curl -fsS -o /dev/null "http://$nginx_addr/" 2>/dev/null && break
+		sleep 0.1
+	done
+
+	echo "wrk: $THREADS threads, $CONNECTIONS connections, $DURATION (after ${WARMUP} warm-up), ${BODY_SIZE}-byte body, best of $ROUNDS rounds; $(nproc) cores" >&2
+	sample_rss "$router_PID" "$WORK/rss" &
+	local sampler=$!
+	for _ in $(seq "$ROUNDS"); do
+		bench DIRECT "http://$backend/"
+		bench NGINX "http://$nginx_addr/"
+		bench ROUTER "http://$router/"
+	done
+	kill "$sampler" 2>/dev/null || true
+	local rss_kb
+	rss_kb=$(cat "$WORK/rss" 2>/dev/null || echo 0)
+
+	printf '%-8s %12s %10s %10s\n' target 'requests/s' 'p50 ms' 'p99 ms'
+	printf '%-8s %12.0f %10.3f %10.3f\n' direct "$DIRECT_RPS" "$DIRECT_P50" "$DIRECT_P99"
+	printf '%-8s %12.0f %10.3f %10.3f\n' nginx "$NGINX_RPS" "$NGINX_P50" "$NGINX_P99"
+	printf '%-8s %12.0f %10.3f %10.3f\n' router "$ROUTER_RPS" "$ROUTER_P50" "$ROUTER_P99"
+	echo "router/nginx:  throughput $(ratio "$ROUTER_RPS" "$NGINX_RPS")  p50 $(ratio "$ROUTER_P50" "$NGINX_P50")  p99 $(ratio "$ROUTER_P99" "$NGINX_P99")"
+	echo "router/direct: throughput $(ratio "$ROUTER_RPS" "$DIRECT_RPS")  p50 $(ratio "$ROUTER_P50" "$DIRECT_P50")  p99 $(ratio "$ROUTER_P99" "$DIRECT_P99")"
+	echo "router RSS at load: $((rss_kb / 1024)) MB (VmRSS peak ${rss_kb} kB)"
+}
+
+main "$@"

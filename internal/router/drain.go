@@ -1,0 +1,105 @@
+package router
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// drain deregisters t: no new requests; in-flight ones and long-lived connections
+// go on until deadline, then are cut.
+func (s *service) drain(t *target, deadline time.Time) {
+	t.removed.Store(true)
+	t.drainGen++
+	t.drainDeadline = deadline
+	t.undrain = make(chan struct{})
+	t.log.Info("target draining", "deadline", deadline)
+	s.drains.Add(1)
+	go s.watchDrain(t, t.drainGen, deadline, t.undrain)
+}
+
+// watchDrain forgets t once nothing is in flight on it, or cuts its connections
+// when the deadline comes first; it gives up when t is re-registered (undrain).
+func (s *service) watchDrain(t *target, gen uint64, deadline time.Time, undrain <-chan struct{}) {
+	defer s.drains.Done()
+	timer := time.NewTimer(time.Until(deadline))
+	defer timer.Stop()
+	for t.inflight.Load() > 0 {
+		select {
+		case <-t.idle:
+			continue
+		case <-undrain:
+			return
+		case <-timer.C:
+		case <-s.ctx.Done():
+		}
+		if n := s.cutConns(t); n > 0 {
+			t.log.Info("deregistration delay over: connections cut", "connections", n)
+		}
+		break
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if t.drainGen != gen || !t.removed.Load() {
+		return // re-registered meanwhile
+	}
+	s.forget(t)
+}
+
+// forget removes a drained target for good.
+func (s *service) forget(t *target) {
+	delete(s.targets, t.key())
+	t.stopHealth()
+	t.transport.CloseIdleConnections()
+	t.log.Info("target drained")
+}
+
+// shutdown stops the listeners, drains every target (in-flight requests finish,
+// long-lived connections last until the deregistration delay or ctx ends), then
+// closes what is left.
+func (s *service) shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.stopping = true
+	deadline := time.Now().Add(s.spec.DeregistrationDelay.D())
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	for _, t := range s.targets {
+		if !t.removed.Load() {
+			s.drain(t, deadline)
+		}
+	}
+	s.publish()
+	listeners := []*listener{s.prod, s.test}
+	s.mu.Unlock()
+
+	var wg sync.WaitGroup
+	for _, l := range listeners {
+		if l != nil {
+			wg.Go(func() { _ = l.srv.Shutdown(ctx) })
+		}
+	}
+	drained := make(chan struct{})
+	go func() { s.drains.Wait(); close(drained) }()
+	var err error
+	select {
+	case <-drained:
+	case <-ctx.Done():
+		err = ctx.Err()
+	}
+	s.cancel() // cuts whatever drain is left and stops health checks
+	<-drained
+	for _, l := range listeners {
+		if l != nil {
+			_ = l.srv.Close()
+		}
+	}
+	wg.Wait()
+	s.closeAllConns()
+	s.mu.Lock()
+	for _, t := range s.targets {
+		t.transport.CloseIdleConnections()
+	}
+	s.mu.Unlock()
+	return err
+}

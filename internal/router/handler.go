@@ -1,0 +1,200 @@
+package router
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/greenlight-ci/greenlight/internal/metrics"
+)
+
+// listenerHandler is the hot path: pick a target group from the routing table,
+// pick a target in it, proxy, record. It takes no lock.
+type listenerHandler struct {
+	svc  *service
+	test bool // the test listener (TestTargetGroup) rather than production
+}
+
+// maxPickAttempts bounds re-picks when a picked target was deregistered between
+// loading the table and counting the request against it.
+const maxPickAttempts = 4
+
+func (h *listenerHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	for range maxPickAttempts {
+		g := h.svc.table.Load().route(h.test)
+		if g == nil {
+			// No target group (test listener without a group, or no production
+			// weights): nothing to count the request against.
+			writeRouterError(w, http.StatusServiceUnavailable)
+			return
+		}
+		t := g.pick()
+		if t == nil {
+			g.group.rec.Record(metrics.Outcome{Status: http.StatusServiceUnavailable, Latency: -1})
+			writeRouterError(w, http.StatusServiceUnavailable)
+			return
+		}
+		if t.acquire() {
+			h.forward(w, r, t, start)
+			return
+		}
+	}
+	writeRouterError(w, http.StatusServiceUnavailable)
+}
+
+func (h *listenerHandler) forward(w http.ResponseWriter, r *http.Request, t *target, start time.Time) {
+	rw := respWriterPool.Get().(*respWriter)
+	*rw = respWriter{ResponseWriter: w, target: t, start: start}
+	cc, _ := r.Context().Value(connKey{}).(*clientConn)
+	if cc != nil {
+		cc.target.Store(t)
+	}
+	if r.ContentLength != 0 {
+		// Let the target answer while the request body is still coming (an
+		// echo or an early error): net/http's server is half duplex by default.
+		_ = http.NewResponseController(w).EnableFullDuplex()
+	}
+	upgrade := r.Header.Get("Upgrade") != ""
+	if upgrade {
+		rw.markLongLived()
+		r = r.WithContext(context.WithValue(r.Context(), respWriterKey{}, rw))
+	}
+	defer h.finish(rw, cc, upgrade)
+	t.proxy.ServeHTTP(rw, r)
+}
+
+// finish runs even when ReverseProxy aborts the handler with a panic.
+func (h *listenerHandler) finish(rw *respWriter, cc *clientConn, upgrade bool) {
+	t := rw.target
+	if !rw.recorded {
+		// The client went away before any response: a request without a status.
+		t.group.rec.Record(metrics.Outcome{Latency: -1})
+	}
+	if rw.longLived {
+		t.longLived.Add(-1)
+	}
+	if cc != nil {
+		cc.target.Store(nil)
+		if upgrade && cc.hijacked.Load() {
+			h.svc.forgetConn(cc.conn)
+		}
+	}
+	t.release()
+	*rw = respWriter{}
+	respWriterPool.Put(rw)
+}
+
+type respWriterKey struct{}
+
+var respWriterPool = sync.Pool{New: func() any { return new(respWriter) }}
+
+// respWriter records the response of one proxied request when its headers are
+// written: status class, who answered, target response time.
+type respWriter struct {
+	http.ResponseWriter
+	target     *target
+	start      time.Time
+	fromRouter bool // the router answered (502, 504), not the target
+	recorded   bool
+	longLived  bool
+}
+
+func (w *respWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+func (w *respWriter) WriteHeader(code int) {
+	if code >= 200 && !w.recorded {
+		w.recordResponse(code)
+		if isStream(code, w.Header()) {
+			w.markLongLived()
+		}
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *respWriter) Write(b []byte) (int, error) {
+	if !w.recorded {
+		w.WriteHeader(http.StatusOK)
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *respWriter) recordResponse(code int) {
+	w.recorded = true
+	o := metrics.Outcome{Status: code, FromTarget: !w.fromRouter, Latency: -1}
+	if o.FromTarget {
+		o.Latency = time.Since(w.start)
+	}
+	w.target.group.rec.Record(o)
+}
+
+func (w *respWriter) markLongLived() {
+	if !w.longLived {
+		w.longLived = true
+		w.target.longLived.Add(1)
+	}
+}
+
+// isStream reports a response of unknown length (SSE, chunked streams): such a
+// response may last as long as the connection.
+func isStream(code int, h http.Header) bool {
+	if code == http.StatusNoContent || code == http.StatusNotModified {
+		return false
+	}
+	if ct := h["Content-Type"]; len(ct) > 0 && len(ct[0]) >= 17 && ct[0][:17] == "text/event-stream" {
+		return true
+	}
+	return len(h["Content-Length"]) == 0
+}
+
+var routerErrorBodies = map[int][]byte{
+	http.StatusBadGateway:         []byte("502 Bad Gateway: the target did not answer\n"),
+	http.StatusServiceUnavailable: []byte("503 Service Unavailable: no healthy target\n"),
+	http.StatusGatewayTimeout:     []byte("504 Gateway Timeout: the target did not answer in time\n"),
+}
+
+func writeRouterError(w http.ResponseWriter, status int) {
+	body := routerErrorBodies[status]
+	h := w.Header()
+	h.Set("Content-Type", "text/plain; charset=utf-8")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
+
+// clientConn is one client connection to a listener. target is the target its
+// current request is being served by, so that a drained target's connections can
+// be cut when its deregistration delay is over.
+type clientConn struct {
+	conn     net.Conn
+	port     []string // X-Forwarded-Port value
+	target   atomic.Pointer[target]
+	hijacked atomic.Bool
+	xff      []string // X-Forwarded-For for requests without one
+	xfh      []string // last X-Forwarded-Host
+}
+
+type connKey struct{}
+
+// forwardedFor returns the X-Forwarded-For value for a request without one. Only
+// the connection's goroutine calls it (one request at a time per connection).
+func (cc *clientConn) forwardedFor(remoteAddr string) []string {
+	if cc.xff == nil {
+		cc.xff = []string{remoteIP(remoteAddr)}
+	}
+	return cc.xff
+}
+
+// forwardedHost returns the X-Forwarded-Host value, reusing the previous
+// request's when the Host is the same (it nearly always is on one connection).
+func (cc *clientConn) forwardedHost(host string) []string {
+	if cc.xfh == nil || cc.xfh[0] != host {
+		cc.xfh = []string{host}
+	}
+	return cc.xfh
+}

@@ -1,0 +1,299 @@
+// Package router owns greenlight's data plane, the in-process load balancer the
+// agent drives, with an ALB's semantics: per service a production listener and an
+// optional test listener; target groups chosen by weight; round-robin or
+// least-outstanding-requests within a group; ALB health checks; deregistration
+// with draining; and per target group traffic metrics in 100 ms slots, exported to
+// Prometheus.
+//
+// Routing when a group has no healthy target: if it has registered targets and
+// all of them are unhealthy, the router fails open and spreads requests over them,
+// as an ALB does; if it has no target, or only targets still in their initial
+// checks, it answers 503 (counted as ELB 5XX). A target the router cannot reach
+// gives 502, one that sends no response headers within Options.TargetTimeout 504.
+//
+// The hot path takes no lock: each service publishes an immutable routing table
+// through an atomic pointer, and metrics are recorded into atomic counters.
+package router
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/greenlight-ci/greenlight/internal/metrics"
+)
+
+// Options configures a Router. Zero fields take their defaults.
+type Options struct {
+	Logger *slog.Logger
+	// MetricsRetention is how long completed 100 ms slots are kept; default 5m.
+	MetricsRetention time.Duration
+	// TargetTimeout is how long a target may take to send its response headers
+	// before the router answers 504; default 60s (an ALB's idle timeout).
+	TargetTimeout time.Duration
+	// DialTimeout bounds connecting to a target (502 after it); default 5s.
+	DialTimeout time.Duration
+	// MaxIdleConnsPerTarget is the keep-alive pool size per target; default 512.
+	MaxIdleConnsPerTarget int
+}
+
+// targetIdleTimeout is how long an unused keep-alive connection to a target is
+// kept in the pool.
+const targetIdleTimeout = 30 * time.Second
+
+// Errors returned by the Router besides *SpecError (ErrInvalidSpec).
+var (
+	ErrClosed         = errors.New("router closed")
+	ErrUnknownService = errors.New("unknown service")
+)
+
+// Router holds every service's routing. All methods are safe for concurrent use.
+type Router struct {
+	log       *slog.Logger
+	retention time.Duration
+	transport transportSettings
+	buffers   *bufferPool
+
+	stopRotation context.CancelFunc
+	rotationDone chan struct{}
+
+	mu       sync.Mutex // serialises changes; the hot path never takes it
+	services map[string]*service
+	closed   bool
+}
+
+// New returns a router with no services; it starts the metrics slot rotation.
+func New(opts Options) *Router {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.MetricsRetention <= 0 {
+		opts.MetricsRetention = 5 * time.Minute
+	}
+	if opts.TargetTimeout <= 0 {
+		opts.TargetTimeout = 60 * time.Second
+	}
+	if opts.DialTimeout <= 0 {
+		opts.DialTimeout = 5 * time.Second
+	}
+	if opts.MaxIdleConnsPerTarget <= 0 {
+		opts.MaxIdleConnsPerTarget = 512
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &Router{
+		log:       opts.Logger,
+		retention: opts.MetricsRetention,
+		transport: transportSettings{
+			dialTimeout:           opts.DialTimeout,
+			responseHeaderTimeout: opts.TargetTimeout,
+			idleTimeout:           targetIdleTimeout,
+			maxIdleConns:          opts.MaxIdleConnsPerTarget,
+		},
+		buffers:      newBufferPool(),
+		stopRotation: cancel,
+		rotationDone: make(chan struct{}),
+		services:     map[string]*service{},
+	}
+	go func() {
+		defer close(r.rotationDone)
+		r.rotateSlots(ctx)
+	}()
+	return r
+}
+
+// Apply makes spec the service's routing, atomically: a request sees the old spec
+// or the new one, never a mix. Listener addresses new to the service are bound
+// before old ones are released; an address that cannot be bound is an error and
+// nothing changes. Targets new to the spec start "initial" and are checked at
+// once; targets removed from it start draining. It returns the new status.
+func (r *Router) Apply(spec ServiceSpec) (ServiceStatus, error) {
+	return r.apply(spec, nil)
+}
+
+func (r *Router) apply(spec ServiceSpec, seeds seed) (ServiceStatus, error) {
+	spec = Normalize(spec)
+	if err := Validate(spec); err != nil {
+		return ServiceStatus{}, err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return ServiceStatus{}, ErrClosed
+	}
+	svc := r.services[spec.Name]
+	isNew := svc == nil
+	if isNew {
+		svc = newService(r, spec.Name)
+	}
+	bound, err := svc.bindNew(spec)
+	if err != nil {
+		if isNew {
+			svc.cancel()
+		}
+		return ServiceStatus{}, fmt.Errorf("apply service %q: %w", spec.Name, err)
+	}
+	svc.commit(spec, bound, seeds)
+	r.services[spec.Name] = svc
+	return r.statusOf(svc), nil
+}
+
+// Restore is Apply for a spec read back after an agent restart. Every target gets
+// its first health check before the listeners open: a target that passes it is
+// healthy at once (traffic within one check), one that fails stays out of
+// rotation until its checks say otherwise. A service that is already running is
+// simply applied.
+func (r *Router) Restore(ctx context.Context, spec ServiceSpec) (ServiceStatus, error) {
+	spec = Normalize(spec)
+	if err := Validate(spec); err != nil {
+		return ServiceStatus{}, err
+	}
+	cfg, err := newHealthConfig(spec.HealthCheck)
+	if err != nil {
+		return ServiceStatus{}, fmt.Errorf("restore service %q: %w", spec.Name, err)
+	}
+	seeds, err := firstChecks(ctx, newHealthChecker(), spec, cfg)
+	if err != nil {
+		return ServiceStatus{}, fmt.Errorf("restore service %q: %w", spec.Name, err)
+	}
+	return r.apply(spec, seeds)
+}
+
+// firstChecks checks every target of spec once, concurrently.
+func firstChecks(ctx context.Context, hc *healthChecker, spec ServiceSpec, cfg *healthConfig) (seed, error) {
+	seeds := seed{}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for _, g := range spec.TargetGroups {
+		for _, ts := range g.Targets {
+			wg.Go(func() {
+				res := hc.check(ctx, ts.Address, cfg)
+				mu.Lock()
+				defer mu.Unlock()
+				seeds[targetKey{g.Name, ts.ID, ts.Address}] = res
+			})
+		}
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("first health checks: %w", err)
+	}
+	return seeds, nil
+}
+
+// Remove drains the service's targets (in-flight requests finish; long-lived
+// connections last until the deregistration delay or ctx ends), closes its
+// listeners and forgets it. It returns ctx's error when ctx ended first; the
+// service is removed anyway.
+func (r *Router) Remove(ctx context.Context, name string) error {
+	r.mu.Lock()
+	svc := r.services[name]
+	delete(r.services, name)
+	r.mu.Unlock()
+	if svc == nil {
+		return fmt.Errorf("remove service %q: %w", name, ErrUnknownService)
+	}
+	if err := svc.shutdown(ctx); err != nil {
+		return fmt.Errorf("remove service %q: %w", name, err)
+	}
+	return nil
+}
+
+// Status returns what the router knows about a service now, including targets
+// that are still draining.
+func (r *Router) Status(name string) (ServiceStatus, bool) {
+	r.mu.Lock()
+	svc := r.services[name]
+	r.mu.Unlock()
+	if svc == nil {
+		return ServiceStatus{}, false
+	}
+	return r.statusOf(svc), true
+}
+
+func (r *Router) statusOf(svc *service) ServiceStatus {
+	svc.mu.Lock()
+	defer svc.mu.Unlock()
+	return svc.status()
+}
+
+// Services returns every service's status, by name.
+func (r *Router) Services() []ServiceStatus {
+	out := []ServiceStatus{}
+	for _, svc := range r.serviceList() {
+		out = append(out, r.statusOf(svc))
+	}
+	return out
+}
+
+func (r *Router) serviceList() []*service {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]*service, 0, len(r.services))
+	for _, svc := range r.services {
+		out = append(out, svc)
+	}
+	slices.SortFunc(out, func(a, b *service) int {
+		switch {
+		case a.name < b.name:
+			return -1
+		case a.name > b.name:
+			return 1
+		}
+		return 0
+	})
+	return out
+}
+
+// Series returns, per target group of the service (in spec order), the completed
+// 100 ms slots whose Start is after sinceMs (unix ms), oldest first, without gaps.
+func (r *Router) Series(name string, sinceMs int64) ([]metrics.Series, bool) {
+	r.mu.Lock()
+	svc := r.services[name]
+	r.mu.Unlock()
+	if svc == nil {
+		return nil, false
+	}
+	out := []metrics.Series{}
+	for _, g := range svc.specGroups() {
+		out = append(out, g.series(name, sinceMs))
+	}
+	return out, true
+}
+
+func (r *Router) allGroups() []*group {
+	var out []*group
+	for _, svc := range r.serviceList() {
+		out = append(out, svc.allGroups()...)
+	}
+	return out
+}
+
+// Close stops every listener and drains in-flight work until ctx ends, then cuts
+// what is left. Apply fails with ErrClosed afterwards.
+func (r *Router) Close(ctx context.Context) error {
+	r.mu.Lock()
+	r.closed = true
+	services := make([]*service, 0, len(r.services))
+	for _, svc := range r.services {
+		services = append(services, svc)
+	}
+	clear(r.services)
+	r.mu.Unlock()
+
+	errs := make([]error, len(services))
+	var wg sync.WaitGroup
+	for i, svc := range services {
+		wg.Go(func() { errs[i] = svc.shutdown(ctx) })
+	}
+	wg.Wait()
+	r.stopRotation()
+	<-r.rotationDone
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("close router: %w", err)
+	}
+	return nil
+}

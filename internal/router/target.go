@@ -1,0 +1,167 @@
+package router
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"strings"
+	"sync/atomic"
+	"time"
+)
+
+// target is one registered task. The atomics are read and written on the hot path;
+// the rest is guarded by the owning service's mu.
+type target struct {
+	spec      TargetSpec
+	group     *group
+	log       *slog.Logger
+	proxy     *httputil.ReverseProxy
+	transport *targetTransport
+
+	inflight  atomic.Int64 // requests and connections being served
+	longLived atomic.Int64 // of which upgraded or streaming
+	removed   atomic.Bool  // deregistered: draining or gone
+	idle      chan struct{}
+
+	// Guarded by service.mu.
+	health        TargetState // initial, healthy or unhealthy (draining is derived from removed)
+	reason        string
+	successes     int
+	failures      int
+	drainGen      uint64
+	drainDeadline time.Time
+	undrain       chan struct{} // closed when re-registered during its drain
+	stopHealth    context.CancelFunc
+}
+
+// targetKey identifies a target within a service: re-registering the same ID with
+// the same address in the same group keeps its state.
+type targetKey struct{ group, id, address string }
+
+func (t *target) key() targetKey { return targetKey{t.group.name, t.spec.ID, t.spec.Address} }
+
+// transportSettings tunes the keep-alive pool to one target.
+type transportSettings struct {
+	dialTimeout           time.Duration
+	responseHeaderTimeout time.Duration
+	idleTimeout           time.Duration
+	maxIdleConns          int
+}
+
+func newTarget(spec TargetSpec, g *group, log *slog.Logger, ts transportSettings, pool httputil.BufferPool) *target {
+	t := &target{
+		spec:   spec,
+		group:  g,
+		log:    log.With("target_group", g.name, "target", spec.ID, "address", spec.Address),
+		idle:   make(chan struct{}, 1),
+		health: TargetInitial,
+	}
+	t.transport = newTargetTransport(spec.Address, ts)
+	t.proxy = &httputil.ReverseProxy{
+		Rewrite:        t.rewrite,
+		Transport:      t.transport,
+		BufferPool:     pool,
+		ErrorHandler:   t.proxyError,
+		ModifyResponse: modifyResponse,
+		ErrorLog:       slog.NewLogLogger(t.log.Handler(), slog.LevelDebug),
+		// Streams (SSE, unknown length) are flushed at once by ReverseProxy itself.
+		FlushInterval: 0,
+	}
+	return t
+}
+
+// acquire counts a request against t and reports whether t still takes requests.
+// It pairs with the drain watcher, which sets removed before reading inflight:
+// either the watcher sees this request, or this request sees removed.
+func (t *target) acquire() bool {
+	t.inflight.Add(1)
+	if t.removed.Load() {
+		t.release()
+		return false
+	}
+	return true
+}
+
+func (t *target) release() {
+	if t.inflight.Add(-1) == 0 && t.removed.Load() {
+		select {
+		case t.idle <- struct{}{}:
+		default:
+		}
+	}
+}
+
+var (
+	forwardedProtoHTTP = []string{"http"}
+)
+
+// rewrite points the outbound request at the target. The Host header is kept, as
+// an ALB keeps it; X-Forwarded-For is appended to, as an ALB does. The header
+// values that only depend on the client connection are built once per connection.
+func (t *target) rewrite(pr *httputil.ProxyRequest) {
+	out := pr.Out
+	out.URL.Scheme = "http"
+	out.URL.Host = t.spec.Address
+	h := out.Header
+	h["X-Forwarded-Proto"] = forwardedProtoHTTP
+	cc, _ := pr.In.Context().Value(connKey{}).(*clientConn)
+	if cc == nil {
+		// Not from one of our listeners (benchmarks calling the handler directly).
+		cc = &clientConn{}
+	}
+	if prior := pr.In.Header["X-Forwarded-For"]; len(prior) > 0 {
+		h["X-Forwarded-For"] = []string{strings.Join(prior, ", ") + ", " + remoteIP(pr.In.RemoteAddr)}
+	} else {
+		h["X-Forwarded-For"] = cc.forwardedFor(pr.In.RemoteAddr)
+	}
+	if pr.In.Host != "" {
+		h["X-Forwarded-Host"] = cc.forwardedHost(pr.In.Host)
+	}
+	if cc.port != nil {
+		h["X-Forwarded-Port"] = cc.port
+	} else {
+		delete(h, "X-Forwarded-Port")
+	}
+}
+
+// proxyError answers for a target that could not be reached or did not answer in
+// time: 504 on a timeout, else 502; both are counted as ELB 5XX.
+func (t *target) proxyError(w http.ResponseWriter, r *http.Request, err error) {
+	rw, _ := w.(*respWriter)
+	if r.Context().Err() != nil {
+		// The client went away: nobody to answer (ALB logs 460).
+		t.log.Debug("client closed the request", "err", err)
+		return
+	}
+	status := http.StatusBadGateway
+	var ne net.Error
+	if errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout() {
+		status = http.StatusGatewayTimeout
+	}
+	t.log.Warn("proxy error", "status", status, "err", err)
+	if rw != nil {
+		rw.fromRouter = true
+	}
+	writeRouterError(w, status)
+}
+
+// modifyResponse notes the target response time of a protocol upgrade, which
+// ReverseProxy answers without calling WriteHeader.
+func modifyResponse(resp *http.Response) error {
+	if resp.StatusCode == http.StatusSwitchingProtocols {
+		if rw, ok := resp.Request.Context().Value(respWriterKey{}).(*respWriter); ok {
+			rw.recordResponse(resp.StatusCode)
+		}
+	}
+	return nil
+}
+
+func remoteIP(remoteAddr string) string {
+	if i := strings.LastIndexByte(remoteAddr, ':'); i >= 0 {
+		return strings.TrimSuffix(strings.TrimPrefix(remoteAddr[:i], "["), "]")
+	}
+	return remoteAddr
+}

@@ -1,0 +1,232 @@
+package router
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"net"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// ErrInvalidSpec is wrapped by every spec validation error (errors.Is).
+var ErrInvalidSpec = errors.New("invalid service spec")
+
+// SpecError lists everything wrong with a spec, one problem per entry, each naming
+// the field (as in the JSON form), the bad value and what is allowed.
+type SpecError struct {
+	Service  string
+	Problems []string
+}
+
+func (e *SpecError) Error() string {
+	return fmt.Sprintf("%s %q: %s", ErrInvalidSpec, e.Service, strings.Join(e.Problems, "; "))
+}
+
+func (e *SpecError) Unwrap() error { return ErrInvalidSpec }
+
+// Health check defaults for zero fields: an ALB target group's defaults.
+const (
+	DefaultHealthCheckPath          = "/"
+	DefaultHealthCheckInterval      = 30 * time.Second
+	DefaultHealthCheckTimeout       = 5 * time.Second
+	DefaultHealthyThreshold         = 5
+	DefaultUnhealthyThreshold       = 2
+	DefaultHealthCheckMatcher       = "200"
+	maxDeregistrationDelay          = time.Hour
+	maxThreshold                    = 10
+	LoadBalancingRoundRobin         = "round_robin"
+	LoadBalancingLeastOutstanding   = "least_outstanding_requests"
+	allowedLoadBalancingDescription = `"round_robin" (default) or "least_outstanding_requests"`
+)
+
+var namePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
+
+const nameRule = "1-128 letters, digits, '.', '_' or '-', starting with a letter or digit"
+
+// Normalize returns a deep copy of spec with defaults filled in for zero health
+// check fields and load balancing algorithms. It does not validate.
+func Normalize(spec ServiceSpec) ServiceSpec {
+	spec.ProductionWeights = maps.Clone(spec.ProductionWeights)
+	hc := &spec.HealthCheck
+	if hc.Path == "" {
+		hc.Path = DefaultHealthCheckPath
+	}
+	if hc.Interval == 0 {
+		hc.Interval = Duration(DefaultHealthCheckInterval)
+	}
+	if hc.Timeout == 0 {
+		hc.Timeout = Duration(min(DefaultHealthCheckTimeout, hc.Interval.D()/2))
+	}
+	if hc.HealthyThreshold == 0 {
+		hc.HealthyThreshold = DefaultHealthyThreshold
+	}
+	if hc.UnhealthyThreshold == 0 {
+		hc.UnhealthyThreshold = DefaultUnhealthyThreshold
+	}
+	if hc.Matcher == "" {
+		hc.Matcher = DefaultHealthCheckMatcher
+	}
+	groups := make([]TargetGroupSpec, len(spec.TargetGroups))
+	for i, g := range spec.TargetGroups {
+		g.Targets = slices.Clone(g.Targets)
+		if g.LoadBalancing == "" {
+			g.LoadBalancing = LoadBalancingRoundRobin
+		}
+		groups[i] = g
+	}
+	spec.TargetGroups = groups
+	return spec
+}
+
+// Validate checks a normalized spec and returns a *SpecError listing every problem.
+func Validate(spec ServiceSpec) error {
+	v := &validator{}
+	if !namePattern.MatchString(spec.Name) {
+		v.addf("name %q: want %s", spec.Name, nameRule)
+	}
+	v.listener("production_listener", spec.ProductionListener, true)
+	v.listener("test_listener", spec.TestListener, false)
+	if spec.TestListener != "" && spec.TestListener == spec.ProductionListener && !strings.HasSuffix(spec.TestListener, ":0") {
+		v.addf("test_listener %q: must differ from production_listener", spec.TestListener)
+	}
+	v.healthCheck(spec.HealthCheck)
+	if d := spec.DeregistrationDelay.D(); d < 0 || d > maxDeregistrationDelay {
+		v.addf("deregistration_delay %s: want 0s..%s", d, maxDeregistrationDelay)
+	}
+	groups := v.targetGroups(spec.TargetGroups)
+	v.weights(spec.ProductionWeights, groups)
+	if spec.TestTargetGroup != "" && !groups[spec.TestTargetGroup] {
+		v.addf("test_target_group %q: no such target group; want one of %s or empty", spec.TestTargetGroup, quotedKeys(groups))
+	}
+	if len(v.problems) > 0 {
+		return &SpecError{Service: spec.Name, Problems: v.problems}
+	}
+	return nil
+}
+
+type validator struct{ problems []string }
+
+func (v *validator) addf(format string, args ...any) {
+	v.problems = append(v.problems, fmt.Sprintf(format, args...))
+}
+
+func (v *validator) listener(field, addr string, required bool) {
+	if addr == "" {
+		if required {
+			v.addf("%s: missing; want host:port, e.g. 127.0.0.1:8080", field)
+		}
+		return
+	}
+	if err := checkHostPort(addr, 0); err != nil {
+		v.addf("%s %q: %v", field, addr, err)
+	}
+}
+
+// checkHostPort accepts "host:port" with a numeric port minPort..65535.
+func checkHostPort(addr string, minPort int) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("want host:port, e.g. 127.0.0.1:8080")
+	}
+	if host == "" && minPort > 0 {
+		return fmt.Errorf("missing host; want host:port, e.g. 127.0.0.1:8080")
+	}
+	n, err := strconv.Atoi(port)
+	if err != nil || n < minPort || n > 65535 {
+		return fmt.Errorf("port %q: want a number %d..65535", port, minPort)
+	}
+	return nil
+}
+
+func (v *validator) healthCheck(hc HealthCheck) {
+	if !strings.HasPrefix(hc.Path, "/") {
+		v.addf("health_check.path %q: must start with \"/\"", hc.Path)
+	}
+	if hc.Interval.D() <= 0 {
+		v.addf("health_check.interval %s: must be positive", hc.Interval.D())
+	}
+	if hc.Timeout.D() <= 0 || hc.Timeout.D() >= hc.Interval.D() {
+		v.addf("health_check.timeout %s: must be positive and shorter than health_check.interval %s", hc.Timeout.D(), hc.Interval.D())
+	}
+	if hc.HealthyThreshold < 1 || hc.HealthyThreshold > maxThreshold {
+		v.addf("health_check.healthy_threshold %d: want 1..%d", hc.HealthyThreshold, maxThreshold)
+	}
+	if hc.UnhealthyThreshold < 1 || hc.UnhealthyThreshold > maxThreshold {
+		v.addf("health_check.unhealthy_threshold %d: want 1..%d", hc.UnhealthyThreshold, maxThreshold)
+	}
+	if _, err := ParseMatcher(hc.Matcher); err != nil {
+		v.addf("health_check.%v", err)
+	}
+}
+
+// targetGroups validates the groups and returns the set of their names.
+func (v *validator) targetGroups(groups []TargetGroupSpec) map[string]bool {
+	names := map[string]bool{}
+	if len(groups) < 1 || len(groups) > 2 {
+		v.addf("target_groups: %d groups; want 1 or 2", len(groups))
+	}
+	for i, g := range groups {
+		field := fmt.Sprintf("target_groups[%d]", i)
+		switch {
+		case !namePattern.MatchString(g.Name):
+			v.addf("%s.name %q: want %s", field, g.Name, nameRule)
+		case names[g.Name]:
+			v.addf("%s.name %q: duplicate target group name", field, g.Name)
+		}
+		names[g.Name] = true
+		if g.LoadBalancing != LoadBalancingRoundRobin && g.LoadBalancing != LoadBalancingLeastOutstanding {
+			v.addf("%s.load_balancing %q: want %s", field, g.LoadBalancing, allowedLoadBalancingDescription)
+		}
+		v.targets(field, g.Targets)
+	}
+	return names
+}
+
+func (v *validator) targets(groupField string, targets []TargetSpec) {
+	ids := map[string]bool{}
+	for j, t := range targets {
+		field := fmt.Sprintf("%s.targets[%d]", groupField, j)
+		switch {
+		case !namePattern.MatchString(t.ID):
+			v.addf("%s.id %q: want %s", field, t.ID, nameRule)
+		case ids[t.ID]:
+			v.addf("%s.id %q: duplicate target id in the group", field, t.ID)
+		}
+		ids[t.ID] = true
+		if err := checkHostPort(t.Address, 1); err != nil {
+			v.addf("%s.address %q: %v", field, t.Address, err)
+		}
+	}
+}
+
+func (v *validator) weights(weights map[string]int, groups map[string]bool) {
+	sum := 0
+	for name, w := range weights {
+		if !groups[name] {
+			v.addf("production_weights: %q is not a target group; want one of %s", name, quotedKeys(groups))
+		}
+		if w < 0 || w > 100 {
+			v.addf("production_weights[%q] %d: want 0..100", name, w)
+		}
+		sum += w
+	}
+	if sum != 0 && sum != 100 {
+		v.addf("production_weights: weights sum to %d; want 100 (or no weights: production answers 503)", sum)
+	}
+}
+
+func quotedKeys(set map[string]bool) string {
+	keys := make([]string, 0, len(set))
+	for k := range set {
+		keys = append(keys, strconv.Quote(k))
+	}
+	if len(keys) == 0 {
+		return "(none defined)"
+	}
+	slices.Sort(keys)
+	return strings.Join(keys, ", ")
+}
