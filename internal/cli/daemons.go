@@ -15,7 +15,9 @@ import (
 	"github.com/greenlight-ci/greenlight/internal/alarm"
 	"github.com/greenlight-ci/greenlight/internal/deploy"
 	"github.com/greenlight-ci/greenlight/internal/manifest"
+	"github.com/greenlight-ci/greenlight/internal/pipeline"
 	"github.com/greenlight-ci/greenlight/internal/runtime"
+	"github.com/greenlight-ci/greenlight/internal/store"
 )
 
 func (a *app) agentCommand() *cobra.Command {
@@ -96,12 +98,36 @@ func (a *app) controller(ctx context.Context) error {
 		Events:   s.db.EventSink(context.WithoutCancel(ctx), func(err error) { log.Error("store event", "err", err) }),
 		Logger:   log,
 		LogDir:   filepath.Join(dir, "logs", "deployments"),
+		AfterRollback: func(ctx context.Context, d *deploy.Deployment) {
+			if err := failReleasedExecution(ctx, s.db, d); err != nil {
+				log.Error("mark execution failed after rollback", "deployment", d.ID, "execution", d.ExecutionID, "err", err)
+			}
+		},
 	})
 	go agent.KeepAgentRunning(ctx, dir, exe, 500*time.Millisecond, func(err error) { log.Error("restart agent", "err", err) })
 	log.Info("controller started", "pid", os.Getpid(), "version", version)
 	err = ctrl.Run(ctx)
 	log.Info("controller stopped")
 	return err
+}
+
+// failReleasedExecution fails the pipeline execution that released a deployment
+// rolled back afterwards (during its termination wait). The action may still be
+// recording its success: try again for a while.
+func failReleasedExecution(ctx context.Context, db *store.DB, d *deploy.Deployment) error {
+	if d.ExecutionID == "" {
+		return nil
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		_, err := pipeline.FailReleasedAction(ctx, db, d.ExecutionID, d.ID, d.ErrorMessage, time.Now())
+		if !errors.Is(err, pipeline.ErrActionInProgress) || time.Now().After(deadline) {
+			return err
+		}
+		if err := sleepCtx(ctx, 200); err != nil {
+			return err
+		}
+	}
 }
 
 func alarmWatchers(src alarm.Source) deploy.WatcherFactory {

@@ -8,7 +8,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/greenlight-ci/greenlight/internal/event")
+	"github.com/greenlight-ci/greenlight/internal/event"
+)
 
 // printer renders events: a line each for people, or one JSON object per line.
 type printer struct {

@@ -23,8 +23,12 @@ type Options struct {
 	Watchers WatcherFactory // nil: alarms are not evaluated
 	Events   event.Sink
 	Logger   *slog.Logger
-	LogDir   string        // deployment logs: <LogDir>/<deployment>.log
-	Poll     time.Duration // how often waits look for commands and state; default 100ms
+	LogDir   string // deployment logs: <LogDir>/<deployment>.log
+	// AfterRollback, when set, is told of every deployment that was rolled back,
+	// once production is restored (the pipeline marks the execution that released
+	// it as failed).
+	AfterRollback func(ctx context.Context, rolledBack *Deployment)
+	Poll          time.Duration // how often waits look for commands and state; default 100ms
 }
 
 // Controller drives deployments. One controller runs per state directory (the

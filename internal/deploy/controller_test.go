@@ -169,6 +169,9 @@ func TestRollbackDuringTerminationWaitIsInstant(t *testing.T) {
 	if rb.Rollback.Restore <= 0 || rb.Rollback.Restore > 2*time.Second {
 		t.Errorf("restore time %s", rb.Rollback.Restore)
 	}
+	if _, told := h.rolledBack.Load(d.ID); !told {
+		t.Error("AfterRollback was not told of the rollback")
+	}
 	h.assertOnlyVersionServes("v1")
 }
 

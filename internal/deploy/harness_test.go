@@ -64,6 +64,7 @@ type harness struct {
 	// controller stops dead, as a SIGKILL at that instant would leave it.
 	crashAfter func(*Deployment) bool
 	crashMu    sync.Mutex
+	rolledBack sync.Map // deployment id -> true, from Options.AfterRollback
 }
 
 func newHarness(t *testing.T) *harness {
@@ -121,6 +122,7 @@ func (h *harness) options() Options {
 			return alarm.NewWatcher(rt, service, tg, alarms, from, onChange)
 		},
 		Events: h.events, LogDir: filepath.Join(h.dir, "logs"), Poll: 50 * time.Millisecond,
+		AfterRollback: func(_ context.Context, d *Deployment) { h.rolledBack.Store(d.ID, true) },
 	}
 }
 

@@ -94,7 +94,13 @@ func (r *run) rollBack(ctx context.Context, final Status) error {
 		return fmt.Errorf("roll back %s: %w", d.ID, err)
 	}
 	d.Rollback = rb.Rollback
-	return r.save(ctx)
+	if err := r.save(ctx); err != nil {
+		return err
+	}
+	if r.c.opts.AfterRollback != nil {
+		r.c.opts.AfterRollback(ctx, d)
+	}
+	return nil
 }
 
 // rerouteToOriginal is a rollback's AllowTraffic: in one atomic change, production
