@@ -50,14 +50,30 @@ func (a *app) open(ctx context.Context, withDef bool) (*session, error) {
 		return nil, err
 	}
 	s.stateDir = dir
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("create state directory: %w", err)
+	if err := createStateDir(dir); err != nil {
+		return nil, err
 	}
 	s.db, err = store.Open(ctx, filepath.Join(dir, "state.db"))
 	if err != nil {
 		return nil, err
 	}
 	return s, nil
+}
+
+// createStateDir makes the state directory, with a .gitignore that ignores all of
+// it: it lives beside greenlight.yaml, in the repository, and holds the agent's
+// token, builds and artifacts, none of which may end up in a commit.
+func createStateDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("create state directory: %w", err)
+	}
+	ignore := filepath.Join(dir, ".gitignore")
+	if _, err := os.Stat(ignore); os.IsNotExist(err) {
+		if err := os.WriteFile(ignore, []byte("# greenlight state: never commit it\n*\n"), 0o644); err != nil {
+			return fmt.Errorf("create state directory: %w", err)
+		}
+	}
+	return nil
 }
 
 func (s *session) close() {

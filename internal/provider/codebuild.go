@@ -4,9 +4,11 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -77,7 +79,44 @@ func (p *CodeBuild) Run(ctx context.Context, a *pipeline.ActionRun) (pipeline.Ou
 	if err := placeSecondaryArtifacts(secondaryDir, a.Outputs); err != nil {
 		return pipeline.Outcome{}, err
 	}
+	if err := pruneBuilds(filepath.Dir(workDir), project.Name, keepBuilds); err != nil {
+		fmt.Fprintf(a.Log, "warning: prune old build directories: %v\n", err)
+	}
 	return buildOutcome(id, res), nil
+}
+
+// keepBuilds is how many work directories of a project stay for inspection.
+const keepBuilds = 10
+
+// pruneBuilds removes a project's oldest build work directories beyond keep (the
+// artifacts a build produced live in the artifact store, not here).
+func pruneBuilds(dir, project string, keep int) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	type build struct {
+		name string
+		mod  time.Time
+	}
+	var builds []build
+	for _, e := range entries {
+		name := e.Name()
+		if !e.IsDir() || !strings.HasPrefix(name, project+"-") || strings.HasSuffix(name, "-artifacts") || strings.HasSuffix(name, "-secondary") {
+			continue
+		}
+		if info, err := e.Info(); err == nil {
+			builds = append(builds, build{name, info.ModTime()})
+		}
+	}
+	sort.Slice(builds, func(i, j int) bool { return builds[i].mod.After(builds[j].mod) })
+	var errs []error
+	for _, b := range builds[min(keep, len(builds)):] {
+		for _, suffix := range []string{"", "-artifacts", "-secondary"} {
+			errs = append(errs, os.RemoveAll(filepath.Join(dir, b.name+suffix)))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // environment is the project's variables (secrets resolved), then the action's
