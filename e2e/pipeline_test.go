@@ -46,6 +46,9 @@ func TestPipelineReleasesTwoCommitsWithoutAFailedRequest(t *testing.T) {
 	if l.failed() != 0 || l.total.Load() < 100 {
 		t.Fatalf("load through the second release: %s", l)
 	}
+	if files := p.git("ls-files", ".greenlight"); files != "" {
+		t.Errorf("the state directory was committed: %s", files)
+	}
 	t.Logf("second release under load: %s; lead time %s", l, time.Duration(sum.DurationMS)*time.Millisecond)
 }
 

@@ -24,7 +24,9 @@ created on the first run), commit it, and run its pipeline with approvals given:
 source, build, unit and integration tests, staging, approval, blue-green
 production. Run it again after changing the example: the new commit replaces the
 old one in production without a failed request. --fail-rate 0.5 commits a bad
-release (half the requests fail) that the alarms roll back.`,
+release (half the order requests fail), which the deployment's smoke-test hooks
+or its error-rate alarm roll back; --latency-ms 800 commits a slow one, which
+only the p99 latency alarm catches once production traffic reaches it.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
