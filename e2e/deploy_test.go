@@ -212,8 +212,8 @@ func TestControllerKilledAtEveryStepResumes(t *testing.T) {
 		}
 		prev = d.ID
 	}
-	l.finish()
-	if l.failed() != 0 {
+	l.Stop()
+	if l.Failed() != 0 {
 		t.Fatalf("controller crashes under load: %s", l)
 	}
 	t.Logf("%d controller crashes under load: %s", len(steps), l)
@@ -230,14 +230,14 @@ func TestRollbackFromTheCommandLineDuringTheTerminationWait(t *testing.T) {
 	}
 	l := startLoad(p.production, "/orders", 4)
 	out, code := p.run(context.Background(), "rollback", "--reason", "e2e")
-	l.finish()
+	l.Stop()
 	if code != 0 || !strings.Contains(out, "rolled back by") {
 		t.Fatalf("greenlight rollback: exit %d\n%s", code, out)
 	}
 	if v, _ := version(p.production); v != "a" {
 		t.Fatalf("production serves %q after the rollback, want a", v)
 	}
-	if l.failed() != 0 {
+	if l.Failed() != 0 {
 		t.Fatalf("rollback under load: %s", l)
 	}
 	out, code = p.run(context.Background(), "deployments", "--json")

@@ -9,18 +9,17 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"io/fs"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/greenlight-ci/greenlight/internal/loadgen"
+	"github.com/greenlight-ci/greenlight/internal/treecopy"
 )
 
 // binary is the greenlight executable under test, built once.
@@ -57,7 +56,7 @@ type project struct {
 func newProject(t *testing.T, driver string) *project {
 	t.Helper()
 	p := &project{t: t, repo: filepath.Join(t.TempDir(), "orders-service"), production: freeAddr(t), test: freeAddr(t), staging: freeAddr(t)}
-	if err := copyTree("../examples/orders-service", p.repo); err != nil {
+	if err := treecopy.Copy("../examples/orders-service", p.repo, treecopy.BuildOutputs...); err != nil {
 		t.Fatal(err)
 	}
 	p.edit("greenlight.yaml", func(s string) string {
@@ -207,100 +206,9 @@ func freeAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
-func copyTree(src, dst string) error {
-	skip := map[string]bool{".git": true, ".greenlight": true, "dist": true, ".cache": true, "reports": true}
-	return filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, path)
-		if rel != "." && skip[d.Name()] {
-			if d.IsDir() {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		target := filepath.Join(dst, rel)
-		if d.IsDir() {
-			return os.MkdirAll(target, 0o755)
-		}
-		data, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		info, _ := d.Info()
-		return os.WriteFile(target, data, info.Mode().Perm())
-	})
-}
-
-// load keeps requests going to an address from several keep-alive clients and
-// counts what came back.
-type load struct {
-	mu       sync.Mutex
-	statuses map[int]int
-	errors   []string
-	total    atomic.Int64
-	stop     chan struct{}
-	wg       sync.WaitGroup
-}
-
-func startLoad(addr, path string, workers int) *load {
-	l := &load{statuses: map[int]int{}, stop: make(chan struct{})}
-	for range workers {
-		l.wg.Add(1)
-		go func() {
-			defer l.wg.Done()
-			client := &http.Client{Timeout: 10 * time.Second}
-			for {
-				select {
-				case <-l.stop:
-					return
-				case <-time.After(2 * time.Millisecond):
-				}
-				resp, err := client.Get("http://" + addr + path)
-				l.total.Add(1)
-				l.mu.Lock()
-				if err != nil {
-					l.errors = append(l.errors, err.Error())
-				} else {
-					l.statuses[resp.StatusCode]++
-				}
-				l.mu.Unlock()
-				if resp != nil {
-					io.Copy(io.Discard, resp.Body)
-					resp.Body.Close()
-				}
-			}
-		}()
-	}
-	return l
-}
-
-func (l *load) finish() {
-	close(l.stop)
-	l.wg.Wait()
-}
-
-func (l *load) failed() int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	n := len(l.errors)
-	for s, c := range l.statuses {
-		if s != 200 {
-			n += c
-		}
-	}
-	return n
-}
-
-func (l *load) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	errs := l.errors
-	if len(errs) > 3 {
-		errs = errs[:3]
-	}
-	return fmt.Sprintf("%d requests, statuses %v, %d errors %v", l.total.Load(), l.statuses, len(l.errors), errs)
+// startLoad keeps requests going to path on addr, half of them on new connections.
+func startLoad(addr, path string, workers int) *loadgen.Load {
+	return loadgen.Start("http://"+addr+path, loadgen.Options{Workers: workers, NewConnections: true, Pause: 2 * time.Millisecond})
 }
 
 // eventually polls cond until it holds or the time is up.

@@ -36,14 +36,14 @@ func TestPipelineReleasesTwoCommitsWithoutAFailedRequest(t *testing.T) {
 	second := p.commit("Second release")
 	sum, _, code = p.pipeline()
 	time.Sleep(500 * time.Millisecond)
-	l.finish()
+	l.Stop()
 	if code != 0 || sum.Status != "Succeeded" {
 		t.Fatalf("second execution: exit %d, %s: %s", code, sum.Status, sum.StatusSummary)
 	}
 	if v, err := version(p.production); err != nil || v != second {
 		t.Fatalf("production serves %q (%v), want %s", v, err, second)
 	}
-	if l.failed() != 0 || l.total.Load() < 100 {
+	if l.Failed() != 0 || l.Total() < 100 {
 		t.Fatalf("load through the second release: %s", l)
 	}
 	if files := p.git("ls-files", ".greenlight"); files != "" {
@@ -77,7 +77,7 @@ func TestBadReleasesRollBack(t *testing.T) {
 			p.commit("Bad release: " + bad.env)
 			l := startLoad(p.production, "/orders", 4)
 			sum, events, code := p.pipeline()
-			l.finish()
+			l.Stop()
 			if code == 0 || sum.Status != "Failed" {
 				t.Fatalf("bad release: exit %d, status %s", code, sum.Status)
 			}

@@ -17,19 +17,16 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"io"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/greenlight-ci/greenlight/internal/deploy"
+	"github.com/greenlight-ci/greenlight/internal/loadgen"
 	"github.com/greenlight-ci/greenlight/internal/store"
 )
 
@@ -62,8 +59,8 @@ func run(cutovers, rollbacks, bad, workers int) error {
 			return err
 		}
 	}
-	fmt.Printf("cutovers:  %4d in %6s  requests %8d  failed %d\n", cutovers, time.Since(start).Round(time.Second), l.total.Load(), l.failed.Load())
-	l.reset()
+	fmt.Printf("cutovers:  %4d in %6s  requests %8d  failed %d\n", cutovers, time.Since(start).Round(time.Second), l.Total(), l.Failed())
+	l.Reset()
 	start = time.Now()
 	for i := range rollbacks {
 		if err := env.deploy([]string{"b", "a"}[i%2]); err != nil {
@@ -73,8 +70,8 @@ func run(cutovers, rollbacks, bad, workers int) error {
 			return err
 		}
 	}
-	fmt.Printf("rollbacks: %4d in %6s  requests %8d  failed %d\n", rollbacks, time.Since(start).Round(time.Second), l.total.Load(), l.failed.Load())
-	l.stop()
+	fmt.Printf("rollbacks: %4d in %6s  requests %8d  failed %d\n", rollbacks, time.Since(start).Round(time.Second), l.Total(), l.Failed())
+	l.Stop()
 	if bad > 0 {
 		return env.badReleases(bad, workers)
 	}
@@ -222,7 +219,7 @@ func (e *env) badReleases(n, workers int) error {
 		e.deploy("bad")
 		d, err := waitRolledBack(st, 30*time.Second)
 		if err != nil {
-			l.stop()
+			l.Stop()
 			return fmt.Errorf("bad release %d: %w", i+1, err)
 		}
 		rb, err := st.Deployment(context.Background(), d.RolledBackBy)
@@ -230,16 +227,16 @@ func (e *env) badReleases(n, workers int) error {
 			return err
 		}
 		time.Sleep(300 * time.Millisecond)
-		l.stop()
-		first := l.firstFailure()
+		l.Stop()
+		first := l.FirstFailure()
 		if first.IsZero() || first.Before(started) {
 			return fmt.Errorf("bad release %d: no failed response seen", i+1)
 		}
 		restore := rb.Rollback.RestoredAt.Sub(first)
 		restores = append(restores, restore)
-		failedTotal += l.failed.Load()
+		failedTotal += l.Failed()
 		fmt.Printf("bad release %2d: first bad response -> production 100%% original in %4dms (alarm detection %4dms, ALARM -> restored %3dms), failed responses %d of %d\n",
-			i+1, restore.Milliseconds(), rb.Rollback.Detection.Milliseconds(), rb.Rollback.Restore.Milliseconds(), l.failed.Load(), l.total.Load())
+			i+1, restore.Milliseconds(), rb.Rollback.Detection.Milliseconds(), rb.Rollback.Restore.Milliseconds(), l.Failed(), l.Total())
 		if err := e.deploy([]string{"b", "a"}[i%2]); err != nil { // a good release between bad ones
 			return err
 		}
@@ -281,58 +278,6 @@ func latest(st deploy.SQLStore) (*deploy.Deployment, error) {
 	return nil, fmt.Errorf("no deployment")
 }
 
-// load is clients sending GET /orders until stopped; half reuse connections.
-type load struct {
-	total, failed atomic.Int64
-	mu            sync.Mutex
-	first         time.Time
-	done          chan struct{}
-	wg            sync.WaitGroup
-}
-
-func startLoad(addr string, workers int) *load {
-	l := &load{done: make(chan struct{})}
-	for i := range workers {
-		l.wg.Add(1)
-		go func(keepAlive bool) {
-			defer l.wg.Done()
-			client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DisableKeepAlives: !keepAlive, MaxIdleConnsPerHost: 4}}
-			for {
-				select {
-				case <-l.done:
-					return
-				default:
-				}
-				resp, err := client.Get("http://" + addr + "/orders")
-				ok := err == nil && resp.StatusCode == http.StatusOK
-				if resp != nil {
-					io.Copy(io.Discard, resp.Body)
-					resp.Body.Close()
-				}
-				l.total.Add(1)
-				if !ok {
-					l.failed.Add(1)
-					l.mu.Lock()
-					if l.first.IsZero() {
-						l.first = time.Now()
-					}
-					l.mu.Unlock()
-				}
-			}
-		}(i%2 == 0)
-	}
-	return l
-}
-
-func (l *load) reset() { l.total.Store(0); l.failed.Store(0) }
-
-func (l *load) stop() {
-	close(l.done)
-	l.wg.Wait()
-}
-
-func (l *load) firstFailure() time.Time {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.first
+func startLoad(addr string, workers int) *loadgen.Load {
+	return loadgen.Start("http://"+addr+"/orders", loadgen.Options{Workers: workers, NewConnections: true})
 }

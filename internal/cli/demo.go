@@ -1,10 +1,8 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +10,8 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/greenlight-ci/greenlight/internal/treecopy"
 )
 
 func (a *app) demoCommand() *cobra.Command {
@@ -70,7 +70,7 @@ func prepareDemoRepo(ctx context.Context, example, workdir, failRate, latency st
 			return "", err
 		}
 	}
-	if err := syncTree(example, repo); err != nil {
+	if err := treecopy.Copy(example, repo, treecopy.BuildOutputs...); err != nil {
 		return "", fmt.Errorf("copy example: %w", err)
 	}
 	message := "orders-service from " + example
@@ -108,39 +108,6 @@ func findExample() (string, error) {
 		}
 		dir = parent
 	}
-}
-
-// syncTree copies src over dst, skipping what a build or greenlight leaves behind.
-func syncTree(src, dst string) error {
-	skip := map[string]bool{".git": true, ".greenlight": true, "dist": true, ".cache": true}
-	return filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, path)
-		if skip[d.Name()] && rel != "." {
-			if d.IsDir() {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		target := filepath.Join(dst, rel)
-		if d.IsDir() {
-			return os.MkdirAll(target, 0o755)
-		}
-		info, err := d.Info()
-		if err != nil {
-			return err
-		}
-		data, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		if old, err := os.ReadFile(target); err == nil && bytes.Equal(old, data) {
-			return nil
-		}
-		return os.WriteFile(target, data, info.Mode().Perm())
-	})
 }
 
 // setTaskEnv sets container environment values in a task definition template,

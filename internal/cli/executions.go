@@ -24,24 +24,17 @@ func (a *app) approveCommand(approve bool) *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			s, eng, err := a.openEngine(ctx)
-			if err != nil {
-				return err
-			}
-			defer s.close()
-			id, err := s.resolveExecution(ctx, eng, args[0])
-			if err != nil {
-				return err
-			}
-			decide := eng.Approve
-			if !approve {
-				decide = eng.Reject
-			}
-			if err := decide(ctx, id, stage, action, whoami(), comment); err != nil {
-				return err
-			}
-			newPrinter(a.stdout, a.json).line("%sd %s", verb, id)
-			return nil
+			return a.withExecution(ctx, args[0], func(s *session, eng *pipeline.Engine, id string) error {
+				decide := eng.Approve
+				if !approve {
+					decide = eng.Reject
+				}
+				if err := decide(ctx, id, stage, action, whoami(), comment); err != nil {
+					return err
+				}
+				newPrinter(a.stdout, a.json).line("%sd %s", verb, id)
+				return nil
+			})
 		},
 	}
 	cmd.Flags().StringVar(&comment, "comment", "", "summary recorded with the decision")
@@ -61,6 +54,21 @@ func (a *app) openEngine(ctx context.Context) (*session, *pipeline.Engine, error
 		return nil, nil, err
 	}
 	return s, eng, nil
+}
+
+// withExecution opens the engine, resolves the execution named by arg (a full id
+// or a unique prefix) and runs fn.
+func (a *app) withExecution(ctx context.Context, arg string, fn func(s *session, eng *pipeline.Engine, id string) error) error {
+	s, eng, err := a.openEngine(ctx)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	id, err := s.resolveExecution(ctx, eng, arg)
+	if err != nil {
+		return err
+	}
+	return fn(s, eng, id)
 }
 
 // resolveExecution accepts a full execution id or a unique prefix of a recent one.
@@ -207,36 +215,35 @@ func (a *app) logsCommand() *cobra.Command {
 		Args:  cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			s, eng, err := a.openEngine(ctx)
-			if err != nil {
-				return err
-			}
-			defer s.close()
-			id, err := s.resolveExecution(ctx, eng, args[0])
-			if err != nil {
-				return err
-			}
-			v, err := eng.Execution(ctx, id)
-			if err != nil {
-				return err
-			}
-			for _, st := range v.Stages {
-				for _, act := range st.Actions {
-					if len(args) == 2 && args[1] != st.Name+"/"+act.Name && args[1] != act.Name {
-						continue
-					}
-					if act.LogPath == "" {
-						continue
-					}
-					data, err := os.ReadFile(act.LogPath)
-					if err != nil {
-						continue
-					}
-					fmt.Fprintf(a.stdout, "==> %s/%s (%s) <==\n%s", st.Name, act.Name, act.Status, data)
+			return a.withExecution(ctx, args[0], func(s *session, eng *pipeline.Engine, id string) error {
+				v, err := eng.Execution(ctx, id)
+				if err != nil {
+					return err
 				}
-			}
-			return nil
+				a.printLogs(v, args[1:])
+				return nil
+			})
 		},
+	}
+}
+
+// printLogs prints the logs of an execution's actions, or of the one named
+// STAGE/ACTION or ACTION in only.
+func (a *app) printLogs(v *pipeline.ExecutionView, only []string) {
+	for _, st := range v.Stages {
+		for _, act := range st.Actions {
+			if len(only) == 1 && only[0] != st.Name+"/"+act.Name && only[0] != act.Name {
+				continue
+			}
+			if act.LogPath == "" {
+				continue
+			}
+			data, err := os.ReadFile(act.LogPath)
+			if err != nil {
+				continue
+			}
+			fmt.Fprintf(a.stdout, "==> %s/%s (%s) <==\n%s", st.Name, act.Name, act.Status, data)
+		}
 	}
 }
 
@@ -289,16 +296,9 @@ func (a *app) stopCommand() *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			s, eng, err := a.openEngine(ctx)
-			if err != nil {
-				return err
-			}
-			defer s.close()
-			id, err := s.resolveExecution(ctx, eng, args[0])
-			if err != nil {
-				return err
-			}
-			return eng.Stop(ctx, id, abandon, firstNonEmpty(reason, "stopped by "+whoami()))
+			return a.withExecution(ctx, args[0], func(s *session, eng *pipeline.Engine, id string) error {
+				return eng.Stop(ctx, id, abandon, firstNonEmpty(reason, "stopped by "+whoami()))
+			})
 		},
 	}
 	cmd.Flags().BoolVar(&abandon, "abandon", false, "abandon in-progress actions instead of letting them finish")
@@ -314,35 +314,32 @@ func (a *app) retryCommand() *cobra.Command {
 		Args:  cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			s, eng, err := a.openEngine(ctx)
-			if err != nil {
-				return err
-			}
-			defer s.close()
-			id, err := s.resolveExecution(ctx, eng, args[0])
-			if err != nil {
-				return err
-			}
-			mode := pipeline.RetryFailedActions
-			if all {
-				mode = pipeline.RetryAllActions
-			}
-			if err := eng.RetryStage(ctx, id, args[1], mode); err != nil {
-				return err
-			}
-			if err := s.ensureController(ctx); err != nil {
-				return err
-			}
-			st, err := a.follow(ctx, s, eng, newPrinter(a.stdout, a.json), id, false)
-			if err != nil {
-				return err
-			}
-			if st != pipeline.StatusSucceeded {
-				return exitError{code: 1}
-			}
-			return nil
+			return a.withExecution(ctx, args[0], func(s *session, eng *pipeline.Engine, id string) error {
+				return a.retry(ctx, s, eng, id, args[1], all)
+			})
 		},
 	}
 	cmd.Flags().BoolVar(&all, "all", false, "retry every action of the stage, not only the failed ones")
 	return cmd
+}
+
+func (a *app) retry(ctx context.Context, s *session, eng *pipeline.Engine, id, stage string, all bool) error {
+	mode := pipeline.RetryFailedActions
+	if all {
+		mode = pipeline.RetryAllActions
+	}
+	if err := eng.RetryStage(ctx, id, stage, mode); err != nil {
+		return err
+	}
+	if err := s.ensureController(ctx); err != nil {
+		return err
+	}
+	st, err := a.follow(ctx, s, eng, newPrinter(a.stdout, a.json), id, false)
+	if err != nil {
+		return err
+	}
+	if st != pipeline.StatusSucceeded {
+		return exitError{code: 1}
+	}
+	return nil
 }

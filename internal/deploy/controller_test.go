@@ -34,8 +34,8 @@ func TestFirstDeploymentThenCutoverUnderLoadLosesNoRequest(t *testing.T) {
 		waitFor(t, h.prod, version)
 	}
 	time.Sleep(300 * time.Millisecond)
-	l.stop()
-	if l.failed() != 0 || l.total.Load() < 50 {
+	l.Stop()
+	if l.Failed() != 0 || l.Total() < 50 {
 		t.Fatalf("cutovers under load: %s", l)
 	}
 	// Only v4's two tasks still run: every original was terminated.
@@ -88,11 +88,11 @@ func TestUnhealthyReplacementIsRemovedAndProductionNeverSeesIt(t *testing.T) {
 	d := h.wait(h.create(release{version: "bad", env: map[string]string{"UNHEALTHY": "1"}, config: func(c *Config) {
 		c.InstallTimeout = 3 * time.Second
 	}}).ID, "done", done)
-	l.stop()
+	l.Stop()
 	if d.Status != StatusFailed || d.ErrorCode != ErrHealthConstraints || !strings.Contains(d.ErrorMessage, "not healthy") {
 		t.Fatalf("got %s %s %q", d.Status, d.ErrorCode, d.ErrorMessage)
 	}
-	if l.failed() != 0 || l.bodies["bad"] != 0 {
+	if l.Failed() != 0 || l.Bodies()["bad"] != 0 {
 		t.Fatalf("production saw the bad release: %s", l)
 	}
 	h.assertOnlyVersionServes("v1")
@@ -119,11 +119,11 @@ func TestFailingHookRollsBack(t *testing.T) {
 	d := h.wait(h.create(release{version: "v2", config: func(c *Config) {
 		c.Hooks[manifest.HookAfterAllowTraffic] = &manifest.Hook{Name: "smoke", Command: []string{"sh", "-c", "echo smoke test failed >&2; exit 7"}}
 	}}).ID, "done", done)
-	l.stop()
+	l.Stop()
 	if d.Status != StatusFailed || d.ErrorCode != ErrHookFailed || !strings.Contains(d.ErrorMessage, "exit status 7") || !strings.Contains(d.ErrorMessage, "smoke test failed") {
 		t.Fatalf("got %s %s %q", d.Status, d.ErrorCode, d.ErrorMessage)
 	}
-	if l.failed() != 0 {
+	if l.Failed() != 0 {
 		t.Fatalf("requests failed during the rollback: %s", l)
 	}
 	h.wait(d.RolledBackBy, "done", done)
@@ -157,11 +157,11 @@ func TestRollbackDuringTerminationWaitIsInstant(t *testing.T) {
 	}
 	d = h.wait(d.ID, "rolled back", func(d *Deployment) bool { return d.RolledBackBy != "" && d.Rollback != nil })
 	rb := h.wait(d.RolledBackBy, "done", done)
-	l.stop()
+	l.Stop()
 	if d.Status != StatusStopped || rb.Status != StatusSucceeded || rb.Creator != CreatorRollback {
 		t.Fatalf("deployment %s, rollback %s (%s)", d.Status, rb.Status, rb.Creator)
 	}
-	if l.failed() != 0 {
+	if l.Failed() != 0 {
 		t.Fatalf("rollback under load: %s", l)
 	}
 	// Restore is measured from the request to the atomic weight change: the
@@ -199,7 +199,7 @@ func TestCanaryShiftsThenCompletes(t *testing.T) {
 		t.Fatalf("canary ended while sampling: the machine is too slow for this test's timing")
 	}
 	d = h.wait(d.ID, "done", done)
-	l.stop()
+	l.Stop()
 	if d.Status != StatusSucceeded {
 		t.Fatalf("%s: %s", d.Status, d.ErrorMessage)
 	}
@@ -208,7 +208,7 @@ func TestCanaryShiftsThenCompletes(t *testing.T) {
 	if n < 50 || math.Abs(float64(counts["v2"])-want) > margin || counts["v1"]+counts["v2"] != n {
 		t.Errorf("canary split over %d requests: %v (want %.0f±%.0f v2)", n, counts, want, margin)
 	}
-	if l.failed() != 0 {
+	if l.Failed() != 0 {
 		t.Fatalf("canary under load: %s", l)
 	}
 }
@@ -295,8 +295,8 @@ func TestControllerCrashAtEveryStepResumes(t *testing.T) {
 		}
 		waitFor(t, h.prod, version)
 	}
-	l.stop()
-	if l.failed() != 0 {
+	l.Stop()
+	if l.Failed() != 0 {
 		t.Fatalf("controller crashes under load: %s", l)
 	}
 	if running := h.running(); len(running) != 2 {
@@ -357,7 +357,7 @@ func TestAlarmRollsBackABadReleaseWithinASecond(t *testing.T) {
 	}})
 	d = h.wait(d.ID, "rolled back", func(d *Deployment) bool { return d.Status.Done() && d.Rollback != nil })
 	rb := h.wait(d.RolledBackBy, "done", done)
-	l.stop()
+	l.Stop()
 	if d.Status != StatusStopped || d.ErrorCode != ErrAlarmActive || !strings.Contains(d.ErrorMessage, "alarm error-rate entered ALARM: Threshold Crossed") {
 		t.Fatalf("got %s %s %q", d.Status, d.ErrorCode, d.ErrorMessage)
 	}
@@ -386,7 +386,7 @@ func TestGoodReleaseWithAlarmsDoesNotRollBack(t *testing.T) {
 		c.TerminationWait = 2 * time.Second
 		c.Alarms = []*manifest.Alarm{errorRateAlarm()}
 	}}).ID, "done", done)
-	l.stop()
+	l.Stop()
 	if d.Status != StatusSucceeded || d.RolledBackBy != "" {
 		t.Fatalf("good release: %s %s", d.Status, d.ErrorMessage)
 	}

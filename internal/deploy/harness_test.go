@@ -11,12 +11,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/greenlight-ci/greenlight/internal/alarm"
 	"github.com/greenlight-ci/greenlight/internal/event"
+	"github.com/greenlight-ci/greenlight/internal/loadgen"
 	"github.com/greenlight-ci/greenlight/internal/manifest"
 	"github.com/greenlight-ci/greenlight/internal/metrics"
 	"github.com/greenlight-ci/greenlight/internal/router"
@@ -217,73 +217,10 @@ func get(client *http.Client, addr string) (int, string, error) {
 	return resp.StatusCode, string(body), err
 }
 
-// load sends requests to a listener from several keep-alive clients until stopped,
-// counting answers by status and body.
-type load struct {
-	mu       sync.Mutex
-	statuses map[int]int
-	bodies   map[string]int
-	errors   []string
-	total    atomic.Int64
-	stopped  chan struct{}
-	wg       sync.WaitGroup
-}
-
-func startLoad(addr string, workers int) *load {
-	l := &load{statuses: map[int]int{}, bodies: map[string]int{}, stopped: make(chan struct{})}
-	for range workers {
-		l.wg.Add(1)
-		go func() {
-			defer l.wg.Done()
-			client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
-			for {
-				select {
-				case <-l.stopped:
-					return
-				default:
-				}
-				status, body, err := get(client, addr)
-				l.total.Add(1)
-				l.mu.Lock()
-				if err != nil {
-					l.errors = append(l.errors, err.Error())
-				} else {
-					l.statuses[status]++
-					l.bodies[body]++
-				}
-				l.mu.Unlock()
-			}
-		}()
-	}
-	return l
-}
-
-func (l *load) stop() {
-	close(l.stopped)
-	l.wg.Wait()
-}
-
-// failed is how many requests did not get a 200.
-func (l *load) failed() int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	n := len(l.errors)
-	for status, c := range l.statuses {
-		if status != http.StatusOK {
-			n += c
-		}
-	}
-	return n
-}
-
-func (l *load) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	errs := l.errors
-	if len(errs) > 3 {
-		errs = errs[:3]
-	}
-	return fmt.Sprintf("%d requests, statuses %v, bodies %v, errors %d %v", l.total.Load(), l.statuses, l.bodies, len(l.errors), errs)
+// startLoad keeps requests going to a listener, counting bodies (which release
+// answered).
+func startLoad(addr string, workers int) *loadgen.Load {
+	return loadgen.Start("http://"+addr+"/", loadgen.Options{Workers: workers, Bodies: true})
 }
 
 // waitFor polls until a request answers a body.
