@@ -391,3 +391,86 @@ func TestGoodReleaseWithAlarmsDoesNotRollBack(t *testing.T) {
 		t.Fatalf("good release: %s %s", d.Status, d.ErrorMessage)
 	}
 }
+
+func TestBadReleaseRollsBackAtTheFirstStepOfCanaryAndLinear(t *testing.T) {
+	for _, cfg := range []manifest.DeploymentConfig{
+		{Name: "Canary10Percent30Seconds", Type: manifest.TrafficTimeBasedCanary, Percentage: 10, Interval: manifest.Duration(30 * time.Second)},
+		{Name: "Linear10PercentEvery30Seconds", Type: manifest.TrafficTimeBasedLinear, Percentage: 10, Interval: manifest.Duration(30 * time.Second)},
+	} {
+		t.Run(cfg.Type, func(t *testing.T) {
+			h := newHarness(t)
+			h.deployAndRelease(release{version: "v1", config: noWait})
+			l := startLoad(h.prod, 4)
+			d := h.create(release{version: "bad", env: map[string]string{"FAIL_RATE": "1"}, config: func(c *Config) {
+				c.DeploymentConfig = cfg
+				c.Alarms = []*manifest.Alarm{errorRateAlarm()}
+			}})
+			d = h.wait(d.ID, "rolled back", func(d *Deployment) bool { return d.Status.Done() && d.Rollback != nil })
+			l.Stop()
+			if d.ErrorCode != ErrAlarmActive || d.ReplacementWeight != 10 {
+				t.Fatalf("%s %s at weight %d: want an alarm stop at the first 10%% step", d.Status, d.ErrorCode, d.ReplacementWeight)
+			}
+			if s := d.Step(StepAllowTraffic); s.Status != StepFailed {
+				t.Errorf("AllowTraffic %s, want Failed (stopped inside it)", s.Status)
+			}
+			h.assertOnlyVersionServes("v1")
+		})
+	}
+}
+
+func TestLatencyRegressionTripsThePercentileAlarm(t *testing.T) {
+	h := newHarness(t)
+	h.deployAndRelease(release{version: "v1", config: noWait})
+	l := startLoad(h.prod, 4)
+	p99 := &manifest.Alarm{Name: "p99-latency", MetricName: manifest.MetricTargetRespTime, ExtendedStatistic: "p99",
+		Period: 1, EvaluationPeriods: 2, DatapointsToAlarm: 2, Threshold: 0.2,
+		ComparisonOperator: manifest.GreaterThanThreshold, TreatMissingData: manifest.MissingDataNotBreaching}
+	d := h.create(release{version: "slow", env: map[string]string{"LATENCY_MS": "300"}, config: func(c *Config) {
+		c.TerminationWait = time.Minute
+		c.Alarms = []*manifest.Alarm{p99}
+	}})
+	d = h.wait(d.ID, "rolled back", func(d *Deployment) bool { return d.Status.Done() && d.Rollback != nil })
+	l.Stop()
+	if d.Stop == nil || d.Stop.Alarm != "p99-latency" || !strings.Contains(d.ErrorMessage, "greater than the threshold (0.2)") {
+		t.Fatalf("got %s: %s", d.Status, d.ErrorMessage)
+	}
+	h.assertOnlyVersionServes("v1")
+}
+
+func TestAlarmAlreadyInAlarmBlocksOrWarnsPerPolicy(t *testing.T) {
+	for _, policy := range []string{manifest.ExistingAlarmBlock, manifest.ExistingAlarmIgnore} {
+		t.Run(policy, func(t *testing.T) {
+			h := newHarness(t)
+			// Production itself is failing: the alarm is in ALARM on it already.
+			h.deployAndRelease(release{version: "v1", env: map[string]string{"FAIL_RATE": "0.5"}, config: noWait})
+			l := startLoad(h.prod, 2)
+			time.Sleep(1500 * time.Millisecond) // a full period of failing production traffic
+			d := h.wait(h.create(release{version: "v2", config: func(c *Config) {
+				c.TerminationWait = 0
+				c.Alarms = []*manifest.Alarm{errorRateAlarm()}
+				c.OnExistingAlarm = policy
+			}}).ID, "done", done)
+			l.Stop()
+			switch policy {
+			case manifest.ExistingAlarmBlock:
+				if d.Status != StatusFailed || d.ErrorCode != ErrAlarmActive || !strings.Contains(d.ErrorMessage, "on_existing_alarm: block") {
+					t.Fatalf("got %s %s %q", d.Status, d.ErrorCode, d.ErrorMessage)
+				}
+				if d.Step(StepInstall).Status != StepSkipped {
+					t.Errorf("Install %s: a blocked deployment must not start tasks", d.Step(StepInstall).Status)
+				}
+			case manifest.ExistingAlarmIgnore:
+				if d.Status != StatusSucceeded {
+					t.Fatalf("got %s %q", d.Status, d.ErrorMessage)
+				}
+				warned := false
+				for _, e := range h.events.Events() {
+					warned = warned || (e.DeploymentID == d.ID && e.Status == "Warning" && strings.Contains(e.Message, "alarms in ALARM"))
+				}
+				if !warned {
+					t.Error("no warning event for the alarm that was ignored")
+				}
+			}
+		})
+	}
+}
