@@ -97,6 +97,13 @@ func TestBadReleasesRollBack(t *testing.T) {
 	if code != 0 || strings.Count(out, "rolled back by") != 2 || !strings.Contains(out, "ROLLBACK") {
 		t.Errorf("greenlight deployments (exit %d) does not show both rollbacks:\n%s", code, out)
 	}
+	// greenlight alarms evaluates both alarms on production now and lists the
+	// state changes that rolled the releases back.
+	out, code = p.run(context.Background(), "alarms")
+	if code != 0 || !strings.Contains(out, "orders-error-rate") || !strings.Contains(out, "orders-p99-latency") ||
+		!strings.Contains(out, "(production)") || !strings.Contains(out, "alarm orders-p99-latency ALARM") {
+		t.Errorf("greenlight alarms (exit %d):\n%s", code, out)
+	}
 }
 
 func TestValidateNamesTheFileLineAndColumn(t *testing.T) {

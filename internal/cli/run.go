@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"os"
 	"os/user"
 	"strings"
 	"time"
@@ -92,8 +94,10 @@ func (a *app) follow(ctx context.Context, s *session, eng *pipeline.Engine, p *p
 		done <- result{st, err}
 	}()
 	var res *result
+	prog := newProgress(a.json, p, eng, id)
 	onEvent := func(e event.Event) {
 		p.event(e)
+		prog.observe(e)
 		if autoApprove && e.Kind == event.KindApproval && e.Status == pipeline.ApprovalNeeded {
 			if err := eng.Approve(ctx, id, e.Stage, e.Action, whoami()+" (--auto-approve)", "approved by greenlight run --auto-approve"); err != nil {
 				p.line("auto-approve %s/%s: %v", e.Stage, e.Action, err)
@@ -104,6 +108,7 @@ func (a *app) follow(ctx context.Context, s *session, eng *pipeline.Engine, p *p
 		if res != nil {
 			return true
 		}
+		prog.tick(ctx, time.Now())
 		select {
 		case r := <-done:
 			res = &r
@@ -128,6 +133,84 @@ func (a *app) follow(ctx context.Context, s *session, eng *pipeline.Engine, p *p
 	}
 	a.printSummary(p, view)
 	return view.Status, nil
+}
+
+// progress prints a line for long-running actions every progressEvery: how long
+// they have run and the last line of their log.
+type progress struct {
+	quiet   bool
+	p       *printer
+	eng     *pipeline.Engine
+	id      string
+	running map[string]time.Time // stage/action -> started
+	last    time.Time
+}
+
+const progressEvery = 10 * time.Second
+
+func newProgress(quiet bool, p *printer, eng *pipeline.Engine, id string) *progress {
+	return &progress{quiet: quiet, p: p, eng: eng, id: id, running: map[string]time.Time{}, last: time.Now()}
+}
+
+func (g *progress) observe(e event.Event) {
+	if e.Kind != event.KindAction {
+		return
+	}
+	key := e.Stage + "/" + e.Action
+	if e.Status == string(pipeline.StatusInProgress) {
+		g.running[key] = e.Time
+	} else {
+		delete(g.running, key)
+	}
+}
+
+func (g *progress) tick(ctx context.Context, now time.Time) {
+	if g.quiet || len(g.running) == 0 || now.Sub(g.last) < progressEvery {
+		return
+	}
+	g.last = now
+	view, err := g.eng.Execution(ctx, g.id)
+	if err != nil {
+		return
+	}
+	for _, st := range view.Stages {
+		for _, act := range st.Actions {
+			started, ok := g.running[st.Name+"/"+act.Name]
+			if !ok || now.Sub(started) < progressEvery {
+				continue
+			}
+			line := lastLogLine(act.LogPath)
+			if act.Approval != nil && act.Approval.Status == pipeline.ApprovalNeeded {
+				line = "waiting for approval: greenlight approve " + g.id + " --comment '...'"
+			}
+			g.p.line("%s      … %s/%s running %s: %s", now.Local().Format("15:04:05"), st.Name, act.Name, now.Sub(started).Round(time.Second), line)
+		}
+	}
+}
+
+// lastLogLine returns the last non-empty line of a log file (reading its tail).
+func lastLogLine(path string) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return ""
+	}
+	const tailBytes = 4096
+	offset := max(info.Size()-tailBytes, 0)
+	buf := make([]byte, info.Size()-offset)
+	if _, err := f.ReadAt(buf, offset); err != nil && !errors.Is(err, io.EOF) {
+		return ""
+	}
+	lines := strings.Split(strings.TrimRight(string(buf), "\n"), "\n")
+	line := strings.TrimSpace(lines[len(lines)-1])
+	if len(line) > 160 {
+		line = line[:160] + "…"
+	}
+	return line
 }
 
 // tailFunc is tail with a callback per event.
