@@ -60,6 +60,9 @@ func run(cutovers, rollbacks, bad, workers int) error {
 		}
 	}
 	fmt.Printf("cutovers:  %4d in %6s  requests %8d  failed %d\n", cutovers, time.Since(start).Round(time.Second), l.Total(), l.Failed())
+	if l.Failed() > 0 {
+		fmt.Println("  ", l)
+	}
 	l.Reset()
 	start = time.Now()
 	for i := range rollbacks {
@@ -71,6 +74,9 @@ func run(cutovers, rollbacks, bad, workers int) error {
 		}
 	}
 	fmt.Printf("rollbacks: %4d in %6s  requests %8d  failed %d\n", rollbacks, time.Since(start).Round(time.Second), l.Total(), l.Failed())
+	if l.Failed() > 0 {
+		fmt.Println("  ", l)
+	}
 	l.Stop()
 	if bad > 0 {
 		return env.badReleases(bad, workers)

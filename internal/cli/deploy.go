@@ -202,7 +202,9 @@ func (a *app) deploymentCommand(ctx context.Context, args []string, command, rea
 		return err
 	}
 	p := newPrinter(a.stdout, a.json)
-	until := func(d *deploy.Deployment) bool { return d.Status.Done() || d.Status.Released() }
+	// A stop or rollback has taken effect once the deployment is done (and, when it
+	// rolls back, knows its rollback); a continue once it no longer waits.
+	until := func(d *deploy.Deployment) bool { return d.Status.Done() }
 	if command == deploy.CommandContinue {
 		until = func(d *deploy.Deployment) bool { return d.Status != deploy.StatusReady }
 	}
@@ -221,6 +223,9 @@ func (a *app) deploymentCommand(ctx context.Context, args []string, command, rea
 		p.object(map[string]any{"kind": "summary", "deployment": final})
 	} else {
 		p.line("%s %s is %s %s", mark(string(final.Status)), final.ID, final.Status, final.ErrorMessage)
+	}
+	if command == deploy.CommandRollback {
+		return exitError{code: 1} // done without a rollback: it was refused
 	}
 	return nil
 }

@@ -354,6 +354,11 @@ func (r *run) pollCommands(ctx context.Context) error {
 				r.d.TerminationDue, changed = time.Now(), true
 			}
 		case CommandStop, CommandRollback:
+			if r.originalTerminating() {
+				r.logf("%s refused: the original task set is already being terminated", cmd.Name)
+				r.emit(event.Event{Kind: event.KindDeployment, Status: "Refused", Message: cmd.Name + " refused: the original task set is already being terminated; deploy the previous revision instead"})
+				continue
+			}
 			if r.d.Stop == nil {
 				event := "DEPLOYMENT_STOP_ON_REQUEST"
 				if cmd.Name == CommandRollback {
@@ -368,6 +373,13 @@ func (r *run) pollCommands(ctx context.Context) error {
 		return r.save(ctx)
 	}
 	return nil
+}
+
+// originalTerminating reports whether the deployment has begun terminating its
+// original task set: from then on there is nothing warm to roll back to.
+func (r *run) originalTerminating() bool {
+	s := r.d.Step(StepTerminateOriginal)
+	return s != nil && !s.Start.IsZero()
 }
 
 // eventManualRollback marks a stop that rolls back whatever the group's

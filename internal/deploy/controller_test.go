@@ -6,6 +6,7 @@ import (
 	"math"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -473,4 +474,40 @@ func TestAlarmAlreadyInAlarmBlocksOrWarnsPerPolicy(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestRollbackRefusedOnceTheOriginalIsBeingTerminated: a rollback that arrives as
+// the original task set is being terminated has nothing warm to go back to; it is
+// refused, and production stays on the replacement instead of an empty group.
+func TestRollbackRefusedOnceTheOriginalIsBeingTerminated(t *testing.T) {
+	h := newHarness(t)
+	h.deployAndRelease(release{version: "v1", config: noWait})
+	l := startLoad(h.prod, 4)
+	var sent atomic.Bool
+	h.crashWhen(func(d *Deployment) bool {
+		if s := d.Step(StepTerminateOriginal); d.Revision.CommitID == "v2" && s.Status == StepInProgress && !sent.Swap(true) {
+			h.st.AddCommand(context.Background(), d.ID, Command{Name: CommandRollback, Reason: "too late"})
+		}
+		return false
+	})
+	d := h.wait(h.create(release{version: "v2", config: noWait}).ID, "done", done)
+	time.Sleep(300 * time.Millisecond)
+	l.Stop()
+	if !sent.Load() {
+		t.Fatal("the rollback was never sent")
+	}
+	if d.Status != StatusSucceeded || d.RolledBackBy != "" {
+		t.Fatalf("got %s, rolled back by %q: %s", d.Status, d.RolledBackBy, d.ErrorMessage)
+	}
+	if l.Failed() != 0 {
+		t.Fatalf("requests failed: %s", l)
+	}
+	refused := false
+	for _, e := range h.events.Events() {
+		refused = refused || (e.DeploymentID == d.ID && e.Status == "Refused")
+	}
+	if !refused {
+		t.Error("no Refused event")
+	}
+	h.assertOnlyVersionServes("v2")
 }

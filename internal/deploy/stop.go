@@ -29,6 +29,11 @@ func (r *run) stop(ctx context.Context) error {
 	switch {
 	case !installed:
 		return r.finish(ctx, final)
+	case r.originalTerminating():
+		// The original is (being) stopped: moving production back would send it to
+		// an empty target group. Production stays on the replacement.
+		d.ErrorMessage += "; the original task set was already being terminated, so production stays on the replacement"
+		return r.finish(ctx, final)
 	case rollback:
 		return r.rollBack(ctx, final)
 	case d.ReplacementWeight == 0:
