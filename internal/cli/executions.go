@@ -1,8 +1,10 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"time"
@@ -209,13 +211,20 @@ func (a *app) historyCommand() *cobra.Command {
 }
 
 func (a *app) logsCommand() *cobra.Command {
-	return &cobra.Command{
+	var follow bool
+	cmd := &cobra.Command{
 		Use:   "logs EXECUTION [STAGE/ACTION]",
 		Short: "Print the logs of an execution's actions (default: all, in order)",
-		Args:  cobra.RangeArgs(1, 2),
+		Long: `Print the logs of an execution's actions (secrets masked). With --follow, keep
+printing what the running actions write, each line prefixed with its action, until
+the execution ends.`,
+		Args: cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
 			return a.withExecution(ctx, args[0], func(s *session, eng *pipeline.Engine, id string) error {
+				if follow {
+					return a.followLogs(ctx, eng, id, args[1:])
+				}
 				v, err := eng.Execution(ctx, id)
 				if err != nil {
 					return err
@@ -225,6 +234,13 @@ func (a *app) logsCommand() *cobra.Command {
 			})
 		},
 	}
+	cmd.Flags().BoolVarP(&follow, "follow", "F", false, "keep printing new log lines until the execution ends")
+	return cmd
+}
+
+// selected reports whether the action is the one only names (or only is empty).
+func selected(only []string, stage, action string) bool {
+	return len(only) == 0 || only[0] == stage+"/"+action || only[0] == action
 }
 
 // printLogs prints the logs of an execution's actions, or of the one named
@@ -232,10 +248,7 @@ func (a *app) logsCommand() *cobra.Command {
 func (a *app) printLogs(v *pipeline.ExecutionView, only []string) {
 	for _, st := range v.Stages {
 		for _, act := range st.Actions {
-			if len(only) == 1 && only[0] != st.Name+"/"+act.Name && only[0] != act.Name {
-				continue
-			}
-			if act.LogPath == "" {
+			if !selected(only, st.Name, act.Name) || act.LogPath == "" {
 				continue
 			}
 			data, err := os.ReadFile(act.LogPath)
@@ -245,6 +258,54 @@ func (a *app) printLogs(v *pipeline.ExecutionView, only []string) {
 			fmt.Fprintf(a.stdout, "==> %s/%s (%s) <==\n%s", st.Name, act.Name, act.Status, data)
 		}
 	}
+}
+
+// followLogs prints new complete lines of every selected action's log as they
+// are written, prefixed with the action, until the execution is final and every
+// log is read to its end.
+func (a *app) followLogs(ctx context.Context, eng *pipeline.Engine, id string, only []string) error {
+	offsets := map[string]int64{}
+	for {
+		v, err := eng.Execution(ctx, id)
+		if err != nil {
+			return err
+		}
+		for _, st := range v.Stages {
+			for _, act := range st.Actions {
+				if selected(only, st.Name, act.Name) && act.LogPath != "" {
+					offsets[act.LogPath] = a.printNewLines(act.LogPath, offsets[act.LogPath], st.Name+"/"+act.Name)
+				}
+			}
+		}
+		if v.Status.Final() {
+			return nil
+		}
+		if err := sleepCtx(ctx, 200); err != nil {
+			return err
+		}
+	}
+}
+
+// printNewLines prints the complete lines of path after offset and returns the
+// offset after the last one printed.
+func (a *app) printNewLines(path string, offset int64, prefix string) int64 {
+	f, err := os.Open(path)
+	if err != nil {
+		return offset
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.NewSectionReader(f, offset, 1<<40))
+	if err != nil {
+		return offset
+	}
+	end := bytes.LastIndexByte(data, '\n')
+	if end < 0 {
+		return offset
+	}
+	for _, line := range strings.Split(string(data[:end]), "\n") {
+		fmt.Fprintf(a.stdout, "[%s] %s\n", prefix, line)
+	}
+	return offset + int64(end) + 1
 }
 
 func (a *app) resumeCommand() *cobra.Command {

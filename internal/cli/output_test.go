@@ -68,3 +68,18 @@ func TestLastLogLineReadsOnlyTheTail(t *testing.T) {
 		t.Errorf("missing file: %q", got)
 	}
 }
+
+func TestPrintNewLinesPrintsOnlyCompleteLinesOnce(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "a.log")
+	os.WriteFile(path, []byte("one\ntwo\nthr"), 0o644)
+	var out bytes.Buffer
+	a := &app{stdout: &out}
+	off := a.printNewLines(path, 0, "Build/Build")
+	f, _ := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	f.WriteString("ee\n")
+	f.Close()
+	a.printNewLines(path, off, "Build/Build")
+	if got, want := out.String(), "[Build/Build] one\n[Build/Build] two\n[Build/Build] three\n"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}
