@@ -2,9 +2,11 @@ package deploy
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"math"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -509,5 +511,50 @@ func TestRollbackRefusedOnceTheOriginalIsBeingTerminated(t *testing.T) {
 	if !refused {
 		t.Error("no Refused event")
 	}
+	h.assertOnlyVersionServes("v2")
+}
+
+// TestHTTPHooksGetTheLifecycleEventAndTheirStatusDecides: an HTTP hook is POSTed
+// CodeDeploy's hook event as JSON; a 2xx passes, anything else fails the
+// deployment with the answer in the reason.
+func TestHTTPHooksGetTheLifecycleEventAndTheirStatusDecides(t *testing.T) {
+	type call struct {
+		DeploymentID string            `json:"DeploymentId"`
+		ExecutionID  string            `json:"LifecycleEventHookExecutionId"`
+		Event        string            `json:"LifecycleEvent"`
+		Env          map[string]string `json:"Environment"`
+	}
+	calls := make(chan call, 16)
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var c call
+		json.NewDecoder(r.Body).Decode(&c)
+		calls <- c
+		if c.Event == manifest.HookAfterAllowTraffic && c.Env["GREENLIGHT_COMMIT_ID"] == "v3" {
+			http.Error(w, "smoke tests failed", http.StatusBadGateway)
+		}
+	}))
+	defer hook.Close()
+	h := newHarness(t)
+	h.deployAndRelease(release{version: "v1", config: noWait})
+	withHooks := func(c *Config) {
+		c.TerminationWait = 0
+		for _, ev := range []string{manifest.HookBeforeAllowTraffic, manifest.HookAfterAllowTraffic} {
+			c.Hooks[ev] = &manifest.Hook{Name: "http", HTTP: hook.URL}
+		}
+	}
+	d := h.wait(h.create(release{version: "v2", config: withHooks}).ID, "done", done)
+	if d.Status != StatusSucceeded {
+		t.Fatalf("v2: %s %s", d.Status, d.ErrorMessage)
+	}
+	first := <-calls
+	if first.DeploymentID != d.ID || first.Event != manifest.HookBeforeAllowTraffic || first.ExecutionID == "" || first.Env["GREENLIGHT_TEST_URL"] != "http://"+h.test {
+		t.Errorf("hook event %+v", first)
+	}
+	<-calls
+	d = h.wait(h.create(release{version: "v3", config: withHooks}).ID, "done", done)
+	if d.Status != StatusFailed || d.ErrorCode != ErrHookFailed || !strings.Contains(d.ErrorMessage, "502 Bad Gateway: smoke tests failed") {
+		t.Fatalf("v3: %s %s %q", d.Status, d.ErrorCode, d.ErrorMessage)
+	}
+	h.wait(d.RolledBackBy, "done", done)
 	h.assertOnlyVersionServes("v2")
 }
