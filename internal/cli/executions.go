@@ -58,19 +58,26 @@ func (a *app) openEngine(ctx context.Context) (*session, *pipeline.Engine, error
 	return s, eng, nil
 }
 
-// withExecution opens the engine, resolves the execution named by arg (a full id
-// or a unique prefix) and runs fn.
-func (a *app) withExecution(ctx context.Context, arg string, fn func(s *session, eng *pipeline.Engine, id string) error) error {
+// withEngine opens the definition, the state and the engine, and runs fn.
+func (a *app) withEngine(ctx context.Context, fn func(s *session, eng *pipeline.Engine) error) error {
 	s, eng, err := a.openEngine(ctx)
 	if err != nil {
 		return err
 	}
 	defer s.close()
-	id, err := s.resolveExecution(ctx, eng, arg)
-	if err != nil {
-		return err
-	}
-	return fn(s, eng, id)
+	return fn(s, eng)
+}
+
+// withExecution is withEngine for the execution named by arg (a full id or a
+// unique prefix).
+func (a *app) withExecution(ctx context.Context, arg string, fn func(s *session, eng *pipeline.Engine, id string) error) error {
+	return a.withEngine(ctx, func(s *session, eng *pipeline.Engine) error {
+		id, err := s.resolveExecution(ctx, eng, arg)
+		if err != nil {
+			return err
+		}
+		return fn(s, eng, id)
+	})
 }
 
 // resolveExecution accepts a full execution id or a unique prefix of a recent one.
@@ -104,32 +111,30 @@ func (a *app) statusCommand() *cobra.Command {
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			s, eng, err := a.openEngine(ctx)
-			if err != nil {
-				return err
-			}
-			defer s.close()
-			var id string
-			if len(args) == 1 {
-				if id, err = s.resolveExecution(ctx, eng, args[0]); err != nil {
-					return err
+			return a.withEngine(ctx, func(s *session, eng *pipeline.Engine) error {
+				var id string
+				var err error
+				if len(args) == 1 {
+					if id, err = s.resolveExecution(ctx, eng, args[0]); err != nil {
+						return err
+					}
+				} else {
+					list, err := eng.Executions(ctx, 1)
+					if err != nil {
+						return err
+					}
+					if len(list) == 0 {
+						return fmt.Errorf("no executions yet: `greenlight run` starts one")
+					}
+					id = list[0].ID
 				}
-			} else {
-				list, err := eng.Executions(ctx, 1)
+				v, err := eng.Execution(ctx, id)
 				if err != nil {
 					return err
 				}
-				if len(list) == 0 {
-					return fmt.Errorf("no executions yet: `greenlight run` starts one")
-				}
-				id = list[0].ID
-			}
-			v, err := eng.Execution(ctx, id)
-			if err != nil {
-				return err
-			}
-			a.printExecution(newPrinter(a.stdout, a.json), v)
-			return nil
+				a.printExecution(newPrinter(a.stdout, a.json), v)
+				return nil
+			})
 		},
 	}
 }
@@ -179,31 +184,28 @@ func (a *app) historyCommand() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			s, eng, err := a.openEngine(ctx)
-			if err != nil {
-				return err
-			}
-			defer s.close()
-			list, err := eng.Executions(ctx, limit)
-			if err != nil {
-				return err
-			}
-			p := newPrinter(a.stdout, a.json)
-			if !a.json {
-				p.line("%-36s %-11s %-8s %-20s %-9s %s", "EXECUTION", "STATUS", "REVISION", "STARTED", "DURATION", "STAGE")
-			}
-			for _, ex := range list {
-				if a.json {
-					p.object(ex)
-					continue
+			return a.withEngine(ctx, func(s *session, eng *pipeline.Engine) error {
+				list, err := eng.Executions(ctx, limit)
+				if err != nil {
+					return err
 				}
-				dur := "-"
-				if !ex.EndedAt.IsZero() {
-					dur = ex.EndedAt.Sub(ex.StartedAt).Round(100 * time.Millisecond).String()
+				p := newPrinter(a.stdout, a.json)
+				if !a.json {
+					p.line("%-36s %-11s %-8s %-20s %-9s %s", "EXECUTION", "STATUS", "REVISION", "STARTED", "DURATION", "STAGE")
 				}
-				p.line("%-36s %-11s %-8s %-20s %-9s %s", ex.ID, ex.Status, short7(ex.Source.CommitID), ex.StartedAt.Local().Format(time.DateTime), dur, ex.Stage)
-			}
-			return nil
+				for _, ex := range list {
+					if a.json {
+						p.object(ex)
+						continue
+					}
+					dur := "-"
+					if !ex.EndedAt.IsZero() {
+						dur = ex.EndedAt.Sub(ex.StartedAt).Round(100 * time.Millisecond).String()
+					}
+					p.line("%-36s %-11s %-8s %-20s %-9s %s", ex.ID, ex.Status, short7(ex.Source.CommitID), ex.StartedAt.Local().Format(time.DateTime), dur, ex.Stage)
+				}
+				return nil
+			})
 		},
 	}
 	cmd.Flags().IntVar(&limit, "limit", 20, "how many, newest first")
@@ -315,35 +317,32 @@ func (a *app) resumeCommand() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			s, eng, err := a.openEngine(ctx)
-			if err != nil {
-				return err
-			}
-			defer s.close()
-			if err := s.ensureController(ctx); err != nil {
-				return err
-			}
-			ids, err := eng.Recover(ctx)
-			if err != nil {
-				return err
-			}
-			p := newPrinter(a.stdout, a.json)
-			if len(ids) == 0 {
-				p.line("nothing to resume")
-				return nil
-			}
-			failed := false
-			for _, id := range ids {
-				st, err := a.follow(ctx, s, eng, p, id, false)
+			return a.withEngine(ctx, func(s *session, eng *pipeline.Engine) error {
+				if err := s.ensureController(ctx); err != nil {
+					return err
+				}
+				ids, err := eng.Recover(ctx)
 				if err != nil {
 					return err
 				}
-				failed = failed || st != pipeline.StatusSucceeded
-			}
-			if failed {
-				return exitError{code: 1}
-			}
-			return nil
+				p := newPrinter(a.stdout, a.json)
+				if len(ids) == 0 {
+					p.line("nothing to resume")
+					return nil
+				}
+				failed := false
+				for _, id := range ids {
+					st, err := a.follow(ctx, s, eng, p, id, false)
+					if err != nil {
+						return err
+					}
+					failed = failed || st != pipeline.StatusSucceeded
+				}
+				if failed {
+					return exitError{code: 1}
+				}
+				return nil
+			})
 		},
 	}
 }
