@@ -44,8 +44,15 @@ type Event struct {
 }
 
 // NotificationID returns the CodeStar notification event type id for events that
-// have one (codepipeline-pipeline-pipeline-execution-started, ...), or "".
+// have one (codepipeline-pipeline-pipeline-execution-started,
+// codedeploy-application-deployment-failed, ...), or "".
 func (e Event) NotificationID() string {
+	if e.Kind == KindDeployment {
+		if state, ok := deploymentStates[e.Status]; ok {
+			return "codedeploy-application-deployment-" + state
+		}
+		return ""
+	}
 	var what string
 	switch e.Kind {
 	case KindExecution:
@@ -78,6 +85,15 @@ var notificationStates = map[string]string{
 	"Needed":     "needed",
 	"Approved":   "succeeded",
 	"Rejected":   "failed",
+}
+
+// deploymentStates maps deployment statuses to CodeDeploy's notification states
+// (a stopped deployment notifies as failed, as CodeDeploy's does).
+var deploymentStates = map[string]string{
+	"InProgress": "started",
+	"Succeeded":  "succeeded",
+	"Failed":     "failed",
+	"Stopped":    "failed",
 }
 
 // Sink receives events. Emit must not block for long and must be safe for

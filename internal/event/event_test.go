@@ -15,7 +15,9 @@ func TestNotificationIDsFollowCodeStarNotifications(t *testing.T) {
 		{Event{Kind: KindAction, Status: "Failed"}, "codepipeline-pipeline-action-execution-failed"},
 		{Event{Kind: KindApproval, Status: "Needed"}, "codepipeline-pipeline-manual-approval-needed"},
 		{Event{Kind: KindApproval, Status: "Approved"}, "codepipeline-pipeline-manual-approval-succeeded"},
-		{Event{Kind: KindDeployment, Status: "Failed"}, ""},
+		{Event{Kind: KindDeployment, Status: "InProgress"}, "codedeploy-application-deployment-started"},
+		{Event{Kind: KindDeployment, Status: "Stopped"}, "codedeploy-application-deployment-failed"},
+		{Event{Kind: KindDeployment, Status: "Baking"}, ""},
 		{Event{Kind: KindExecution, Status: "Stopping"}, ""},
 	} {
 		if got := c.e.NotificationID(); got != c.want {
