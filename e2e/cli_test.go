@@ -1,12 +1,14 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -48,6 +50,24 @@ applications:
           pause: {command: [sleep, "0.1"]}
 `
 
+// syncBuffer is a bytes.Buffer a child process writes while the test reads it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
 // TestApprovalFromAnotherTerminalAfterTheRunCrashed kills `greenlight run` while
 // it waits for an approval, approves from another process, and resumes: the
 // execution carries on from where it was and releases the revision.
@@ -61,7 +81,7 @@ func TestApprovalFromAnotherTerminalAfterTheRunCrashed(t *testing.T) {
 	p.commit("revision a")
 
 	run := exec.Command(binary, "-f", filepath.Join(p.repo, "greenlight.yaml"), "run")
-	var out strings.Builder
+	var out syncBuffer
 	run.Stdout, run.Stderr = &out, &out
 	if err := run.Start(); err != nil {
 		t.Fatal(err)
@@ -97,9 +117,8 @@ func TestApprovalFromAnotherTerminalAfterTheRunCrashed(t *testing.T) {
 	if custom := status.Stages[1].Actions[0].Approval.CustomData; !strings.HasPrefix(custom, "review ") || len(custom) < 20 {
 		t.Errorf("custom data %q: want the commit resolved into it", custom)
 	}
-	if !strings.Contains(out.String(), "greenlight approve "+status.ID) {
-		t.Errorf("run does not say how to approve:\n%s", out.String())
-	}
+	// The command prints the request as it tails the events (within ~100 ms).
+	eventually(t, 10*time.Second, "run to say how to approve", func() bool { return strings.Contains(out.String(), "greenlight approve "+status.ID) })
 	run.Process.Signal(syscall.SIGKILL)
 	run.Wait()
 

@@ -5,6 +5,11 @@
 # router/direct, and the router process's RSS under load.
 #
 #   DURATION=10s CONNECTIONS=64 THREADS=2 ROUNDS=3 bench/router/run.sh
+#
+# It also prints each proxy's CPU time per request (user + system, all its
+# threads or worker processes), which depends far less than requests/s on what
+# else the machine runs. BASELINE=/path/to/proxy adds a router harness built from
+# another tree (an older commit) to the comparison.
 set -euo pipefail
 
 DURATION=${DURATION:-5s}
@@ -15,6 +20,7 @@ BODY_SIZE=${BODY_SIZE:-64}
 # Each target is measured ROUNDS times, the targets taking turns, and its best
 # round is reported: others' load on a shared machine drifts during a run.
 ROUNDS=${ROUNDS:-2}
+BASELINE=${BASELINE:-}
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 WORK=$(mktemp -d)
@@ -85,12 +91,27 @@ to_ms() {
 	}'
 }
 
-# bench NAME URL runs wrk once and keeps NAME_RPS, NAME_P50, NAME_P99 (ms) of
-# the round with the most requests/s.
+# cpu_ticks PID... prints the CPU time (clock ticks, user + system) the processes
+# have used so far.
+cpu_ticks() {
+	local pid total=0 ticks
+	for pid in "$@"; do
+		ticks=$(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null || echo 0)
+		total=$((total + ticks))
+	done
+	echo "$total"
+}
+
+# bench NAME URL [PID...] runs wrk once and keeps NAME_RPS, NAME_P50, NAME_P99
+# (ms) and NAME_CPU (µs of the PIDs' CPU time per request) of the round with the
+# most requests/s.
 bench() {
-	local name=$1 url=$2 out rps p50 p99 best
+	local name=$1 url=$2 out rps p50 p99 best requests before after cpu=n/a
+	shift 2
 	wrk -t"$THREADS" -c"$CONNECTIONS" -d"$WARMUP" "$url" >/dev/null
+	before=$(cpu_ticks "$@")
 	out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "$url")
+	after=$(cpu_ticks "$@")
 	echo "$out" >>"$WORK/$name.wrk"
 	if grep -q 'Non-2xx\|Socket errors' <<<"$out"; then
 		echo "$name: errors during the run:" >&2
@@ -99,12 +120,17 @@ bench() {
 	rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
 	p50=$(to_ms "$(awk '$1 == "50%" {print $2}' <<<"$out")")
 	p99=$(to_ms "$(awk '$1 == "99%" {print $2}' <<<"$out")")
-	echo "  $name round: $rps requests/s, p50 $p50 ms, p99 $p99 ms" >&2
+	requests=$(awk '/requests in/ {print $1}' <<<"$out")
+	if (($# > 0)) && ((requests > 0)); then
+		cpu=$(awk -v t=$((after - before)) -v hz="$(getconf CLK_TCK)" -v n="$requests" 'BEGIN { printf "%.1f", t / hz * 1e6 / n }')
+	fi
+	echo "  $name round: $rps requests/s, p50 $p50 ms, p99 $p99 ms, proxy CPU $cpu µs/request" >&2
 	best=${name}_RPS
 	if [[ -z ${!best:-} ]] || awk -v a="$rps" -v b="${!best}" 'BEGIN { exit !(a > b) }'; then
 		printf -v "${name}_RPS" '%s' "$rps"
 		printf -v "${name}_P50" '%s' "$p50"
 		printf -v "${name}_P99" '%s' "$p99"
+		printf -v "${name}_CPU" '%s' "$cpu"
 	fi
 }
 
@@ -165,32 +191,45 @@ main() {
 	nginx_addr="127.0.0.1:$(free_port)"
 	write_nginx_conf "$nginx_addr" "$backend"
 	nginx -p "$WORK/nginx" -c "$WORK/nginx.conf" -g 'daemon off;' 2>"$WORK/nginx.err" &
-	PIDS+=($!)
+	local nginx_pid=$!
+	PIDS+=("$nginx_pid")
 	start router "$WORK/proxy" -target "$backend"
 	router=$router_ADDR
+	if [[ -n $BASELINE ]]; then
+		start baseline "$BASELINE" -target "$backend"
+	fi
 	for _ in $(seq 100); do
 		curl -fsS -o /dev/null "http://$nginx_addr/" 2>/dev/null && break
 		sleep 0.1
 	done
+	local nginx_pids
+	nginx_pids=("$nginx_pid" $(pgrep -P "$nginx_pid"))
 
-	echo "wrk: $THREADS threads, $CONNECTIONS connections, $DURATION (after ${WARMUP} warm-up), ${BODY_SIZE}-byte body, best of $ROUNDS rounds; $(nproc) cores" >&2
+	echo "wrk: $THREADS threads, $CONNECTIONS connections, $DURATION (after ${WARMUP} warm-up), ${BODY_SIZE}-byte body, best of $ROUNDS rounds; $(nproc) cores; load average $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 	sample_rss "$router_PID" "$WORK/rss" &
 	local sampler=$!
 	for _ in $(seq "$ROUNDS"); do
 		bench DIRECT "http://$backend/"
-		bench NGINX "http://$nginx_addr/"
-		bench ROUTER "http://$router/"
+		bench NGINX "http://$nginx_addr/" "${nginx_pids[@]}"
+		bench ROUTER "http://$router/" "$router_PID"
+		if [[ -n $BASELINE ]]; then
+			bench BASELINE "http://$baseline_ADDR/" "$baseline_PID"
+		fi
 	done
 	kill "$sampler" 2>/dev/null || true
 	local rss_kb
 	rss_kb=$(cat "$WORK/rss" 2>/dev/null || echo 0)
 
-	printf '%-8s %12s %10s %10s\n' target 'requests/s' 'p50 ms' 'p99 ms'
-	printf '%-8s %12.0f %10.3f %10.3f\n' direct "$DIRECT_RPS" "$DIRECT_P50" "$DIRECT_P99"
-	printf '%-8s %12.0f %10.3f %10.3f\n' nginx "$NGINX_RPS" "$NGINX_P50" "$NGINX_P99"
-	printf '%-8s %12.0f %10.3f %10.3f\n' router "$ROUTER_RPS" "$ROUTER_P50" "$ROUTER_P99"
+	printf '%-8s %12s %10s %10s %14s\n' target 'requests/s' 'p50 ms' 'p99 ms' 'CPU µs/req'
+	printf '%-8s %12.0f %10.3f %10.3f %14s\n' direct "$DIRECT_RPS" "$DIRECT_P50" "$DIRECT_P99" -
+	printf '%-8s %12.0f %10.3f %10.3f %14s\n' nginx "$NGINX_RPS" "$NGINX_P50" "$NGINX_P99" "$NGINX_CPU"
+	printf '%-8s %12.0f %10.3f %10.3f %14s\n' router "$ROUTER_RPS" "$ROUTER_P50" "$ROUTER_P99" "$ROUTER_CPU"
+	if [[ -n $BASELINE ]]; then
+		printf '%-8s %12.0f %10.3f %10.3f %14s\n' baseline "$BASELINE_RPS" "$BASELINE_P50" "$BASELINE_P99" "$BASELINE_CPU"
+	fi
 	echo "router/nginx:  throughput $(ratio "$ROUTER_RPS" "$NGINX_RPS")  p50 $(ratio "$ROUTER_P50" "$NGINX_P50")  p99 $(ratio "$ROUTER_P99" "$NGINX_P99")"
 	echo "router/direct: throughput $(ratio "$ROUTER_RPS" "$DIRECT_RPS")  p50 $(ratio "$ROUTER_P50" "$DIRECT_P50")  p99 $(ratio "$ROUTER_P99" "$DIRECT_P99")"
+	echo "router/nginx:  CPU per request $(ratio "$ROUTER_CPU" "$NGINX_CPU")"
 	echo "router RSS at load: $((rss_kb / 1024)) MB (VmRSS peak ${rss_kb} kB)"
 }
 

@@ -10,7 +10,7 @@ import (
 func TestShiftScheduleOfEveryPredefinedConfig(t *testing.T) {
 	m := time.Minute
 	for name, want := range map[string][]TrafficShift{
-		"CodeDeployDefault.ECSAllAtOnce":                   {{0, 100}},
+		"CodeDeployDefault.ECSAllAtOnce":                    {{0, 100}},
 		"CodeDeployDefault.ECSCanary10Percent5Minutes":      {{0, 10}, {5 * m, 100}},
 		"CodeDeployDefault.ECSCanary10Percent15Minutes":     {{0, 10}, {15 * m, 100}},
 		"CodeDeployDefault.ECSLinear10PercentEvery1Minutes": {{0, 10}, {m, 20}, {2 * m, 30}, {3 * m, 40}, {4 * m, 50}, {5 * m, 60}, {6 * m, 70}, {7 * m, 80}, {8 * m, 90}, {9 * m, 100}},

@@ -50,7 +50,7 @@ func (s *service) watchDrain(t *target, gen uint64, deadline time.Time, undrain 
 func (s *service) forget(t *target) {
 	delete(s.targets, t.key())
 	t.stopHealth()
-	t.transport.CloseIdleConnections()
+	t.closeIdle()
 	t.log.Info("target drained")
 }
 
@@ -76,7 +76,7 @@ func (s *service) shutdown(ctx context.Context) error {
 	var wg sync.WaitGroup
 	for _, l := range listeners {
 		if l != nil {
-			wg.Go(func() { _ = l.srv.Shutdown(ctx) })
+			wg.Go(func() { l.shutdown(ctx) })
 		}
 	}
 	drained := make(chan struct{})
@@ -91,14 +91,14 @@ func (s *service) shutdown(ctx context.Context) error {
 	<-drained
 	for _, l := range listeners {
 		if l != nil {
-			_ = l.srv.Close()
+			l.close()
 		}
 	}
 	wg.Wait()
 	s.closeAllConns()
 	s.mu.Lock()
 	for _, t := range s.targets {
-		t.transport.CloseIdleConnections()
+		t.closeIdle()
 	}
 	s.mu.Unlock()
 	return err

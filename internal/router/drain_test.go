@@ -116,8 +116,13 @@ func TestZeroFailedRequestsWhileFlippingAndReplacing(t *testing.T) {
 // drainSetup is a service with one draining-to-be target "old" and a healthy
 // replacement "new", DeregistrationDelay delay.
 func drainSetup(t *testing.T, name string, delay time.Duration) (*Router, ServiceSpec, ServiceStatus, *backend, *backend) {
+	return drainSetupWith(t, name, delay, nil)
+}
+
+// drainSetupWith is drainSetup with extra routes on the backends.
+func drainSetupWith(t *testing.T, name string, delay time.Duration, routes map[string]http.HandlerFunc) (*Router, ServiceSpec, ServiceStatus, *backend, *backend) {
 	r := newTestRouter(t)
-	oldB, newB := startBackend(t, "old"), startBackend(t, "new")
+	oldB, newB := startCustomBackend(t, "old", routes), startCustomBackend(t, "new", routes)
 	spec := twoGroupSpec(name, []TargetSpec{oldB.target("old")}, nil)
 	spec.DeregistrationDelay = Duration(delay)
 	st := mustApply(t, r, spec)

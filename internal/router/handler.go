@@ -177,6 +177,45 @@ type clientConn struct {
 	hijacked atomic.Bool
 	xff      []string // X-Forwarded-For for requests without one
 	xfh      []string // last X-Forwarded-Host
+	// On the fast path, the target connection of the request in progress, so
+	// that cutting the client connection ends the exchange with the target too.
+	upMu      sync.Mutex
+	up        *upstreamConn
+	upAborted bool
+}
+
+// cut closes the client connection and aborts its exchange with a target.
+func (cc *clientConn) cut() {
+	_ = cc.conn.Close()
+	cc.abortUpstream()
+}
+
+// setUpstream records the target connection of the exchange starting.
+func (cc *clientConn) setUpstream(up *upstreamConn) {
+	cc.upMu.Lock()
+	cc.up, cc.upAborted = up, false
+	cc.upMu.Unlock()
+}
+
+// abortUpstream closes the target connection of the exchange in progress, if
+// any: whoever waits on it stops waiting.
+func (cc *clientConn) abortUpstream() {
+	cc.upMu.Lock()
+	defer cc.upMu.Unlock()
+	if cc.up != nil && !cc.upAborted {
+		cc.upAborted = true
+		_ = cc.up.conn.Close()
+	}
+}
+
+// clearUpstream ends the exchange in progress and reports whether it was
+// aborted. Once it returns, the target connection is the caller's alone again
+// (and may go back to the pool).
+func (cc *clientConn) clearUpstream() bool {
+	cc.upMu.Lock()
+	defer cc.upMu.Unlock()
+	cc.up = nil
+	return cc.upAborted
 }
 
 type connKey struct{}

@@ -7,25 +7,22 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 )
 
-// listener is one bound listener address of a service and its HTTP server.
+// listener is one bound listener address of a service: the fast path accepts
+// its connections, and hands those it does not handle to its net/http server.
 type listener struct {
-	addr  string // as written in the spec
-	bound string // the address actually bound
-	ln    net.Listener
-	srv   *http.Server
+	addr    string // as written in the spec
+	bound   string // the address actually bound
+	ln      net.Listener
+	front   *front
+	handoff *handoffListener
+	srv     *http.Server
 }
 
-// Server timeouts toward clients. IdleTimeout is an ALB's default idle timeout;
-// there is no write timeout, since streams may last as long as the client wants.
-const (
-	clientReadHeaderTimeout = 30 * time.Second
-	clientIdleTimeout       = 60 * time.Second
-)
-
-// bindListener binds addr and prepares (but does not start) its server.
+// bindListener binds addr and prepares (but does not start) its servers.
 func (s *service) bindListener(addr string, test bool) (*listener, error) {
 	kind := "production"
 	if test {
@@ -38,10 +35,12 @@ func (s *service) bindListener(addr string, test bool) (*listener, error) {
 	bound := ln.Addr().String()
 	_, port, _ := net.SplitHostPort(bound)
 	portValue := []string{port}
+	handoff := newHandoffListener(ln.Addr())
+	opts := s.router.front
 	srv := &http.Server{
 		Handler:           &listenerHandler{svc: s, test: test},
-		ReadHeaderTimeout: clientReadHeaderTimeout,
-		IdleTimeout:       clientIdleTimeout,
+		ReadHeaderTimeout: opts.headerTimeout,
+		IdleTimeout:       opts.idleTimeout,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
 			cc := &clientConn{conn: c, port: portValue}
@@ -50,15 +49,40 @@ func (s *service) bindListener(addr string, test bool) (*listener, error) {
 		},
 		ConnState: s.connState,
 	}
-	return &listener{addr: addr, bound: bound, ln: ln, srv: srv}, nil
+	return &listener{
+		addr:    addr,
+		bound:   bound,
+		ln:      ln,
+		front:   newFront(s, test, ln, handoff),
+		handoff: handoff,
+		srv:     srv,
+	}, nil
 }
 
 func (l *listener) serve(log *slog.Logger) {
+	go l.front.serve()
 	go func() {
-		if err := l.srv.Serve(l.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := l.srv.Serve(l.handoff); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("listener stopped", "address", l.bound, "err", err)
 		}
 	}()
+}
+
+// shutdown stops accepting and lets the connections finish their requests
+// until ctx ends.
+func (l *listener) shutdown(ctx context.Context) {
+	var wg sync.WaitGroup
+	wg.Go(func() { _ = l.front.shutdown(ctx) })
+	wg.Go(func() { _ = l.srv.Shutdown(ctx) })
+	wg.Wait()
+	_ = l.handoff.Close() // in case the server had not started serving it
+}
+
+// close closes the listener and every connection left.
+func (l *listener) close() {
+	l.front.close()
+	_ = l.srv.Close()
+	_ = l.handoff.Close()
 }
 
 // retire stops accepting on l, lets its connections finish their requests for up
@@ -66,8 +90,8 @@ func (l *listener) serve(log *slog.Logger) {
 func (l *listener) retire(grace time.Duration) {
 	ctx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
-	_ = l.srv.Shutdown(ctx)
-	_ = l.srv.Close()
+	l.shutdown(ctx)
+	l.close()
 }
 
 // closeNow stops a listener that never served.
@@ -105,9 +129,9 @@ func (s *service) cutConns(t *target) int {
 	s.connMu.Lock()
 	defer s.connMu.Unlock()
 	n := 0
-	for c, cc := range s.conns {
+	for _, cc := range s.conns {
 		if cc.target.Load() == t {
-			_ = c.Close()
+			cc.cut()
 			n++
 		}
 	}
@@ -118,8 +142,8 @@ func (s *service) cutConns(t *target) int {
 func (s *service) closeAllConns() {
 	s.connMu.Lock()
 	defer s.connMu.Unlock()
-	for c := range s.conns {
-		_ = c.Close()
+	for c, cc := range s.conns {
+		cc.cut()
 		delete(s.conns, c)
 	}
 }

@@ -13,6 +13,16 @@
 //
 // The hot path takes no lock: each service publishes an immutable routing table
 // through an atomic pointer, and metrics are recorded into atomic counters.
+//
+// Requests are served by a fast path (front.go, frontconn.go, forward.go) that
+// does not go through net/http's server: each client connection is one
+// goroutine that parses request heads in place with package h1, forwards them
+// on pooled keep-alive connections to the targets, and relays the responses,
+// allocating nothing per request. A connection whose request the fast path does
+// not handle (protocol upgrades such as WebSocket, Expect: 100-continue,
+// HTTP/1.0, other request-target forms, unusual framing) is handed over, with
+// what was read of it, to the listener's net/http server and
+// httputil.ReverseProxy (handler.go), which serve it from then on.
 package router
 
 import (
@@ -39,6 +49,13 @@ type Options struct {
 	DialTimeout time.Duration
 	// MaxIdleConnsPerTarget is the keep-alive pool size per target; default 512.
 	MaxIdleConnsPerTarget int
+	// ClientHeaderTimeout bounds reading a request head from its first byte (a
+	// slow client gets 408); default 30s.
+	ClientHeaderTimeout time.Duration
+	// ClientIdleTimeout is how long a keep-alive client connection may wait for
+	// its next request; default 60s, an ALB's idle timeout. There is no write
+	// timeout: streams last as long as the client wants.
+	ClientIdleTimeout time.Duration
 }
 
 // targetIdleTimeout is how long an unused keep-alive connection to a target is
@@ -56,7 +73,10 @@ type Router struct {
 	log       *slog.Logger
 	retention time.Duration
 	transport transportSettings
+	front     frontOptions
 	buffers   *bufferPool
+	h1bufs    *h1Buffers
+	dates     dateCache
 
 	stopRotation context.CancelFunc
 	rotationDone chan struct{}
@@ -83,6 +103,12 @@ func New(opts Options) *Router {
 	if opts.MaxIdleConnsPerTarget <= 0 {
 		opts.MaxIdleConnsPerTarget = 512
 	}
+	if opts.ClientHeaderTimeout <= 0 {
+		opts.ClientHeaderTimeout = 30 * time.Second
+	}
+	if opts.ClientIdleTimeout <= 0 {
+		opts.ClientIdleTimeout = 60 * time.Second
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &Router{
 		log:       opts.Logger,
@@ -93,7 +119,12 @@ func New(opts Options) *Router {
 			idleTimeout:           targetIdleTimeout,
 			maxIdleConns:          opts.MaxIdleConnsPerTarget,
 		},
+		front: frontOptions{
+			headerTimeout: opts.ClientHeaderTimeout,
+			idleTimeout:   opts.ClientIdleTimeout,
+		},
 		buffers:      newBufferPool(),
+		h1bufs:       newH1Buffers(),
 		stopRotation: cancel,
 		rotationDone: make(chan struct{}),
 		services:     map[string]*service{},

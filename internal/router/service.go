@@ -117,14 +117,18 @@ func (s *service) commit(spec ServiceSpec, bound boundListeners, seeds seed) {
 			s.register(k, ts, seeds)
 		}
 	}
+	// Publish first, drain after: a target leaves the table (it is not in the new
+	// spec) before it refuses requests, so a request holding the old table either
+	// gets it (and the drain waits for it) or, refused, finds the new table on its
+	// next pick. The other order fails requests in between.
+	s.spec = spec
+	s.version++
+	s.publish()
 	for k, t := range s.targets {
 		if !wanted[k] && !t.removed.Load() {
 			s.drain(t, now.Add(spec.DeregistrationDelay.D()))
 		}
 	}
-	s.spec = spec
-	s.version++
-	s.publish()
 	s.swapListeners(bound, spec.DeregistrationDelay.D())
 }
 
@@ -141,7 +145,7 @@ func (s *service) register(k targetKey, ts TargetSpec, seeds seed) {
 		}
 		return
 	}
-	t := newTarget(ts, s.groups[k.group], s.log, s.router.transport, s.router.buffers)
+	t := newTarget(ts, s.groups[k.group], s.log, s.router.transport, s.router.buffers, s.router.h1bufs)
 	res, seeded := seeds[k]
 	if seeded {
 		// A target restored after a restart gets traffic after one good check; one
@@ -188,9 +192,15 @@ func (s *service) publish() {
 			leastOutstanding: g.LoadBalancing == LoadBalancingLeastOutstanding,
 		}
 	}
+	inSpec := map[targetKey]bool{}
+	for _, g := range s.spec.TargetGroups {
+		for _, ts := range g.Targets {
+			inSpec[targetKey{g.Name, ts.ID, ts.Address}] = true
+		}
+	}
 	for _, t := range s.sortedTargets() {
 		gr := routes[t.group.name]
-		if gr == nil || t.removed.Load() {
+		if gr == nil || t.removed.Load() || !inSpec[t.key()] {
 			continue
 		}
 		switch t.health {

@@ -19,7 +19,8 @@ type target struct {
 	group     *group
 	log       *slog.Logger
 	proxy     *httputil.ReverseProxy
-	transport *targetTransport
+	transport *targetTransport // for requests the fast path hands to net/http
+	upstreams *upstreamPool    // the fast path's keep-alive connections
 
 	inflight  atomic.Int64 // requests and connections being served
 	longLived atomic.Int64 // of which upgraded or streaming
@@ -51,7 +52,7 @@ type transportSettings struct {
 	maxIdleConns          int
 }
 
-func newTarget(spec TargetSpec, g *group, log *slog.Logger, ts transportSettings, pool httputil.BufferPool) *target {
+func newTarget(spec TargetSpec, g *group, log *slog.Logger, ts transportSettings, pool httputil.BufferPool, bufs *h1Buffers) *target {
 	t := &target{
 		spec:   spec,
 		group:  g,
@@ -60,6 +61,7 @@ func newTarget(spec TargetSpec, g *group, log *slog.Logger, ts transportSettings
 		health: TargetInitial,
 	}
 	t.transport = newTargetTransport(spec.Address, ts)
+	t.upstreams = newUpstreamPool(spec.Address, ts, bufs)
 	t.proxy = &httputil.ReverseProxy{
 		Rewrite:        t.rewrite,
 		Transport:      t.transport,
@@ -83,6 +85,12 @@ func (t *target) acquire() bool {
 		return false
 	}
 	return true
+}
+
+// closeIdle closes the keep-alive connections to t not in use.
+func (t *target) closeIdle() {
+	t.upstreams.closeIdle()
+	t.transport.CloseIdleConnections()
 }
 
 func (t *target) release() {

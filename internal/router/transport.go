@@ -14,7 +14,8 @@ import (
 	"time"
 )
 
-// targetTransport is the RoundTripper of one target. Requests that can be replayed
+// targetTransport is the RoundTripper of one target for the requests the fast
+// path hands over to net/http (see package doc). Requests that can be replayed
 // and carry no body and no protocol upgrade (nearly all GET and HEAD traffic) take
 // a lean HTTP/1.1 path that writes the request and reads the response on the
 // caller's goroutine over a pooled keep-alive connection. net/http's Transport

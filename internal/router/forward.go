@@ -1,0 +1,382 @@
+package router
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/greenlight-ci/greenlight/internal/metrics"
+	"github.com/greenlight-ci/greenlight/internal/router/h1"
+)
+
+// route picks a target for the request just read, as listenerHandler does, and
+// forwards the request; it reports whether the connection can take another.
+func (c *frontConn) route() bool {
+	start := time.Now()
+	svc := c.front.svc
+	for range maxPickAttempts {
+		g := svc.table.Load().route(c.front.test)
+		if g == nil {
+			// No target group: nothing to count the request against.
+			return c.answer(http.StatusServiceUnavailable, start)
+		}
+		t := g.pick()
+		if t == nil {
+			g.group.rec.Record(metrics.Outcome{Status: http.StatusServiceUnavailable, Latency: -1})
+			return c.answer(http.StatusServiceUnavailable, start)
+		}
+		if t.acquire() {
+			return c.forward(t, start)
+		}
+	}
+	return c.answer(http.StatusServiceUnavailable, start)
+}
+
+// answer sends one of the router's own answers. The connection goes on only if
+// the request's body, which nobody read, can be skipped.
+func (c *frontConn) answer(status int, now time.Time) bool {
+	skipped := c.skipBody()
+	c.unreadInput = c.unreadInput || !skipped
+	keep := !c.req.Close && skipped
+	writeRouterAnswer(c.writer(), c.front.svc.router.dates.lineFor(now), status, !keep, c.req.IsHead())
+	return keep
+}
+
+// skipBody consumes the request body if it is all buffered already.
+func (c *frontConn) skipBody() bool {
+	q := &c.req
+	switch {
+	case q.Chunked:
+		return false
+	case q.ContentLength <= 0:
+		return true
+	case int64(len(c.r.Buffered())) >= q.ContentLength:
+		c.r.Discard(int(q.ContentLength))
+		return true
+	}
+	return false
+}
+
+// forward sends the request to t and relays the response, sending a request
+// again on a fresh connection when a pooled one turns out to have been closed
+// by the target before it answered (only requests that may be replayed).
+func (c *frontConn) forward(t *target, start time.Time) bool {
+	c.cc.target.Store(t)
+	keep := c.forwardTo(t, start)
+	// The response is sent before the request stops counting against t: once
+	// nothing counts, a draining target's connections may be cut.
+	if err := c.flush(); err != nil {
+		keep = false
+	}
+	c.watch.giveBack(&c.r)
+	c.cc.target.Store(nil)
+	t.release()
+	return keep
+}
+
+func (c *frontConn) forwardTo(t *target, start time.Time) bool {
+	ex := exchange{t: t, start: start, streamBody: c.req.HasBody()}
+	if q := &c.req; !q.Chunked && q.ContentLength > 0 && int64(len(c.r.Buffered())) >= q.ContentLength {
+		// The whole body is here: send it with the head, and again on a retry.
+		ex.body = c.r.Buffered()[:q.ContentLength]
+		ex.streamBody = false
+		c.r.Discard(len(ex.body))
+	}
+	replayable := c.req.Idempotent() && !ex.streamBody
+	for attempt := 1; ; attempt++ {
+		up, err := t.upstreams.get(c.front.svc.ctx, attempt == maxAttempts, !replayable)
+		if err != nil {
+			return c.targetFailed(&ex, err)
+		}
+		ex.up = up
+		ex.canRetry = replayable && attempt < maxAttempts
+		keep, retry := c.exchange(&ex)
+		if !retry {
+			return keep
+		}
+	}
+}
+
+// bodyGrace is how long a request body may take to end after the response
+// has: a target that echoes reads the body to its end as it answers.
+const bodyGrace = time.Second
+
+// exchange is one request's trip to a target over one connection.
+type exchange struct {
+	t          *target
+	up         *upstreamConn
+	start      time.Time
+	body       []byte // the request body when it came whole with the head
+	streamBody bool   // the body is streamed by the copier
+	canRetry   bool
+}
+
+// errSwitchedProtocols is a 101 answer to a request that asked for no upgrade.
+var errSwitchedProtocols = errors.New("target switched protocols without an upgrade request")
+
+// exchange sends the request over ex.up and relays the response. It reports
+// whether the client connection can go on, or that the request should be sent
+// again on another connection.
+func (c *frontConn) exchange(ex *exchange) (keep, retry bool) {
+	up, opts := ex.up, &c.front.svc.router.transport
+	c.cc.setUpstream(up)
+	c.watch.gone = false
+	up.r.ResetCount()
+	if ex.streamBody {
+		// The response header timeout starts once the body is sent (copier).
+		_ = up.conn.SetDeadline(time.Time{})
+	} else {
+		_ = up.conn.SetDeadline(time.Now().Add(opts.responseHeaderTimeout))
+	}
+	writeRequestHead(up.w, &c.req, c.remoteIP, c.front.port)
+	var err error
+	if ex.streamBody {
+		c.copier.start(c, up, opts.responseHeaderTimeout)
+	} else {
+		_, _ = up.w.Write(ex.body)
+		err = up.w.Flush()
+		c.watch.arm()
+	}
+	var headLen int
+	if err == nil {
+		headLen, err = c.readResponseHead(up)
+	}
+	if err != nil {
+		return c.exchangeFailed(ex, err)
+	}
+	return c.relayResponse(ex, headLen), false
+}
+
+// readResponseHead reads the final response head into c.resp, passing
+// informational responses on to the client.
+func (c *frontConn) readResponseHead(up *upstreamConn) (int, error) {
+	for {
+		n, err := h1.ReadHead(&up.r, c.beforeResponseRead)
+		if err != nil {
+			return 0, fmt.Errorf("read response from target %s: %w", up.conn.RemoteAddr(), err)
+		}
+		if err := h1.ParseResponse(up.r.Buffered()[:n], &c.resp); err != nil {
+			return 0, fmt.Errorf("parse response from target %s: %w", up.conn.RemoteAddr(), err)
+		}
+		switch {
+		case c.resp.Status == http.StatusSwitchingProtocols:
+			return 0, errSwitchedProtocols
+		case c.resp.Status < 200:
+			w := c.writer()
+			writeInterimHead(w, &c.resp)
+			if err := w.Flush(); err != nil {
+				return 0, err
+			}
+			up.r.Discard(n)
+			continue
+		}
+		return n, nil
+	}
+}
+
+// beforeResponseRead sends the client what it is owed (the responses to
+// earlier pipelined requests) before waiting for the target.
+func (c *frontConn) beforeResponseRead(int) error {
+	_ = c.flush() // a client write error shows when the response is relayed
+	return nil
+}
+
+// exchangeFailed ends an exchange that got no response head: the client is
+// gone, or the request goes again, or the router answers 502 or 504.
+func (c *frontConn) exchangeFailed(ex *exchange, err error) (keep, retry bool) {
+	c.watch.stop()
+	copyErr, copyDone := c.copier.finish(c, ex.up, 0)
+	aborted := c.cc.clearUpstream()
+	gotBytes := ex.up.r.BytesRead() > 0
+	ex.t.upstreams.discard(ex.up)
+	rec := ex.t.group.rec
+	var re *h1.ReadError
+	switch {
+	case errors.As(copyErr, &re) && errors.Is(re, h1.ErrMalformed):
+		rec.Record(metrics.Outcome{Status: statusBadRequest, Latency: -1})
+		c.answerAndClose(statusBadRequest)
+		return false, false
+	case re != nil || c.watch.gone || aborted:
+		// The client went away before any response: a request without a status.
+		rec.Record(metrics.Outcome{Latency: -1})
+		return false, false
+	case ex.canRetry && ex.up.reused && !gotBytes:
+		// A pooled connection the target had closed: send again.
+		return false, true
+	}
+	status := http.StatusBadGateway
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		status = http.StatusGatewayTimeout
+	}
+	ex.t.log.Warn("proxy error", "status", status, "err", err)
+	rec.Record(metrics.Outcome{Status: status, Latency: -1})
+	keep = c.answer(status, time.Now())
+	if !copyDone {
+		c.unreadInput = true // the rest of the body is still on its way
+		keep = false
+	}
+	return keep, false
+}
+
+// targetFailed answers for a target that could not be reached.
+func (c *frontConn) targetFailed(ex *exchange, err error) bool {
+	status := http.StatusBadGateway
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		status = http.StatusGatewayTimeout
+	}
+	ex.t.log.Warn("proxy error", "status", status, "err", err)
+	ex.t.group.rec.Record(metrics.Outcome{Status: status, Latency: -1})
+	return c.answer(status, time.Now())
+}
+
+// relayResponse sends the response head read into c.resp and its body to the
+// client; it reports whether the client connection can go on.
+func (c *frontConn) relayResponse(ex *exchange, headLen int) bool {
+	p, up, t := &c.resp, ex.up, ex.t
+	now := time.Now()
+	t.group.rec.Record(metrics.Outcome{Status: p.Status, FromTarget: true, Latency: now.Sub(ex.start)})
+	framing := p.Framing(c.req.IsHead())
+	if framing != h1.NoBody && (p.EventStream || framing != h1.Fixed) {
+		// A stream may last as long as the connection.
+		t.longLived.Add(1)
+		defer t.longLived.Add(-1)
+	}
+	c.copier.headRead()
+	closeClient := c.req.Close || c.front.closing.Load()
+	if framing != h1.NoBody && !(framing == h1.Fixed && int64(len(up.r.Buffered())-headLen) >= p.ContentLength) {
+		_ = up.conn.SetDeadline(time.Time{}) // the body may stream for as long as it likes
+	}
+	w := c.writer()
+	writeResponseHead(w, p, c.front.svc.router.dates.lineFor(now), framing, closeClient)
+	up.r.Discard(headLen)
+	var err error
+	switch framing {
+	case h1.Fixed:
+		err = h1.CopyFixed(w, &up.r, p.ContentLength)
+	case h1.Chunked:
+		err = h1.CopyChunked(w, &up.r)
+	case h1.UntilClose:
+		err = h1.ChunkUntilEOF(w, &up.r)
+	}
+	c.watch.stop()
+	// A target may answer before reading the whole body (an early error) or
+	// while it does (an echo): in the second case the body is about done.
+	copyErr, copyDone := c.copier.finish(c, up, bodyGrace)
+	aborted := c.cc.clearUpstream()
+	reusable := err == nil && copyErr == nil && copyDone && !aborted && !p.Close &&
+		framing != h1.UntilClose && len(up.r.Buffered()) == 0
+	if reusable {
+		t.upstreams.put(up)
+	} else {
+		t.upstreams.discard(up)
+	}
+	if err != nil {
+		t.log.Debug("response relay ended early", "err", err)
+		return false
+	}
+	if !copyDone {
+		c.unreadInput = true
+		return false
+	}
+	return !closeClient && copyErr == nil && !c.watch.gone && !aborted
+}
+
+// bodyCopier streams a request body to the target on its own goroutine while
+// the connection's goroutine waits for the response: a target may answer
+// before the body is all sent (an echo, an early error), and must not wait on
+// the router for it. Only the connection's goroutine calls its methods.
+type bodyCopier struct {
+	running  bool // started and not stopped
+	finished bool // the goroutine has ended, with err
+	err      error
+	done     chan error
+
+	mu       sync.Mutex
+	response bool // the response head came: the goroutine must not set a deadline
+}
+
+func (b *bodyCopier) start(c *frontConn, up *upstreamConn, headerTimeout time.Duration) {
+	if b.done == nil {
+		b.done = make(chan error, 1)
+	}
+	b.running, b.finished, b.err, b.response = true, false, nil, false
+	chunked, length := c.req.Chunked, c.req.ContentLength
+	go func() {
+		var err error
+		if chunked {
+			err = h1.CopyChunked(up.w, &c.r)
+		} else {
+			err = h1.CopyFixed(up.w, &c.r, length)
+		}
+		if err == nil {
+			err = up.w.Flush()
+		}
+		var re *h1.ReadError
+		if errors.As(err, &re) && !errors.Is(err, os.ErrDeadlineExceeded) {
+			c.cc.abortUpstream() // the client went away, or sent a broken body
+		}
+		b.mu.Lock()
+		if err == nil && !b.response {
+			// The request is sent: the response header timeout starts.
+			_ = up.conn.SetReadDeadline(time.Now().Add(headerTimeout))
+		}
+		b.mu.Unlock()
+		b.done <- err
+	}()
+}
+
+// poll reports whether the goroutine has ended.
+func (b *bodyCopier) poll() bool {
+	if !b.finished {
+		select {
+		case b.err = <-b.done:
+			b.finished = true
+		default:
+		}
+	}
+	return b.finished
+}
+
+// headRead tells the copier the response head came: the response header
+// timeout no longer applies.
+func (b *bodyCopier) headRead() {
+	if b.running {
+		b.mu.Lock()
+		b.response = true
+		b.mu.Unlock()
+	}
+}
+
+// finish waits up to grace for the copier to end, then cuts it short: it
+// returns the copier's error (not the one the cut causes) and whether the body
+// was all sent.
+func (b *bodyCopier) finish(c *frontConn, up *upstreamConn, grace time.Duration) (error, bool) {
+	if !b.running {
+		return nil, true
+	}
+	b.running = false
+	if !b.poll() && grace > 0 {
+		timer := time.NewTimer(grace)
+		select {
+		case b.err = <-b.done:
+			b.finished = true
+		case <-timer.C:
+		}
+		timer.Stop()
+	}
+	if b.finished {
+		return b.err, b.err == nil
+	}
+	_ = c.conn.SetReadDeadline(aLongTimeAgo)
+	_ = up.conn.SetDeadline(aLongTimeAgo)
+	err := <-b.done
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		err = nil // the cut's doing
+	}
+	return err, false
+}

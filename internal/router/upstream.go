@@ -1,0 +1,135 @@
+package router
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/greenlight-ci/greenlight/internal/router/h1"
+)
+
+// maxResponseHead bounds a target's response head (502 beyond): far more than
+// nginx's default 4-8 kB, as modern apps send long Set-Cookie and CSP fields.
+const maxResponseHead = 64 << 10
+
+// upstreamPool holds one target's idle keep-alive connections for the fast
+// path, most recently used last. Idle connections hold no buffers.
+type upstreamPool struct {
+	address     string
+	dialer      *net.Dialer
+	maxIdle     int
+	idleTimeout time.Duration
+	bufs        *h1Buffers
+
+	mu   sync.Mutex
+	idle []*upstreamConn
+}
+
+// upstreamConn is one connection to a target, used by one request at a time.
+type upstreamConn struct {
+	conn      net.Conn
+	r         h1.Reader
+	rbuf      *[]byte
+	w         *bufio.Writer
+	idleSince time.Time
+	reused    bool // came from the pool
+}
+
+func newUpstreamPool(address string, ts transportSettings, bufs *h1Buffers) *upstreamPool {
+	return &upstreamPool{
+		address:     address,
+		dialer:      &net.Dialer{Timeout: ts.dialTimeout, KeepAlive: 30 * time.Second},
+		maxIdle:     ts.maxIdleConns,
+		idleTimeout: ts.idleTimeout,
+		bufs:        bufs,
+	}
+}
+
+// get returns an idle connection, or a new one when there is none or fresh is
+// set. With probe, idle connections the target has closed are skipped: for a
+// request that cannot be sent again if its connection turns out dead.
+func (p *upstreamPool) get(ctx context.Context, fresh, probe bool) (*upstreamConn, error) {
+	var uc *upstreamConn
+	for !fresh {
+		if uc = p.takeIdle(); uc == nil || !probe || idleOpen(uc.conn) {
+			break
+		}
+		_ = uc.conn.Close()
+	}
+	if uc == nil {
+		conn, err := p.dialer.DialContext(ctx, "tcp", p.address)
+		if err != nil {
+			return nil, fmt.Errorf("dial target %s: %w", p.address, err)
+		}
+		uc = &upstreamConn{conn: newRawSocket(conn)}
+	}
+	uc.rbuf = p.bufs.getLarge()
+	uc.r.Reset(uc.conn, *uc.rbuf, maxResponseHead)
+	uc.w = p.bufs.getWriter(uc.conn)
+	return uc, nil
+}
+
+func (p *upstreamPool) takeIdle() *upstreamConn {
+	var stale []*upstreamConn
+	defer func() {
+		for _, uc := range stale {
+			_ = uc.conn.Close()
+		}
+	}()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	now := time.Now()
+	for n := len(p.idle); n > 0; n = len(p.idle) {
+		uc := p.idle[n-1]
+		p.idle[n-1] = nil
+		p.idle = p.idle[:n-1]
+		if now.Sub(uc.idleSince) < p.idleTimeout {
+			uc.reused = true
+			return uc
+		}
+		stale = append(stale, uc)
+	}
+	return nil
+}
+
+// put returns a connection whose exchange ended cleanly to the pool.
+func (p *upstreamPool) put(uc *upstreamConn) {
+	p.detach(uc)
+	uc.idleSince = time.Now()
+	p.mu.Lock()
+	if len(p.idle) < p.maxIdle {
+		p.idle = append(p.idle, uc)
+		uc = nil
+	}
+	p.mu.Unlock()
+	if uc != nil {
+		_ = uc.conn.Close()
+	}
+}
+
+// discard closes a connection that cannot be reused.
+func (p *upstreamPool) discard(uc *upstreamConn) {
+	p.detach(uc)
+	_ = uc.conn.Close()
+}
+
+func (p *upstreamPool) detach(uc *upstreamConn) {
+	p.bufs.putLarge(uc.rbuf)
+	p.bufs.putWriter(uc.w)
+	uc.rbuf, uc.w = nil, nil
+	uc.r.Reset(nil, nil, 0)
+}
+
+// closeIdle closes the pooled connections not in use.
+func (p *upstreamPool) closeIdle() {
+	p.mu.Lock()
+	idle := p.idle
+	p.idle = nil
+	p.mu.Unlock()
+	for _, uc := range idle {
+		_ = uc.conn.Close()
+	}
+}
