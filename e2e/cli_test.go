@@ -101,8 +101,10 @@ func TestApprovalFromAnotherTerminalAfterTheRunCrashed(t *testing.T) {
 			} `json:"actions"`
 		} `json:"stages"`
 	}
+	var lastStatus string
 	readStatus := func() {
 		o, code := p.run(context.Background(), "status", "--json")
+		lastStatus = o
 		if code != 0 || json.Unmarshal([]byte(o), &status) != nil {
 			status.ID = ""
 		}
@@ -113,7 +115,13 @@ func TestApprovalFromAnotherTerminalAfterTheRunCrashed(t *testing.T) {
 		}
 		return status.Stages[1].Actions[0].Approval.Status
 	}
-	eventually(t, 60*time.Second, "the approval to be requested", func() bool { readStatus(); return approval() == "Needed" })
+	deadline := time.Now().Add(60 * time.Second)
+	for readStatus(); approval() != "Needed"; readStatus() {
+		if time.Now().After(deadline) {
+			t.Fatalf("the approval was never requested; last status:\n%s\nrun output:\n%s", lastStatus, out.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	if custom := status.Stages[1].Actions[0].Approval.CustomData; !strings.HasPrefix(custom, "review ") || len(custom) < 20 {
 		t.Errorf("custom data %q: want the commit resolved into it", custom)
 	}

@@ -52,3 +52,28 @@ func TestEventsAreStoredInOrderAndFiltered(t *testing.T) {
 		t.Fatalf("after reopening: %d events", len(again))
 	}
 }
+
+// TestProcessesOpeningANewFileAtOnceAllSucceed: a `run` and a `status` from
+// another terminal may create the state file together; neither may fail with
+// "database is locked".
+func TestProcessesOpeningANewFileAtOnceAllSucceed(t *testing.T) {
+	for round := range 10 {
+		path := filepath.Join(t.TempDir(), "state.db")
+		errs := make(chan error, 4)
+		for range 4 {
+			go func() {
+				db, err := Open(context.Background(), path)
+				if err == nil {
+					_, err = db.AppendEvent(context.Background(), event.Event{Kind: event.KindLog, Time: time.Now()})
+					db.Close()
+				}
+				errs <- err
+			}()
+		}
+		for range 4 {
+			if err := <-errs; err != nil {
+				t.Fatalf("round %d: %v", round, err)
+			}
+		}
+	}
+}

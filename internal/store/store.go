@@ -48,7 +48,10 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	}
 	// WAL lets readers (status, another terminal) work while an execution writes;
 	// busy_timeout makes concurrent writers from other processes wait, not fail.
-	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+	// busy_timeout comes first: the pragmas run in order on every new connection,
+	// and switching a new file to WAL must already wait for a process that is
+	// opening it at the same time.
+	dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
 	sqldb, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("open state %s: %w", path, err)
