@@ -19,8 +19,8 @@ type target struct {
 	group     *group
 	log       *slog.Logger
 	proxy     *httputil.ReverseProxy
-	transport *targetTransport // for requests the fast path hands to net/http
-	upstreams *upstreamPool    // the fast path's keep-alive connections
+	transport *http.Transport // for requests the fast path hands to net/http
+	upstreams *upstreamPool   // the fast path's keep-alive connections
 
 	inflight  atomic.Int64 // requests and connections being served
 	longLived atomic.Int64 // of which upgraded or streaming

@@ -133,3 +133,10 @@ func (p *upstreamPool) closeIdle() {
 		_ = uc.conn.Close()
 	}
 }
+
+// maxAttempts bounds retries of a replayable request whose pooled connection turns
+// out to have been closed by the target.
+const maxAttempts = 3
+
+// aLongTimeAgo is a deadline in the past: setting it unblocks pending I/O.
+var aLongTimeAgo = time.Unix(1, 0)
