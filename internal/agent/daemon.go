@@ -15,6 +15,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/greenlight-ci/greenlight/internal/atomicfile"
 )
 
 // Files of the controller process.
@@ -198,7 +200,11 @@ func LockController(stateDir, version string) (*ControllerLockHandle, error) {
 	if err != nil {
 		return nil, err
 	}
-	os.WriteFile(filepath.Join(stateDir, ControllerPID), []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644)
-	os.WriteFile(filepath.Join(stateDir, ControllerVersion), []byte(version+"\n"), 0o644)
+	for name, content := range map[string]string{ControllerPID: strconv.Itoa(os.Getpid()), ControllerVersion: version} {
+		if err := atomicfile.Write(filepath.Join(stateDir, name), []byte(content+"\n"), 0o644); err != nil {
+			l.release()
+			return nil, err
+		}
+	}
 	return &ControllerLockHandle{l: l}, nil
 }

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/greenlight-ci/greenlight/internal/atomicfile"
 )
 
 // EnsureAgent returns a client to the agent of stateDir, starting the agent in the
@@ -48,7 +50,8 @@ func EnsureAgent(ctx context.Context, stateDir, exe string) (*Client, error) {
 // if it dies), replaces a controller of another version, and starts one when none
 // runs.
 func EnsureController(ctx context.Context, stateDir, exe, version string) error {
-	if err := os.WriteFile(filepath.Join(stateDir, ControllerExe), []byte(exe+"\n"), 0o644); err != nil {
+	// The watchdog reads this file to restart the controller: never half-written.
+	if err := atomicfile.Write(filepath.Join(stateDir, ControllerExe), []byte(exe+"\n"), 0o644); err != nil {
 		return fmt.Errorf("record controller binary: %w", err)
 	}
 	lockPath := filepath.Join(stateDir, ControllerLock)
