@@ -4,8 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/greenlight-ci/greenlight/internal/manifest"
@@ -139,11 +137,11 @@ func serviceConfig(svc *manifest.Service, driver string) ServiceConfig {
 
 // LoadBlueGreenRevision reads and checks an appspec and task definition.
 func LoadBlueGreenRevision(appspecPath, taskdefPath, artifactDir string) (Revision, error) {
-	appspec, err := readParsed(appspecPath, manifest.ParseAppSpec)
+	appspec, err := manifest.ReadFile(appspecPath, manifest.ParseAppSpec)
 	if err != nil {
 		return Revision{}, err
 	}
-	td, err := readParsed(taskdefPath, manifest.ParseTaskDefinition)
+	td, err := manifest.ReadFile(taskdefPath, manifest.ParseTaskDefinition)
 	if err != nil {
 		return Revision{}, err
 	}
@@ -199,13 +197,4 @@ func containerNames(td *manifest.TaskDefinition) string {
 		s += c.Name
 	}
 	return s
-}
-
-func readParsed[T any](path string, parse func(string, []byte) (T, error)) (T, error) {
-	var zero T
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return zero, fmt.Errorf("read %s: %w", filepath.Base(path), err)
-	}
-	return parse(path, data)
 }

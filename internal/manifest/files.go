@@ -260,3 +260,14 @@ func (v *filesCheck) exportedVariables() {
 		}
 	}
 }
+
+// ReadFile reads path and parses it with parse (ParseAppSpec, ParseTaskDefinition,
+// ...), naming the file when it cannot be read.
+func ReadFile[T any](path string, parse func(string, []byte) (T, error)) (T, error) {
+	var zero T
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return zero, fmt.Errorf("read %s: %w", filepath.Base(path), err)
+	}
+	return parse(path, data)
+}

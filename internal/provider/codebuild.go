@@ -44,7 +44,7 @@ func (p *CodeBuild) Run(ctx context.Context, a *pipeline.ActionRun) (pipeline.Ou
 		return failed("the CodeBuild action needs an input artifact (inputs: %s)", inputNames(a)), nil
 	}
 	specPath := filepath.Join(source, orDefault(project.Buildspec, "buildspec.yml"))
-	spec, err := readParsed(specPath, manifest.ParseBuildspec)
+	spec, err := manifest.ReadFile(specPath, manifest.ParseBuildspec)
 	if err != nil {
 		return failed("%v", err), nil
 	}

@@ -49,7 +49,7 @@ func (p ECS) Run(ctx context.Context, a *pipeline.ActionRun) (pipeline.Outcome, 
 	}
 	dir := a.Inputs[0].Dir
 	file := filepath.Join(dir, orDefault(a.Config["FileName"], "imagedefinitions.json"))
-	images, err := readParsed(file, manifest.ParseImageDefinitions)
+	images, err := manifest.ReadFile(file, manifest.ParseImageDefinitions)
 	if err != nil {
 		return failed("%v", err), nil
 	}
@@ -83,7 +83,7 @@ func (p ECS) baseTaskDefinition(ctx context.Context, service, dir string) (*mani
 	if last != nil {
 		return last.Revision.TaskDefinition, nil
 	}
-	td, err := readParsed(filepath.Join(dir, "taskdef.json"), manifest.ParseTaskDefinition)
+	td, err := manifest.ReadFile(filepath.Join(dir, "taskdef.json"), manifest.ParseTaskDefinition)
 	if err != nil {
 		return nil, fmt.Errorf("service %s has no task definition yet and the input artifact has no usable taskdef.json: %w", service, err)
 	}
@@ -290,15 +290,6 @@ func inputNames(a *pipeline.ActionRun) string {
 		names[i] = in.Name
 	}
 	return strings.Join(names, ", ")
-}
-
-func readParsed[T any](path string, parse func(string, []byte) (T, error)) (T, error) {
-	var zero T
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return zero, fmt.Errorf("read %s: %w", filepath.Base(path), err)
-	}
-	return parse(path, data)
 }
 
 // readImageDetail reads the image URI from an imageDetail.json ({"ImageURI": ...}),
