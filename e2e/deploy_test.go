@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/greenlight-ci/greenlight/internal/deploy"
+	"github.com/greenlight-ci/greenlight/internal/gobuild"
 	"github.com/greenlight-ci/greenlight/internal/store"
 )
 
@@ -102,11 +103,8 @@ func (p *deployProject) buildRevision(version string) string {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		p.t.Fatal(err)
 	}
-	build := exec.Command("go", "build", "-ldflags", "-X main.version="+version, "-o", filepath.Join(dir, "orders-service"), ".")
-	build.Dir = "../examples/orders-service"
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		p.t.Fatalf("build orders-service: %v\n%s", err, out)
+	if err := gobuild.Build(context.Background(), ".", filepath.Join(dir, "orders-service"), gobuild.Options{Dir: "../examples/orders-service", Version: version, Static: true}); err != nil {
+		p.t.Fatal(err)
 	}
 	taskdef := fmt.Sprintf(`{"family": "web", "containerDefinitions": [{"name": "api", "image": "orders-service:%s", "essential": true,
 		"portMappings": [{"containerPort": 3000}], "environment": [{"name": "FAIL_RATE", "value": "0"}]}]}`, version)

@@ -8,7 +8,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"net"
 	"net/http"
 	"os"
@@ -18,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/greenlight-ci/greenlight/internal/gobuild"
 	"github.com/greenlight-ci/greenlight/internal/loadgen"
 	"github.com/greenlight-ci/greenlight/internal/treecopy"
 )
@@ -26,19 +26,7 @@ import (
 var binary string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "greenlight-e2e-")
-	if err != nil {
-		panic(err)
-	}
-	binary = filepath.Join(dir, "greenlight")
-	build := exec.Command("go", "build", "-o", binary, "../cmd/greenlight")
-	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "build greenlight: %v\n%s", err, out)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	os.Exit(gobuild.Main(m, gobuild.Program{Pkg: "../cmd/greenlight", Name: "greenlight", Path: &binary}))
 }
 
 // project is a git repository holding the example service, with its own state

@@ -10,6 +10,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -21,6 +22,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/greenlight-ci/greenlight/internal/gobuild"
 	"github.com/greenlight-ci/greenlight/internal/treecopy"
 )
 
@@ -50,8 +52,8 @@ func run(runs int) error {
 	}
 	defer os.RemoveAll(dir)
 	binary := filepath.Join(dir, "greenlight")
-	if out, err := exec.Command("go", "build", "-o", binary, "./cmd/greenlight").CombinedOutput(); err != nil {
-		return fmt.Errorf("build greenlight: %v\n%s", err, out)
+	if err := gobuild.Build(context.Background(), "./cmd/greenlight", binary, gobuild.Options{}); err != nil {
+		return err
 	}
 	repo := filepath.Join(dir, "orders-service")
 	if err := prepare(repo); err != nil {

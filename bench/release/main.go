@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/greenlight-ci/greenlight/internal/deploy"
+	"github.com/greenlight-ci/greenlight/internal/gobuild"
 	"github.com/greenlight-ci/greenlight/internal/loadgen"
 	"github.com/greenlight-ci/greenlight/internal/store"
 )
@@ -148,8 +149,8 @@ func setup() (*env, error) {
 		return nil, err
 	}
 	e := &env{dir: dir, binary: filepath.Join(dir, "greenlight"), revisions: map[string]string{}}
-	if out, err := exec.Command("go", "build", "-o", e.binary, "./cmd/greenlight").CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("build greenlight: %v\n%s", err, out)
+	if err := gobuild.Build(context.Background(), "./cmd/greenlight", e.binary, gobuild.Options{}); err != nil {
+		return nil, err
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -173,11 +174,8 @@ func (e *env) buildRevision(version, failRate string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	build := exec.Command("go", "build", "-ldflags", "-X main.version="+version, "-o", filepath.Join(dir, "orders-service"), ".")
-	build.Dir = "examples/orders-service"
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		return fmt.Errorf("build orders-service: %v\n%s", err, out)
+	if err := gobuild.Build(context.Background(), ".", filepath.Join(dir, "orders-service"), gobuild.Options{Dir: "examples/orders-service", Version: version, Static: true}); err != nil {
+		return err
 	}
 	taskdef := fmt.Sprintf(`{"family": "web", "containerDefinitions": [{"name": "api", "image": "orders-service:%s",
 		"portMappings": [{"containerPort": 3000}], "environment": [{"name": "FAIL_RATE", "value": %q}]}]}`, version, failRate)

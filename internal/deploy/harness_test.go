@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/greenlight-ci/greenlight/internal/alarm"
 	"github.com/greenlight-ci/greenlight/internal/event"
+	"github.com/greenlight-ci/greenlight/internal/gobuild"
 	"github.com/greenlight-ci/greenlight/internal/loadgen"
 	"github.com/greenlight-ci/greenlight/internal/manifest"
 	"github.com/greenlight-ci/greenlight/internal/metrics"
@@ -29,20 +29,7 @@ import (
 var testApp string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "deploy-test-")
-	if err != nil {
-		panic(err)
-	}
-	testApp = filepath.Join(dir, "testapp")
-	build := exec.Command("go", "build", "-o", testApp, "./internal/testapp")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "build testapp: %v\n%s", err, out)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	os.Exit(gobuild.Main(m, gobuild.Program{Pkg: "./internal/testapp", Name: "testapp", Path: &testApp, Options: gobuild.Options{Static: true}}))
 }
 
 // harness is a real data plane in-process: the router, the process supervisor, a

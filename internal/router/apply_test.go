@@ -127,20 +127,7 @@ func TestCloseDrainsAndRefusesApply(t *testing.T) {
 	b := startBackend(t, "b")
 	st := mustApply(t, r, twoGroupSpec("c", []TargetSpec{b.target("b1")}, nil))
 	waitState(t, r, "c", "b1", TargetHealthy)
-	result := make(chan int, 1)
-	go func() {
-		resp, err := newClient().Get("http://" + st.ProductionAddress + "/sleep/500ms")
-		if err != nil {
-			result <- -1
-			return
-		}
-		resp.Body.Close()
-		result <- resp.StatusCode
-	}()
-	eventually(t, 10*time.Second, "request in flight", func() bool {
-		ts, _ := targetState(r, "c", "b1")
-		return ts.InFlight == 1
-	})
+	result := requestInFlight(t, r, "http://"+st.ProductionAddress+"/sleep/500ms", "c", "b1")
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	if err := r.Close(ctx); err != nil {

@@ -301,20 +301,7 @@ func TestReRegisteredDrainingTargetReturnsToService(t *testing.T) {
 
 func TestRemoveDrainsThenCloses(t *testing.T) {
 	r, _, st, _, _ := drainSetup(t, "gone", 10*time.Second)
-	result := make(chan int, 1)
-	go func() {
-		resp, err := newClient().Get("http://" + st.ProductionAddress + "/sleep/1s")
-		if err != nil {
-			result <- -1
-			return
-		}
-		resp.Body.Close()
-		result <- resp.StatusCode
-	}()
-	eventually(t, 10*time.Second, "request in flight", func() bool {
-		ts, _ := targetState(r, "gone", "old")
-		return ts.InFlight == 1
-	})
+	result := requestInFlight(t, r, "http://"+st.ProductionAddress+"/sleep/1s", "gone", "old")
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	if err := r.Remove(ctx, "gone"); err != nil {

@@ -12,6 +12,12 @@ import (
 // rawBackend is a minimal keep-alive HTTP/1.1 server that allocates nothing per
 // request, so that a benchmark through it counts the router's allocations only.
 func rawBackend(tb testing.TB, response string) string {
+	return tcpServer(tb, func(c net.Conn) { serveRaw(c, response) })
+}
+
+// tcpServer serves each connection to a loopback listener with serve, on its own
+// goroutine, until the test ends; it returns the listener's address.
+func tcpServer(tb testing.TB, serve func(net.Conn)) string {
 	tb.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -24,7 +30,7 @@ func rawBackend(tb testing.TB, response string) string {
 			if err != nil {
 				return
 			}
-			go serveRaw(c, response)
+			go serve(c)
 		}
 	}()
 	return ln.Addr().String()

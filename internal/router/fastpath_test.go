@@ -545,30 +545,14 @@ func TestFastPathBrokenTargets(t *testing.T) {
 // rawClosingBackend answers every connection's first request with response,
 // then closes it.
 func rawClosingBackend(tb testing.TB, response string) string {
-	tb.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				_ = c.SetDeadline(time.Now().Add(10 * time.Second))
-				br := bufio.NewReader(c)
-				if _, err := http.ReadRequest(br); err != nil {
-					return
-				}
-				_, _ = io.WriteString(c, response)
-			}()
+	return tcpServer(tb, func(c net.Conn) {
+		defer c.Close()
+		_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+		if _, err := http.ReadRequest(bufio.NewReader(c)); err != nil {
+			return
 		}
-	}()
-	return ln.Addr().String()
+		_, _ = io.WriteString(c, response)
+	})
 }
 
 // TestFastPathStaleConnectionsAndPosts makes the target close idle connections

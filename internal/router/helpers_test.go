@@ -286,3 +286,24 @@ func isConnRefused(err error) bool {
 	var op *net.OpError
 	return errors.As(err, &op) && op.Op == "dial"
 }
+
+// requestInFlight sends GET url in the background and returns once the router
+// counts it in flight on the target; the channel yields its status (-1 on error).
+func requestInFlight(t *testing.T, r *Router, url, service, target string) <-chan int {
+	t.Helper()
+	result := make(chan int, 1)
+	go func() {
+		resp, err := newClient().Get(url)
+		if err != nil {
+			result <- -1
+			return
+		}
+		resp.Body.Close()
+		result <- resp.StatusCode
+	}()
+	eventually(t, 10*time.Second, "request in flight", func() bool {
+		ts, _ := targetState(r, service, target)
+		return ts.InFlight == 1
+	})
+	return result
+}

@@ -2,7 +2,6 @@ package process
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -11,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/greenlight-ci/greenlight/internal/gobuild"
 	"github.com/greenlight-ci/greenlight/internal/runtime"
 	"github.com/greenlight-ci/greenlight/internal/runtime/runtimetest"
 	"github.com/greenlight-ci/greenlight/internal/runtime/supervisor"
@@ -20,23 +20,7 @@ import (
 var serverBin string
 
 func TestMain(m *testing.M) {
-	os.Exit(buildAndRun(m))
-}
-
-func buildAndRun(m *testing.M) int {
-	dir, err := os.MkdirTemp("", "process-test-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer os.RemoveAll(dir)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	if serverBin, err = runtimetest.BuildServer(ctx, dir); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	return m.Run()
+	os.Exit(gobuild.Main(m, runtimetest.Server(&serverBin)))
 }
 
 const token = "s3cret"

@@ -9,12 +9,12 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/greenlight-ci/greenlight/internal/gobuild"
 )
 
 // Eventually is how long the helpers wait for an eventual condition: long, as the
@@ -25,13 +25,17 @@ const Eventually = 60 * time.Second
 // that it runs as a process and in a FROM scratch image, and returns its path.
 func BuildServer(ctx context.Context, dir string) (string, error) {
 	bin := filepath.Join(dir, "testserver")
-	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", bin,
-		"github.com/greenlight-ci/greenlight/internal/runtime/internal/testserver")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build testserver: %w\n%s", err, out)
+	p := Server(&bin)
+	return bin, gobuild.Build(ctx, p.Pkg, bin, p.Options)
+}
+
+// Server is the test server as a program for gobuild.Main: a TestMain that only
+// needs it is os.Exit(gobuild.Main(m, runtimetest.Server(&serverBin))).
+func Server(path *string) gobuild.Program {
+	return gobuild.Program{
+		Pkg: "github.com/greenlight-ci/greenlight/internal/runtime/internal/testserver", Name: "testserver", Path: path,
+		Options: gobuild.Options{Static: true, Trimpath: true},
 	}
-	return bin, nil
 }
 
 // NewID returns a task ID that no other test run uses, so that tests sharing a

@@ -8,8 +8,8 @@ import (
 	"os"
 	"syscall"
 	"testing"
-	"time"
 
+	"github.com/greenlight-ci/greenlight/internal/gobuild"
 	"github.com/greenlight-ci/greenlight/internal/runtime"
 	"github.com/greenlight-ci/greenlight/internal/runtime/runtimetest"
 )
@@ -25,23 +25,7 @@ func TestMain(m *testing.M) {
 		runAgent(dir)
 		return
 	}
-	os.Exit(buildAndRun(m))
-}
-
-func buildAndRun(m *testing.M) int {
-	dir, err := os.MkdirTemp("", "supervisor-test-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer os.RemoveAll(dir)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	if serverBin, err = runtimetest.BuildServer(ctx, dir); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	return m.Run()
+	os.Exit(gobuild.Main(m, runtimetest.Server(&serverBin)))
 }
 
 // runAgent is an agent that crashes: it starts the task spec read from stdin
