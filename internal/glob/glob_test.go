@@ -48,7 +48,7 @@ func TestMatchFollowsCodePipelineRules(t *testing.T) {
 		{"release-v[!0-1]", "release-v1", false},
 		{"v[-.]1", "v-1", true},
 		{"v[a-]", "v-", true},
-		{"[*?\\]x", "?x", true},        // inside brackets *, ? and \ match themselves
+		{"[*?\\]x", "?x", true}, // inside brackets *, ? and \ match themselves
 		{"[*?\\]x", "\\x", true},
 		{"release**", "release/1.2/hotfix", true}, // ** crosses components anywhere
 		{"a?c", "a/c", false},
