@@ -39,6 +39,7 @@ var migrations = []migration{
 	{"0001_events", eventsSchema},
 	{"0002_pipeline", pipelineSchema},
 	{"0003_deploy", deploySchema},
+	{"0005_access", accessSchema},
 	{"0007_webhook_deliveries", webhookSchema},
 }
 
