@@ -84,6 +84,8 @@ greenlight.yaml.`,
 		a.agentCommand(),
 		a.controllerCommand(),
 		a.downCommand(),
+		a.tokensCommand(),
+		a.auditCommand(),
 	)
 	return root
 }
