@@ -40,6 +40,7 @@ var migrations = []migration{
 	{"0002_pipeline", pipelineSchema},
 	{"0003_deploy", deploySchema},
 	{"0005_access", accessSchema},
+	{"0006_notifications", notificationsSchema},
 	{"0007_webhook_deliveries", webhookSchema},
 }
 
