@@ -86,6 +86,7 @@ greenlight.yaml.`,
 		a.downCommand(),
 		a.tokensCommand(),
 		a.auditCommand(),
+		a.notificationsCommand(),
 	)
 	return root
 }
