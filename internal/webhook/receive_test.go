@@ -23,7 +23,7 @@ import (
 
 var secret = []byte("s3cret-for-tests")
 
-func newReceiver(t *testing.T) (*webhook.Receiver, store.WebhookDeliveries) {
+func newReceiver(t testing.TB) (*webhook.Receiver, store.WebhookDeliveries) {
 	t.Helper()
 	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "state.db"))
 	if err != nil {
@@ -85,7 +85,9 @@ func deliver(t *testing.T, srv *httptest.Server, event, id, contentType string, 
 	return reply{resp.StatusCode, out}
 }
 
-func testdata(t *testing.T, name string) []byte {
+func testdata(t *testing.T, name string) []byte { return testdataB(t, name) }
+
+func testdataB(t testing.TB, name string) []byte {
 	b, err := os.ReadFile(filepath.Join("testdata", name))
 	if err != nil {
 		t.Fatal(err)
