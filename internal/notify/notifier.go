@@ -1,6 +1,7 @@
 package notify
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -66,12 +67,12 @@ type Notifier struct {
 
 // New returns a notifier; call Run to send what is queued.
 func New(o Options) *Notifier {
-	o.AttemptTimeout = cmpOr(o.AttemptTimeout, 10*time.Second)
-	o.BaseBackoff = cmpOr(o.BaseBackoff, 2*time.Second)
-	o.MaxBackoff = cmpOr(o.MaxBackoff, 5*time.Minute)
-	o.PollInterval = cmpOr(o.PollInterval, time.Second)
-	o.MaxAttempts = cmpOr(o.MaxAttempts, 6)
-	o.Concurrency = cmpOr(o.Concurrency, 4)
+	o.AttemptTimeout = cmp.Or(o.AttemptTimeout, 10*time.Second)
+	o.BaseBackoff = cmp.Or(o.BaseBackoff, 2*time.Second)
+	o.MaxBackoff = cmp.Or(o.MaxBackoff, 5*time.Minute)
+	o.PollInterval = cmp.Or(o.PollInterval, time.Second)
+	o.MaxAttempts = cmp.Or(o.MaxAttempts, 6)
+	o.Concurrency = cmp.Or(o.Concurrency, 4)
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}

@@ -63,23 +63,14 @@ func (a Access) CreateToken(ctx context.Context, t access.Token) error {
 
 // Tokens lists every token, oldest first.
 func (a Access) Tokens(ctx context.Context) ([]access.Token, error) {
-	rows, err := a.DB.sql.QueryContext(ctx, `SELECT `+tokenColumns+` FROM api_tokens ORDER BY created_at, rowid`)
+	out, err := queryAll(ctx, a.DB.sql, scanToken, `SELECT `+tokenColumns+` FROM api_tokens ORDER BY created_at, rowid`)
 	if err != nil {
 		return nil, fmt.Errorf("list tokens: %w", err)
 	}
-	defer rows.Close()
-	var out []access.Token
-	for rows.Next() {
-		t, err := scanToken(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list tokens: %w", err)
-		}
-		out = append(out, t)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
-func scanToken(row interface{ Scan(...any) error }) (access.Token, error) {
+func scanToken(row rowScanner) (access.Token, error) {
 	var t access.Token
 	var role, created, expires, revoked string
 	err := row.Scan(&t.ID, &t.Name, &role, &t.Hash, &created, &expires, &revoked)

@@ -99,7 +99,7 @@ func (s Notifications) ClaimDue(ctx context.Context, now, leaseUntil time.Time, 
 		if err != nil {
 			return err
 		}
-		out, err = scanDeliveries(rows)
+		out, err = scanEach(rows, scanNotification)
 		if err != nil {
 			return err
 		}
@@ -116,23 +116,18 @@ func (s Notifications) ClaimDue(ctx context.Context, now, leaseUntil time.Time, 
 	return out, nil
 }
 
-func scanDeliveries(rows *sql.Rows) ([]notify.Delivery, error) {
-	defer rows.Close()
-	var out []notify.Delivery
-	for rows.Next() {
-		var d notify.Delivery
-		var ev, target, status, next, created, updated string
-		if err := rows.Scan(&d.Seq, &d.EventSeq, &ev, &d.Rule, &d.DetailType, &d.EventType, &d.TargetIndex, &target,
-			&status, &d.Attempts, &next, &d.LastError, &d.LastStatus, &d.Payload, &created, &updated); err != nil {
-			return nil, err
-		}
-		if err := errors.Join(json.Unmarshal([]byte(ev), &d.Event), json.Unmarshal([]byte(target), &d.Target)); err != nil {
-			return nil, fmt.Errorf("decode notification %d: %w", d.Seq, err)
-		}
-		d.Status, d.NextAttempt, d.Created, d.Updated = notify.Status(status), parseTime(next), parseTime(created), parseTime(updated)
-		out = append(out, d)
+func scanNotification(row rowScanner) (notify.Delivery, error) {
+	var d notify.Delivery
+	var ev, target, status, next, created, updated string
+	if err := row.Scan(&d.Seq, &d.EventSeq, &ev, &d.Rule, &d.DetailType, &d.EventType, &d.TargetIndex, &target,
+		&status, &d.Attempts, &next, &d.LastError, &d.LastStatus, &d.Payload, &created, &updated); err != nil {
+		return d, err
 	}
-	return out, rows.Err()
+	if err := errors.Join(json.Unmarshal([]byte(ev), &d.Event), json.Unmarshal([]byte(target), &d.Target)); err != nil {
+		return d, fmt.Errorf("decode notification %d: %w", d.Seq, err)
+	}
+	d.Status, d.NextAttempt, d.Created, d.Updated = notify.Status(status), parseTime(next), parseTime(created), parseTime(updated)
+	return d, nil
 }
 
 // SaveAttempt records an attempt and ends the lease.
@@ -148,11 +143,7 @@ func (s Notifications) SaveAttempt(ctx context.Context, d notify.Delivery) error
 
 // RecentDeliveries returns the newest deliveries first.
 func (s Notifications) RecentDeliveries(ctx context.Context, limit int) ([]notify.Delivery, error) {
-	rows, err := s.DB.sql.QueryContext(ctx, `SELECT `+deliveryRowColumns+` FROM notification_deliveries ORDER BY seq DESC LIMIT ?`, limit)
-	if err != nil {
-		return nil, fmt.Errorf("list notifications: %w", err)
-	}
-	out, err := scanDeliveries(rows)
+	out, err := queryAll(ctx, s.DB.sql, scanNotification, `SELECT `+deliveryRowColumns+` FROM notification_deliveries ORDER BY seq DESC LIMIT ?`, limit)
 	if err != nil {
 		return nil, fmt.Errorf("list notifications: %w", err)
 	}

@@ -62,7 +62,7 @@ func insertDelivery(ctx context.Context, tx *sql.Tx, rec webhook.Record) error {
 	return err
 }
 
-func scanDelivery(row interface{ Scan(...any) error }) (webhook.Record, error) {
+func scanDelivery(row rowScanner) (webhook.Record, error) {
 	var r webhook.Record
 	var received, outcome, finished string
 	err := row.Scan(&r.ID, &r.Event, &received, &outcome, &r.Detail, &finished)
@@ -94,20 +94,11 @@ func (w WebhookDeliveries) ReleaseDelivery(ctx context.Context, id string) error
 
 // RecentDeliveries returns the newest deliveries first.
 func (w WebhookDeliveries) RecentDeliveries(ctx context.Context, limit int) ([]webhook.Record, error) {
-	rows, err := w.DB.sql.QueryContext(ctx, `SELECT `+deliveryColumns+` FROM webhook_deliveries ORDER BY received_at DESC LIMIT ?`, limit)
+	out, err := queryAll(ctx, w.DB.sql, scanDelivery, `SELECT `+deliveryColumns+` FROM webhook_deliveries ORDER BY received_at DESC LIMIT ?`, limit)
 	if err != nil {
 		return nil, fmt.Errorf("list deliveries: %w", err)
 	}
-	defer rows.Close()
-	var out []webhook.Record
-	for rows.Next() {
-		r, err := scanDelivery(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list deliveries: %w", err)
-		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // PruneDeliveries forgets deliveries received before t (GitHub redelivers for

@@ -126,27 +126,29 @@ func started(a *manifest.Action, ev Event, triggerType, reason string) Decision 
 // filtered applies a trigger's filters: the first one that matches starts the
 // pipeline (CodePipeline ORs the filters of a trigger).
 func filtered(g *manifest.GitConfiguration, a *manifest.Action, ev Event) Decision {
-	var why []string
+	var d Decision
 	switch ev.Kind {
 	case KindPush:
-		for i, f := range g.Push {
-			ok, reason := matchPush(f, ev)
-			if ok {
-				return started(a, ev, TriggerWebhookV2, fmt.Sprintf("push filter %d of the trigger for %s: %s", i+1, a.Name, reason))
-			}
-			why = append(why, fmt.Sprintf("push filter %d: %s", i+1, reason))
-		}
+		d = firstFilter(g.Push, "push", matchPush, a, ev)
 	case KindPullRequest:
-		for i, f := range g.PullRequest {
-			ok, reason := matchPullRequest(f, ev)
-			if ok {
-				return started(a, ev, TriggerWebhookV2, fmt.Sprintf("pull_request filter %d of the trigger for %s: %s", i+1, a.Name, reason))
-			}
-			why = append(why, fmt.Sprintf("pull_request filter %d: %s", i+1, reason))
-		}
+		d = firstFilter(g.PullRequest, "pull_request", matchPullRequest, a, ev)
 	}
-	if len(why) == 0 {
-		why = append(why, fmt.Sprintf("the trigger for %s has no %s filters", a.Name, ev.Kind))
+	if d.Reason == "" {
+		d = Decision{Outcome: OutcomeNoMatch, SourceAction: a.Name, Reason: fmt.Sprintf("the trigger for %s has no %s filters", a.Name, ev.Kind)}
+	}
+	return d
+}
+
+// firstFilter tries each filter of one kind; without a match, the reason lists
+// why each one did not.
+func firstFilter[F any](filters []F, kind string, match func(F, Event) (bool, string), a *manifest.Action, ev Event) Decision {
+	var why []string
+	for i, f := range filters {
+		ok, reason := match(f, ev)
+		if ok {
+			return started(a, ev, TriggerWebhookV2, fmt.Sprintf("%s filter %d of the trigger for %s: %s", kind, i+1, a.Name, reason))
+		}
+		why = append(why, fmt.Sprintf("%s filter %d: %s", kind, i+1, reason))
 	}
 	return Decision{Outcome: OutcomeNoMatch, SourceAction: a.Name, Reason: strings.Join(why, "; ")}
 }
