@@ -453,3 +453,44 @@ func TestBackoffDoublesWithJitterUpToTheCap(t *testing.T) {
 		}
 	}
 }
+
+// Slack answering 500, then 429 with Retry-After: the delivery waits as told,
+// then succeeds on the third attempt.
+func TestSlackRetriesAfter500And429(t *testing.T) {
+	var times []time.Time
+	var mu sync.Mutex
+	slack := newEndpoint(t, func(n int, w http.ResponseWriter, _ *http.Request) {
+		mu.Lock()
+		times = append(times, time.Now())
+		mu.Unlock()
+		switch n {
+		case 1:
+			w.WriteHeader(http.StatusInternalServerError)
+		case 2:
+			w.Header().Set("Retry-After", "1")
+			w.WriteHeader(http.StatusTooManyRequests)
+			io.WriteString(w, "rate_limited")
+		}
+	})
+	t.Setenv("GL_TEST_SLACK_URL", slack.URL+"/services/T/B/X")
+	_, q := openStore(t, filepath.Join(t.TempDir(), "state.db"))
+	n := newNotifier(q, rules(t, `  - name: slack
+    detail_type: BASIC
+    event_type_ids: [codepipeline-pipeline-pipeline-execution-succeeded]
+    targets: [{slack: {url: {env: GL_TEST_SLACK_URL}}}]
+`), func(o *notify.Options) { o.MaxBackoff = 5 * time.Second })
+	run(t, n)
+	n.Emit(event.Event{Seq: 1, Time: time.Now(), Kind: event.KindExecution, Status: "Succeeded", Pipeline: "orders", ExecutionID: "e-1"})
+	d := waitFor(t, q, 1)[0]
+	if d.Status != notify.StatusSucceeded || d.Attempts != 3 {
+		t.Fatalf("delivery = %+v", d)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if gap := times[2].Sub(times[1]); gap < time.Second {
+		t.Errorf("retried %s after a 429 with Retry-After: 1", gap)
+	}
+	if bodies := slack.got(); string(bodies[0].body) != string(bodies[2].body) {
+		t.Error("the retry sent another message")
+	}
+}
