@@ -232,6 +232,10 @@ func (d *decoder) checkHTTPURL(v *node, key, s string) bool {
 // path}, {secrets_manager: id[:json-key]} or {parameter_store: name}.
 func (d *decoder) secretValue(n *node, what string) *SecretValue {
 	s := &SecretValue{Pos: n.pos}
+	if n.kind == kindString {
+		d.errorf(n.pos, "%s: write where the secret is read from ({env: NAME}, {file: path}, {secrets_manager: id} or {parameter_store: name}), not the secret itself", what)
+		return s
+	}
 	d.object(n, what, s,
 		opt("env", func(v *node) { s.Env, _ = d.name(v, "env") }),
 		opt("file", func(v *node) { s.File, _ = d.name(v, "file") }),

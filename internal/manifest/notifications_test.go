@@ -74,7 +74,7 @@ notifications:
 		`greenlight.yaml:16:72: event_type_ids: unknown event type "codepipeline-pipeline-action-execution-superseded" (allowed: `+known+`)`,
 		`greenlight.yaml:16:123: event_type_ids: "codepipeline-pipeline-pipeline-execution-started" is listed twice`,
 		`greenlight.yaml:17:18: detail_type: unknown "SHORT" (allowed: BASIC, FULL)`,
-		"greenlight.yaml:19:23: url: expected a mapping, got the string \"https://hooks.slack.com/services/T/B/x\"",
+		"greenlight.yaml:19:23: url: write where the secret is read from ({env: NAME}, {file: path}, {secrets_manager: id} or {parameter_store: name}), not the secret itself",
 		"greenlight.yaml:20:9: target: set exactly one of slack, webhook or sns",
 		`greenlight.yaml:20:25: url: "ftp://x" is not an http:// or https:// URL`,
 		`greenlight.yaml:20:48: arn: "arn:aws:sns:us-east-1:1:t" is not an SNS topic ARN (like arn:aws:sns:us-east-1:123456789012:deployments)`,
