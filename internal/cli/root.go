@@ -84,6 +84,9 @@ greenlight.yaml.`,
 		a.agentCommand(),
 		a.controllerCommand(),
 		a.downCommand(),
+		a.tokensCommand(),
+		a.auditCommand(),
+		a.notificationsCommand(),
 	)
 	return root
 }

@@ -70,7 +70,7 @@ func (e Event) NotificationID() string {
 	if !ok {
 		return ""
 	}
-	return "codepipeline-pipeline-" + what + "-" + state
+	return knownID("codepipeline-pipeline-" + what + "-" + state)
 }
 
 var notificationStates = map[string]string{

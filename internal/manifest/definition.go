@@ -81,6 +81,8 @@ func (d *decoder) definition(n *node, def *Definition) {
 		opt("deployment_configs", func(v *node) { def.DeploymentConfigs = d.deploymentConfigs(v) }),
 		opt("alarms", func(v *node) { def.Alarms = d.alarms(v) }),
 		opt("secrets", func(v *node) { def.Secrets = d.secrets(v) }),
+		opt("notifications", func(v *node) { def.Notifications = d.notifications(v) }),
+		opt("webhook", func(v *node) { def.Webhook = d.webhookConfig(v) }),
 	)
 }
 
@@ -100,6 +102,7 @@ func (d *decoder) pipeline(n *node) *Pipeline {
 				d.errorf(v.pos, "stages: a pipeline needs at least two stages, found %d", len(v.items))
 			}
 		}),
+		opt("triggers", func(v *node) { p.Triggers = d.triggers(v) }),
 	)
 	return p
 }

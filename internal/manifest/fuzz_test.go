@@ -55,6 +55,8 @@ func FuzzParseDefinition(f *testing.F) {
 	f.Add([]byte(minimal))
 	f.Add([]byte("version: 1\npipeline: {name: p, stages: [{name: a, actions: [{name: x, category: Source, provider: Git}]}]}\n"))
 	f.Add([]byte("a: &x [*x]\n"))
+	f.Add([]byte(withTriggers("    - {provider_type: CodeStarSourceConnection, git_configuration: {source_action_name: Src, push: [{branches: {includes: [\"a[!b]{c,d}**\"]}}]}}\n")))
+	f.Add([]byte(minimal + "notifications: [{name: n, event_type_ids: [greenlight-alarm-state-changed], detail_type: FULL, targets: [{webhook: {url: \"http://x\", secret: {env: S}}}]}]\nwebhook: {secret: {file: s}}\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		def, err := ParseDefinition("greenlight.yaml", data)
 		checkPositions(t, "greenlight.yaml", data, err)

@@ -50,6 +50,7 @@ func (d *decoder) validatePipeline(def *Definition) {
 		c.registerNamespace(l)
 	}
 	c.checkInputs()
+	c.validateTriggers(p)
 	for _, l := range c.actions {
 		c.checkConfiguration(l)
 		c.checkVariableRefs(l)

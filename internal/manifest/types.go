@@ -43,6 +43,8 @@ type Definition struct {
 	DeploymentConfigs map[string]*DeploymentConfig `json:"deployment_configs,omitempty"` // custom ones only
 	Alarms            map[string]*Alarm            `json:"alarms,omitempty"`
 	Secrets           *Secrets                     `json:"secrets,omitempty"`
+	Notifications     []*NotificationRule          `json:"notifications,omitempty"` // notifications.go
+	Webhook           *WebhookConfig               `json:"webhook,omitempty"`       // notifications.go
 }
 
 // Execution modes of a pipeline (CodePipeline V2).
@@ -58,6 +60,7 @@ type Pipeline struct {
 	ExecutionMode string              `json:"execution_mode"` // default SUPERSEDED
 	Variables     []*PipelineVariable `json:"variables,omitempty"`
 	Stages        []*Stage            `json:"stages"`
+	Triggers      []*Trigger          `json:"triggers,omitempty"` // CodePipeline V2 triggers (triggers.go)
 	Pos           Pos                 `json:"-"`
 }
 

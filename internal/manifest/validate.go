@@ -12,6 +12,7 @@ func (d *decoder) validateDefinition(def *Definition) {
 	d.validateBuildProjects(def)
 	d.validateListeners(def)
 	d.validateApplications(def)
+	d.validateNotifications(def)
 }
 
 func (d *decoder) validateBuildProjects(def *Definition) {

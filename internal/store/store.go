@@ -39,6 +39,9 @@ var migrations = []migration{
 	{"0001_events", eventsSchema},
 	{"0002_pipeline", pipelineSchema},
 	{"0003_deploy", deploySchema},
+	{"0005_access", accessSchema},
+	{"0006_notifications", notificationsSchema},
+	{"0007_webhook_deliveries", webhookSchema},
 }
 
 // Open opens (creating if needed) the state file at path and brings its schema up to
