@@ -29,6 +29,10 @@ type Request struct {
 	WorkDir               string            // empty dir the runner owns: the build's working copy, CODEBUILD_SRC_DIR
 	Env                   []string          // KEY=VALUE from the project, then the pipeline; override the buildspec
 	Secrets               SecretResolver    // resolves env.secrets-manager and env.parameter-store
+	// Masked are values in Env that came from secret sources (project or action
+	// variables of type SECRETS_MANAGER or PARAMETER_STORE): masked wherever the
+	// buildspec's own secrets are.
+	Masked                []string
 	ResolvedSourceVersion string            // commit id
 	Initiator             string            // "codepipeline/<pipeline>"
 	CacheDir              string            // per project, kept between builds ("" = no cache)

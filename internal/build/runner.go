@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 )
@@ -19,7 +20,7 @@ type builder struct {
 	req        *Request
 	result     *Result
 	log        *maskingWriter
-	masker     *masker
+	masker     *Masker
 	workDir    string
 	privateDir string // the runner's own files (scripts, secondary sources); removed at the end
 	scriptDir  string
@@ -34,7 +35,7 @@ func newBuilder(ctx context.Context, req *Request) *builder {
 		ctx: ctx, req: req, succeeding: true,
 		result: &Result{Status: StatusSucceeded, ExportedVariables: map[string]string{}, Start: time.Now()},
 		log:    NewMaskingWriter(io.Discard, nil).(*maskingWriter),
-		masker: newMasker(nil),
+		masker: NewMasker(nil),
 	}
 }
 
@@ -60,12 +61,12 @@ func (b *builder) run() (*Result, error) {
 	if err != nil {
 		return b.fault(err)
 	}
-	var values []string
+	values := slices.Clone(b.req.Masked)
 	for _, s := range secrets {
 		values = append(values, s.value)
 	}
 	// Nothing was logged yet: from here on every line goes through the mask.
-	b.masker = newMasker(values)
+	b.masker = NewMasker(values)
 	b.log = NewMaskingWriter(b.logTo(), values).(*maskingWriter)
 	defer b.log.Close()
 	b.logf("Build %s (project %s, build number %d)", b.req.BuildID, b.req.Project, b.req.BuildNumber)
@@ -86,7 +87,7 @@ func (b *builder) run() (*Result, error) {
 	}
 	b.shellCfg = shellConfig{
 		path: path, dir: b.workDir, scriptDir: b.scriptDir, output: b.log,
-		env: buildEnvironment(b.req, b.workDir, secondary, secrets, b.result.Start),
+		env: buildEnvironment(b.req, b.workDir, secondary, values, secrets, b.result.Start),
 	}
 	if b.sh, err = startShell(b.shellCfg); err != nil {
 		return b.fault(err)
@@ -217,14 +218,24 @@ func (b *builder) exportVariables(ctx context.Context) error {
 		}
 		return fmt.Errorf("read exported variables: %w", err)
 	}
-	for name, file := range files {
-		value, err := os.ReadFile(file)
+	for _, name := range sortedKeys(files) {
+		value, err := os.ReadFile(files[name])
 		if err != nil {
 			return fmt.Errorf("read exported variable %s: %w", name, err)
 		}
-		b.result.ExportedVariables[name] = string(value)
+		b.result.ExportedVariables[name] = b.exportedValue(name, string(value))
 	}
 	return nil
+}
+
+// exportedValue masks a secret in an exported variable: exported variables are
+// shown in the pipeline's history and events, so a secret there would leak.
+func (b *builder) exportedValue(name, value string) string {
+	masked := b.masker.Mask(value)
+	if masked != value {
+		b.logf("Exported variable %s holds a secret: exported masked; read the secret from secrets-manager or parameter-store where it is needed", name)
+	}
+	return masked
 }
 
 // uploadPhase uploads artifacts and saves the cache. A missing artifact fails the
@@ -275,5 +286,5 @@ func (b *builder) fault(err error) (*Result, error) {
 	b.result.Failure = b.masker.Mask(b.failure)
 	b.result.End = time.Now()
 	b.logf("Build fault: %s", b.result.Failure)
-	return b.result, fmt.Errorf("build %s: %w", b.req.BuildID, err)
+	return b.result, fmt.Errorf("build %s: %w", b.req.BuildID, MaskError(err, b.masker))
 }

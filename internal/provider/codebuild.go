@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -48,10 +49,21 @@ func (p *CodeBuild) Run(ctx context.Context, a *pipeline.ActionRun) (pipeline.Ou
 	if err != nil {
 		return failed("%v", err), nil
 	}
-	env, err := p.environment(ctx, project, a.Config["EnvironmentVariables"])
+	env, masked, err := p.environment(ctx, project, a.Config["EnvironmentVariables"])
 	if err != nil {
 		return failed("%v", err), nil
 	}
+	// Everything this action says from here on passes the mask: its log, its
+	// outcome and its errors.
+	masker := build.NewMasker(masked)
+	log := masker.Writer(a.Log)
+	defer log.Close()
+	out, err := p.runBuild(ctx, a, project, spec, source, env, masked, log)
+	return maskOutcome(out, masker), build.MaskError(err, masker)
+}
+
+func (p *CodeBuild) runBuild(ctx context.Context, a *pipeline.ActionRun, project *manifest.BuildProject, spec *manifest.Buildspec,
+	source string, env, masked []string, log io.Writer) (pipeline.Outcome, error) {
 	id := project.Name + ":" + strings.ToLower(rand.Text()[:16])
 	number, err := p.nextBuildNumber(a.StateDir, project.Name)
 	if err != nil {
@@ -62,9 +74,9 @@ func (p *CodeBuild) Run(ctx context.Context, a *pipeline.ActionRun) (pipeline.Ou
 	req := build.Request{
 		BuildID: id, BuildNumber: number, Project: project.Name, Buildspec: spec,
 		SourceDir: source, SecondarySources: secondarySources(a, source), WorkDir: workDir,
-		Env: env, Secrets: Secrets{Def: p.Def}, ResolvedSourceVersion: a.Source.CommitID,
+		Env: env, Masked: masked, Secrets: Secrets{Def: p.Def}, ResolvedSourceVersion: a.Source.CommitID,
 		Initiator: "codepipeline/" + a.Pipeline, CacheDir: filepath.Join(a.StateDir, "cache", project.Name),
-		SecondaryArtifactsDir: secondaryDir, Timeout: project.Timeout.D(), Log: a.Log,
+		SecondaryArtifactsDir: secondaryDir, Timeout: project.Timeout.D(), Log: log,
 	}
 	// Without an output artifact the buildspec's artifacts are still collected, as
 	// CodeBuild does, but kept beside the build instead of passed on.
@@ -74,13 +86,13 @@ func (p *CodeBuild) Run(ctx context.Context, a *pipeline.ActionRun) (pipeline.Ou
 	}
 	res, err := build.Run(ctx, req)
 	if err != nil {
-		return pipeline.Outcome{}, fmt.Errorf("build %s: %w", id, err)
+		return pipeline.Outcome{}, err // names the build
 	}
 	if err := placeSecondaryArtifacts(secondaryDir, a.Outputs); err != nil {
 		return pipeline.Outcome{}, err
 	}
 	if err := pruneBuilds(filepath.Dir(workDir), project.Name, keepBuilds); err != nil {
-		fmt.Fprintf(a.Log, "warning: prune old build directories: %v\n", err)
+		fmt.Fprintf(log, "warning: prune old build directories: %v\n", err)
 	}
 	return buildOutcome(id, res), nil
 }
@@ -120,18 +132,19 @@ func pruneBuilds(dir, project string, keep int) error {
 }
 
 // environment is the project's variables (secrets resolved), then the action's
-// EnvironmentVariables (CodePipeline's JSON list), then greenlight's own.
-func (p *CodeBuild) environment(ctx context.Context, project *manifest.BuildProject, actionVars string) ([]string, error) {
+// EnvironmentVariables (CodePipeline's JSON list), then greenlight's own; masked
+// holds the values read from secret sources.
+func (p *CodeBuild) environment(ctx context.Context, project *manifest.BuildProject, actionVars string) (env, masked []string, err error) {
 	vars := append([]*manifest.EnvironmentVariable(nil), project.EnvironmentVariables...)
 	if actionVars != "" {
 		var extra []*manifest.EnvironmentVariable
 		if err := json.Unmarshal([]byte(actionVars), &extra); err != nil {
-			return nil, fmt.Errorf("configuration EnvironmentVariables: want a JSON list of {\"name\", \"value\", \"type\"}: %w", err)
+			return nil, nil, fmt.Errorf("configuration EnvironmentVariables: want a JSON list of {\"name\", \"value\", \"type\"}: %w", err)
 		}
 		vars = append(vars, extra...)
 	}
 	secrets := Secrets{Def: p.Def}
-	env := make([]string, 0, len(vars)+len(p.Env))
+	env = make([]string, 0, len(vars)+len(p.Env))
 	for _, v := range vars {
 		value := v.Value
 		var err error
@@ -142,11 +155,27 @@ func (p *CodeBuild) environment(ctx context.Context, project *manifest.BuildProj
 			value, err = secrets.SecretsManager(ctx, v.Value)
 		}
 		if err != nil {
-			return nil, fmt.Errorf("environment variable %s: %w", v.Name, err)
+			return nil, nil, fmt.Errorf("environment variable %s: %w", v.Name, err)
+		}
+		if v.Type == manifest.EnvParameterStore || v.Type == manifest.EnvSecretsManager {
+			masked = append(masked, value)
 		}
 		env = append(env, v.Name+"="+value)
 	}
-	return append(env, p.Env...), nil
+	return append(env, p.Env...), masked, nil
+}
+
+// maskOutcome hides secrets in what an action's outcome shows: its summary,
+// error, output variables and data (reports).
+func maskOutcome(out pipeline.Outcome, m *build.Masker) pipeline.Outcome {
+	out.Summary, out.ErrorMessage = m.Mask(out.Summary), m.Mask(out.ErrorMessage)
+	for k, v := range out.OutputVariables {
+		out.OutputVariables[k] = m.Mask(v)
+	}
+	if reports, ok := out.Data["reports"].([]report.Report); ok {
+		out.Data["reports"] = build.MaskReports(reports, m)
+	}
+	return out
 }
 
 // nextBuildNumber counts a project's builds (CODEBUILD_BUILD_NUMBER).
