@@ -16,6 +16,9 @@ var ReportFormats = []string{
 
 var envVarName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
+// projectName is CodeBuild's rule for project names.
+var projectName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,254}$`)
+
 // ParseBuildspec parses and validates a CodeBuild buildspec, version 0.2.
 func ParseBuildspec(path string, data []byte) (*Buildspec, error) {
 	d := newDecoder(path, false)

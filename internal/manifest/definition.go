@@ -81,6 +81,7 @@ func (d *decoder) definition(n *node, def *Definition) {
 		opt("deployment_configs", func(v *node) { def.DeploymentConfigs = d.deploymentConfigs(v) }),
 		opt("alarms", func(v *node) { def.Alarms = d.alarms(v) }),
 		opt("secrets", func(v *node) { def.Secrets = d.secrets(v) }),
+		opt("retention", func(v *node) { def.Retention = d.retention(v) }),
 	)
 }
 
@@ -166,6 +167,9 @@ func (d *decoder) configuration(n *node, a *Action) {
 func (d *decoder) buildProjects(n *node) map[string]*BuildProject {
 	out := map[string]*BuildProject{}
 	d.mapOf(n, "build_projects", func(name string, keyPos Pos, v *node) {
+		if !projectName.MatchString(name) {
+			d.errorf(keyPos, "build_projects: %q is not a build project name (up to 255 letters, digits, - and _, starting with a letter or digit)", clip(name))
+		}
 		bp := &BuildProject{Name: name, Pos: keyPos, Buildspec: "buildspec.yml", Timeout: Duration(60 * time.Minute)}
 		d.object(v, "build project "+quote(name), bp,
 			opt("buildspec", func(v *node) { bp.Buildspec, _ = d.name(v, "buildspec") }),

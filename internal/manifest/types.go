@@ -43,6 +43,7 @@ type Definition struct {
 	DeploymentConfigs map[string]*DeploymentConfig `json:"deployment_configs,omitempty"` // custom ones only
 	Alarms            map[string]*Alarm            `json:"alarms,omitempty"`
 	Secrets           *Secrets                     `json:"secrets,omitempty"`
+	Retention         *Retention                   `json:"retention,omitempty"` // nil: DefaultRetention
 }
 
 // Execution modes of a pipeline (CodePipeline V2).

@@ -2,20 +2,14 @@ package provider
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-	"sort"
-	"strconv"
 	"strings"
-	"sync"
 	"time"
 
-	"github.com/greenlight-ci/greenlight/internal/atomicfile"
 	"github.com/greenlight-ci/greenlight/internal/build"
 	"github.com/greenlight-ci/greenlight/internal/manifest"
 	"github.com/greenlight-ci/greenlight/internal/pipeline"
@@ -28,8 +22,6 @@ type CodeBuild struct {
 	// Env is added to every build's environment, after the project's (e.g.
 	// GREENLIGHT_DOCKER=1 when a service runs on Docker).
 	Env []string
-
-	numbers sync.Mutex // serializes build number increments in this process
 }
 
 // DefaultTimeout is CodeBuild's default build timeout.
@@ -64,23 +56,22 @@ func (p *CodeBuild) Run(ctx context.Context, a *pipeline.ActionRun) (pipeline.Ou
 
 func (p *CodeBuild) runBuild(ctx context.Context, a *pipeline.ActionRun, project *manifest.BuildProject, spec *manifest.Buildspec,
 	source string, env, masked []string, log io.Writer) (pipeline.Outcome, error) {
-	id := project.Name + ":" + strings.ToLower(rand.Text()[:16])
-	number, err := p.nextBuildNumber(a.StateDir, project.Name)
+	builds := build.Workspaces{Dir: filepath.Join(a.StateDir, "builds")}
+	ws, err := builds.Create(project.Name)
 	if err != nil {
 		return pipeline.Outcome{}, err
 	}
-	workDir := filepath.Join(a.StateDir, "builds", strings.ReplaceAll(id, ":", "-"))
-	secondaryDir := filepath.Join(workDir + "-secondary")
+	defer ws.Release()
 	req := build.Request{
-		BuildID: id, BuildNumber: number, Project: project.Name, Buildspec: spec,
-		SourceDir: source, SecondarySources: secondarySources(a, source), WorkDir: workDir,
+		BuildID: ws.ID, BuildNumber: ws.Number, Project: project.Name, Buildspec: spec,
+		SourceDir: source, SecondarySources: secondarySources(a, source), WorkDir: ws.WorkDir,
 		Env: env, Masked: masked, Secrets: Secrets{Def: p.Def}, ResolvedSourceVersion: a.Source.CommitID,
 		Initiator: "codepipeline/" + a.Pipeline, CacheDir: filepath.Join(a.StateDir, "cache", project.Name),
-		SecondaryArtifactsDir: secondaryDir, Timeout: project.Timeout.D(), Log: log,
+		SecondaryArtifactsDir: ws.SecondaryDir, Timeout: project.Timeout.D(), Log: log,
 	}
 	// Without an output artifact the buildspec's artifacts are still collected, as
 	// CodeBuild does, but kept beside the build instead of passed on.
-	req.ArtifactsDir = workDir + "-artifacts"
+	req.ArtifactsDir = ws.ArtifactsDir
 	if len(a.Outputs) > 0 {
 		req.ArtifactsDir = a.Outputs[0].Dir
 	}
@@ -88,47 +79,13 @@ func (p *CodeBuild) runBuild(ctx context.Context, a *pipeline.ActionRun, project
 	if err != nil {
 		return pipeline.Outcome{}, err // names the build
 	}
-	if err := placeSecondaryArtifacts(secondaryDir, a.Outputs); err != nil {
+	if err := placeSecondaryArtifacts(ws.SecondaryDir, a.Outputs); err != nil {
 		return pipeline.Outcome{}, err
 	}
-	if err := pruneBuilds(filepath.Dir(workDir), project.Name, keepBuilds); err != nil {
+	if _, err := builds.Prune(project.Name, p.Def.Retention.KeepBuilds(), false); err != nil {
 		fmt.Fprintf(log, "warning: prune old build directories: %v\n", err)
 	}
-	return buildOutcome(id, res), nil
-}
-
-// keepBuilds is how many work directories of a project stay for inspection.
-const keepBuilds = 10
-
-// pruneBuilds removes a project's oldest build work directories beyond keep (the
-// artifacts a build produced live in the artifact store, not here).
-func pruneBuilds(dir, project string, keep int) error {
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return err
-	}
-	type build struct {
-		name string
-		mod  time.Time
-	}
-	var builds []build
-	for _, e := range entries {
-		name := e.Name()
-		if !e.IsDir() || !strings.HasPrefix(name, project+"-") || strings.HasSuffix(name, "-artifacts") || strings.HasSuffix(name, "-secondary") {
-			continue
-		}
-		if info, err := e.Info(); err == nil {
-			builds = append(builds, build{name, info.ModTime()})
-		}
-	}
-	sort.Slice(builds, func(i, j int) bool { return builds[i].mod.After(builds[j].mod) })
-	var errs []error
-	for _, b := range builds[min(keep, len(builds)):] {
-		for _, suffix := range []string{"", "-artifacts", "-secondary"} {
-			errs = append(errs, os.RemoveAll(filepath.Join(dir, b.name+suffix)))
-		}
-	}
-	return errors.Join(errs...)
+	return buildOutcome(ws.ID, res), nil
 }
 
 // environment is the project's variables (secrets resolved), then the action's
@@ -176,22 +133,6 @@ func maskOutcome(out pipeline.Outcome, m *build.Masker) pipeline.Outcome {
 		out.Data["reports"] = build.MaskReports(reports, m)
 	}
 	return out
-}
-
-// nextBuildNumber counts a project's builds (CODEBUILD_BUILD_NUMBER).
-func (p *CodeBuild) nextBuildNumber(stateDir, project string) (int, error) {
-	p.numbers.Lock()
-	defer p.numbers.Unlock()
-	path := filepath.Join(stateDir, "builds", project+".number")
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return 0, err
-	}
-	n := 0
-	if b, err := os.ReadFile(path); err == nil {
-		n, _ = strconv.Atoi(strings.TrimSpace(string(b)))
-	}
-	n++
-	return n, atomicfile.Write(path, []byte(strconv.Itoa(n)+"\n"), 0o644)
 }
 
 func secondarySources(a *pipeline.ActionRun, primary string) map[string]string {
