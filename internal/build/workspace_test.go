@@ -116,7 +116,7 @@ func TestPruneMatchesTheExactProjectAndTakesArtifactFolders(t *testing.T) {
 	// Oldest first; ids are 16 base32 characters as Create makes them.
 	names := []string{
 		"api-aaaaaaaaaaaaaaaa", "api-aaaaaaaaaaaaaaaa-artifacts", // old api build with its artifacts
-		"api-bbbbbbbbbbbbbbbb-artifacts",                          // artifacts of a build whose work folder is gone
+		"api-bbbbbbbbbbbbbbbb-artifacts", // artifacts of a build whose work folder is gone
 		"api-v2-cccccccccccccccc", "api-v2-cccccccccccccccc-artifacts",
 		"api-v2-dddddddddddddddd",
 		"api-eeeeeeeeeeeeeeee",
