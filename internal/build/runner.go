@@ -27,7 +27,8 @@ type builder struct {
 	sh         *shell
 	shellCfg   shellConfig
 	succeeding bool
-	failure    string // the first reason the build fails, unmasked
+	failure    string      // the first reason the build fails, unmasked
+	cache      *buildCache // nil: no cache
 }
 
 func newBuilder(ctx context.Context, req *Request) *builder {
@@ -101,6 +102,7 @@ func (b *builder) runBuild() (*Result, error) {
 		ctx, cancel = context.WithTimeout(b.ctx, b.req.Timeout)
 	}
 	defer cancel()
+	b.openCache(ctx)
 	upload, interrupted, err := b.runPhases(ctx)
 	if err == nil && interrupted == "" {
 		err = b.exportVariables(ctx)
@@ -117,6 +119,8 @@ func (b *builder) runBuild() (*Result, error) {
 		if err := b.uploadPhase(); err != nil {
 			return b.fault(err)
 		}
+	} else {
+		b.saveCache() // says why it does not
 	}
 	reports, problem := b.collectReports()
 	b.result.Reports = reports
@@ -129,8 +133,8 @@ func (b *builder) runBuild() (*Result, error) {
 	return b.finish()
 }
 
-// prepare makes the work directory a copy of the source, copies secondary
-// sources to a private directory and restores the cache.
+// prepare makes the work directory a copy of the source and copies secondary
+// sources to a private directory.
 func (b *builder) prepare() (map[string]string, error) {
 	work, err := filepath.Abs(b.req.WorkDir)
 	if err != nil {
@@ -167,7 +171,7 @@ func (b *builder) prepare() (map[string]string, error) {
 		}
 		secondary[name] = dir
 	}
-	return secondary, b.restoreCache()
+	return secondary, nil
 }
 
 func (b *builder) removePrivateDir() {
@@ -238,8 +242,8 @@ func (b *builder) exportedValue(name, value string) string {
 	return masked
 }
 
-// uploadPhase uploads artifacts and saves the cache. A missing artifact fails the
-// build; failing to save the cache is only logged.
+// uploadPhase uploads artifacts and, when the build succeeded, saves the cache.
+// A missing artifact fails the build; failing to save the cache is only logged.
 func (b *builder) uploadPhase() error {
 	pr := PhaseResult{Name: PhaseUploadArtifacts, Status: StatusSucceeded, Start: time.Now()}
 	b.logf("Entering phase UPLOAD_ARTIFACTS")
@@ -255,9 +259,7 @@ func (b *builder) uploadPhase() error {
 		b.result.Phases = append(b.result.Phases, pr)
 		return err
 	}
-	if err := b.saveCache(); err != nil {
-		b.logf("Cache not saved: %v", err)
-	}
+	b.saveCache()
 	pr.End = time.Now()
 	b.result.Phases = append(b.result.Phases, pr)
 	b.logf("Phase complete: UPLOAD_ARTIFACTS State: %s", pr.Status)

@@ -230,6 +230,13 @@ func (d *decoder) buildCache(n *node) *BuildCache {
 	d.object(n, "cache", c,
 		req("paths", func(v *node) { c.Paths = d.globs(v, "paths") }),
 		opt("key", func(v *node) { c.Key, _ = d.name(v, "key") }),
+		opt("fallback-keys", func(v *node) {
+			c.FallbackKeys = d.strings(v, "fallback-keys", c)
+			if len(c.FallbackKeys) > maxFallbackKeys {
+				d.errorf(v.pos, "fallback-keys: %d keys, CodeBuild takes at most %d", len(c.FallbackKeys), maxFallbackKeys)
+			}
+		}),
+		opt("action", func(v *node) { c.Action, _ = d.enum(v, "action", CacheRestore, CacheSave) }),
 	)
 	return c
 }

@@ -98,8 +98,23 @@ type BuildArtifacts struct {
 	Pos                Pos               `json:"-"`
 }
 
+// BuildCache is a buildspec's cache section. With a key, a cache is saved once
+// under it and never updated; a build whose key has no cache restores the newest
+// one whose key starts with a fallback key, in order. Without a key there is one
+// cache per project, replaced after every successful build.
 type BuildCache struct {
-	Key   string   `json:"key,omitempty"`
-	Paths []string `json:"paths"`
-	Pos   Pos      `json:"-"`
+	Key          string   `json:"key,omitempty"`
+	FallbackKeys []string `json:"fallback-keys,omitempty"` // prefixes; ignored without a key
+	Action       string   `json:"action,omitempty"`        // restore or save; default both
+	Paths        []string `json:"paths"`
+	Pos          Pos      `json:"-"`
 }
+
+// Cache actions: only restore, or only save.
+const (
+	CacheRestore = "restore"
+	CacheSave    = "save"
+)
+
+// maxFallbackKeys is CodeBuild's limit.
+const maxFallbackKeys = 5
