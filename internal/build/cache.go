@@ -336,8 +336,8 @@ func DiskUsage(path string) int64 {
 	return n
 }
 
-// size prints a byte count for the log.
-func size(n int64) string {
+// HumanSize prints a byte count as the logs and gc do.
+func HumanSize(n int64) string {
 	switch {
 	case n >= 1<<30:
 		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))

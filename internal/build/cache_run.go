@@ -57,7 +57,7 @@ func (b *builder) restoreCache(c *buildCache) {
 		b.logf("Cache hit (%s) but not restored: %v", how, err)
 		return
 	}
-	b.logf("Cache hit: %s (%s): restored %d files, %s", c.describe(), how, files, size(bytes))
+	b.logf("Cache hit: %s (%s): restored %d files, %s", c.describe(), how, files, HumanSize(bytes))
 	if stale > 0 {
 		b.logf("Cache: %d saved files changed since the save (rewritten in place by their tool) were not restored", stale)
 	}
@@ -104,7 +104,7 @@ func (b *builder) saveCache() {
 	case !placed:
 		b.logf("Cache not saved: another build saved key %q first", c.key)
 	default:
-		b.logf("Cache saved: %s: %d files, %s", c.describe(), info.Files, size(info.Bytes))
+		b.logf("Cache saved: %s: %d files, %s", c.describe(), info.Files, HumanSize(info.Bytes))
 	}
 }
 

@@ -84,6 +84,7 @@ greenlight.yaml.`,
 		a.agentCommand(),
 		a.controllerCommand(),
 		a.downCommand(),
+		a.gcCommand(),
 	)
 	return root
 }
