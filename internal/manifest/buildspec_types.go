@@ -49,9 +49,11 @@ type Phase struct {
 	RunAs           string            `json:"run-as,omitempty"`
 	OnFailure       string            `json:"on-failure,omitempty"` // default ABORT
 	RuntimeVersions map[string]string `json:"runtime-versions,omitempty"`
-	Commands        []Command         `json:"commands,omitempty"`
-	Finally         []Command         `json:"finally,omitempty"`
-	Pos             Pos               `json:"-"`
+	// RuntimeVersionPos is where each runtime's version is written.
+	RuntimeVersionPos map[string]Pos `json:"-"`
+	Commands          []Command      `json:"commands,omitempty"`
+	Finally           []Command      `json:"finally,omitempty"`
+	Pos               Pos            `json:"-"`
 }
 
 // Command is one shell command line of a phase, with where it was written.
