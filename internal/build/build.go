@@ -33,9 +33,13 @@ type Request struct {
 	// variables of type SECRETS_MANAGER or PARAMETER_STORE): masked wherever the
 	// buildspec's own secrets are.
 	Masked                []string
-	ResolvedSourceVersion string        // commit id
-	Initiator             string        // "codepipeline/<pipeline>"
-	CacheDir              string        // per project, kept between builds ("" = no cache)
+	ResolvedSourceVersion string // commit id
+	Initiator             string // "codepipeline/<pipeline>"
+	CacheDir              string // per project, kept between builds ("" = no cache)
+	// CacheType is the project's: manifest.CacheLocal ("" too) leaves absolute
+	// cache paths in place, CacheS3 saves and restores them, CacheNone ignores
+	// the buildspec's cache.
+	CacheType             string
 	ArtifactsDir          string        // the primary artifact is copied here
 	SecondaryArtifactsDir string        // secondary artifact <identifier> goes to <dir>/<identifier>
 	Timeout               time.Duration // 0 = none

@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/greenlight-ci/greenlight/internal/atomicfile"
 	"github.com/greenlight-ci/greenlight/internal/manifest"
 )
@@ -73,6 +75,7 @@ func IsCacheLeftover(name string) bool {
 // buildCache is the cache of one build: its keys evaluated, and what it restored.
 type buildCache struct {
 	spec      *manifest.BuildCache
+	paths     []string // the spec's, less what stays in place
 	dir       string
 	key       string // evaluated
 	fallbacks []string
@@ -283,7 +286,7 @@ func (c *buildCache) seal(tmp string, info cacheInfo) error {
 	if err := atomicfile.Write(filepath.Join(tmp, cacheMeta), meta, 0o644); err != nil {
 		return err
 	}
-	return syncTree(tmp)
+	return syncFilesystem(tmp)
 }
 
 // place renames a complete save into its entry. It reports false when a keyed
@@ -307,19 +310,18 @@ func (c *buildCache) place(tmp string) (bool, error) {
 	return true, RemoveTree(old)
 }
 
-// syncTree flushes every file and folder under dir to disk.
-func syncTree(dir string) error {
-	return filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil || !d.Type().IsRegular() && !d.IsDir() {
-			return err
-		}
-		f, err := os.Open(path)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		return f.Sync()
-	})
+// syncFilesystem flushes the file system holding dir (syncfs(2)): one call
+// for every file and folder of a save, however many.
+func syncFilesystem(dir string) error {
+	f, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := unix.Syncfs(int(f.Fd())); err != nil {
+		return fmt.Errorf("syncfs: %w", err)
+	}
+	return nil
 }
 
 // DiskUsage is the size of the regular files under path (of path, a file).

@@ -21,10 +21,18 @@ import (
 // logged; they never fail a build.
 func (b *builder) openCache(ctx context.Context) {
 	spec := b.req.Buildspec.Cache
-	if b.req.CacheDir == "" || spec == nil {
+	switch {
+	case b.req.CacheDir == "" || spec == nil:
+		return
+	case b.req.CacheType == manifest.CacheNone:
+		b.logf("Cache not used: the build project's cache type is %s", manifest.CacheNone)
 		return
 	}
-	c := &buildCache{spec: spec, dir: b.req.CacheDir, version: cacheVersion(spec.Paths)}
+	paths := b.cachePaths(spec.Paths)
+	if len(paths) == 0 {
+		return
+	}
+	c := &buildCache{spec: spec, paths: paths, dir: b.req.CacheDir, version: cacheVersion(paths)}
 	var err error
 	if spec.Key != "" {
 		if c.key, err = b.evalKey(ctx, spec.Key); err == nil {
@@ -44,6 +52,24 @@ func (b *builder) openCache(ctx context.Context) {
 	if spec.Action != manifest.CacheSave {
 		b.restoreCache(c)
 	}
+}
+
+// cachePaths are the paths this build saves and restores: with a LOCAL cache,
+// absolute paths are this machine's folders, which outlive builds: they stay
+// where they are, as on a CodeBuild host with a local cache.
+func (b *builder) cachePaths(paths []string) []string {
+	if b.req.CacheType == manifest.CacheS3 {
+		return paths
+	}
+	var out []string
+	for _, p := range paths {
+		if filepath.IsAbs(p) {
+			b.logf("Cache path %s: this machine's folder, kept between builds where it is (cache type LOCAL; type S3 saves and restores it)", p)
+			continue
+		}
+		out = append(out, p)
+	}
+	return out
 }
 
 func (b *builder) restoreCache(c *buildCache) {
@@ -88,9 +114,9 @@ func (b *builder) saveCache() {
 		b.logf("Cache not saved: key %q has a cache already, which is never updated", c.key)
 		return
 	}
-	files, err := cachedFiles(c.spec.Paths, b.workDir)
+	files, err := cachedFiles(c.paths, b.workDir)
 	if err == nil && len(files) == 0 {
-		b.logf("Cache not saved: no file matches %s", strings.Join(c.spec.Paths, ", "))
+		b.logf("Cache not saved: no file matches %s", strings.Join(c.paths, ", "))
 		return
 	}
 	var info cacheInfo

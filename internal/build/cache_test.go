@@ -13,20 +13,21 @@ import (
 
 // cacheBuilds runs builds of one project sharing a cache folder.
 type cacheBuilds struct {
-	t     *testing.T
-	cache string
-	tools string // an absolute cache path: a tool's folder on this machine
+	t         *testing.T
+	cacheType string
+	cache     string
+	tools     string // an absolute cache path: a tool's folder on this machine
 }
 
 func newCacheBuilds(t *testing.T) *cacheBuilds {
-	return &cacheBuilds{t: t, cache: t.TempDir(), tools: filepath.Join(t.TempDir(), "tool-cache")}
+	return &cacheBuilds{t: t, cacheType: manifest.CacheS3, cache: t.TempDir(), tools: filepath.Join(t.TempDir(), "tool-cache")}
 }
 
 // run runs one build of spec; the source holds files.
 func (c *cacheBuilds) run(spec *manifest.Buildspec, files map[string]string, want build.Status) string {
 	c.t.Helper()
 	f := newFixture(c.t, spec)
-	f.req.CacheDir = c.cache
+	f.req.CacheDir, f.req.CacheType = c.cache, c.cacheType
 	f.req.Env = []string{"TOOL_CACHE=" + c.tools}
 	for name, body := range files {
 		f.writeSource(c.t, name, body, 0o644)
@@ -120,4 +121,23 @@ func TestCacheActionRestoreOrSaveOnly(t *testing.T) {
 	}
 	wantLog(t, log, `Cache saved`)
 	wantLog(t, c.run(with(manifest.CacheRestore, "v3"), nil, build.StatusSucceeded), `Cache hit`, `found lib.txt: v2`)
+}
+
+// A LOCAL cache (the default) leaves absolute paths where they are: this
+// machine's folders outlive builds. NO_CACHE ignores the cache section.
+func TestCacheTypes(t *testing.T) {
+	c := newCacheBuilds(t)
+	c.cacheType = manifest.CacheLocal
+	spec := cacheSpec(&manifest.BuildCache{Paths: []string{"deps/**/*", filepath.Join(c.tools, "**", "*")}}, "VERSION=v1", fill)
+	log := c.run(spec, nil, build.StatusSucceeded)
+	wantLog(t, log, `Cache path .*tool-cache/\*\*/\*: this machine's folder, kept between builds where it is`, `Cache saved: the project's cache: 1 files`)
+	log = c.run(spec, nil, build.StatusSucceeded)
+	wantLog(t, log, `restored 1 files`, `found lib.txt: v1`, `found mod.txt: v1`)
+
+	c.cacheType = manifest.CacheNone
+	log = c.run(spec, nil, build.StatusSucceeded)
+	wantLog(t, log, `Cache not used: the build project's cache type is NO_CACHE`)
+	if strings.Contains(log, "found lib.txt") {
+		t.Errorf("NO_CACHE restored the cache:\n%s", log)
+	}
 }

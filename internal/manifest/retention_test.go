@@ -1,6 +1,7 @@
 package manifest
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -38,4 +39,21 @@ func TestBuildProjectNames(t *testing.T) {
 	src := minimal + "  x/y: {}\n"
 	_, err := ParseDefinition("greenlight.yaml", []byte(src))
 	assertErrors(t, src, err, `greenlight.yaml:13:3: build_projects: "x/y" is not a build project name (up to 255 letters, digits, - and _, starting with a letter or digit)`)
+}
+
+func TestBuildProjectCacheType(t *testing.T) {
+	def, err := ParseDefinition("greenlight.yaml", []byte(minimal))
+	mustNotFail(t, err)
+	if got := def.BuildProjects["b"].Cache.Type; got != CacheLocal {
+		t.Errorf("default cache type %q, want LOCAL", got)
+	}
+	src := strings.Replace(minimal, "  b: {}\n", "  b: {cache: {type: S3}}\n", 1)
+	def, err = ParseDefinition("greenlight.yaml", []byte(src))
+	mustNotFail(t, err)
+	if got := def.BuildProjects["b"].Cache.Type; got != CacheS3 {
+		t.Errorf("cache type %q, want S3", got)
+	}
+	src = strings.Replace(minimal, "  b: {}\n", "  b: {cache: {type: EFS}}\n", 1)
+	_, err = ParseDefinition("greenlight.yaml", []byte(src))
+	assertErrors(t, src, err, `greenlight.yaml:12:21: type: unknown "EFS" (allowed: LOCAL, S3, NO_CACHE)`)
 }
