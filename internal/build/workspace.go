@@ -133,7 +133,7 @@ func (ws Workspaces) List(project string) ([]BuildDirs, error) {
 	byName := map[string]*BuildDirs{}
 	for _, e := range entries {
 		m := buildDirName.FindStringSubmatch(e.Name())
-		if !e.IsDir() || m == nil || project != "" && m[1] != project {
+		if !e.IsDir() || m == nil || strings.HasPrefix(e.Name(), ".") || project != "" && m[1] != project {
 			continue
 		}
 		name := m[1] + "-" + m[2]
