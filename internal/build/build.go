@@ -20,22 +20,30 @@ import (
 
 // Request is one build to run.
 type Request struct {
-	BuildID               string // "<project>:<uuid>"; CODEBUILD_BUILD_ID
-	BuildNumber           int    // CODEBUILD_BUILD_NUMBER
-	Project               string // build project name
-	Buildspec             *manifest.Buildspec
-	SourceDir             string            // primary input artifact; read-only, copied into WorkDir
-	SecondarySources      map[string]string // name -> dir, copied; CODEBUILD_SRC_DIR_<name>
-	WorkDir               string            // empty dir the runner owns: the build's working copy, CODEBUILD_SRC_DIR
-	Env                   []string          // KEY=VALUE from the project, then the pipeline; override the buildspec
-	Secrets               SecretResolver    // resolves env.secrets-manager and env.parameter-store
-	ResolvedSourceVersion string            // commit id
-	Initiator             string            // "codepipeline/<pipeline>"
-	CacheDir              string            // per project, kept between builds ("" = no cache)
-	ArtifactsDir          string            // the primary artifact is copied here
-	SecondaryArtifactsDir string            // secondary artifact <identifier> goes to <dir>/<identifier>
-	Timeout               time.Duration     // 0 = none
-	Log                   io.Writer         // every line of output and phase headers, secrets masked; nil = discard
+	BuildID          string // "<project>:<uuid>"; CODEBUILD_BUILD_ID
+	BuildNumber      int    // CODEBUILD_BUILD_NUMBER
+	Project          string // build project name
+	Buildspec        *manifest.Buildspec
+	SourceDir        string            // primary input artifact; read-only, copied into WorkDir
+	SecondarySources map[string]string // name -> dir, copied; CODEBUILD_SRC_DIR_<name>
+	WorkDir          string            // empty dir the runner owns: the build's working copy, CODEBUILD_SRC_DIR
+	Env              []string          // KEY=VALUE from the project, then the pipeline; override the buildspec
+	Secrets          SecretResolver    // resolves env.secrets-manager and env.parameter-store
+	// Masked are values in Env that came from secret sources (project or action
+	// variables of type SECRETS_MANAGER or PARAMETER_STORE): masked wherever the
+	// buildspec's own secrets are.
+	Masked                []string
+	ResolvedSourceVersion string // commit id
+	Initiator             string // "codepipeline/<pipeline>"
+	CacheDir              string // per project, kept between builds ("" = no cache)
+	// CacheType is the project's: manifest.CacheLocal ("" too) leaves absolute
+	// cache paths in place, CacheS3 saves and restores them, CacheNone ignores
+	// the buildspec's cache.
+	CacheType             string
+	ArtifactsDir          string        // the primary artifact is copied here
+	SecondaryArtifactsDir string        // secondary artifact <identifier> goes to <dir>/<identifier>
+	Timeout               time.Duration // 0 = none
+	Log                   io.Writer     // every line of output and phase headers, secrets masked; nil = discard
 }
 
 // SecretResolver reads the secrets a buildspec names. Implementations map them

@@ -487,36 +487,6 @@ func TestNoMatchingArtifactFailsTheBuild(t *testing.T) {
 	}
 }
 
-func TestCacheIsKeptBetweenBuilds(t *testing.T) {
-	var w specWriter
-	spec := &manifest.Buildspec{Version: "0.2", Cache: &manifest.BuildCache{Paths: []string{"deps/**/*", "/root/.cache/**/*"}}}
-	spec.Phases.Install = phase("install", w.cmds(
-		`if [ -f deps/lib.txt ]; then echo "cache hit: $(cat deps/lib.txt)"; else echo "cache miss"; fi`,
-		"mkdir -p deps && echo v1 > deps/lib.txt && echo build-$CODEBUILD_BUILD_NUMBER > deps/from-build",
-		"cat source-owned.txt",
-	))
-	cache := t.TempDir()
-	for i, want := range []string{"cache miss", "cache hit: v1"} {
-		f := newFixture(t, spec)
-		f.req.CacheDir = cache
-		f.req.BuildNumber = i + 1
-		f.writeSource(t, "source-owned.txt", fmt.Sprintf("source %d\n", i+1), 0o644)
-		f.writeSource(t, "deps/source-owned-too.txt", "x", 0o644)
-		res := f.run(t)
-		wantStatus(t, res, build.StatusSucceeded, f.log)
-		if !strings.Contains(f.log.String(), "\n"+want+"\n") {
-			t.Errorf("build %d: log lacks %q:\n%s", i+1, want, f.log)
-		}
-		if !strings.Contains(f.log.String(), fmt.Sprintf("\nsource %d\n", i+1)) {
-			t.Errorf("build %d: the cache replaced a source file", i+1)
-		}
-	}
-	got, err := os.ReadFile(filepath.Join(cache, "files", "deps", "from-build"))
-	if err != nil || string(got) != "build-2\n" {
-		t.Errorf("saved cache holds %q (%v), want the last build's", got, err)
-	}
-}
-
 func TestCommandsDoNotReadTheCommandStream(t *testing.T) {
 	var w specWriter
 	spec := &manifest.Buildspec{Version: "0.2"}

@@ -82,16 +82,17 @@ func (e *envList) Environ() []string {
 
 // buildEnvironment assembles the shell's environment, later sources winning as in
 // CodeBuild (buildspec < project and pipeline < CODEBUILD_* built-ins):
-//  1. this process's environment, minus anything that may carry a secret;
+//  1. this process's environment, minus anything that may carry a secret (by
+//     its name, or a value equal to a secret's);
 //  2. buildspec env.variables, set literally (CodeBuild does not expand them);
 //  3. parameter-store and secrets-manager values;
 //  4. req.Env (project, then pipeline);
 //  5. the CODEBUILD_* variables.
-func buildEnvironment(req *Request, workDir string, secondary map[string]string, secrets []resolvedSecret, start time.Time) []string {
+func buildEnvironment(req *Request, workDir string, secondary map[string]string, masked []string, secrets []resolvedSecret, start time.Time) []string {
 	var env envList
 	secretValues := map[string]bool{}
-	for _, s := range secrets {
-		secretValues[s.value] = true
+	for _, v := range masked {
+		secretValues[v] = true
 	}
 	for _, kv := range os.Environ() {
 		name, value, ok := strings.Cut(kv, "=")

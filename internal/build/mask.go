@@ -11,15 +11,16 @@ import (
 // mask is the text that replaces a secret.
 const mask = "***"
 
-// masker replaces secret values in text. A multi-line secret is also masked line
+// Masker replaces secret values in text. A multi-line secret is also masked line
 // by line, so that each of its lines is hidden wherever it shows up.
-type masker struct {
+type Masker struct {
 	secrets  []string // longest first, so a secret is never half-masked by a shorter one
 	replacer *strings.Replacer
 	longest  int
 }
 
-func newMasker(secrets []string) *masker {
+// NewMasker returns a Masker of the secrets; blank ones are ignored.
+func NewMasker(secrets []string) *Masker {
 	seen := map[string]bool{}
 	var list []string
 	add := func(s string) {
@@ -38,7 +39,7 @@ func newMasker(secrets []string) *masker {
 	// A multi-line secret itself is never matched in a line-based stream; its
 	// lines are. Keep it anyway for Mask on whole texts (failure messages).
 	slices.SortStableFunc(list, func(a, b string) int { return len(b) - len(a) })
-	m := &masker{secrets: list}
+	m := &Masker{secrets: list}
 	pairs := make([]string, 0, 2*len(list))
 	for _, s := range list {
 		pairs = append(pairs, s, mask)
@@ -49,12 +50,38 @@ func newMasker(secrets []string) *masker {
 }
 
 // Mask returns s with every secret replaced.
-func (m *masker) Mask(s string) string {
+func (m *Masker) Mask(s string) string {
 	if len(m.secrets) == 0 {
 		return s
 	}
 	return m.replacer.Replace(s)
 }
+
+// Writer returns a writer to w that masks the secrets (see NewMaskingWriter).
+func (m *Masker) Writer(w io.Writer) io.WriteCloser {
+	return &maskingWriter{w: w, m: m}
+}
+
+// MaskError returns err with its text masked, still wrapping err for errors.Is
+// and errors.As; nil stays nil.
+func MaskError(err error, m *Masker) error {
+	if err == nil {
+		return nil
+	}
+	text := m.Mask(err.Error())
+	if text == err.Error() {
+		return err
+	}
+	return &maskedError{err: err, text: text}
+}
+
+type maskedError struct {
+	err  error
+	text string
+}
+
+func (e *maskedError) Error() string { return e.text }
+func (e *maskedError) Unwrap() error { return e.err }
 
 // maskingWriter masks secrets in a stream. It holds back the end of the stream
 // that could be the start of a secret, so that a secret split across two Writes
@@ -62,7 +89,7 @@ func (m *masker) Mask(s string) string {
 type maskingWriter struct {
 	mu      sync.Mutex
 	w       io.Writer
-	m       *masker
+	m       *Masker
 	pending []byte
 }
 
@@ -71,7 +98,7 @@ type maskingWriter struct {
 // Write calls. Close flushes what is held back; it does not close w. Safe for
 // concurrent use; concurrent writers should write whole lines.
 func NewMaskingWriter(w io.Writer, secrets []string) io.WriteCloser {
-	return &maskingWriter{w: w, m: newMasker(secrets)}
+	return NewMasker(secrets).Writer(w)
 }
 
 func (mw *maskingWriter) Write(p []byte) (int, error) {

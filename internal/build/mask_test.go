@@ -2,6 +2,8 @@ package build
 
 import (
 	"bytes"
+	"errors"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -40,7 +42,7 @@ func TestMaskingWriterPassesLinesOnAtOnce(t *testing.T) {
 }
 
 func TestMaskerIgnoresBlankSecrets(t *testing.T) {
-	m := newMasker([]string{"", "  ", "\n\n", "x\n\ny"})
+	m := NewMasker([]string{"", "  ", "\n\n", "x\n\ny"})
 	if got := m.Mask("a x b y  c"); got != "a *** b ***  c" {
 		t.Fatalf("Mask = %q", got)
 	}
@@ -70,4 +72,19 @@ func FuzzMaskingWriter(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestMaskErrorHidesSecretsAndKeepsTheChain(t *testing.T) {
+	cause := errors.New("open /run/s3cr3t-value: permission denied")
+	err := fmt.Errorf("copy source: %w", cause)
+	masked := MaskError(err, NewMasker([]string{"s3cr3t-value"}))
+	if masked.Error() != "copy source: open /run/***: permission denied" {
+		t.Errorf("masked error %q", masked)
+	}
+	if !errors.Is(masked, cause) {
+		t.Error("the masked error no longer wraps its cause")
+	}
+	if MaskError(nil, NewMasker(nil)) != nil {
+		t.Error("MaskError(nil) is not nil")
+	}
 }

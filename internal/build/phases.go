@@ -82,8 +82,11 @@ func (b *builder) runPhase(ctx context.Context, name string, p *manifest.Phase) 
 	pr := PhaseResult{Name: name, Status: StatusSucceeded, Start: time.Now()}
 	upper := strings.ToUpper(name)
 	b.logf("Entering phase %s", upper)
-	if p.RunAs != "" || len(p.RuntimeVersions) > 0 {
-		b.logf("Phase %s: run-as and runtime-versions are ignored here; commands run as this user with this machine's tools", name)
+	if p.RunAs != "" {
+		b.logf("Phase %s: run-as is ignored here; commands run as this user", name)
+	}
+	if problem := b.checkRuntimes(ctx, p); problem != "" {
+		return b.runtimeMismatch(pr, upper, problem), nil
 	}
 	err := b.runCommands(ctx, p.Commands, &pr, false)
 	if err == nil && len(p.Finally) > 0 {
@@ -152,4 +155,15 @@ func (b *builder) exec(ctx context.Context, script string) (int, error) {
 		return code, nil
 	}
 	return code, err
+}
+
+// runtimeMismatch fails the install phase before its commands: the toolchains
+// the buildspec asks for are not the ones here.
+func (b *builder) runtimeMismatch(pr PhaseResult, upper, problem string) PhaseResult {
+	pr.Status, pr.End = StatusFailed, time.Now()
+	pr.Context = "RUNTIME_VERSIONS: " + problem
+	b.fail(fmt.Sprintf("phase %s: runtime-versions: %s", pr.Name, problem))
+	b.logf("Phase complete: %s State: %s", upper, pr.Status)
+	b.logf("Phase context: %s", pr.Context)
+	return pr
 }

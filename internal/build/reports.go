@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/greenlight-ci/greenlight/internal/report"
@@ -50,13 +51,32 @@ func (b *builder) collectReports() ([]report.Report, string) {
 }
 
 // maskReport hides secrets in test output kept in a report (shown in consoles).
-func (b *builder) maskReport(r *report.Report) {
+func (b *builder) maskReport(r *report.Report) { maskReport(r, b.masker) }
+
+// MaskReports returns copies of reports with the secrets of m hidden in their
+// test cases.
+func MaskReports(reports []report.Report, m *Masker) []report.Report {
+	out := make([]report.Report, len(reports))
+	for i, r := range reports {
+		if r.Tests != nil {
+			tests := *r.Tests
+			tests.Cases = slices.Clone(tests.Cases)
+			r.Tests = &tests
+		}
+		maskReport(&r, m)
+		out[i] = r
+	}
+	return out
+}
+
+func maskReport(r *report.Report, m *Masker) {
 	if r.Tests == nil {
 		return
 	}
 	for i := range r.Tests.Cases {
 		c := &r.Tests.Cases[i]
-		c.Message, c.Details = b.masker.Mask(c.Message), b.masker.Mask(c.Details)
+		c.Suite, c.Name = m.Mask(c.Suite), m.Mask(c.Name)
+		c.Message, c.Details = m.Mask(c.Message), m.Mask(c.Details)
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 )
@@ -19,14 +20,15 @@ type builder struct {
 	req        *Request
 	result     *Result
 	log        *maskingWriter
-	masker     *masker
+	masker     *Masker
 	workDir    string
 	privateDir string // the runner's own files (scripts, secondary sources); removed at the end
 	scriptDir  string
 	sh         *shell
 	shellCfg   shellConfig
 	succeeding bool
-	failure    string // the first reason the build fails, unmasked
+	failure    string      // the first reason the build fails, unmasked
+	cache      *buildCache // nil: no cache
 }
 
 func newBuilder(ctx context.Context, req *Request) *builder {
@@ -34,7 +36,7 @@ func newBuilder(ctx context.Context, req *Request) *builder {
 		ctx: ctx, req: req, succeeding: true,
 		result: &Result{Status: StatusSucceeded, ExportedVariables: map[string]string{}, Start: time.Now()},
 		log:    NewMaskingWriter(io.Discard, nil).(*maskingWriter),
-		masker: newMasker(nil),
+		masker: NewMasker(nil),
 	}
 }
 
@@ -60,12 +62,12 @@ func (b *builder) run() (*Result, error) {
 	if err != nil {
 		return b.fault(err)
 	}
-	var values []string
+	values := slices.Clone(b.req.Masked)
 	for _, s := range secrets {
 		values = append(values, s.value)
 	}
 	// Nothing was logged yet: from here on every line goes through the mask.
-	b.masker = newMasker(values)
+	b.masker = NewMasker(values)
 	b.log = NewMaskingWriter(b.logTo(), values).(*maskingWriter)
 	defer b.log.Close()
 	b.logf("Build %s (project %s, build number %d)", b.req.BuildID, b.req.Project, b.req.BuildNumber)
@@ -86,7 +88,7 @@ func (b *builder) run() (*Result, error) {
 	}
 	b.shellCfg = shellConfig{
 		path: path, dir: b.workDir, scriptDir: b.scriptDir, output: b.log,
-		env: buildEnvironment(b.req, b.workDir, secondary, secrets, b.result.Start),
+		env: buildEnvironment(b.req, b.workDir, secondary, values, secrets, b.result.Start),
 	}
 	if b.sh, err = startShell(b.shellCfg); err != nil {
 		return b.fault(err)
@@ -100,6 +102,7 @@ func (b *builder) runBuild() (*Result, error) {
 		ctx, cancel = context.WithTimeout(b.ctx, b.req.Timeout)
 	}
 	defer cancel()
+	b.openCache(ctx)
 	upload, interrupted, err := b.runPhases(ctx)
 	if err == nil && interrupted == "" {
 		err = b.exportVariables(ctx)
@@ -116,6 +119,8 @@ func (b *builder) runBuild() (*Result, error) {
 		if err := b.uploadPhase(); err != nil {
 			return b.fault(err)
 		}
+	} else {
+		b.saveCache() // says why it does not
 	}
 	reports, problem := b.collectReports()
 	b.result.Reports = reports
@@ -128,8 +133,8 @@ func (b *builder) runBuild() (*Result, error) {
 	return b.finish()
 }
 
-// prepare makes the work directory a copy of the source, copies secondary
-// sources to a private directory and restores the cache.
+// prepare makes the work directory a copy of the source and copies secondary
+// sources to a private directory.
 func (b *builder) prepare() (map[string]string, error) {
 	work, err := filepath.Abs(b.req.WorkDir)
 	if err != nil {
@@ -166,7 +171,7 @@ func (b *builder) prepare() (map[string]string, error) {
 		}
 		secondary[name] = dir
 	}
-	return secondary, b.restoreCache()
+	return secondary, nil
 }
 
 func (b *builder) removePrivateDir() {
@@ -217,18 +222,28 @@ func (b *builder) exportVariables(ctx context.Context) error {
 		}
 		return fmt.Errorf("read exported variables: %w", err)
 	}
-	for name, file := range files {
-		value, err := os.ReadFile(file)
+	for _, name := range sortedKeys(files) {
+		value, err := os.ReadFile(files[name])
 		if err != nil {
 			return fmt.Errorf("read exported variable %s: %w", name, err)
 		}
-		b.result.ExportedVariables[name] = string(value)
+		b.result.ExportedVariables[name] = b.exportedValue(name, string(value))
 	}
 	return nil
 }
 
-// uploadPhase uploads artifacts and saves the cache. A missing artifact fails the
-// build; failing to save the cache is only logged.
+// exportedValue masks a secret in an exported variable: exported variables are
+// shown in the pipeline's history and events, so a secret there would leak.
+func (b *builder) exportedValue(name, value string) string {
+	masked := b.masker.Mask(value)
+	if masked != value {
+		b.logf("Exported variable %s holds a secret: exported masked; read the secret from secrets-manager or parameter-store where it is needed", name)
+	}
+	return masked
+}
+
+// uploadPhase uploads artifacts and, when the build succeeded, saves the cache.
+// A missing artifact fails the build; failing to save the cache is only logged.
 func (b *builder) uploadPhase() error {
 	pr := PhaseResult{Name: PhaseUploadArtifacts, Status: StatusSucceeded, Start: time.Now()}
 	b.logf("Entering phase UPLOAD_ARTIFACTS")
@@ -244,9 +259,7 @@ func (b *builder) uploadPhase() error {
 		b.result.Phases = append(b.result.Phases, pr)
 		return err
 	}
-	if err := b.saveCache(); err != nil {
-		b.logf("Cache not saved: %v", err)
-	}
+	b.saveCache()
 	pr.End = time.Now()
 	b.result.Phases = append(b.result.Phases, pr)
 	b.logf("Phase complete: UPLOAD_ARTIFACTS State: %s", pr.Status)
@@ -275,5 +288,5 @@ func (b *builder) fault(err error) (*Result, error) {
 	b.result.Failure = b.masker.Mask(b.failure)
 	b.result.End = time.Now()
 	b.logf("Build fault: %s", b.result.Failure)
-	return b.result, fmt.Errorf("build %s: %w", b.req.BuildID, err)
+	return b.result, fmt.Errorf("build %s: %w", b.req.BuildID, MaskError(err, b.masker))
 }

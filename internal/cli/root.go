@@ -87,6 +87,7 @@ greenlight.yaml.`,
 		a.tokensCommand(),
 		a.auditCommand(),
 		a.notificationsCommand(),
+		a.gcCommand(),
 	)
 	return root
 }

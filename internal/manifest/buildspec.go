@@ -2,6 +2,7 @@ package manifest
 
 import (
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -15,6 +16,9 @@ var ReportFormats = []string{
 }
 
 var envVarName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// projectName is CodeBuild's rule for project names.
+var projectName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,254}$`)
 
 // ParseBuildspec parses and validates a CodeBuild buildspec, version 0.2.
 func ParseBuildspec(path string, data []byte) (*Buildspec, error) {
@@ -137,7 +141,7 @@ func (d *decoder) phase(name string, keyPos Pos, n *node) *Phase {
 		opt("finally", func(v *node) { ph.Finally = d.commands(v, "finally") }),
 	}
 	if name == "install" {
-		fields = append(fields, opt("runtime-versions", func(v *node) { ph.RuntimeVersions = d.runtimeVersions(v) }))
+		fields = append(fields, opt("runtime-versions", func(v *node) { ph.RuntimeVersions = d.runtimeVersions(v, ph) }))
 	}
 	if n.kind == kindNull {
 		return ph
@@ -160,14 +164,52 @@ func (d *decoder) commands(n *node, what string) []Command {
 	return out
 }
 
-func (d *decoder) runtimeVersions(n *node) map[string]string {
+func (d *decoder) runtimeVersions(n *node, ph *Phase) map[string]string {
 	out := map[string]string{}
-	d.mapOf(n, "runtime-versions", func(name string, _ Pos, v *node) {
-		if s, ok := d.str(v, name); ok {
-			out[name] = s
+	ph.RuntimeVersionPos = map[string]Pos{}
+	d.mapOf(n, "runtime-versions", func(name string, keyPos Pos, v *node) {
+		if !slices.Contains(Runtimes, name) {
+			d.errorf(keyPos, "runtime-versions: unknown runtime %q (allowed: %s)", clip(name), strings.Join(Runtimes, ", "))
+			return
 		}
+		s, ok := d.str(v, name)
+		if !ok {
+			return
+		}
+		if !RuntimeVersionForm(name, s) {
+			d.errorf(v.pos, "runtime-versions: %s: %q is not a version (write latest, a version like %s, or a major version like %s)", name, clip(s), runtimeExample(name, false), runtimeExample(name, true))
+			return
+		}
+		out[name], ph.RuntimeVersionPos[name] = s, v.pos
 	})
 	return out
+}
+
+// Runtimes are the runtime names of runtime-versions (CodeBuild's standard images).
+var Runtimes = []string{"android", "dotnet", "golang", "java", "nodejs", "php", "python", "ruby"}
+
+var (
+	runtimeVersion = regexp.MustCompile(`^(latest|\d+(\.\d+){0,2}|\d+(\.\d+)?\.x)$`)
+	javaVersion    = regexp.MustCompile(`^(latest|(corretto|openjdk)\d+(\.x)?)$`)
+)
+
+// RuntimeVersionForm reports whether v is a version CodeBuild takes for the
+// runtime: latest, a version (1.22, 20, 3.12.1), a major version with the latest
+// minor (1.x, 20.x); java names its JDK: corretto17, corretto17.x.
+func RuntimeVersionForm(runtime, v string) bool {
+	if runtime == "java" {
+		return javaVersion.MatchString(v)
+	}
+	return runtimeVersion.MatchString(v)
+}
+
+func runtimeExample(runtime string, major bool) string {
+	examples := map[string][2]string{"android": {"29", "29.x"}, "dotnet": {"8.0", "8.x"}, "golang": {"1.22", "1.x"},
+		"java": {"corretto17", "corretto17.x"}, "nodejs": {"20", "20.x"}, "php": {"8.3", "8.x"}, "python": {"3.12", "3.x"}, "ruby": {"3.3", "3.x"}}
+	if major {
+		return examples[runtime][1]
+	}
+	return examples[runtime][0]
 }
 
 func (d *decoder) reportGroup(name string, keyPos Pos, n *node) *ReportGroup {
@@ -227,6 +269,13 @@ func (d *decoder) buildCache(n *node) *BuildCache {
 	d.object(n, "cache", c,
 		req("paths", func(v *node) { c.Paths = d.globs(v, "paths") }),
 		opt("key", func(v *node) { c.Key, _ = d.name(v, "key") }),
+		opt("fallback-keys", func(v *node) {
+			c.FallbackKeys = d.strings(v, "fallback-keys", c)
+			if len(c.FallbackKeys) > maxFallbackKeys {
+				d.errorf(v.pos, "fallback-keys: %d keys, CodeBuild takes at most %d", len(c.FallbackKeys), maxFallbackKeys)
+			}
+		}),
+		opt("action", func(v *node) { c.Action, _ = d.enum(v, "action", CacheRestore, CacheSave) }),
 	)
 	return c
 }

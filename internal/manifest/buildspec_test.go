@@ -165,3 +165,24 @@ batch: {}
 		})
 	}
 }
+
+func TestRuntimeVersionsForms(t *testing.T) {
+	src := "version: 0.2\nphases:\n  install:\n    runtime-versions:\n      golang: 1.22\n      nodejs: 20.x\n      java: corretto17.x\n      python: latest\n      dotnet: 8.0\n"
+	bs, err := ParseBuildspec("buildspec.yml", []byte(src))
+	mustNotFail(t, err)
+	rv := bs.Phases.Install.RuntimeVersions
+	if rv["golang"] != "1.22" || rv["nodejs"] != "20.x" || rv["java"] != "corretto17.x" || rv["python"] != "latest" || rv["dotnet"] != "8.0" {
+		t.Errorf("runtime-versions = %v", rv)
+	}
+	if p := bs.Phases.Install.RuntimeVersionPos["nodejs"]; p.Line != 6 || p.Column != 15 {
+		t.Errorf("nodejs position %v", p)
+	}
+	bad := "version: 0.2\nphases:\n  install:\n    runtime-versions:\n      golang: go1.22\n      java: 17\n      golan: 1.22\n      nodejs: 20.x.1\n"
+	_, err = ParseBuildspec("buildspec.yml", []byte(bad))
+	assertErrors(t, bad, err,
+		`buildspec.yml:5:15: runtime-versions: golang: "go1.22" is not a version (write latest, a version like 1.22, or a major version like 1.x)`,
+		`buildspec.yml:6:13: runtime-versions: java: "17" is not a version (write latest, a version like corretto17, or a major version like corretto17.x)`,
+		`buildspec.yml:7:7: runtime-versions: unknown runtime "golan" (allowed: android, dotnet, golang, java, nodejs, php, python, ruby)`,
+		`buildspec.yml:8:15: runtime-versions: nodejs: "20.x.1" is not a version (write latest, a version like 20, or a major version like 20.x)`,
+	)
+}

@@ -49,9 +49,11 @@ type Phase struct {
 	RunAs           string            `json:"run-as,omitempty"`
 	OnFailure       string            `json:"on-failure,omitempty"` // default ABORT
 	RuntimeVersions map[string]string `json:"runtime-versions,omitempty"`
-	Commands        []Command         `json:"commands,omitempty"`
-	Finally         []Command         `json:"finally,omitempty"`
-	Pos             Pos               `json:"-"`
+	// RuntimeVersionPos is where each runtime's version is written.
+	RuntimeVersionPos map[string]Pos `json:"-"`
+	Commands          []Command      `json:"commands,omitempty"`
+	Finally           []Command      `json:"finally,omitempty"`
+	Pos               Pos            `json:"-"`
 }
 
 // Command is one shell command line of a phase, with where it was written.
@@ -98,8 +100,23 @@ type BuildArtifacts struct {
 	Pos                Pos               `json:"-"`
 }
 
+// BuildCache is a buildspec's cache section. With a key, a cache is saved once
+// under it and never updated; a build whose key has no cache restores the newest
+// one whose key starts with a fallback key, in order. Without a key there is one
+// cache per project, replaced after every successful build.
 type BuildCache struct {
-	Key   string   `json:"key,omitempty"`
-	Paths []string `json:"paths"`
-	Pos   Pos      `json:"-"`
+	Key          string   `json:"key,omitempty"`
+	FallbackKeys []string `json:"fallback-keys,omitempty"` // prefixes; ignored without a key
+	Action       string   `json:"action,omitempty"`        // restore or save; default both
+	Paths        []string `json:"paths"`
+	Pos          Pos      `json:"-"`
 }
+
+// Cache actions: only restore, or only save.
+const (
+	CacheRestore = "restore"
+	CacheSave    = "save"
+)
+
+// maxFallbackKeys is CodeBuild's limit.
+const maxFallbackKeys = 5

@@ -83,6 +83,7 @@ func (d *decoder) definition(n *node, def *Definition) {
 		opt("secrets", func(v *node) { def.Secrets = d.secrets(v) }),
 		opt("notifications", func(v *node) { def.Notifications = d.notifications(v) }),
 		opt("webhook", func(v *node) { def.Webhook = d.webhookConfig(v) }),
+		opt("retention", func(v *node) { def.Retention = d.retention(v) }),
 	)
 }
 
@@ -169,7 +170,10 @@ func (d *decoder) configuration(n *node, a *Action) {
 func (d *decoder) buildProjects(n *node) map[string]*BuildProject {
 	out := map[string]*BuildProject{}
 	d.mapOf(n, "build_projects", func(name string, keyPos Pos, v *node) {
-		bp := &BuildProject{Name: name, Pos: keyPos, Buildspec: "buildspec.yml", Timeout: Duration(60 * time.Minute)}
+		if !projectName.MatchString(name) {
+			d.errorf(keyPos, "build_projects: %q is not a build project name (up to 255 letters, digits, - and _, starting with a letter or digit)", clip(name))
+		}
+		bp := &BuildProject{Name: name, Pos: keyPos, Buildspec: "buildspec.yml", Timeout: Duration(60 * time.Minute), Cache: ProjectCache{Type: CacheLocal}}
 		d.object(v, "build project "+quote(name), bp,
 			opt("buildspec", func(v *node) { bp.Buildspec, _ = d.name(v, "buildspec") }),
 			opt("environment_variables", func(v *node) {
@@ -178,6 +182,11 @@ func (d *decoder) buildProjects(n *node) map[string]*BuildProject {
 				})
 			}),
 			opt("timeout", func(v *node) { bp.Timeout, _ = d.durationIn(v, "timeout", time.Second, 36*time.Hour) }),
+			opt("cache", func(v *node) {
+				bp.Cache.Pos = v.pos
+				d.object(v, "cache", &bp.Cache,
+					req("type", func(v *node) { bp.Cache.Type, _ = d.enum(v, "type", CacheLocal, CacheS3, CacheNone) }))
+			}),
 		)
 		out[name] = bp
 	})

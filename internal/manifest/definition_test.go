@@ -165,7 +165,7 @@ func TestParseDefinitionErrors(t *testing.T) {
 		{"top level", "version: 2\npipline: {}\n", []string{
 			`greenlight.yaml:1:1: missing required key "pipeline"`,
 			"greenlight.yaml:1:10: version: unsupported 2 (allowed: 1)",
-			`greenlight.yaml:2:1: unknown key "pipline" (allowed: version, pipeline, build_projects, services, applications, deployment_configs, alarms, secrets, notifications, webhook)`,
+			`greenlight.yaml:2:1: unknown key "pipline" (allowed: version, pipeline, build_projects, services, applications, deployment_configs, alarms, secrets, notifications, webhook, retention)`,
 		}},
 		{"wrong types", "version: one\npipeline:\n  name: [p]\n  execution_mode: FAST\n  stages: {}\n", []string{
 			`greenlight.yaml:1:10: version: expected an integer, got the string "one"`,
@@ -486,7 +486,7 @@ services:
   b: {listeners: *nothing}
   c: {listeners: !Ref Listener}
 `, []string{
-			`greenlight.yaml:13:1: unknown key "x-listener" (allowed: version, pipeline, build_projects, services, applications, deployment_configs, alarms, secrets, notifications, webhook)`,
+			`greenlight.yaml:13:1: unknown key "x-listener" (allowed: version, pipeline, build_projects, services, applications, deployment_configs, alarms, secrets, notifications, webhook, retention)`,
 			"greenlight.yaml:16:18: alias *nothing refers to no anchor defined before it",
 			"greenlight.yaml:17:18: unsupported tag !Ref",
 		}},

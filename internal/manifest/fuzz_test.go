@@ -53,6 +53,7 @@ func checkPositions(t *testing.T, file string, data []byte, err error) {
 func FuzzParseDefinition(f *testing.F) {
 	addTestdata(f, "greenlight.yaml")
 	f.Add([]byte(minimal))
+	f.Add([]byte(minimal + "retention: {builds: 3, artifacts: 7d, logs: 12h, events: forever, keep_executions: 0}\n"))
 	f.Add([]byte("version: 1\npipeline: {name: p, stages: [{name: a, actions: [{name: x, category: Source, provider: Git}]}]}\n"))
 	f.Add([]byte("a: &x [*x]\n"))
 	f.Add([]byte(withTriggers("    - {provider_type: CodeStarSourceConnection, git_configuration: {source_action_name: Src, push: [{branches: {includes: [\"a[!b]{c,d}**\"]}}]}}\n")))
@@ -69,6 +70,7 @@ func FuzzParseDefinition(f *testing.F) {
 func FuzzParseBuildspec(f *testing.F) {
 	addTestdata(f, "buildspec*.yml")
 	f.Add([]byte("version: 0.2\nphases: {build: {commands: [\"a: b\", {x: y}]}}\n"))
+	f.Add([]byte("version: 0.2\nphases: {install: {runtime-versions: {golang: 1.x, java: corretto17, nodejs: latest, ruby: [3]}}}\ncache: {key: k-$(codebuild-hash-files a b), fallback-keys: [k-], action: save, paths: [/root/.m2/**/*]}\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		bs, err := ParseBuildspec("buildspec.yml", data)
 		checkPositions(t, "buildspec.yml", data, err)

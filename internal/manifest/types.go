@@ -45,6 +45,7 @@ type Definition struct {
 	Secrets           *Secrets                     `json:"secrets,omitempty"`
 	Notifications     []*NotificationRule          `json:"notifications,omitempty"` // notifications.go
 	Webhook           *WebhookConfig               `json:"webhook,omitempty"`       // notifications.go
+	Retention         *Retention                   `json:"retention,omitempty"`     // nil: DefaultRetention
 }
 
 // Execution modes of a pipeline (CodePipeline V2).
@@ -120,8 +121,27 @@ type BuildProject struct {
 	Buildspec            string                 `json:"buildspec"` // path in the source artifact; default buildspec.yml
 	EnvironmentVariables []*EnvironmentVariable `json:"environment_variables,omitempty"`
 	Timeout              Duration               `json:"timeout"` // default 60m
+	Cache                ProjectCache           `json:"cache"`
 	Pos                  Pos                    `json:"-"`
 }
+
+// ProjectCache is a build project's cache type, as CodeBuild's ProjectCache:
+// LOCAL (default) saves the buildspec's relative cache paths in the state
+// directory and leaves absolute ones in place (this machine's folders outlive
+// builds, as a CodeBuild host's local cache does); S3 saves and restores
+// absolute paths too, as CodeBuild's S3 cache does; NO_CACHE ignores the
+// buildspec's cache section.
+type ProjectCache struct {
+	Type string `json:"type"`
+	Pos  Pos    `json:"-"`
+}
+
+// Build project cache types.
+const (
+	CacheLocal = "LOCAL"
+	CacheS3    = "S3"
+	CacheNone  = "NO_CACHE"
+)
 
 // Environment variable types of a CodeBuild project.
 const (

@@ -2,19 +2,14 @@ package provider
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/json"
-	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
-	"sort"
-	"strconv"
 	"strings"
-	"sync"
 	"time"
 
-	"github.com/greenlight-ci/greenlight/internal/atomicfile"
 	"github.com/greenlight-ci/greenlight/internal/build"
 	"github.com/greenlight-ci/greenlight/internal/manifest"
 	"github.com/greenlight-ci/greenlight/internal/pipeline"
@@ -27,8 +22,6 @@ type CodeBuild struct {
 	// Env is added to every build's environment, after the project's (e.g.
 	// GREENLIGHT_DOCKER=1 when a service runs on Docker).
 	Env []string
-
-	numbers sync.Mutex // serializes build number increments in this process
 }
 
 // DefaultTimeout is CodeBuild's default build timeout.
@@ -48,90 +41,67 @@ func (p *CodeBuild) Run(ctx context.Context, a *pipeline.ActionRun) (pipeline.Ou
 	if err != nil {
 		return failed("%v", err), nil
 	}
-	env, err := p.environment(ctx, project, a.Config["EnvironmentVariables"])
+	env, masked, err := p.environment(ctx, project, a.Config["EnvironmentVariables"])
 	if err != nil {
 		return failed("%v", err), nil
 	}
-	id := project.Name + ":" + strings.ToLower(rand.Text()[:16])
-	number, err := p.nextBuildNumber(a.StateDir, project.Name)
+	// Everything this action says from here on passes the mask: its log, its
+	// outcome and its errors.
+	masker := build.NewMasker(masked)
+	log := masker.Writer(a.Log)
+	defer log.Close()
+	out, err := p.runBuild(ctx, a, project, spec, source, env, masked, log)
+	return maskOutcome(out, masker), build.MaskError(err, masker)
+}
+
+func (p *CodeBuild) runBuild(ctx context.Context, a *pipeline.ActionRun, project *manifest.BuildProject, spec *manifest.Buildspec,
+	source string, env, masked []string, log io.Writer) (pipeline.Outcome, error) {
+	builds := build.Workspaces{Dir: filepath.Join(a.StateDir, "builds")}
+	ws, err := builds.Create(project.Name)
 	if err != nil {
 		return pipeline.Outcome{}, err
 	}
-	workDir := filepath.Join(a.StateDir, "builds", strings.ReplaceAll(id, ":", "-"))
-	secondaryDir := filepath.Join(workDir + "-secondary")
+	defer ws.Release()
 	req := build.Request{
-		BuildID: id, BuildNumber: number, Project: project.Name, Buildspec: spec,
-		SourceDir: source, SecondarySources: secondarySources(a, source), WorkDir: workDir,
-		Env: env, Secrets: Secrets{Def: p.Def}, ResolvedSourceVersion: a.Source.CommitID,
-		Initiator: "codepipeline/" + a.Pipeline, CacheDir: filepath.Join(a.StateDir, "cache", project.Name),
-		SecondaryArtifactsDir: secondaryDir, Timeout: project.Timeout.D(), Log: a.Log,
+		BuildID: ws.ID, BuildNumber: ws.Number, Project: project.Name, Buildspec: spec,
+		SourceDir: source, SecondarySources: secondarySources(a, source), WorkDir: ws.WorkDir,
+		Env: env, Masked: masked, Secrets: Secrets{Def: p.Def}, ResolvedSourceVersion: a.Source.CommitID,
+		Initiator: "codepipeline/" + a.Pipeline, CacheDir: filepath.Join(a.StateDir, "cache", project.Name), CacheType: project.Cache.Type,
+		SecondaryArtifactsDir: ws.SecondaryDir, Timeout: project.Timeout.D(), Log: log,
 	}
 	// Without an output artifact the buildspec's artifacts are still collected, as
 	// CodeBuild does, but kept beside the build instead of passed on.
-	req.ArtifactsDir = workDir + "-artifacts"
+	req.ArtifactsDir = ws.ArtifactsDir
 	if len(a.Outputs) > 0 {
 		req.ArtifactsDir = a.Outputs[0].Dir
 	}
 	res, err := build.Run(ctx, req)
 	if err != nil {
-		return pipeline.Outcome{}, fmt.Errorf("build %s: %w", id, err)
+		return pipeline.Outcome{}, err // names the build
 	}
-	if err := placeSecondaryArtifacts(secondaryDir, a.Outputs); err != nil {
+	if err := placeSecondaryArtifacts(ws.SecondaryDir, a.Outputs); err != nil {
 		return pipeline.Outcome{}, err
 	}
-	if err := pruneBuilds(filepath.Dir(workDir), project.Name, keepBuilds); err != nil {
-		fmt.Fprintf(a.Log, "warning: prune old build directories: %v\n", err)
+	if _, err := builds.Prune(project.Name, p.Def.Retention.KeepBuilds(), false); err != nil {
+		fmt.Fprintf(log, "warning: prune old build directories: %v\n", err)
 	}
-	return buildOutcome(id, res), nil
-}
-
-// keepBuilds is how many work directories of a project stay for inspection.
-const keepBuilds = 10
-
-// pruneBuilds removes a project's oldest build work directories beyond keep (the
-// artifacts a build produced live in the artifact store, not here).
-func pruneBuilds(dir, project string, keep int) error {
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return err
-	}
-	type build struct {
-		name string
-		mod  time.Time
-	}
-	var builds []build
-	for _, e := range entries {
-		name := e.Name()
-		if !e.IsDir() || !strings.HasPrefix(name, project+"-") || strings.HasSuffix(name, "-artifacts") || strings.HasSuffix(name, "-secondary") {
-			continue
-		}
-		if info, err := e.Info(); err == nil {
-			builds = append(builds, build{name, info.ModTime()})
-		}
-	}
-	sort.Slice(builds, func(i, j int) bool { return builds[i].mod.After(builds[j].mod) })
-	var errs []error
-	for _, b := range builds[min(keep, len(builds)):] {
-		for _, suffix := range []string{"", "-artifacts", "-secondary"} {
-			errs = append(errs, os.RemoveAll(filepath.Join(dir, b.name+suffix)))
-		}
-	}
-	return errors.Join(errs...)
+	return buildOutcome(ws.ID, res), nil
 }
 
 // environment is the project's variables (secrets resolved), then the action's
-// EnvironmentVariables (CodePipeline's JSON list), then greenlight's own.
-func (p *CodeBuild) environment(ctx context.Context, project *manifest.BuildProject, actionVars string) ([]string, error) {
+// EnvironmentVariables (CodePipeline's JSON list), then greenlight's own; masked
+// holds the values read from secret sources.
+func (p *CodeBuild) environment(ctx context.Context, project *manifest.BuildProject, actionVars string) (env, masked []string, err error) {
 	vars := append([]*manifest.EnvironmentVariable(nil), project.EnvironmentVariables...)
 	if actionVars != "" {
 		var extra []*manifest.EnvironmentVariable
 		if err := json.Unmarshal([]byte(actionVars), &extra); err != nil {
-			return nil, fmt.Errorf("configuration EnvironmentVariables: want a JSON list of {\"name\", \"value\", \"type\"}: %w", err)
+			return nil, nil, fmt.Errorf("configuration EnvironmentVariables: want a JSON list of {\"name\", \"value\", \"type\"}: %w", err)
 		}
 		vars = append(vars, extra...)
 	}
 	secrets := Secrets{Def: p.Def}
-	env := make([]string, 0, len(vars)+len(p.Env))
+	env = make([]string, 0, len(vars)+len(p.Env))
 	for _, v := range vars {
 		value := v.Value
 		var err error
@@ -142,27 +112,27 @@ func (p *CodeBuild) environment(ctx context.Context, project *manifest.BuildProj
 			value, err = secrets.SecretsManager(ctx, v.Value)
 		}
 		if err != nil {
-			return nil, fmt.Errorf("environment variable %s: %w", v.Name, err)
+			return nil, nil, fmt.Errorf("environment variable %s: %w", v.Name, err)
+		}
+		if v.Type == manifest.EnvParameterStore || v.Type == manifest.EnvSecretsManager {
+			masked = append(masked, value)
 		}
 		env = append(env, v.Name+"="+value)
 	}
-	return append(env, p.Env...), nil
+	return append(env, p.Env...), masked, nil
 }
 
-// nextBuildNumber counts a project's builds (CODEBUILD_BUILD_NUMBER).
-func (p *CodeBuild) nextBuildNumber(stateDir, project string) (int, error) {
-	p.numbers.Lock()
-	defer p.numbers.Unlock()
-	path := filepath.Join(stateDir, "builds", project+".number")
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return 0, err
+// maskOutcome hides secrets in what an action's outcome shows: its summary,
+// error, output variables and data (reports).
+func maskOutcome(out pipeline.Outcome, m *build.Masker) pipeline.Outcome {
+	out.Summary, out.ErrorMessage = m.Mask(out.Summary), m.Mask(out.ErrorMessage)
+	for k, v := range out.OutputVariables {
+		out.OutputVariables[k] = m.Mask(v)
 	}
-	n := 0
-	if b, err := os.ReadFile(path); err == nil {
-		n, _ = strconv.Atoi(strings.TrimSpace(string(b)))
+	if reports, ok := out.Data["reports"].([]report.Report); ok {
+		out.Data["reports"] = build.MaskReports(reports, m)
 	}
-	n++
-	return n, atomicfile.Write(path, []byte(strconv.Itoa(n)+"\n"), 0o644)
+	return out
 }
 
 func secondarySources(a *pipeline.ActionRun, primary string) map[string]string {

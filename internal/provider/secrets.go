@@ -15,26 +15,27 @@ import (
 // maps them to: an environment variable of greenlight, or a file.
 type Secrets struct{ Def *manifest.Definition }
 
-// SecretsManager resolves "secret-id[:json-key[:version-stage[:version-id]]]";
-// with a json-key the secret's value is read as a JSON object.
+// SecretsManager resolves "secret-id[:json-key[:version-stage[:version-id]]]"
+// (the id may be an ARN, as validation reads it); with a json-key the secret's
+// value is read as a JSON object. Local sources have one version: the stage and
+// id are not checked.
 func (s Secrets) SecretsManager(_ context.Context, ref string) (string, error) {
-	parts := strings.SplitN(ref, ":", 4)
-	id := parts[0]
+	r := manifest.ParseSecretRef(ref)
 	var sources map[string]*manifest.SecretSource
 	if s.Def.Secrets != nil {
 		sources = s.Def.Secrets.SecretsManager
 	}
-	value, err := s.read(sources[id], "secrets_manager", id)
-	if err != nil || len(parts) < 2 || parts[1] == "" {
+	value, err := s.read(sources[r.ID], "secrets_manager", r.ID)
+	if err != nil || r.JSONKey == "" {
 		return value, err
 	}
 	var fields map[string]any
 	if err := json.Unmarshal([]byte(value), &fields); err != nil {
-		return "", fmt.Errorf("secret %s: json-key %q asked, but the secret is not a JSON object", id, parts[1])
+		return "", fmt.Errorf("secret %s: json-key %q asked, but the secret is not a JSON object", r.ID, r.JSONKey)
 	}
-	v, ok := fields[parts[1]]
+	v, ok := fields[r.JSONKey]
 	if !ok {
-		return "", fmt.Errorf("secret %s has no key %q", id, parts[1])
+		return "", fmt.Errorf("secret %s has no key %q", r.ID, r.JSONKey)
 	}
 	if str, ok := v.(string); ok {
 		return str, nil
