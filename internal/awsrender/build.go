@@ -3,6 +3,7 @@ package awsrender
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"time"
 
 	"github.com/greenlight-ci/greenlight/internal/manifest"
@@ -41,6 +42,8 @@ func (r *renderer) buildProjects() (map[string]BuildProject, error) {
 			Privileged:           runsDockerCommands(bs),
 			ReportGroups:         r.reportGroups(name, bs),
 			CachePaths:           bs.Cache != nil && len(bs.Cache.Paths) > 0,
+			Parameters:           secretIDs(bp, bs.Env.ParameterStore, manifest.EnvParameterStore),
+			Secrets:              secretIDs(bp, bs.Env.SecretsManager, manifest.EnvSecretsManager),
 		}
 	}
 	return out, nil
@@ -68,6 +71,32 @@ func environment(vars []*manifest.EnvironmentVariable) []EnvironmentVariable {
 	for _, v := range vars {
 		out = append(out, EnvironmentVariable{Name: v.Name, Value: v.Value, Type: v.Type})
 	}
+	return out
+}
+
+// secretIDs lists the ids of one kind (Parameter Store or Secrets Manager) that a
+// project's variables and its buildspec's env read, without json-key or version.
+func secretIDs(bp *manifest.BuildProject, fromBuildspec []manifest.KeyValue, kind string) []string {
+	var refs []string
+	for _, v := range bp.EnvironmentVariables {
+		if v.Type == kind {
+			refs = append(refs, v.Value)
+		}
+	}
+	for _, kv := range fromBuildspec {
+		refs = append(refs, kv.Value)
+	}
+	out := []string{}
+	for _, ref := range refs {
+		id := ref
+		if kind == manifest.EnvSecretsManager {
+			id = manifest.ParseSecretRef(ref).ID
+		}
+		if !slices.Contains(out, id) {
+			out = append(out, id)
+		}
+	}
+	slices.Sort(out)
 	return out
 }
 

@@ -2,7 +2,9 @@ package awsrender
 
 import (
 	"cmp"
+	"encoding/json"
 	"fmt"
+	"io"
 	"slices"
 
 	"github.com/greenlight-ci/greenlight/internal/manifest"
@@ -50,4 +52,30 @@ func (fs findings) sorted() []Finding {
 		)
 	})
 	return out
+}
+
+// WriteFindings prints findings for people (a heading, then one per line) or as
+// one JSON object per line.
+func WriteFindings(w io.Writer, fs []Finding, asJSON bool) error {
+	if asJSON {
+		enc := json.NewEncoder(w)
+		for _, f := range fs {
+			if err := enc.Encode(map[string]Finding{"aws": f}); err != nil {
+				return fmt.Errorf("print finding: %w", err)
+			}
+		}
+		return nil
+	}
+	if len(fs) == 0 {
+		return nil
+	}
+	if _, err := fmt.Fprintf(w, "On AWS, %d features are rendered differently or stay local:\n", len(fs)); err != nil {
+		return fmt.Errorf("print findings: %w", err)
+	}
+	for _, f := range fs {
+		if _, err := fmt.Fprintln(w, "  "+f.String()); err != nil {
+			return fmt.Errorf("print findings: %w", err)
+		}
+	}
+	return nil
 }

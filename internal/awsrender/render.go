@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"path/filepath"
 
 	"github.com/greenlight-ci/greenlight/internal/atomicfile"
@@ -86,4 +87,13 @@ func (s Stack) WriteTFVars(dir string) (string, error) {
 		return "", fmt.Errorf("write %s: %w", path, err)
 	}
 	return path, nil
+}
+
+// Check renders def and prints its findings: what `greenlight validate --aws` adds.
+func Check(def *manifest.Definition, sourceDir string, w io.Writer, asJSON bool) error {
+	res, err := Render(def, sourceDir)
+	if err != nil {
+		return err
+	}
+	return WriteFindings(w, res.Findings, asJSON)
 }

@@ -84,6 +84,10 @@ type BuildProject struct {
 	Privileged   bool              `json:"privileged"`
 	ReportGroups map[string]string `json:"report_groups"` // buildspec report name -> TEST or CODE_COVERAGE
 	CachePaths   bool              `json:"cache"`         // the buildspec names cache paths
+	// Parameters and Secrets are the Parameter Store names and Secrets Manager ids
+	// the project's variables and buildspec read: its role may read these only.
+	Parameters []string `json:"parameters"`
+	Secrets    []string `json:"secrets"`
 }
 
 type EnvironmentVariable struct {
