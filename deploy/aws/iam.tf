@@ -161,7 +161,7 @@ data "aws_iam_policy_document" "codebuild" {
     actions   = ["codebuild:CreateReport", "codebuild:UpdateReport", "codebuild:BatchPutTestCases", "codebuild:BatchPutCodeCoverages"]
     resources = length(aws_codebuild_report_group.reports) > 0 ? [for g in aws_codebuild_report_group.reports : g.arn] : ["${local.arn_prefix}:codebuild:${local.region}:${local.account_id}:report-group/${local.name}-none"]
   }
-  # ecr:GetAuthorizationToken is account-wide: AWS supports only "*" for it.
+  # ecr:GetAuthorizationToken is account-wide: AWS requires "*" for it.
   statement {
     sid       = "RegistryLogin"
     actions   = ["ecr:GetAuthorizationToken"]
@@ -267,7 +267,7 @@ resource "aws_iam_role_policy" "task_execution" {
 }
 
 data "aws_iam_policy_document" "task_execution" {
-  # ecr:GetAuthorizationToken is account-wide: AWS supports only "*" for it.
+  # ecr:GetAuthorizationToken is account-wide: AWS requires "*" for it.
   statement {
     sid       = "RegistryLogin"
     actions   = ["ecr:GetAuthorizationToken"]
@@ -316,9 +316,9 @@ data "aws_iam_policy_document" "hooks" {
     actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
     resources = length(aws_cloudwatch_log_group.hooks) > 0 ? [for g in aws_cloudwatch_log_group.hooks : "${g.arn}:*"] : ["${local.arn_prefix}:logs:${local.region}:${local.account_id}:log-group:${local.name}-none"]
   }
-  # A function in a VPC manages its network interfaces; EC2's network-interface
-  # actions for Lambda support no resource-level permissions: AWS requires "*"
-  # (as its AWSLambdaVPCAccessExecutionRole policy does).
+  # A function in a VPC manages its network interfaces, and EC2's network-interface
+  # actions support no resource-level permissions: AWS requires "*" (its own
+  # AWSLambdaVPCAccessExecutionRole policy grants them so).
   statement {
     sid       = "VpcNetworkInterfaces"
     actions   = ["ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"]

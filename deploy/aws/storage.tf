@@ -15,9 +15,9 @@ resource "aws_kms_alias" "main" {
 }
 
 data "aws_iam_policy_document" "kms" {
-  # A key policy must name the key as "*" (it is the key's own policy), and the
-  # account root with kms:* is AWS's default statement: without it IAM policies
-  # cannot grant use of the key and the key becomes unmanageable.
+  # In a key policy the resource is the key itself, which AWS requires to be
+  # written "*"; the account root with kms:* is AWS's default statement, which AWS
+  # requires for IAM policies to grant use of the key at all.
   statement {
     sid       = "AccountAdministersTheKey"
     actions   = ["kms:*"]
@@ -28,8 +28,8 @@ data "aws_iam_policy_document" "kms" {
     }
   }
 
-  # CodeStar Notifications publishes to the encrypted notifications topic; SNS
-  # asks KMS on its behalf. Key policy: "*" is the key itself.
+  # CodeStar Notifications publishes to the encrypted notifications topic and SNS
+  # asks KMS on its behalf. In a key policy AWS requires the resource "*" (the key).
   statement {
     sid       = "NotificationsPublishEncrypted"
     actions   = ["kms:GenerateDataKey*", "kms:Decrypt"]
