@@ -21,7 +21,7 @@ import (
 
 // Problem is one finding, at its position.
 type Problem struct {
-	Pos hcl.Pos
+	Pos  hcl.Pos
 	File string
 	Msg  string
 }
