@@ -41,17 +41,18 @@ func (r *renderer) deploymentGroup(g *manifest.DeploymentGroup) DeploymentGroup 
 		Application: g.Application, Name: g.Name, Service: g.Service,
 		DeploymentConfig:         g.DeploymentConfig,
 		ActionOnTimeout:          g.DeploymentReady.ActionOnTimeout,
-		WaitTimeInMinutes:        r.minutes(g.Pos, field+".deployment_ready.wait_time", g.DeploymentReady.WaitTime.D()),
 		TerminationWaitInMinutes: r.minutes(g.Pos, field+".termination_wait", g.TerminationWait.D()),
 		AutoRollbackEnabled:      g.AutoRollback.Enabled,
 		AutoRollbackEvents:       nonNil(g.AutoRollback.Events),
 		AlarmsEnabled:            g.Alarms.Enabled,
 		Alarms:                   nonNil(g.Alarms.Names),
 	}
-	if out.ActionOnTimeout == manifest.ReadyContinue && out.WaitTimeInMinutes > 0 {
+	switch wait := g.DeploymentReady.WaitTime.D(); {
+	case out.ActionOnTimeout == manifest.ReadyStop:
+		out.WaitTimeInMinutes = r.minutes(g.Pos, field+".deployment_ready.wait_time", wait)
+	case wait > 0:
 		r.findings.add(g.Pos, field+".deployment_ready.wait_time", Changed,
-			"CodeDeploy reroutes traffic at once with CONTINUE_DEPLOYMENT; its wait time applies to STOP_DEPLOYMENT only, so the %s wait is not rendered", g.DeploymentReady.WaitTime.D())
-		out.WaitTimeInMinutes = 0
+			"CodeDeploy reroutes traffic at once with CONTINUE_DEPLOYMENT; its wait time applies to STOP_DEPLOYMENT only, so the %s wait is not rendered", wait)
 	}
 	if g.Alarms.Enabled && g.Alarms.OnExistingAlarm == manifest.ExistingAlarmIgnore {
 		r.findings.add(g.Pos, field+".alarms.on_existing_alarm", LocalOnly,

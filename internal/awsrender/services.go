@@ -49,7 +49,7 @@ func (r *renderer) services() (map[string]Service, error) {
 			DeregistrationDelay: r.seconds(s.Pos, "services."+name+".deregistration_delay", s.DeregistrationDelay.D(), 0, maxDeregistrationDelay),
 			Task:                task,
 		}
-		r.localOnlyService(s)
+		r.localOnlyService(s, out[name].Controller)
 	}
 	return out, nil
 }
@@ -114,7 +114,7 @@ func (r *renderer) count(pos manifest.Pos, field string, n int) int {
 }
 
 // localOnlyService reports what only means something on one machine.
-func (r *renderer) localOnlyService(s *manifest.Service) {
+func (r *renderer) localOnlyService(s *manifest.Service, controller string) {
 	field := "services." + s.Name
 	if s.Driver == manifest.DriverProcess {
 		r.findings.add(s.Pos, field+".driver", LocalOnly, "process runs the revision as a local process; on AWS every task runs on Fargate from the task definition's image")
@@ -122,7 +122,11 @@ func (r *renderer) localOnlyService(s *manifest.Service) {
 	if len(s.Process.Command) > 0 {
 		r.findings.add(s.Process.Pos, field+".process.command", LocalOnly, "how the process driver starts a revision; Fargate runs the image's entry point")
 	}
-	r.findings.add(s.Pos, field+".listeners.production", Changed, "%s is a local listener; on AWS production is the load balancer's HTTPS listener (port 443, or the staging listener for an ECS-deployed service)", s.Listeners.Production)
+	listener := "the load balancer's HTTPS listener on port 443"
+	if controller == ControllerECS {
+		listener = "the load balancer's staging listener (HTTPS, var.staging_listener_port)"
+	}
+	r.findings.add(s.Pos, field+".listeners.production", Changed, "%s is a local listener; on AWS the service is served by %s", s.Listeners.Production, listener)
 	if s.Listeners.Test != "" {
 		r.findings.add(s.Pos, field+".listeners.test", Changed, "%s is a local listener; on AWS the test listener is the load balancer's var.test_listener_port", s.Listeners.Test)
 	}
