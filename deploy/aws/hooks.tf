@@ -31,12 +31,18 @@ resource "aws_lambda_function" "hook" {
     security_group_ids = [aws_security_group.hooks.id]
   }
 
+  # The environment of the hook's command, as greenlight gives it on one machine:
+  # AfterInstall reaches the replacement's task directly (the function finds it in
+  # the service), the later hooks the test listener, then production.
   environment {
     variables = {
-      GREENLIGHT_HOOK_COMMAND   = jsonencode(each.value.command)
-      GREENLIGHT_HOOK_TIMEOUT   = "${each.value.timeout_seconds}s"
-      GREENLIGHT_TEST_URL       = local.test_url
-      GREENLIGHT_PRODUCTION_URL = local.production_url
+      GREENLIGHT_HOOK_COMMAND    = jsonencode(each.value.command)
+      GREENLIGHT_HOOK_TIMEOUT    = "${each.value.timeout_seconds}s"
+      GREENLIGHT_LIFECYCLE_EVENT = each.value.lifecycle_event
+      GREENLIGHT_ECS_CLUSTER     = aws_ecs_cluster.cluster[local.services[var.greenlight.deployment_groups[each.value.deployment_group].service].cluster].name
+      GREENLIGHT_ECS_SERVICE     = var.greenlight.deployment_groups[each.value.deployment_group].service
+      GREENLIGHT_TEST_URL        = local.test_url
+      GREENLIGHT_PRODUCTION_URL  = local.production_url
     }
   }
 

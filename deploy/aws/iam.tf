@@ -305,11 +305,22 @@ data "aws_iam_policy_document" "hooks" {
     actions   = ["codedeploy:PutLifecycleEventHookExecutionStatus", "codedeploy:GetDeployment"]
     resources = local.deployment_group_arns
   }
-  # DescribeTaskDefinition supports no resource-level permissions: AWS requires "*".
+  # DescribeTaskDefinition and ListTasks support no resource-level permissions:
+  # AWS requires "*" (ListTasks is held to the clusters by a condition).
   statement {
     sid       = "ReadRevision"
-    actions   = ["ecs:DescribeTaskDefinition"]
+    actions   = ["ecs:DescribeTaskDefinition", "ecs:ListTasks"]
     resources = ["*"]
+    condition {
+      test     = "ArnEquals"
+      variable = "ecs:cluster"
+      values   = [for c in aws_ecs_cluster.cluster : c.arn]
+    }
+  }
+  statement {
+    sid       = "FindTheReplacement"
+    actions   = ["ecs:DescribeTasks"]
+    resources = [for c in aws_ecs_cluster.cluster : "${local.arn_prefix}:ecs:${local.region}:${local.account_id}:task/${c.name}/*"]
   }
   statement {
     sid       = "Logs"

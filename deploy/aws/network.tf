@@ -189,6 +189,28 @@ resource "aws_vpc_security_group_ingress_rule" "tasks_from_alb" {
   referenced_security_group_id = aws_security_group.alb.id
 }
 
+# The AfterInstall hook checks the replacement's task before the test listener
+# reaches it.
+resource "aws_vpc_security_group_ingress_rule" "tasks_from_hooks" {
+  for_each                     = toset([for s in local.services : tostring(s.task.container_port)])
+  security_group_id            = aws_security_group.tasks.id
+  description                  = "from the lifecycle hook functions"
+  ip_protocol                  = "tcp"
+  from_port                    = tonumber(each.key)
+  to_port                      = tonumber(each.key)
+  referenced_security_group_id = aws_security_group.hooks.id
+}
+
+resource "aws_vpc_security_group_egress_rule" "hooks_to_tasks" {
+  for_each                     = toset([for s in local.services : tostring(s.task.container_port)])
+  security_group_id            = aws_security_group.hooks.id
+  description                  = "to the replacement's task"
+  ip_protocol                  = "tcp"
+  from_port                    = tonumber(each.key)
+  to_port                      = tonumber(each.key)
+  referenced_security_group_id = aws_security_group.tasks.id
+}
+
 # Tasks pull their image from ECR and write logs over HTTPS through the NAT gateway.
 resource "aws_vpc_security_group_egress_rule" "tasks_https" {
   security_group_id = aws_security_group.tasks.id

@@ -112,8 +112,10 @@ variable "greenlight" {
       treat_missing_data  = string
     }))
     hooks = map(object({
-      command         = list(string)
-      timeout_seconds = number
+      command          = list(string)
+      lifecycle_event  = string
+      deployment_group = string
+      timeout_seconds  = number
     }))
   })
 

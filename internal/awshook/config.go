@@ -11,6 +11,9 @@ import (
 const (
 	EnvCommand = "GREENLIGHT_HOOK_COMMAND" // JSON array: the hook's command
 	EnvTimeout = "GREENLIGHT_HOOK_TIMEOUT" // Go duration: the hook's timeout
+	EnvEvent   = "GREENLIGHT_LIFECYCLE_EVENT"
+	EnvCluster = "GREENLIGHT_ECS_CLUSTER"
+	EnvService = "GREENLIGHT_ECS_SERVICE"
 )
 
 // DefaultReserve is the time a function keeps before its deadline to report; the
@@ -33,5 +36,6 @@ func FromEnvironment(getenv func(string) string, env []string, dir string) (Conf
 		return cfg, fmt.Errorf("%s: expected a positive duration like 30s, got %q", EnvTimeout, getenv(EnvTimeout))
 	}
 	cfg.Timeout, cfg.Reserve, cfg.Env, cfg.Dir = timeout, DefaultReserve, env, dir
+	cfg.LifecycleEvent, cfg.Cluster, cfg.Service = getenv(EnvEvent), getenv(EnvCluster), getenv(EnvService)
 	return cfg, nil
 }

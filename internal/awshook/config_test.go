@@ -11,13 +11,15 @@ func TestFromEnvironment(t *testing.T) {
 	env := map[string]string{
 		EnvCommand: `["./dist/orders-service","smoke","-url-env","GREENLIGHT_TEST_URL"]`,
 		EnvTimeout: "30s",
+		EnvEvent:   "AfterInstall", EnvCluster: "production", EnvService: "orders-service-production",
 	}
 	cfg, err := FromEnvironment(func(k string) string { return env[k] }, []string{"A=1"}, "/var/task")
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := []string{"./dist/orders-service", "smoke", "-url-env", "GREENLIGHT_TEST_URL"}
-	if !reflect.DeepEqual(cfg.Command, want) || cfg.Timeout != 30*time.Second || cfg.Reserve != DefaultReserve || cfg.Dir != "/var/task" || cfg.Env[0] != "A=1" {
+	if !reflect.DeepEqual(cfg.Command, want) || cfg.Timeout != 30*time.Second || cfg.Reserve != DefaultReserve || cfg.Dir != "/var/task" || cfg.Env[0] != "A=1" ||
+		cfg.LifecycleEvent != "AfterInstall" || cfg.Cluster != "production" || cfg.Service != "orders-service-production" {
 		t.Fatalf("config = %+v", cfg)
 	}
 }

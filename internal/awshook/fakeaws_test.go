@@ -42,6 +42,9 @@ const (
 	targetPutStatus     = "CodeDeploy_20141006.PutLifecycleEventHookExecutionStatus"
 	targetGetDeployment = "CodeDeploy_20141006.GetDeployment"
 	targetDescribeTD    = "AmazonEC2ContainerServiceV20141113.DescribeTaskDefinition"
+	targetListTasks     = "AmazonEC2ContainerServiceV20141113.ListTasks"
+	targetDescribeTasks = "AmazonEC2ContainerServiceV20141113.DescribeTasks"
+	taskDefinitionARN   = "arn:aws:ecs:eu-west-1:123456789012:task-definition/orders-service:7"
 )
 
 func newFakeAWS(t *testing.T) *fakeAWS {
@@ -120,4 +123,32 @@ func (f *fakeAWS) deployment(id, image string) {
 		},
 	}})
 	f.answer(targetDescribeTD, 200, string(td))
+}
+
+// replacementTask answers ListTasks and DescribeTasks with two running tasks of
+// the service: the original's (another task definition) and the replacement's,
+// whose network interface has url's address; the appspec names url's port.
+func (f *fakeAWS) replacementTask(url string) {
+	host, port, _ := strings.Cut(strings.TrimPrefix(url, "http://"), ":")
+	f.mu.Lock()
+	gd := f.answers[targetGetDeployment]
+	f.mu.Unlock()
+	f.answer(targetGetDeployment, 200, strings.Replace(gd.body, `ContainerPort: 3000`, "ContainerPort: "+port, 1))
+	task := func(arn, td, ip string) map[string]any {
+		return map[string]any{
+			"taskArn": arn, "taskDefinitionArn": td, "lastStatus": "RUNNING", "startedBy": "ecs-svc/123",
+			"attachments": []any{map[string]any{"type": "ElasticNetworkInterface", "status": "ATTACHED", "details": []any{
+				map[string]any{"name": "subnetId", "value": "subnet-0123"},
+				map[string]any{"name": "privateIPv4Address", "value": ip},
+			}}},
+		}
+	}
+	arns := []string{"arn:aws:ecs:eu-west-1:123456789012:task/production/blue", "arn:aws:ecs:eu-west-1:123456789012:task/production/green"}
+	list, _ := json.Marshal(map[string]any{"taskArns": arns})
+	f.answer(targetListTasks, 200, string(list))
+	tasks, _ := json.Marshal(map[string]any{"tasks": []any{
+		task(arns[0], "arn:aws:ecs:eu-west-1:123456789012:task-definition/orders-service:6", "192.0.2.10"),
+		task(arns[1], taskDefinitionARN, host),
+	}})
+	f.answer(targetDescribeTasks, 200, string(tasks))
 }

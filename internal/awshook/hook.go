@@ -36,6 +36,8 @@ type CodeDeploy interface {
 // ECS is the part of the ECS API a hook uses.
 type ECS interface {
 	DescribeTaskDefinition(context.Context, *ecs.DescribeTaskDefinitionInput, ...func(*ecs.Options)) (*ecs.DescribeTaskDefinitionOutput, error)
+	ListTasks(context.Context, *ecs.ListTasksInput, ...func(*ecs.Options)) (*ecs.ListTasksOutput, error)
+	DescribeTasks(context.Context, *ecs.DescribeTasksInput, ...func(*ecs.Options)) (*ecs.DescribeTasksOutput, error)
 }
 
 // Config is one hook function's settings (see FromEnvironment).
@@ -44,9 +46,15 @@ type Config struct {
 	Timeout time.Duration // the hook's own timeout
 	// Reserve is kept free before the function's deadline to report the result.
 	Reserve time.Duration
-	Dir     string    // directory the command runs in: the package's root
-	Env     []string  // the command's environment, GREENLIGHT_* added to it
-	Output  io.Writer // the command's output (the function's log)
+	// LifecycleEvent is the appspec event the function is named for. AfterInstall
+	// reaches the replacement's task directly, as on one machine: CodeDeploy routes
+	// the test listener to it only at AllowTestTraffic.
+	LifecycleEvent string
+	Cluster        string    // the deployment group's ECS cluster
+	Service        string    // and service
+	Dir            string    // directory the command runs in: the package's root
+	Env            []string  // the command's environment, GREENLIGHT_* added to it
+	Output         io.Writer // the command's output (the function's log)
 }
 
 // Handler handles one hook invocation at a time.
@@ -102,7 +110,15 @@ func (h *Handler) check(ctx context.Context, ev Event) (err error) {
 	if err != nil {
 		return err
 	}
-	return h.run(ctx, append(rev.env(), hookEnv(ev)...))
+	env := append(rev.env(), hookEnv(ev, h.LifecycleEvent)...)
+	if h.LifecycleEvent == LifecycleAfterInstall {
+		url, err := h.replacementURL(ctx, rev)
+		if err != nil {
+			return err
+		}
+		env = append(env, "GREENLIGHT_TEST_URL="+url)
+	}
+	return h.run(ctx, env)
 }
 
 // report tells CodeDeploy the result, until the function's own deadline even if
@@ -125,9 +141,14 @@ func (h *Handler) report(ctx context.Context, ev Event, status cdtypes.Lifecycle
 	return nil
 }
 
-func hookEnv(ev Event) []string {
+// LifecycleAfterInstall is the event after which the replacement runs but the
+// test listener does not reach it yet.
+const LifecycleAfterInstall = "AfterInstall"
+
+func hookEnv(ev Event, lifecycleEvent string) []string {
 	return []string{
 		"GREENLIGHT_DEPLOYMENT_ID=" + ev.DeploymentID,
 		"GREENLIGHT_LIFECYCLE_EVENT_HOOK_EXECUTION_ID=" + ev.LifecycleEventHookExecutionID,
+		"GREENLIGHT_LIFECYCLE_EVENT=" + lifecycleEvent,
 	}
 }

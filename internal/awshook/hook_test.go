@@ -217,7 +217,9 @@ func TestHookTimeoutBeforeTheFunctionsDeadline(t *testing.T) {
 	}
 }
 
-type panickingECS struct{}
+// panickingECS is the SDK client with one operation that panics, as a bug in the
+// handler's own code would.
+type panickingECS struct{ *ecs.Client }
 
 func (panickingECS) DescribeTaskDefinition(context.Context, *ecs.DescribeTaskDefinitionInput, ...func(*ecs.Options)) (*ecs.DescribeTaskDefinitionOutput, error) {
 	panic("nil map write")
@@ -227,7 +229,7 @@ func TestPanicReportsFailed(t *testing.T) {
 	f := newFakeAWS(t)
 	f.deployment(event.DeploymentID, "repo/orders-service:abc1234")
 	h, out := newHandler(t, f, smokeCommand())
-	h.ECS = panickingECS{}
+	h.ECS = panickingECS{f.ec}
 	if err := h.Handle(t.Context(), event); err != nil {
 		t.Fatalf("Handle = %v", err)
 	}
@@ -267,5 +269,45 @@ func TestEventWithoutIDsIsRefused(t *testing.T) {
 	}
 	if n := len(f.callsTo(targetPutStatus)); n != 0 {
 		t.Fatalf("reported %d times for an event without ids", n)
+	}
+}
+
+// TestAfterInstallChecksTheReplacementsTask: after Install the test listener
+// still routes to the original, so the hook reaches the replacement's task
+// directly, as greenlight does on one machine.
+func TestAfterInstallChecksTheReplacementsTask(t *testing.T) {
+	f := newFakeAWS(t)
+	f.deployment(event.DeploymentID, "repo/orders-service:abc1234")
+	replacement := startReplacement(t)
+	f.replacementTask(replacement)
+	// The test listener (still on the original) answers nothing here.
+	h, out := newHandler(t, f, smokeCommand(), "GREENLIGHT_TEST_URL=http://127.0.0.1:1")
+	h.LifecycleEvent, h.Cluster, h.Service = LifecycleAfterInstall, "production", "orders-service-production"
+	if err := h.Handle(t.Context(), event); err != nil {
+		t.Fatalf("Handle = %v", err)
+	}
+	if got := reported(t, f); got != "Succeeded" {
+		t.Fatalf("reported %s; output:\n%s", got, out)
+	}
+	if !strings.Contains(out.String(), "smoke: PASS against "+replacement) {
+		t.Errorf("the smoke test did not run against the replacement's task %s:\n%s", replacement, out)
+	}
+	list := f.callsTo(targetListTasks)
+	if len(list) != 1 || list[0].Body["cluster"] != "production" || list[0].Body["serviceName"] != "orders-service-production" || list[0].Body["desiredStatus"] != "RUNNING" {
+		t.Errorf("ListTasks calls = %+v", list)
+	}
+}
+
+func TestAfterInstallWithoutAReplacementTaskFails(t *testing.T) {
+	f := newFakeAWS(t)
+	f.deployment(event.DeploymentID, "repo/orders-service:abc1234")
+	f.answer(targetListTasks, 200, `{"taskArns":[]}`)
+	h, out := newHandler(t, f, smokeCommand())
+	h.LifecycleEvent, h.Cluster, h.Service = LifecycleAfterInstall, "production", "orders-service-production"
+	if err := h.Handle(t.Context(), event); err != nil {
+		t.Fatalf("Handle = %v", err)
+	}
+	if got := reported(t, f); got != "Failed" || !strings.Contains(out.String(), "service orders-service-production runs no task") {
+		t.Fatalf("reported %s; output:\n%s", got, out)
 	}
 }

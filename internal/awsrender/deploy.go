@@ -73,6 +73,10 @@ func (r *renderer) minutes(pos manifest.Pos, field string, d time.Duration) int 
 // hooks renders the group's hook commands as Lambda functions named as in the
 // appspec; an HTTP hook has no AWS equivalent.
 func (r *renderer) hooks(g *manifest.DeploymentGroup, out map[string]Hook) error {
+	events, err := r.hookEvents(g)
+	if err != nil {
+		return err
+	}
 	for _, fn := range sortedKeys(g.Hooks) {
 		h := g.Hooks[fn]
 		field := fmt.Sprintf("applications.%s.deployment_groups.%s.hooks.%s", g.Application, g.Name, fn)
@@ -84,11 +88,28 @@ func (r *renderer) hooks(g *manifest.DeploymentGroup, out map[string]Hook) error
 				"an HTTP hook posts to %s from this machine; on AWS CodeDeploy invokes a Lambda function %s, which the stack does not create", h.HTTP, fn)
 			continue
 		}
-		out[fn] = Hook{Command: h.Command, TimeoutSeconds: r.hookTimeout(h, field)}
+		hook := Hook{Command: h.Command, TimeoutSeconds: r.hookTimeout(h, field), DeploymentGroup: g.Application + "/" + g.Name}
+		if len(events[fn]) == 1 {
+			hook.LifecycleEvent = events[fn][0]
+		}
+		out[fn] = hook
 		r.findings.add(h.Pos, field+".command", Changed,
 			"a local command; on AWS the Lambda function %s runs it from the hook package (deploy/aws/lambda), with GREENLIGHT_TEST_URL and GREENLIGHT_PRODUCTION_URL on the load balancer", fn)
 	}
 	return nil
+}
+
+// hookEvents maps each function of the group's appspec to the events it is named for.
+func (r *renderer) hookEvents(g *manifest.DeploymentGroup) (map[string][]string, error) {
+	app, err := r.appSpecFor(g)
+	if err != nil || app == nil {
+		return nil, err
+	}
+	events := map[string][]string{}
+	for _, h := range app.Hooks {
+		events[h.Function] = append(events[h.Function], h.Event)
+	}
+	return events, nil
 }
 
 func (r *renderer) hookTimeout(h *manifest.Hook, field string) int {

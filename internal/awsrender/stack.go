@@ -184,6 +184,11 @@ type MetricQuery struct {
 // it, run by deploy/aws/lambda/hook from the function's package.
 type Hook struct {
 	Command []string `json:"command"`
+	// LifecycleEvent is the appspec event the function is named for ("" when the
+	// appspec is not in the source tree or names it for several events), and
+	// DeploymentGroup ("application/group") the group whose service it checks.
+	LifecycleEvent  string `json:"lifecycle_event"`
+	DeploymentGroup string `json:"deployment_group"`
 	// TimeoutSeconds is the hook's timeout; the function's own is a little longer,
 	// so that it always reports before Lambda stops it.
 	TimeoutSeconds int `json:"timeout_seconds"`

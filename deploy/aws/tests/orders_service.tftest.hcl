@@ -246,7 +246,10 @@ run "notification_rule_and_hooks" {
       jsondecode(aws_lambda_function.hook["LambdaFunctionToValidateBeforeTraffic"].environment[0].variables.GREENLIGHT_HOOK_COMMAND) == ["./dist/orders-service", "smoke", "-url-env", "GREENLIGHT_TEST_URL", "-expect-version", "self", "-rounds", "1"] &&
       aws_lambda_function.hook["LambdaFunctionToValidateBeforeTraffic"].environment[0].variables.GREENLIGHT_HOOK_TIMEOUT == "30s" &&
       aws_lambda_function.hook["LambdaFunctionToValidateBeforeTraffic"].timeout == 40 &&
-      aws_lambda_function.hook["LambdaFunctionToValidateBeforeTraffic"].environment[0].variables.GREENLIGHT_TEST_URL == "http://orders-service-123.eu-west-1.elb.amazonaws.com:9000"
+      aws_lambda_function.hook["LambdaFunctionToValidateBeforeTraffic"].environment[0].variables.GREENLIGHT_TEST_URL == "http://orders-service-123.eu-west-1.elb.amazonaws.com:9000" &&
+      aws_lambda_function.hook["LambdaFunctionToValidateAfterInstall"].environment[0].variables.GREENLIGHT_LIFECYCLE_EVENT == "AfterInstall" &&
+      aws_lambda_function.hook["LambdaFunctionToValidateAfterInstall"].environment[0].variables.GREENLIGHT_ECS_SERVICE == "orders-service-production" &&
+      aws_lambda_function.hook["LambdaFunctionToValidateAfterInstall"].environment[0].variables.GREENLIGHT_ECS_CLUSTER == "production"
     )
     error_message = "The BeforeTraffic hook does not run greenlight.yaml's command against the test listener."
   }
