@@ -6,7 +6,7 @@ variable "greenlight" {
 variable "region" {
   description = "AWS region of the stack."
   type        = string
-  default     = "eu-west-1"
+  default     = "us-east-1"
 }
 
 variable "availability_zones" {
