@@ -22,7 +22,7 @@ resource "aws_lambda_function" "hook" {
   architectures    = ["arm64"]
   handler          = "bootstrap"
   filename         = var.hook_package
-  source_code_hash = filebase64sha256(var.hook_package)
+  source_code_hash = fileexists(var.hook_package) ? filebase64sha256(var.hook_package) : null
   timeout          = each.value.timeout_seconds + local.hook_reserve_seconds
   memory_size      = 256
 
@@ -49,6 +49,13 @@ resource "aws_lambda_function" "hook" {
   logging_config {
     log_format = "Text"
     log_group  = aws_cloudwatch_log_group.hooks[each.key].name
+  }
+
+  lifecycle {
+    precondition {
+      condition     = fileexists(var.hook_package)
+      error_message = "hook_package ${var.hook_package} does not exist: build it with go run ./deploy/aws/lambda/build -program dist/<program>=<its module directory> (see deploy/aws/README.md)."
+    }
   }
 
   tags = local.tags

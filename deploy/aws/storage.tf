@@ -134,6 +134,15 @@ resource "aws_ecr_repository" "images" {
     encryption_type = "KMS"
   }
   tags = local.tags
+
+  # Every name the stack chooses derives from local.name; ECR and the load
+  # balancer take lowercase letters, digits and '-' only.
+  lifecycle {
+    precondition {
+      condition     = can(regex("^[a-z][a-z0-9-]{1,20}$", local.name))
+      error_message = "The pipeline's name \"${local.name}\" cannot prefix the stack's names (2 to 21 lowercase letters, digits or '-', starting with a letter): set var.name."
+    }
+  }
 }
 
 resource "aws_ecr_lifecycle_policy" "images" {
