@@ -28,7 +28,7 @@ resource "aws_codebuild_project" "project" {
   for_each       = var.greenlight.build_projects
   name           = each.key
   description    = "${each.value.buildspec} of ${var.greenlight.pipeline.name}"
-  service_role   = aws_iam_role.codebuild.arn
+  service_role   = aws_iam_role.service["build"].arn
   build_timeout  = each.value.timeout_in_minutes
   encryption_key = aws_kms_key.main.arn
 

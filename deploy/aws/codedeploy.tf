@@ -35,7 +35,7 @@ resource "aws_codedeploy_deployment_group" "group" {
   for_each               = var.greenlight.deployment_groups
   app_name               = aws_codedeploy_app.app[each.value.application].name
   deployment_group_name  = each.value.name
-  service_role_arn       = aws_iam_role.codedeploy.arn
+  service_role_arn       = aws_iam_role.service["deploy"].arn
   deployment_config_name = contains(keys(var.greenlight.deployment_configs), each.value.deployment_config) ? aws_codedeploy_deployment_config.custom[each.value.deployment_config].id : each.value.deployment_config
 
   ecs_service {
@@ -68,10 +68,10 @@ resource "aws_codedeploy_deployment_group" "group" {
         listener_arns = [aws_lb_listener.test.arn]
       }
       target_group {
-        name = aws_lb_target_group.blue.name
+        name = aws_lb_target_group.service["blue"].name
       }
       target_group {
-        name = aws_lb_target_group.green.name
+        name = aws_lb_target_group.service["green"].name
       }
     }
   }

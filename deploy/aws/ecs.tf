@@ -62,7 +62,7 @@ resource "aws_ecs_service" "rolling" {
     assign_public_ip = false
   }
   load_balancer {
-    target_group_arn = aws_lb_target_group.staging[0].arn
+    target_group_arn = aws_lb_target_group.service["staging"].arn
     container_name   = each.value.task.container_name
     container_port   = each.value.task.container_port
   }
@@ -94,7 +94,7 @@ resource "aws_ecs_service" "blue_green" {
     assign_public_ip = false
   }
   load_balancer {
-    target_group_arn = aws_lb_target_group.blue.arn
+    target_group_arn = aws_lb_target_group.service["blue"].arn
     container_name   = each.value.task.container_name
     container_port   = each.value.task.container_port
   }

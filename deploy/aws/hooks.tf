@@ -17,7 +17,7 @@ resource "aws_lambda_function" "hook" {
   for_each         = var.greenlight.hooks
   function_name    = each.key
   description      = "CodeDeploy lifecycle hook of ${var.greenlight.pipeline.name}: ${join(" ", each.value.command)}"
-  role             = aws_iam_role.hooks.arn
+  role             = aws_iam_role.service["hooks"].arn
   runtime          = "provided.al2023"
   architectures    = ["arm64"]
   handler          = "bootstrap"

@@ -26,6 +26,32 @@ locals {
   ]))
 }
 
+# The roles of the services, by the principal that assumes them, each with its one
+# policy below. Two maps: the policies name resources that use the roles.
+locals {
+  service_principals = { pipeline = "codepipeline", build = "codebuild", deploy = "codedeploy", hooks = "lambda" }
+  service_policies = {
+    pipeline = data.aws_iam_policy_document.codepipeline.json
+    build    = data.aws_iam_policy_document.codebuild.json
+    deploy   = data.aws_iam_policy_document.codedeploy.json
+    hooks    = data.aws_iam_policy_document.hooks.json
+  }
+}
+
+resource "aws_iam_role" "service" {
+  for_each           = local.service_principals
+  name_prefix        = "${local.name}-${each.key}-"
+  assume_role_policy = data.aws_iam_policy_document.assume[each.value].json
+  tags               = local.tags
+}
+
+resource "aws_iam_role_policy" "service" {
+  for_each = local.service_principals
+  name     = each.key
+  role     = aws_iam_role.service[each.key].id
+  policy   = local.service_policies[each.key]
+}
+
 data "aws_iam_policy_document" "assume" {
   for_each = toset(["codepipeline", "codebuild", "codedeploy", "ecs-tasks", "lambda"])
   statement {
@@ -38,18 +64,6 @@ data "aws_iam_policy_document" "assume" {
 }
 
 # --- CodePipeline -------------------------------------------------------------
-
-resource "aws_iam_role" "codepipeline" {
-  name_prefix        = "${local.name}-pipeline-"
-  assume_role_policy = data.aws_iam_policy_document.assume["codepipeline"].json
-  tags               = local.tags
-}
-
-resource "aws_iam_role_policy" "codepipeline" {
-  name   = "pipeline"
-  role   = aws_iam_role.codepipeline.id
-  policy = data.aws_iam_policy_document.codepipeline.json
-}
 
 data "aws_iam_policy_document" "codepipeline" {
   statement {
@@ -123,18 +137,6 @@ data "aws_iam_policy_document" "codepipeline" {
 
 # --- CodeBuild ----------------------------------------------------------------
 
-resource "aws_iam_role" "codebuild" {
-  name_prefix        = "${local.name}-build-"
-  assume_role_policy = data.aws_iam_policy_document.assume["codebuild"].json
-  tags               = local.tags
-}
-
-resource "aws_iam_role_policy" "codebuild" {
-  name   = "build"
-  role   = aws_iam_role.codebuild.id
-  policy = data.aws_iam_policy_document.codebuild.json
-}
-
 data "aws_iam_policy_document" "codebuild" {
   statement {
     sid       = "Logs"
@@ -194,18 +196,6 @@ data "aws_iam_policy_document" "codebuild" {
 }
 
 # --- CodeDeploy ---------------------------------------------------------------
-
-resource "aws_iam_role" "codedeploy" {
-  name_prefix        = "${local.name}-deploy-"
-  assume_role_policy = data.aws_iam_policy_document.assume["codedeploy"].json
-  tags               = local.tags
-}
-
-resource "aws_iam_role_policy" "codedeploy" {
-  name   = "deploy"
-  role   = aws_iam_role.codedeploy.id
-  policy = data.aws_iam_policy_document.codedeploy.json
-}
 
 data "aws_iam_policy_document" "codedeploy" {
   statement {
@@ -286,18 +276,6 @@ data "aws_iam_policy_document" "task_execution" {
 }
 
 # --- Lifecycle hook functions -------------------------------------------------
-
-resource "aws_iam_role" "hooks" {
-  name_prefix        = "${local.name}-hooks-"
-  assume_role_policy = data.aws_iam_policy_document.assume["lambda"].json
-  tags               = local.tags
-}
-
-resource "aws_iam_role_policy" "hooks" {
-  name   = "hooks"
-  role   = aws_iam_role.hooks.id
-  policy = data.aws_iam_policy_document.hooks.json
-}
 
 data "aws_iam_policy_document" "hooks" {
   statement {

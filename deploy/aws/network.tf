@@ -3,9 +3,14 @@
 # of the load balancer, the tasks and the hook functions.
 
 locals {
-  blue_green_service = local.services[local.blue_green]
   # Target group names are limited to 32 characters.
   tg_prefix = substr(local.name, 0, 21)
+  # Target group -> the service it serves.
+  target_groups = merge(
+    { blue = local.blue_green, green = local.blue_green },
+    local.rolling == null ? {} : { staging = local.rolling },
+  )
+  container_ports = toset([for s in local.services : tostring(s.task.container_port)])
 }
 
 resource "aws_lb" "main" {
@@ -19,57 +24,23 @@ resource "aws_lb" "main" {
   tags                       = local.tags
 }
 
-resource "aws_lb_target_group" "blue" {
-  name                 = "${local.tg_prefix}-blue"
-  port                 = local.blue_green_service.task.container_port
+# Blue and green take turns serving the blue/green service (CodeDeploy swaps them
+# every deployment); staging has its own.
+resource "aws_lb_target_group" "service" {
+  for_each             = local.target_groups
+  name                 = "${local.tg_prefix}-${each.key}"
+  port                 = local.services[each.value].task.container_port
   protocol             = "HTTP"
   target_type          = "ip"
   vpc_id               = var.vpc_id
-  deregistration_delay = local.blue_green_service.deregistration_delay
+  deregistration_delay = local.services[each.value].deregistration_delay
   health_check {
-    path                = local.blue_green_service.health_check.path
-    interval            = local.blue_green_service.health_check.interval
-    timeout             = local.blue_green_service.health_check.timeout
-    healthy_threshold   = local.blue_green_service.health_check.healthy_threshold
-    unhealthy_threshold = local.blue_green_service.health_check.unhealthy_threshold
-    matcher             = local.blue_green_service.health_check.matcher
-  }
-  tags = local.tags
-}
-
-resource "aws_lb_target_group" "green" {
-  name                 = "${local.tg_prefix}-green"
-  port                 = local.blue_green_service.task.container_port
-  protocol             = "HTTP"
-  target_type          = "ip"
-  vpc_id               = var.vpc_id
-  deregistration_delay = local.blue_green_service.deregistration_delay
-  health_check {
-    path                = local.blue_green_service.health_check.path
-    interval            = local.blue_green_service.health_check.interval
-    timeout             = local.blue_green_service.health_check.timeout
-    healthy_threshold   = local.blue_green_service.health_check.healthy_threshold
-    unhealthy_threshold = local.blue_green_service.health_check.unhealthy_threshold
-    matcher             = local.blue_green_service.health_check.matcher
-  }
-  tags = local.tags
-}
-
-resource "aws_lb_target_group" "staging" {
-  count                = local.rolling == null ? 0 : 1
-  name                 = "${local.tg_prefix}-stage"
-  port                 = local.services[local.rolling].task.container_port
-  protocol             = "HTTP"
-  target_type          = "ip"
-  vpc_id               = var.vpc_id
-  deregistration_delay = local.services[local.rolling].deregistration_delay
-  health_check {
-    path                = local.services[local.rolling].health_check.path
-    interval            = local.services[local.rolling].health_check.interval
-    timeout             = local.services[local.rolling].health_check.timeout
-    healthy_threshold   = local.services[local.rolling].health_check.healthy_threshold
-    unhealthy_threshold = local.services[local.rolling].health_check.unhealthy_threshold
-    matcher             = local.services[local.rolling].health_check.matcher
+    path                = local.services[each.value].health_check.path
+    interval            = local.services[each.value].health_check.interval
+    timeout             = local.services[each.value].health_check.timeout
+    healthy_threshold   = local.services[each.value].health_check.healthy_threshold
+    unhealthy_threshold = local.services[each.value].health_check.unhealthy_threshold
+    matcher             = local.services[each.value].health_check.matcher
   }
   tags = local.tags
 }
@@ -82,7 +53,7 @@ resource "aws_lb_listener" "production" {
   certificate_arn   = var.certificate_arn
   default_action {
     type             = "forward"
-    target_group_arn = aws_lb_target_group.blue.arn
+    target_group_arn = aws_lb_target_group.service["blue"].arn
   }
   # CodeDeploy points the listener at blue or green on every deployment.
   lifecycle {
@@ -112,7 +83,7 @@ resource "aws_lb_listener" "test" {
   protocol          = "HTTP"
   default_action {
     type             = "forward"
-    target_group_arn = aws_lb_target_group.blue.arn
+    target_group_arn = aws_lb_target_group.service["blue"].arn
   }
   lifecycle {
     ignore_changes = [default_action]
@@ -129,7 +100,7 @@ resource "aws_lb_listener" "staging" {
   certificate_arn   = var.certificate_arn
   default_action {
     type             = "forward"
-    target_group_arn = aws_lb_target_group.staging[0].arn
+    target_group_arn = aws_lb_target_group.service["staging"].arn
   }
   tags = local.tags
 }
@@ -159,16 +130,6 @@ resource "aws_vpc_security_group_ingress_rule" "alb" {
   cidr_ipv4         = each.value.cidr
 }
 
-resource "aws_vpc_security_group_egress_rule" "alb_to_tasks" {
-  for_each                     = toset([for s in local.services : tostring(s.task.container_port)])
-  security_group_id            = aws_security_group.alb.id
-  description                  = "to the tasks"
-  ip_protocol                  = "tcp"
-  from_port                    = tonumber(each.key)
-  to_port                      = tonumber(each.key)
-  referenced_security_group_id = aws_security_group.tasks.id
-}
-
 resource "aws_security_group" "tasks" {
   name_prefix = "${local.name}-tasks-"
   description = "Tasks of ${local.name}"
@@ -179,35 +140,35 @@ resource "aws_security_group" "tasks" {
   }
 }
 
-resource "aws_vpc_security_group_ingress_rule" "tasks_from_alb" {
-  for_each                     = toset([for s in local.services : tostring(s.task.container_port)])
-  security_group_id            = aws_security_group.tasks.id
-  description                  = "from the load balancer"
-  ip_protocol                  = "tcp"
-  from_port                    = tonumber(each.key)
-  to_port                      = tonumber(each.key)
-  referenced_security_group_id = aws_security_group.alb.id
-}
-
-# The AfterInstall hook checks the replacement's task before the test listener
+# The tasks take their port from the load balancer and from the hook functions:
+# the AfterInstall hook checks the replacement's task before the test listener
 # reaches it.
-resource "aws_vpc_security_group_ingress_rule" "tasks_from_hooks" {
-  for_each                     = toset([for s in local.services : tostring(s.task.container_port)])
-  security_group_id            = aws_security_group.tasks.id
-  description                  = "from the lifecycle hook functions"
-  ip_protocol                  = "tcp"
-  from_port                    = tonumber(each.key)
-  to_port                      = tonumber(each.key)
-  referenced_security_group_id = aws_security_group.hooks.id
+locals {
+  task_clients = {
+    for pair in setproduct(["alb", "hooks"], local.container_ports) : "${pair[0]}-${pair[1]}" => {
+      client = pair[0] == "alb" ? aws_security_group.alb.id : aws_security_group.hooks.id
+      port   = tonumber(pair[1])
+    }
+  }
 }
 
-resource "aws_vpc_security_group_egress_rule" "hooks_to_tasks" {
-  for_each                     = toset([for s in local.services : tostring(s.task.container_port)])
-  security_group_id            = aws_security_group.hooks.id
-  description                  = "to the replacement's task"
+resource "aws_vpc_security_group_ingress_rule" "tasks" {
+  for_each                     = local.task_clients
+  security_group_id            = aws_security_group.tasks.id
+  description                  = "from ${split("-", each.key)[0]}"
   ip_protocol                  = "tcp"
-  from_port                    = tonumber(each.key)
-  to_port                      = tonumber(each.key)
+  from_port                    = each.value.port
+  to_port                      = each.value.port
+  referenced_security_group_id = each.value.client
+}
+
+resource "aws_vpc_security_group_egress_rule" "to_tasks" {
+  for_each                     = local.task_clients
+  security_group_id            = each.value.client
+  description                  = "to the tasks"
+  ip_protocol                  = "tcp"
+  from_port                    = each.value.port
+  to_port                      = each.value.port
   referenced_security_group_id = aws_security_group.tasks.id
 }
 

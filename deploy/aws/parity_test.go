@@ -2,6 +2,7 @@ package stack_test
 
 import (
 	"fmt"
+	"maps"
 	"reflect"
 	"slices"
 	"sort"
@@ -166,7 +167,7 @@ func minutes(d manifest.Duration) float64 {
 }
 
 func checkBuildProjects(t *testing.T, def *manifest.Definition, planned map[string]map[string]any) {
-	if got, want := sortedKeys(planned), sortedKeys(def.BuildProjects); !slices.Equal(got, want) {
+	if got, want := slices.Sorted(maps.Keys(planned)), slices.Sorted(maps.Keys(def.BuildProjects)); !slices.Equal(got, want) {
 		t.Fatalf("build projects %v, greenlight.yaml has %v", got, want)
 	}
 	for name, bp := range def.BuildProjects {
@@ -210,7 +211,7 @@ func checkDeploymentGroups(t *testing.T, def *manifest.Definition, planned map[s
 }
 
 func checkAlarms(t *testing.T, def *manifest.Definition, planned map[string]map[string]any) {
-	if got, want := sortedKeys(planned), sortedKeys(def.Alarms); !slices.Equal(got, want) {
+	if got, want := slices.Sorted(maps.Keys(planned)), slices.Sorted(maps.Keys(def.Alarms)); !slices.Equal(got, want) {
 		t.Fatalf("alarms %v, greenlight.yaml has %v", got, want)
 	}
 	for name, a := range def.Alarms {
@@ -282,7 +283,7 @@ func checkServices(t *testing.T, def *manifest.Definition, m planModule) {
 			services[k] = v
 		}
 	}
-	if got, want := sortedKeys(services), sortedKeys(def.Services); !slices.Equal(got, want) {
+	if got, want := slices.Sorted(maps.Keys(services)), slices.Sorted(maps.Keys(def.Services)); !slices.Equal(got, want) {
 		t.Fatalf("services %v, greenlight.yaml has %v", got, want)
 	}
 	for name, s := range def.Services {
@@ -317,15 +318,6 @@ func sorted(v any) []string {
 
 func sortedStrings(s []string) []string {
 	out := slices.Clone(s)
-	sort.Strings(out)
-	return out
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
 	sort.Strings(out)
 	return out
 }

@@ -20,7 +20,7 @@ resource "aws_codepipeline" "main" {
   name           = var.greenlight.pipeline.name
   pipeline_type  = "V2"
   execution_mode = var.greenlight.pipeline.execution_mode
-  role_arn       = aws_iam_role.codepipeline.arn
+  role_arn       = aws_iam_role.service["pipeline"].arn
 
   artifact_store {
     location = aws_s3_bucket.artifacts.bucket

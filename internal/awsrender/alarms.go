@@ -2,6 +2,8 @@ package awsrender
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/greenlight-ci/greenlight/internal/manifest"
 )
@@ -15,7 +17,7 @@ const albPeriod = 60
 // AWS/ApplicationELB), periods rounded up to whole minutes.
 func (r *renderer) alarms() map[string]Alarm {
 	out := map[string]Alarm{}
-	for _, name := range sortedKeys(r.def.Alarms) {
+	for _, name := range slices.Sorted(maps.Keys(r.def.Alarms)) {
 		a := r.def.Alarms[name]
 		out[name] = Alarm{
 			Description:        a.Description,
@@ -75,7 +77,7 @@ func (r *renderer) secrets() {
 	for kind, sources := range map[string]map[string]*manifest.SecretSource{
 		"secrets_manager": r.def.Secrets.SecretsManager, "parameter_store": r.def.Secrets.ParameterStore,
 	} {
-		for _, id := range sortedKeys(sources) {
+		for _, id := range slices.Sorted(maps.Keys(sources)) {
 			r.findings.add(sources[id].Pos, fmt.Sprintf("secrets.%s.%s", kind, id), LocalOnly,
 				"a local source; on AWS CodeBuild reads %q from %s, which must exist there", id, map[string]string{"secrets_manager": "Secrets Manager", "parameter_store": "Parameter Store"}[kind])
 		}

@@ -2,6 +2,7 @@ package awsrender
 
 import (
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"time"
@@ -29,7 +30,7 @@ var runsDocker = regexp.MustCompile(`(^|[\s;&|(])docker\s`)
 
 func (r *renderer) buildProjects() (map[string]BuildProject, error) {
 	out := map[string]BuildProject{}
-	for _, name := range sortedKeys(r.def.BuildProjects) {
+	for _, name := range slices.Sorted(maps.Keys(r.def.BuildProjects)) {
 		bp := r.def.BuildProjects[name]
 		bs, err := manifest.ReadFile(r.path(bp.Buildspec), manifest.ParseBuildspec)
 		if err != nil {

@@ -2,7 +2,9 @@ package awsrender
 
 import (
 	"fmt"
+	"maps"
 	"regexp"
+	"slices"
 	"time"
 
 	"github.com/greenlight-ci/greenlight/internal/manifest"
@@ -22,9 +24,9 @@ var lambdaName = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,64}$`)
 // appspecs name.
 func (r *renderer) deploymentGroups() (map[string]DeploymentGroup, map[string]Hook, error) {
 	groups, hooks := map[string]DeploymentGroup{}, map[string]Hook{}
-	for _, appName := range sortedKeys(r.def.Applications) {
+	for _, appName := range slices.Sorted(maps.Keys(r.def.Applications)) {
 		app := r.def.Applications[appName]
-		for _, name := range sortedKeys(app.DeploymentGroups) {
+		for _, name := range slices.Sorted(maps.Keys(app.DeploymentGroups)) {
 			g := app.DeploymentGroups[name]
 			groups[appName+"/"+name] = r.deploymentGroup(g)
 			if err := r.hooks(g, hooks); err != nil {
@@ -77,7 +79,7 @@ func (r *renderer) hooks(g *manifest.DeploymentGroup, out map[string]Hook) error
 	if err != nil {
 		return err
 	}
-	for _, fn := range sortedKeys(g.Hooks) {
+	for _, fn := range slices.Sorted(maps.Keys(g.Hooks)) {
 		h := g.Hooks[fn]
 		field := fmt.Sprintf("applications.%s.deployment_groups.%s.hooks.%s", g.Application, g.Name, fn)
 		if !lambdaName.MatchString(fn) {
@@ -126,7 +128,7 @@ func (r *renderer) hookTimeout(h *manifest.Hook, field string) int {
 // canary and linear intervals in minutes.
 func (r *renderer) deploymentConfigs() map[string]DeploymentConfig {
 	out := map[string]DeploymentConfig{}
-	for _, name := range sortedKeys(r.def.DeploymentConfigs) {
+	for _, name := range slices.Sorted(maps.Keys(r.def.DeploymentConfigs)) {
 		c := r.def.DeploymentConfigs[name]
 		dc := DeploymentConfig{Type: c.Type, Percentage: c.Percentage}
 		if c.Type != manifest.TrafficAllAtOnce {

@@ -5,6 +5,7 @@ import (
 	"maps"
 	"net"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/greenlight-ci/greenlight/internal/manifest"
@@ -149,7 +150,7 @@ func (r *renderer) serviceListening(link string) (service, suffix string, ok boo
 	if err != nil || u.Host == "" || strings.Contains(link, "#{") {
 		return "", "", false
 	}
-	for _, name := range sortedKeys(r.def.Services) {
+	for _, name := range slices.Sorted(maps.Keys(r.def.Services)) {
 		l := r.def.Services[name].Listeners
 		if sameAddress(u.Host, l.Production) || sameAddress(u.Host, l.Test) {
 			rest := strings.TrimPrefix(link, u.Scheme+"://"+u.Host)

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"slices"
 	"strings"
@@ -35,7 +36,7 @@ func (r *renderer) services() (map[string]Service, error) {
 	}
 	clusters, controllers := r.placement()
 	out := map[string]Service{}
-	for _, name := range sortedKeys(r.def.Services) {
+	for _, name := range slices.Sorted(maps.Keys(r.def.Services)) {
 		s := r.def.Services[name]
 		task, err := r.task(name)
 		if err != nil {
@@ -66,8 +67,8 @@ func (r *renderer) placement() (clusters, controllers map[string]string) {
 			}
 		}
 	}
-	for _, appName := range sortedKeys(r.def.Applications) {
-		for _, gName := range sortedKeys(r.def.Applications[appName].DeploymentGroups) {
+	for _, appName := range slices.Sorted(maps.Keys(r.def.Applications)) {
+		for _, gName := range slices.Sorted(maps.Keys(r.def.Applications[appName].DeploymentGroups)) {
 			g := r.def.Applications[appName].DeploymentGroups[gName]
 			if controllers[g.Service] == ControllerECS {
 				r.findings.add(g.Pos, "applications."+appName+".deployment_groups."+gName+".service", Changed,
@@ -145,8 +146,8 @@ type revision struct {
 // appspec of the action that deploys it.
 func (r *renderer) loadRevisions() error {
 	r.revisions = map[string]revision{}
-	for _, appName := range sortedKeys(r.def.Applications) {
-		for _, gName := range sortedKeys(r.def.Applications[appName].DeploymentGroups) {
+	for _, appName := range slices.Sorted(maps.Keys(r.def.Applications)) {
+		for _, gName := range slices.Sorted(maps.Keys(r.def.Applications[appName].DeploymentGroups)) {
 			g := r.def.Applications[appName].DeploymentGroups[gName]
 			if g.TaskDefinitionTemplate == "" {
 				continue
@@ -209,7 +210,7 @@ func (r *renderer) appSpecFor(g *manifest.DeploymentGroup) (*manifest.AppSpec, e
 func (r *renderer) task(service string) (TaskSpec, error) {
 	rev, ok := r.revisions[service]
 	if !ok && len(r.revisions) > 0 {
-		first := sortedKeys(r.revisions)[0]
+		first := slices.Sorted(maps.Keys(r.revisions))[0]
 		rev, ok = r.revisions[first], true
 	}
 	if !ok {

@@ -180,8 +180,8 @@ run "deployment_group_is_greenlight_yaml" {
     condition = (
       aws_ecs_service.blue_green["orders-service-production"].deployment_controller[0].type == "CODE_DEPLOY" &&
       aws_ecs_service.rolling["orders-service-staging"].deployment_controller[0].type == "ECS" &&
-      aws_lb_target_group.blue.health_check[0].path == "/health" && aws_lb_target_group.blue.health_check[0].matcher == "200" &&
-      aws_lb_target_group.green.deregistration_delay == "5"
+      aws_lb_target_group.service["blue"].health_check[0].path == "/health" && aws_lb_target_group.service["blue"].health_check[0].matcher == "200" &&
+      aws_lb_target_group.service["green"].deregistration_delay == "5"
     )
     error_message = "The services or target groups differ from greenlight.yaml."
   }

@@ -5,6 +5,7 @@ import (
 	"encoding/xml"
 	"fmt"
 	"io"
+	"maps"
 	"path"
 	"slices"
 	"strconv"
@@ -54,12 +55,12 @@ func Convert(r io.Reader, module string) (*Coverage, error) {
 		return nil, err
 	}
 	byPackage := map[string][]Class{}
-	for _, name := range sortedKeys(files) {
+	for _, name := range slices.Sorted(maps.Keys(files)) {
 		file := strings.TrimPrefix(strings.TrimPrefix(name, module), "/")
 		byPackage[path.Dir(file)] = append(byPackage[path.Dir(file)], class(file, files[name]))
 	}
 	doc := &Coverage{Version: "greenlight-orders-service", Sources: []string{"."}, BranchRate: "0"}
-	for _, pkg := range sortedKeys(byPackage) {
+	for _, pkg := range slices.Sorted(maps.Keys(byPackage)) {
 		classes := byPackage[pkg]
 		covered, valid := 0, 0
 		for _, c := range classes {
@@ -121,12 +122,7 @@ func parseBlock(line string) (file string, from, to int, count int64, err error)
 
 func class(file string, hits map[int]int64) Class {
 	c := Class{Name: strings.TrimSuffix(path.Base(file), ".go"), Filename: file, BranchRate: "0"}
-	lines := make([]int, 0, len(hits))
-	for l := range hits {
-		lines = append(lines, l)
-	}
-	slices.Sort(lines)
-	for _, l := range lines {
+	for _, l := range slices.Sorted(maps.Keys(hits)) {
 		c.Lines = append(c.Lines, Line{Number: l, Hits: hits[l]})
 	}
 	covered, valid := counts(c.Lines)
@@ -148,13 +144,4 @@ func rate(covered, valid int) string {
 		return "0"
 	}
 	return strconv.FormatFloat(float64(covered)/float64(valid), 'f', 4, 64)
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }

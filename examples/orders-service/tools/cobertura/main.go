@@ -8,13 +8,13 @@
 package main
 
 import (
-	"encoding/xml"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
+
+	"example.com/orders-service/tools/internal/xmlreport"
 )
 
 func main() {
@@ -49,38 +49,12 @@ func run(inPath, outPath, module string) error {
 		return fmt.Errorf("%s: %w", inPath, err)
 	}
 	if outPath == "" {
-		return write(os.Stdout, doc)
+		return xmlreport.Write(os.Stdout, doc)
 	}
 	if err := os.MkdirAll(filepath.Dir(outPath), 0o755); err != nil {
 		return err
 	}
-	tmp := outPath + ".tmp"
-	w, err := os.Create(tmp)
-	if err != nil {
-		return err
-	}
-	if err := write(w, doc); err != nil {
-		w.Close()
-		os.Remove(tmp)
-		return err
-	}
-	if err := w.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp, outPath)
-}
-
-func write(w io.Writer, doc *Coverage) error {
-	if _, err := io.WriteString(w, xml.Header); err != nil {
-		return err
-	}
-	enc := xml.NewEncoder(w)
-	enc.Indent("", "  ")
-	if err := enc.Encode(doc); err != nil {
-		return err
-	}
-	_, err := io.WriteString(w, "\n")
-	return err
+	return xmlreport.WriteFile(outPath, doc)
 }
 
 // modulePath reads the module line of a go.mod, or "" when there is none.
