@@ -63,17 +63,17 @@ data "aws_iam_policy_document" "assume" {
   }
 }
 
-# --- CodePipeline -------------------------------------------------------------
+# --- Artifacts: the pipeline and the builds read and write them ---------------
 
-data "aws_iam_policy_document" "codepipeline" {
+data "aws_iam_policy_document" "artifacts" {
   statement {
     sid       = "Artifacts"
-    actions   = ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject", "s3:PutObjectAcl"]
+    actions   = ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"]
     resources = ["${aws_s3_bucket.artifacts.arn}/*"]
   }
   statement {
     sid       = "ArtifactBucket"
-    actions   = ["s3:GetBucketVersioning", "s3:GetBucketLocation"]
+    actions   = ["s3:GetBucketVersioning", "s3:GetBucketLocation", "s3:GetBucketAcl"]
     resources = [aws_s3_bucket.artifacts.arn]
   }
   statement {
@@ -81,6 +81,13 @@ data "aws_iam_policy_document" "codepipeline" {
     actions   = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"]
     resources = [aws_kms_key.main.arn]
   }
+}
+
+# --- CodePipeline -------------------------------------------------------------
+
+data "aws_iam_policy_document" "codepipeline" {
+  source_policy_documents = [data.aws_iam_policy_document.artifacts.json]
+
   statement {
     sid       = "Source"
     actions   = ["codestar-connections:UseConnection", "codeconnections:UseConnection"]
@@ -138,25 +145,13 @@ data "aws_iam_policy_document" "codepipeline" {
 # --- CodeBuild ----------------------------------------------------------------
 
 data "aws_iam_policy_document" "codebuild" {
+  # The artifacts and the build cache (in the same bucket).
+  source_policy_documents = [data.aws_iam_policy_document.artifacts.json]
+
   statement {
     sid       = "Logs"
     actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
     resources = [for g in aws_cloudwatch_log_group.builds : "${g.arn}:*"]
-  }
-  statement {
-    sid       = "ArtifactsAndCache"
-    actions   = ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"]
-    resources = ["${aws_s3_bucket.artifacts.arn}/*"]
-  }
-  statement {
-    sid       = "ArtifactBucket"
-    actions   = ["s3:GetBucketAcl", "s3:GetBucketLocation"]
-    resources = [aws_s3_bucket.artifacts.arn]
-  }
-  statement {
-    sid       = "ArtifactKey"
-    actions   = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"]
-    resources = [aws_kms_key.main.arn]
   }
   statement {
     sid       = "Reports"
