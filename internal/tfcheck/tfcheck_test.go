@@ -189,3 +189,23 @@ func TestFormatFindsTheFirstUnformattedLine(t *testing.T) {
 		t.Fatalf("Format of a formatted file = %v", p)
 	}
 }
+
+// FuzzChecks: any HCL the parser takes goes through every check without a panic.
+func FuzzChecks(f *testing.F) {
+	f.Add(goodModule)
+	f.Add("data \"aws_iam_policy_document\" \"p\" {\n  statement {\n    actions = [\"*\"]\n  }\n}\n")
+	f.Add("resource \"a\" \"b\" {\n  x = var.y[0].z\n  dynamic \"d\" {\n    for_each = []\n    iterator = it\n    content {}\n  }\n}\n")
+	f.Fuzz(func(t *testing.T, src string) {
+		Format("main.tf", []byte(src))
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, "main.tf"), []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		m, err := Load(dir)
+		if err != nil {
+			return
+		}
+		m.IAMWildcards()
+		_, _ = m.UnresolvedReferences()
+	})
+}

@@ -66,3 +66,20 @@ func TestRealProfile(t *testing.T) {
 		t.Fatalf("coverage.xml:\n%s", data[:min(len(data), 600)])
 	}
 }
+
+// FuzzConvert: any input converts or fails with an error; a converted profile
+// never counts more covered lines than lines.
+func FuzzConvert(f *testing.F) {
+	f.Add([]byte(profile))
+	f.Add([]byte("mode: atomic\na.go:1.1,1.5 1 0\n"))
+	f.Add([]byte("mode: set\na.go:3.1,1.1 1 1\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		doc, err := Convert(bytes.NewReader(data), "")
+		if err != nil {
+			return
+		}
+		if doc.LinesCovered > doc.LinesValid || doc.LinesValid == 0 {
+			t.Fatalf("covered %d of %d lines", doc.LinesCovered, doc.LinesValid)
+		}
+	})
+}
