@@ -38,7 +38,12 @@ Every feature AWS cannot carry as written is listed with its file:line:column.`,
 			if err != nil {
 				return err
 			}
-			if err := awsrender.WriteFindings(a.stderr, res.Findings, a.json); err != nil {
+			// Findings are warnings for people, objects in the stream for --json.
+			findings := a.stderr
+			if a.json {
+				findings = a.stdout
+			}
+			if err := awsrender.WriteFindings(findings, res.Findings, a.json); err != nil {
 				return err
 			}
 			if a.json {
