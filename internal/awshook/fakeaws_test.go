@@ -20,6 +20,7 @@ import (
 // the SDK's serializers write it: POST /, the operation in X-Amz-Target.
 type fakeAWS struct {
 	t       *testing.T
+	url     string
 	cd      *codedeploy.Client // real SDK clients pointed at the fake
 	ec      *ecs.Client
 	mu      sync.Mutex
@@ -53,6 +54,7 @@ func newFakeAWS(t *testing.T) *fakeAWS {
 	}}
 	srv := httptest.NewServer(f)
 	t.Cleanup(srv.Close)
+	f.url = srv.URL
 	creds := credentials.NewStaticCredentialsProvider("AKIDTEST", "test-secret", "")
 	f.cd = codedeploy.New(codedeploy.Options{Region: "eu-west-1", BaseEndpoint: aws.String(srv.URL), Credentials: creds, HTTPClient: srv.Client()})
 	f.ec = ecs.New(ecs.Options{Region: "eu-west-1", BaseEndpoint: aws.String(srv.URL), Credentials: creds, HTTPClient: srv.Client()})

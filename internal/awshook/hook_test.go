@@ -21,14 +21,18 @@ import (
 )
 
 // ordersService is the example service, built as its Build stage builds it, at
-// version abc1234: both the replacement the hooks check and the smoke test they run.
-var ordersService string
+// version abc1234: both the replacement the hooks check and the smoke test they
+// run. hookFunction is the function's own main (deploy/aws/lambda/hook).
+var ordersService, hookFunction string
 
 func TestMain(m *testing.M) {
-	os.Exit(gobuild.Main(m, gobuild.Program{
-		Pkg: ".", Name: "orders-service", Path: &ordersService,
-		Options: gobuild.Options{Dir: "../../examples/orders-service", Version: "abc1234", Static: true, Trimpath: true},
-	}))
+	os.Exit(gobuild.Main(m,
+		gobuild.Program{
+			Pkg: ".", Name: "orders-service", Path: &ordersService,
+			Options: gobuild.Options{Dir: "../../examples/orders-service", Version: "abc1234", Static: true, Trimpath: true},
+		},
+		gobuild.Program{Pkg: "../../deploy/aws/lambda/hook", Name: "bootstrap", Path: &hookFunction},
+	))
 }
 
 // smokeCommand is greenlight.yaml's AfterInstall hook command, with the program
