@@ -67,6 +67,7 @@ greenlight.yaml.`,
 	f.BoolVar(&a.json, "json", false, "print one JSON object per line")
 	root.AddCommand(
 		a.validateCommand(),
+		a.renderCommand(),
 		a.runCommand(),
 		a.demoCommand(),
 		a.deployCommand(),

@@ -3,11 +3,13 @@ package cli
 import (
 	"github.com/spf13/cobra"
 
+	"github.com/greenlight-ci/greenlight/internal/awsrender"
 	"github.com/greenlight-ci/greenlight/internal/manifest"
 )
 
 func (a *app) validateCommand() *cobra.Command {
 	var source string
+	var aws bool
 	cmd := &cobra.Command{
 		Use:   "validate",
 		Short: "Check greenlight.yaml and every file it names, without running anything",
@@ -27,6 +29,11 @@ reported with file:line:column and the allowed values.`,
 			if err := manifest.ValidateFiles(def, dir); err != nil {
 				return err
 			}
+			if aws {
+				if err := awsrender.Check(def, dir, a.stdout, a.json); err != nil {
+					return err
+				}
+			}
 			p := newPrinter(a.stdout, a.json)
 			if a.json {
 				p.object(map[string]any{"valid": true, "file": def.Path})
@@ -37,5 +44,6 @@ reported with file:line:column and the allowed values.`,
 		},
 	}
 	cmd.Flags().StringVar(&source, "source", "", "source tree the files are in (default: the definition's directory)")
+	cmd.Flags().BoolVar(&aws, "aws", false, "also list what AWS (deploy/aws) renders differently or cannot carry, with positions")
 	return cmd
 }

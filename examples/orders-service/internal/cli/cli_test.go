@@ -109,6 +109,26 @@ func TestServeThenSmokeThenShutdown(t *testing.T) {
 	}
 }
 
+// TestSmokeExpectsTheImageTagOnAWS: greenlight's hook function on AWS names the
+// replacement's image tag, which "self" then demands instead of the binary's own
+// version; -self still checks the binary's own service.
+func TestSmokeExpectsTheImageTagOnAWS(t *testing.T) {
+	srv := startServe(t, map[string]string{})
+	url := "http://" + srv.addr
+	var out, errOut bytes.Buffer
+	other := envOf(map[string]string{"GREENLIGHT_IMAGE_TAG": "fff0000"}, &out, &errOut)
+	if code := Run(t.Context(), []string{"smoke", "-rounds", "1", "-expect-version", "self", url}, other); code != ExitFail || !strings.Contains(errOut.String(), `expected "fff0000"`) {
+		t.Fatalf("smoke with another image tag exited %d:\n%s", code, errOut.String())
+	}
+	same := envOf(map[string]string{"GREENLIGHT_IMAGE_TAG": "abc1234"}, &out, &errOut)
+	if code := Run(t.Context(), []string{"smoke", "-rounds", "1", "-expect-version", "self", url}, same); code != ExitOK {
+		t.Fatalf("smoke with the served image tag exited %d:\n%s", code, errOut.String())
+	}
+	if code := Run(t.Context(), []string{"smoke", "-self", "-rounds", "1", "-expect-version", "self"}, other); code != ExitOK {
+		t.Fatalf("smoke -self with an image tag set exited %d:\n%s", code, errOut.String())
+	}
+}
+
 func TestSmokeFailsAgainstABadRelease(t *testing.T) {
 	srv := startServe(t, map[string]string{"FAIL_RATE": "1"})
 	var out, errOut bytes.Buffer

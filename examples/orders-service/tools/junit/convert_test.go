@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"example.com/orders-service/tools/internal/xmlreport"
 )
 
 // goTestJSON runs the real `go test -json` on a module made of files and returns
@@ -150,7 +152,7 @@ func FuzzConvert(f *testing.F) {
 			return
 		}
 		var buf bytes.Buffer
-		if err := write(&buf, doc); err != nil {
+		if err := xmlreport.Write(&buf, doc); err != nil {
 			t.Fatalf("cannot write a converted document: %v", err)
 		}
 		var back Suites

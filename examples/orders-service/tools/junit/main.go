@@ -10,12 +10,12 @@
 package main
 
 import (
-	"encoding/xml"
 	"flag"
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
+
+	"example.com/orders-service/tools/internal/xmlreport"
 )
 
 func main() {
@@ -51,45 +51,7 @@ func run(inPath, outPath string) error {
 		return fmt.Errorf("%s: %w", name, err)
 	}
 	if outPath == "" {
-		return write(os.Stdout, doc)
+		return xmlreport.Write(os.Stdout, doc)
 	}
-	return writeFile(outPath, doc)
-}
-
-func write(w io.Writer, doc *Suites) error {
-	if _, err := io.WriteString(w, xml.Header); err != nil {
-		return err
-	}
-	enc := xml.NewEncoder(w)
-	enc.Indent("", "  ")
-	if err := enc.Encode(doc); err != nil {
-		return fmt.Errorf("encode JUnit XML: %w", err)
-	}
-	_, err := io.WriteString(w, "\n")
-	return err
-}
-
-// writeFile writes atomically: a report reader never sees half a file.
-func writeFile(path string, doc *Suites) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".junit-*.xml")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := write(tmp, doc); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return os.Rename(tmp.Name(), path)
+	return xmlreport.WriteFile(outPath, doc)
 }

@@ -1,0 +1,269 @@
+package awsrender
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/greenlight-ci/greenlight/internal/manifest"
+)
+
+func load(t *testing.T, path string) *manifest.Definition {
+	t.Helper()
+	def, err := manifest.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return def
+}
+
+func render(t *testing.T, path string) *Result {
+	t.Helper()
+	def := load(t, path)
+	res, err := Render(def, def.Dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+// finding returns the finding of field, failing when there is none.
+func finding(t *testing.T, res *Result, field string) Finding {
+	t.Helper()
+	for _, f := range res.Findings {
+		if f.Field == field {
+			return f
+		}
+	}
+	t.Fatalf("no finding for %s", field)
+	return Finding{}
+}
+
+const example = "../../examples/orders-service/greenlight.yaml"
+
+func TestRenderExamplePipeline(t *testing.T) {
+	res := render(t, example)
+	p := res.Stack.Pipeline
+	if p.Name != "orders-service" || p.ExecutionMode != "SUPERSEDED" || len(p.Stages) != 6 {
+		t.Fatalf("pipeline = %s %s with %d stages", p.Name, p.ExecutionMode, len(p.Stages))
+	}
+	source := p.Stages[0].Actions[0]
+	if source.Provider != manifest.ProviderCodeStar || source.Configuration["BranchName"] != "main" || source.Configuration["Repository"] != "" ||
+		source.ConfigurationRefs["ConnectionArn"] != (Ref{Kind: RefConnection}) || source.ConfigurationRefs["FullRepositoryId"] != (Ref{Kind: RefRepository}) {
+		t.Errorf("source = %+v", source)
+	}
+	tests := p.Stages[2].Actions
+	if tests[1].RunOrder != 2 || tests[1].ConfigurationRefs["ProjectName"] != (Ref{Kind: RefBuildProject, Name: "orders-service-integration"}) || tests[1].OutputArtifacts == nil {
+		t.Errorf("integration tests = %+v", tests[1])
+	}
+	staging := p.Stages[3].Actions[0]
+	wantStaging := map[string]Ref{"ClusterName": {Kind: RefCluster, Name: "staging"}, "ServiceName": {Kind: RefService, Name: "orders-service-staging"}}
+	if !reflect.DeepEqual(staging.ConfigurationRefs, wantStaging) || staging.Configuration["FileName"] != "imagedefinitions.json" {
+		t.Errorf("staging = %+v", staging)
+	}
+	approval := p.Stages[4].Actions[0]
+	if approval.ConfigurationRefs["ExternalEntityLink"] != (Ref{Kind: RefServiceURL, Name: "orders-service-staging", Suffix: "/version"}) ||
+		approval.ConfigurationRefs["NotificationArn"] != (Ref{Kind: RefApprovalTopic}) || !strings.Contains(approval.Configuration["CustomData"], "#{BuildVariables.IMAGE_TAG}") {
+		t.Errorf("approval = %+v", approval)
+	}
+	prod := p.Stages[5].Actions[0]
+	if prod.ConfigurationRefs["DeploymentGroupName"] != (Ref{Kind: RefDeploymentGroup, Name: "orders-service/production"}) || prod.Configuration["AppSpecTemplatePath"] != "appspec.yaml" {
+		t.Errorf("production = %+v", prod)
+	}
+}
+
+func TestRenderExampleDeploymentAndServices(t *testing.T) {
+	s := render(t, example).Stack
+	g := s.DeploymentGroups["orders-service/production"]
+	want := DeploymentGroup{
+		Application: "orders-service", Name: "production", Service: "orders-service-production",
+		DeploymentConfig: "CodeDeployDefault.ECSAllAtOnce", ActionOnTimeout: "CONTINUE_DEPLOYMENT",
+		TerminationWaitInMinutes: 60, AutoRollbackEnabled: true, AutoRollbackEvents: []string{"DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM"},
+		AlarmsEnabled: true, Alarms: []string{"orders-error-rate", "orders-p99-latency"},
+	}
+	if !reflect.DeepEqual(g, want) {
+		t.Errorf("deployment group =\n%+v\nwant\n%+v", g, want)
+	}
+	prod, staging := s.Services["orders-service-production"], s.Services["orders-service-staging"]
+	if prod.Controller != ControllerCodeDeploy || prod.Cluster != "production" || staging.Controller != ControllerECS || staging.Cluster != "staging" {
+		t.Errorf("placement: production %s in %s, staging %s in %s", prod.Controller, prod.Cluster, staging.Controller, staging.Cluster)
+	}
+	task := prod.Task
+	if task.ContainerName != "api" || task.ContainerPort != 3000 || task.ExecutionRoleName != "orders-service-task-execution" ||
+		!reflect.DeepEqual(task.LogGroups, []string{"/ecs/orders-service"}) || task.CPU != "256" || !strings.Contains(task.ContainerDefinitions, `"image":"${IMAGE_URI}"`) {
+		t.Errorf("task = %+v", task)
+	}
+	if hc := prod.HealthCheck; hc.Interval != 5 || hc.Timeout != 2 || hc.Path != "/health" || prod.DeregistrationDelay != 5 {
+		t.Errorf("health check %+v, draining %d", hc, prod.DeregistrationDelay)
+	}
+	build := s.BuildProjects["orders-service-build"]
+	if !build.Privileged || build.TimeoutInMinutes != 15 || s.BuildProjects["orders-service-test"].Privileged {
+		t.Errorf("build projects = %+v", s.BuildProjects)
+	}
+	if !reflect.DeepEqual(s.BuildProjects["orders-service-test"].ReportGroups, map[string]string{"unit-tests": "TEST", "coverage": "CODE_COVERAGE"}) {
+		t.Errorf("test report groups = %v", s.BuildProjects["orders-service-test"].ReportGroups)
+	}
+	hook := s.Hooks["LambdaFunctionToValidateBeforeTraffic"]
+	if hook.TimeoutSeconds != 30 || strings.Join(hook.Command, " ") != "./dist/orders-service smoke -url-env GREENLIGHT_TEST_URL -expect-version self -rounds 1" || len(s.Hooks) != 5 {
+		t.Errorf("hooks = %+v", s.Hooks)
+	}
+}
+
+// TestRenderExampleAlarms: one-second periods become CloudWatch's minute for ALB
+// metrics, and say so where they were written.
+func TestRenderExampleAlarms(t *testing.T) {
+	res := render(t, example)
+	a := res.Stack.Alarms["orders-error-rate"]
+	if a.Period != 60 || a.EvaluationPeriods != 3 || a.DatapointsToAlarm != 2 || a.Threshold != 5 || a.MetricName != nil || len(a.MetricQueries) != 3 || *a.MetricQueries[2].Expression != "100 * errors / requests" || !a.MetricQueries[2].ReturnData {
+		t.Errorf("error-rate alarm = %+v", a)
+	}
+	l := res.Stack.Alarms["orders-p99-latency"]
+	if *l.MetricName != "TargetResponseTime" || *l.ExtendedStatistic != "p99" || l.Statistic != nil || l.Period != 60 {
+		t.Errorf("latency alarm = %+v", l)
+	}
+	f := finding(t, res, "alarms.orders-error-rate.period")
+	if f.Kind != Changed || f.Pos.Line != 176 || f.Pos.Column != 3 || !strings.Contains(f.Msg, "rendered as 60 s") {
+		t.Errorf("period finding = %s", f)
+	}
+}
+
+// TestRenderReportsWhatAWSCannotCarry renders manifest's richest test definition:
+// local drivers, secret sources, HTTP hooks, sub-minute waits and greenlight's own
+// report formats are each reported where they are written.
+func TestRenderReportsWhatAWSCannotCarry(t *testing.T) {
+	res := render(t, "../manifest/testdata/greenlight.yaml")
+	tests := []struct {
+		field string
+		kind  FindingKind
+		line  int
+		msg   string
+	}{
+		{"services.orders-service-staging.driver", LocalOnly, 84, "on AWS every task runs on Fargate"},
+		{"services.orders-service-staging.process.command", LocalOnly, 87, "Fargate runs the image's entry point"},
+		{"services.orders-service-staging.listeners.production", Changed, 84, "staging listener"},
+		{"services.orders-service-production.listeners.production", Changed, 88, "port 443"},
+		{"services.orders-service-production.health_check.interval", Changed, 88, "rendered as 5 s"},
+		{"applications.orders-service.deployment_groups.production.hooks.LambdaFunctionToValidateAfterTraffic.http", LocalOnly, 109, "which the stack does not create"},
+		{"applications.orders-service.deployment_groups.canary.deployment_ready.wait_time", Changed, 110, "applies to STOP_DEPLOYMENT only"},
+		{"deployment_configs.Canary20Percent5Seconds.interval", Changed, 116, "rendered as 1"},
+		{"secrets.secrets_manager.prod/orders/db", LocalOnly, 138, `reads "prod/orders/db" from Secrets Manager`},
+		{"secrets.parameter_store./orders/api-key", LocalOnly, 139, "Parameter Store"},
+		{"build_projects.orders-service-test.buildspec.reports.unit.file-format", LocalOnly, 8, "GOTESTJSON is greenlight's own format"},
+		{"build_projects.orders-service-test.buildspec.reports.coverage.file-format", LocalOnly, 9, "GOCOVER"},
+	}
+	for _, tt := range tests {
+		f := finding(t, res, tt.field)
+		if f.Kind != tt.kind || f.Pos.Line != tt.line || !strings.Contains(f.Msg, tt.msg) {
+			t.Errorf("%s: got %s; want %s at line %d saying %q", tt.field, f, tt.kind, tt.line, tt.msg)
+		}
+	}
+	if _, ok := res.Stack.Hooks["LambdaFunctionToValidateAfterTraffic"]; ok {
+		t.Error("an HTTP hook was rendered as a function")
+	}
+	build := res.Stack.BuildProjects["orders-service-build"]
+	if !reflect.DeepEqual(build.Secrets, []string{"prod/orders/db"}) || !reflect.DeepEqual(build.Parameters, []string{"/orders/api-key"}) {
+		t.Errorf("secrets %v, parameters %v: the role must read exactly these", build.Secrets, build.Parameters)
+	}
+	if c := res.Stack.DeploymentConfigs["Linear25PercentEvery2Seconds"]; c != (DeploymentConfig{Type: "TimeBasedLinear", Percentage: 25, IntervalInMinutes: 1}) {
+		t.Errorf("linear config = %+v", c)
+	}
+	for _, f := range res.Findings {
+		if f.Pos.File == "" || f.Pos.Line == 0 {
+			t.Errorf("finding without a position: %s", f)
+		}
+	}
+}
+
+// writeDefinition writes greenlight.yaml (and files) into a temporary source tree.
+func writeDefinition(t *testing.T, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for name, content := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return filepath.Join(dir, "greenlight.yaml")
+}
+
+const minimal = `version: 1
+pipeline:
+  name: tiny
+  stages:
+    - name: Source
+      actions:
+        - {name: Source, category: Source, provider: Git, output_artifacts: [src], configuration: {Repository: .}}
+    - name: Build
+      actions:
+        - {name: Build, category: Build, provider: CodeBuild, input_artifacts: [src], configuration: {ProjectName: build}}
+build_projects:
+  build: {buildspec: buildspec.yml, timeout: 90s}
+`
+
+func TestRenderErrors(t *testing.T) {
+	noBuildspec := writeDefinition(t, map[string]string{"greenlight.yaml": minimal})
+	if _, err := Render(load(t, noBuildspec), filepath.Dir(noBuildspec)); err == nil || !strings.Contains(err.Error(), `build project "build": read buildspec.yml`) {
+		t.Errorf("without the buildspec: %v", err)
+	}
+	withService := writeDefinition(t, map[string]string{
+		"greenlight.yaml": minimal + "services:\n  web: {listeners: {production: \"127.0.0.1:9999\"}}\n",
+		"buildspec.yml":   "version: 0.2\nphases:\n  build:\n    commands: [make]\n",
+	})
+	if _, err := Render(load(t, withService), filepath.Dir(withService)); err == nil || !strings.Contains(err.Error(), `service "web": no task definition to register on AWS`) {
+		t.Errorf("a service without a task definition: %v", err)
+	}
+}
+
+func TestRenderRoundsTheBuildTimeoutUp(t *testing.T) {
+	path := writeDefinition(t, map[string]string{"greenlight.yaml": minimal, "buildspec.yml": "version: 0.2\nphases:\n  build:\n    commands: [docker build .]\n"})
+	res, err := Render(load(t, path), filepath.Dir(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bp := res.Stack.BuildProjects["build"]; bp.TimeoutInMinutes != 5 || !bp.Privileged {
+		t.Errorf("build project = %+v", bp)
+	}
+	if f := finding(t, res, "build_projects.build.timeout"); !strings.Contains(f.Msg, "below CodeBuild's minimum; rendered as 5 minutes") {
+		t.Errorf("timeout finding = %s", f)
+	}
+}
+
+func TestWriteTFVars(t *testing.T) {
+	res := render(t, example)
+	dir := t.TempDir()
+	path, err := res.Stack.WriteTFVars(dir)
+	if err != nil || path != filepath.Join(dir, TFVarsName) {
+		t.Fatalf("WriteTFVars = %s, %v", path, err)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back map[string]Stack
+	if err := json.Unmarshal(data, &back); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(back["greenlight"], res.Stack) || !strings.Contains(string(data), `"container_definitions": "[{`) {
+		t.Fatal("the tfvars file does not hold the stack as the `greenlight` variable")
+	}
+}
+
+func TestWriteFindings(t *testing.T) {
+	fs := []Finding{{Pos: manifest.Pos{File: "greenlight.yaml", Line: 3, Column: 5}, Field: "alarms.a.period", Kind: Changed, Msg: "rendered as 60 s"}}
+	var human, js strings.Builder
+	if err := WriteFindings(&human, fs, false); err != nil {
+		t.Fatal(err)
+	}
+	if human.String() != "On AWS, 1 features are rendered differently or stay local:\n  greenlight.yaml:3:5: alarms.a.period: changed: rendered as 60 s\n" {
+		t.Errorf("human = %q", human.String())
+	}
+	if err := WriteFindings(&js, fs, true); err != nil {
+		t.Fatal(err)
+	}
+	if js.String() != `{"aws":{"pos":{"file":"greenlight.yaml","line":3,"column":5},"field":"alarms.a.period","kind":"changed","message":"rendered as 60 s"}}`+"\n" {
+		t.Errorf("json = %q", js.String())
+	}
+}
