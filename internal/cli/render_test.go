@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -33,7 +34,7 @@ func TestRenderTerraformWritesTheStackAndListsFindings(t *testing.T) {
 	if stdout != "✔ wrote "+path+"\n" {
 		t.Errorf("stdout = %q", stdout)
 	}
-	if !strings.Contains(stderr, "greenlight.yaml:176:3: alarms.orders-error-rate.period: changed:") {
+	if want := fmt.Sprintf("greenlight.yaml:%d:3: alarms.orders-error-rate.period: changed:", lineOf(t, exampleDefinition, "", "  orders-error-rate:")); !strings.Contains(stderr, want) {
 		t.Errorf("stderr lacks the alarm period finding:\n%s", stderr)
 	}
 	var vars map[string]awsrender.Stack
@@ -50,7 +51,7 @@ func TestValidateAWSListsFindingsWithPositions(t *testing.T) {
 	}
 	for _, want := range []string{
 		"On AWS, ",
-		"greenlight.yaml:114:7: services.orders-service-staging.process.command: local only:",
+		fmt.Sprintf("greenlight.yaml:%d:7: services.orders-service-staging.process.command: local only:", lineOf(t, exampleDefinition, "  orders-service-staging:", "      command:")),
 		"is valid (6 stages",
 	} {
 		if !strings.Contains(stdout, want) {
@@ -78,4 +79,27 @@ func TestValidateAWSAsJSON(t *testing.T) {
 	if !strings.Contains(lines[len(lines)-1], `"valid":true`) {
 		t.Errorf("last line = %s", lines[len(lines)-1])
 	}
+}
+
+// lineOf returns the 1-based line of the first line of path starting with prefix
+// after the first line starting with after ("" for the top), so that the expected
+// positions follow edits of the example.
+func lineOf(t *testing.T, path, after, prefix string) int {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := after == ""
+	for i, line := range strings.Split(string(data), "\n") {
+		if !seen {
+			seen = strings.HasPrefix(line, after)
+			continue
+		}
+		if strings.HasPrefix(line, prefix) {
+			return i + 1
+		}
+	}
+	t.Fatalf("%s has no line %q after %q", path, prefix, after)
+	return 0
 }
