@@ -15,7 +15,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/greenlight-ci/greenlight/internal/router"
+	"github.com/greenlight-ci/greenlight/internal/jsontime"
+	"github.com/greenlight-ci/greenlight/internal/routing"
 	"github.com/greenlight-ci/greenlight/internal/runtime"
 )
 
@@ -73,16 +74,16 @@ func freeAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
-func spec(name, listener string, targets ...string) router.ServiceSpec {
-	s := router.ServiceSpec{
+func spec(name, listener string, targets ...string) routing.ServiceSpec {
+	s := routing.ServiceSpec{
 		Name: name, ProductionListener: listener,
-		HealthCheck:         router.HealthCheck{Path: "/", Interval: router.Duration(100 * time.Millisecond), Timeout: router.Duration(50 * time.Millisecond), HealthyThreshold: 1, UnhealthyThreshold: 2, Matcher: "200"},
-		DeregistrationDelay: router.Duration(time.Second),
-		TargetGroups:        []router.TargetGroupSpec{{Name: name + "-1"}, {Name: name + "-2"}},
+		HealthCheck:         routing.HealthCheck{Path: "/", Interval: jsontime.Duration(100 * time.Millisecond), Timeout: jsontime.Duration(50 * time.Millisecond), HealthyThreshold: 1, UnhealthyThreshold: 2, Matcher: "200"},
+		DeregistrationDelay: jsontime.Duration(time.Second),
+		TargetGroups:        []routing.TargetGroupSpec{{Name: name + "-1"}, {Name: name + "-2"}},
 		ProductionWeights:   map[string]int{name + "-1": 100},
 	}
 	for i, addr := range targets {
-		s.TargetGroups[0].Targets = append(s.TargetGroups[0].Targets, router.TargetSpec{ID: fmt.Sprintf("t%d", i), Address: addr})
+		s.TargetGroups[0].Targets = append(s.TargetGroups[0].Targets, routing.TargetSpec{ID: fmt.Sprintf("t%d", i), Address: addr})
 	}
 	return s
 }
@@ -136,7 +137,7 @@ func TestAgentServesAppliedRoutesAndRestoresThemAfterRestart(t *testing.T) {
 	defer stop()
 	waitBody(t, listener, "hello")
 	st, err := c.Service(t.Context(), "web")
-	if err != nil || st == nil || st.TargetGroups[0].Targets[0].State != router.TargetHealthy {
+	if err != nil || st == nil || st.TargetGroups[0].Targets[0].State != routing.TargetHealthy {
 		t.Fatalf("restored service: %+v, %v", st, err)
 	}
 }
@@ -158,7 +159,7 @@ func TestAgentRestoresUnhealthyTargetsWithoutTraffic(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if state := st.TargetGroups[0].Targets[0].State; state == router.TargetHealthy {
+	if state := st.TargetGroups[0].Targets[0].State; state == routing.TargetHealthy {
 		t.Fatalf("a dead target came back %s", state)
 	}
 }

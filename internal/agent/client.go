@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/greenlight-ci/greenlight/internal/metrics"
-	"github.com/greenlight-ci/greenlight/internal/router"
+	"github.com/greenlight-ci/greenlight/internal/routing"
 	"github.com/greenlight-ci/greenlight/internal/runtime"
 	"github.com/greenlight-ci/greenlight/internal/runtime/process"
 )
@@ -61,8 +61,8 @@ func (c *Client) Health(ctx context.Context) (Health, error) {
 }
 
 // Service returns a service's routing, or nil when the agent does not route it.
-func (c *Client) Service(ctx context.Context, name string) (*router.ServiceStatus, error) {
-	var st router.ServiceStatus
+func (c *Client) Service(ctx context.Context, name string) (*routing.ServiceStatus, error) {
+	var st routing.ServiceStatus
 	err := c.do(ctx, http.MethodGet, "/v1/services/"+url.PathEscape(name), nil, &st)
 	if errors.Is(err, errNotFound) {
 		return nil, nil
@@ -73,15 +73,15 @@ func (c *Client) Service(ctx context.Context, name string) (*router.ServiceStatu
 	return &st, nil
 }
 
-func (c *Client) Services(ctx context.Context) ([]router.ServiceStatus, error) {
-	var out []router.ServiceStatus
+func (c *Client) Services(ctx context.Context) ([]routing.ServiceStatus, error) {
+	var out []routing.ServiceStatus
 	err := c.do(ctx, http.MethodGet, "/v1/services", nil, &out)
 	return out, err
 }
 
 // Apply replaces a service's routing atomically.
-func (c *Client) Apply(ctx context.Context, spec router.ServiceSpec) (*router.ServiceStatus, error) {
-	var st router.ServiceStatus
+func (c *Client) Apply(ctx context.Context, spec routing.ServiceSpec) (*routing.ServiceStatus, error) {
+	var st routing.ServiceStatus
 	if err := c.do(ctx, http.MethodPut, "/v1/services/"+url.PathEscape(spec.Name), spec, &st); err != nil {
 		return nil, fmt.Errorf("apply routing of %s: %w", spec.Name, err)
 	}

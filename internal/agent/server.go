@@ -24,6 +24,7 @@ import (
 
 	"github.com/greenlight-ci/greenlight/internal/atomicfile"
 	"github.com/greenlight-ci/greenlight/internal/router"
+	"github.com/greenlight-ci/greenlight/internal/routing"
 	"github.com/greenlight-ci/greenlight/internal/runtime/supervisor"
 )
 
@@ -49,7 +50,7 @@ type server struct {
 
 // persisted is agent-state.json.
 type persisted struct {
-	Services []router.ServiceSpec `json:"services"`
+	Services []routing.ServiceSpec `json:"services"`
 }
 
 func (s *server) handler() http.Handler {
@@ -109,7 +110,7 @@ func (s *server) getService(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *server) putService(w http.ResponseWriter, r *http.Request) {
-	var spec router.ServiceSpec
+	var spec routing.ServiceSpec
 	dec := json.NewDecoder(r.Body)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&spec); err != nil {

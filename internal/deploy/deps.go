@@ -9,16 +9,16 @@ import (
 	"github.com/greenlight-ci/greenlight/internal/alarm"
 	"github.com/greenlight-ci/greenlight/internal/manifest"
 	"github.com/greenlight-ci/greenlight/internal/metrics"
-	"github.com/greenlight-ci/greenlight/internal/router"
+	"github.com/greenlight-ci/greenlight/internal/routing"
 	"github.com/greenlight-ci/greenlight/internal/runtime"
 )
 
 // Router is the data plane as the controller drives it (the agent client).
 type Router interface {
 	// Service returns the service's routing, or nil when the router does not know it.
-	Service(ctx context.Context, name string) (*router.ServiceStatus, error)
+	Service(ctx context.Context, name string) (*routing.ServiceStatus, error)
 	// Apply replaces the service's routing in one atomic change.
-	Apply(ctx context.Context, spec router.ServiceSpec) (*router.ServiceStatus, error)
+	Apply(ctx context.Context, spec routing.ServiceSpec) (*routing.ServiceStatus, error)
 	// Series returns the service's metrics slots after sinceMs (alarm evaluation).
 	Series(ctx context.Context, service string, sinceMs int64) ([]metrics.Series, error)
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/greenlight-ci/greenlight/internal/manifest"
 	"github.com/greenlight-ci/greenlight/internal/metrics"
 	"github.com/greenlight-ci/greenlight/internal/router"
+	"github.com/greenlight-ci/greenlight/internal/routing"
 	"github.com/greenlight-ci/greenlight/internal/runtime"
 	"github.com/greenlight-ci/greenlight/internal/runtime/supervisor"
 	"github.com/greenlight-ci/greenlight/internal/store"
@@ -270,7 +271,7 @@ func (h *harness) crashWhen(f func(*Deployment) bool) {
 // localRouter drives the in-process router as the agent client would.
 type localRouter struct{ r *router.Router }
 
-func (l localRouter) Service(_ context.Context, name string) (*router.ServiceStatus, error) {
+func (l localRouter) Service(_ context.Context, name string) (*routing.ServiceStatus, error) {
 	st, ok := l.r.Status(name)
 	if !ok {
 		return nil, nil
@@ -278,7 +279,7 @@ func (l localRouter) Service(_ context.Context, name string) (*router.ServiceSta
 	return &st, nil
 }
 
-func (l localRouter) Apply(_ context.Context, spec router.ServiceSpec) (*router.ServiceStatus, error) {
+func (l localRouter) Apply(_ context.Context, spec routing.ServiceSpec) (*routing.ServiceStatus, error) {
 	st, err := l.r.Apply(spec)
 	if err != nil {
 		return nil, err

@@ -9,7 +9,7 @@ import (
 
 	"github.com/greenlight-ci/greenlight/internal/event"
 	"github.com/greenlight-ci/greenlight/internal/manifest"
-	"github.com/greenlight-ci/greenlight/internal/router"
+	"github.com/greenlight-ci/greenlight/internal/routing"
 	"github.com/greenlight-ci/greenlight/internal/runtime"
 )
 
@@ -41,19 +41,19 @@ func (r *run) execStep(ctx context.Context, name string) (skipped bool, err erro
 }
 
 // currentSpec returns the service's routing now, or a fresh one for a new service.
-func (r *run) currentSpec(ctx context.Context) (router.ServiceSpec, *router.ServiceStatus, error) {
+func (r *run) currentSpec(ctx context.Context) (routing.ServiceSpec, *routing.ServiceStatus, error) {
 	st, err := r.c.opts.Router.Service(ctx, r.d.Config.Service.Name)
 	if err != nil {
-		return router.ServiceSpec{}, nil, fmt.Errorf("read routing of %s: %w", r.d.Config.Service.Name, err)
+		return routing.ServiceSpec{}, nil, fmt.Errorf("read routing of %s: %w", r.d.Config.Service.Name, err)
 	}
-	var cur *router.ServiceSpec
+	var cur *routing.ServiceSpec
 	if st != nil {
 		cur = &st.Spec
 	}
 	return baseSpec(cur, r.d.Config.Service), st, nil
 }
 
-func (r *run) apply(ctx context.Context, spec router.ServiceSpec, what string) (*router.ServiceStatus, error) {
+func (r *run) apply(ctx context.Context, spec routing.ServiceSpec, what string) (*routing.ServiceStatus, error) {
 	st, err := r.c.opts.Router.Apply(ctx, spec)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", what, err)
@@ -102,7 +102,7 @@ func (r *run) install(ctx context.Context) error {
 
 // tasksOf returns the tasks registered in a target group, with the driver that
 // started them when the last release recorded it.
-func (r *run) tasksOf(ctx context.Context, spec *router.ServiceSpec, tg string) []Task {
+func (r *run) tasksOf(ctx context.Context, spec *routing.ServiceSpec, tg string) []Task {
 	drivers := map[string]string{}
 	if last, err := r.c.opts.Store.LastReleased(ctx, spec.Name); err == nil && last != nil {
 		for _, t := range last.ReplacementTasks {
@@ -118,12 +118,12 @@ func (r *run) tasksOf(ctx context.Context, spec *router.ServiceSpec, tg string) 
 
 // clearLeftovers removes targets a stopped or failed deployment left in the
 // replacement group (the group must be empty before new tasks go in) and stops them.
-func (r *run) clearLeftovers(ctx context.Context, spec *router.ServiceSpec) error {
+func (r *run) clearLeftovers(ctx context.Context, spec *routing.ServiceSpec) error {
 	mine := map[string]bool{}
 	for _, t := range r.d.ReplacementTasks {
 		mine[t.ID] = true
 	}
-	var keep []router.TargetSpec
+	var keep []routing.TargetSpec
 	var stale []Task
 	for _, t := range targetsOf(spec, r.d.ReplacementTargetGroup) {
 		if mine[t.ID] {
@@ -233,7 +233,7 @@ func (r *run) waitHealthy(ctx context.Context, drv runtime.Driver) error {
 	})
 }
 
-func replacementHealth(st *router.ServiceStatus, d *Deployment) (healthy bool, reason string) {
+func replacementHealth(st *routing.ServiceStatus, d *Deployment) (healthy bool, reason string) {
 	if st == nil {
 		return false, "service not routed"
 	}
@@ -249,7 +249,7 @@ func replacementHealth(st *router.ServiceStatus, d *Deployment) (healthy bool, r
 			if !want[t.ID] {
 				continue
 			}
-			if t.State != router.TargetHealthy {
+			if t.State != routing.TargetHealthy {
 				return false, fmt.Sprintf("target %s is %s: %s", t.ID, t.State, t.Reason)
 			}
 			delete(want, t.ID)
@@ -452,7 +452,7 @@ func (r *run) waitDrained(ctx context.Context, tasks []Task) error {
 	}
 }
 
-func anyTarget(st *router.ServiceStatus, ids map[string]bool) bool {
+func anyTarget(st *routing.ServiceStatus, ids map[string]bool) bool {
 	if st == nil {
 		return false
 	}
