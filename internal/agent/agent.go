@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/greenlight-ci/greenlight/internal/atomicfile"
+	"github.com/greenlight-ci/greenlight/internal/flock"
 	"github.com/greenlight-ci/greenlight/internal/router"
 	"github.com/greenlight-ci/greenlight/internal/runtime/supervisor"
 )
@@ -55,11 +56,11 @@ func Run(ctx context.Context, cfg Config) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("create state directory: %w", err)
 	}
-	lock, err := acquireLock(filepath.Join(dir, LockFile))
+	lock, err := flock.TryAcquire(filepath.Join(dir, LockFile))
 	if err != nil {
 		return fmt.Errorf("agent for %s: %w", dir, err)
 	}
-	defer lock.release()
+	defer lock.Release()
 	token, err := loadOrCreateToken(filepath.Join(dir, TokenFile))
 	if err != nil {
 		return err

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/greenlight-ci/greenlight/internal/atomicfile"
+	"github.com/greenlight-ci/greenlight/internal/flock"
 )
 
 // Files of the controller process.
@@ -189,20 +190,20 @@ func terminate(ctx context.Context, pidPath, lockPath string) error {
 }
 
 // ControllerLockHandle is held by the controller process for its whole life.
-type ControllerLockHandle struct{ l *fileLock }
+type ControllerLockHandle struct{ l *flock.Lock }
 
-func (h *ControllerLockHandle) Release() { h.l.release() }
+func (h *ControllerLockHandle) Release() { h.l.Release() }
 
 // LockController takes the controller lock of stateDir and records the pid and
 // version; ErrLocked when another controller runs.
 func LockController(stateDir, version string) (*ControllerLockHandle, error) {
-	l, err := acquireLock(filepath.Join(stateDir, ControllerLock))
+	l, err := flock.TryAcquire(filepath.Join(stateDir, ControllerLock))
 	if err != nil {
 		return nil, err
 	}
 	for name, content := range map[string]string{ControllerPID: strconv.Itoa(os.Getpid()), ControllerVersion: version} {
 		if err := atomicfile.Write(filepath.Join(stateDir, name), []byte(content+"\n"), 0o644); err != nil {
-			l.release()
+			l.Release()
 			return nil, err
 		}
 	}

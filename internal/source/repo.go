@@ -11,8 +11,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 
+	"github.com/greenlight-ci/greenlight/internal/flock"
 	"github.com/greenlight-ci/greenlight/internal/pipeline"
 )
 
@@ -99,11 +99,11 @@ func (g *Git) mirror(ctx context.Context, a *pipeline.ActionRun, url string) (re
 	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
 		return repository{}, fmt.Errorf("create source cache: %w", err)
 	}
-	unlock, err := lockFile(dir + ".lock")
+	lock, err := flock.Acquire(dir + ".lock")
 	if err != nil {
-		return repository{}, err
+		return repository{}, fmt.Errorf("lock source cache: %w", err)
 	}
-	defer unlock()
+	defer lock.Release()
 	if _, err := os.Stat(filepath.Join(dir, "HEAD")); err != nil {
 		if _, err := g.git(ctx, "", "init", "--bare", "--quiet", dir); err != nil {
 			return repository{}, fmt.Errorf("create mirror of %s: %w", url, err)
@@ -121,18 +121,6 @@ func (g *Git) mirror(ctx context.Context, a *pipeline.ActionRun, url string) (re
 		}
 	}
 	return repository{location: url, gitDir: dir, remote: true}, nil
-}
-
-func lockFile(path string) (func(), error) {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		return nil, fmt.Errorf("open lock %s: %w", path, err)
-	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("lock %s: %w", path, err)
-	}
-	return func() { f.Close() }, nil // closing releases the lock
 }
 
 // resolve returns the commit to export and the branch it reports: the requested

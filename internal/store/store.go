@@ -12,10 +12,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"syscall"
 	"time"
 
 	_ "modernc.org/sqlite" // pure-Go SQLite driver: no cgo
+
+	"github.com/greenlight-ci/greenlight/internal/flock"
 )
 
 // ErrNotFound is returned when a requested row does not exist.
@@ -61,35 +62,18 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	// Processes that open a new file at once (a `run` and a `status` from another
 	// terminal) take turns setting it up: switching a new file to WAL does not
 	// always wait on a busy file, so the setup runs under a file lock.
-	unlock, err := lockFile(path + ".lock")
+	lock, err := flock.Acquire(path + ".lock")
 	if err != nil {
-		sqldb.Close()
-		return nil, err
+		_ = sqldb.Close()
+		return nil, fmt.Errorf("lock state setup: %w", err)
 	}
 	err = db.migrate(ctx)
-	unlock()
+	lock.Release()
 	if err != nil {
 		sqldb.Close()
 		return nil, fmt.Errorf("migrate state %s: %w", path, err)
 	}
 	return db, nil
-}
-
-// lockFile takes an exclusive flock on path, waiting for it, and returns its
-// release.
-func lockFile(path string) (func(), error) {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("open state lock: %w", err)
-	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("lock state: %w", err)
-	}
-	return func() {
-		syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
-		f.Close()
-	}, nil
 }
 
 func (db *DB) Close() error { return db.sql.Close() }
