@@ -212,7 +212,7 @@ func (e *env) badReleases(n, workers int) error {
 		return err
 	}
 	defer db.Close()
-	st := deploy.SQLStore{DB: db}
+	st := db.Deployments()
 	var restores []time.Duration
 	var failedTotal int64
 	for i := range n {
@@ -252,7 +252,7 @@ func (e *env) badReleases(n, workers int) error {
 	return nil
 }
 
-func waitRolledBack(st deploy.SQLStore, within time.Duration) (*deploy.Deployment, error) {
+func waitRolledBack(st deploy.Store, within time.Duration) (*deploy.Deployment, error) {
 	deadline := time.Now().Add(within)
 	for {
 		d, err := latest(st)
@@ -269,7 +269,7 @@ func waitRolledBack(st deploy.SQLStore, within time.Duration) (*deploy.Deploymen
 	}
 }
 
-func latest(st deploy.SQLStore) (*deploy.Deployment, error) {
+func latest(st deploy.Store) (*deploy.Deployment, error) {
 	ds, err := st.LatestDeployments(context.Background(), "web", 5)
 	if err != nil {
 		return nil, err

@@ -13,7 +13,6 @@ import (
 	"github.com/greenlight-ci/greenlight/internal/alarm"
 	"github.com/greenlight-ci/greenlight/internal/event"
 	"github.com/greenlight-ci/greenlight/internal/metrics"
-	"github.com/greenlight-ci/greenlight/internal/store"
 )
 
 func (a *app) alarmsCommand() *cobra.Command {
@@ -68,7 +67,7 @@ func (a *app) alarms(ctx context.Context) error {
 			p.line("    datapoints: %s", formatDatapoints(v.Datapoints))
 		}
 	}
-	evs, err := s.db.Events(ctx, store.EventFilter{Kinds: []event.Kind{event.KindAlarm}})
+	evs, err := s.db.Events(ctx, event.Query{Kinds: []event.Kind{event.KindAlarm}})
 	if err != nil {
 		return err
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/greenlight-ci/greenlight/internal/agent"
 	"github.com/greenlight-ci/greenlight/internal/alarm"
 	"github.com/greenlight-ci/greenlight/internal/deploy"
+	"github.com/greenlight-ci/greenlight/internal/hookrun"
 	"github.com/greenlight-ci/greenlight/internal/manifest"
 	"github.com/greenlight-ci/greenlight/internal/pipeline"
 	"github.com/greenlight-ci/greenlight/internal/runtime"
@@ -93,7 +94,7 @@ func (a *app) controller(ctx context.Context) error {
 		Store:    s.deployments(),
 		Router:   client,
 		Drivers:  s,
-		Hooks:    deploy.LocalHooks{},
+		Hooks:    hookrun.Local{},
 		Watchers: alarmWatchers(client),
 		Events:   s.db.EventSink(context.WithoutCancel(ctx), func(err error) { log.Error("store event", "err", err) }),
 		Logger:   log,
@@ -120,7 +121,7 @@ func failReleasedExecution(ctx context.Context, db *store.DB, d *deploy.Deployme
 	}
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		_, err := pipeline.FailReleasedAction(ctx, db, d.ExecutionID, d.ID, d.ErrorMessage, time.Now())
+		_, err := pipeline.FailReleasedAction(ctx, db.Pipelines(), d.ExecutionID, d.ID, d.ErrorMessage, time.Now())
 		if !errors.Is(err, pipeline.ErrActionInProgress) || time.Now().After(deadline) {
 			return err
 		}

@@ -10,7 +10,6 @@ import (
 
 	"github.com/greenlight-ci/greenlight/internal/deploy"
 	"github.com/greenlight-ci/greenlight/internal/event"
-	"github.com/greenlight-ci/greenlight/internal/store"
 )
 
 func (a *app) deployCommand() *cobra.Command {
@@ -98,7 +97,7 @@ func (a *app) followDeployment(ctx context.Context, s *session, p *printer, id s
 		if d.RolledBackBy != "" {
 			ids[d.RolledBackBy] = true
 		}
-		evs, err := s.db.Events(ctx, store.EventFilter{AfterSeq: afterSeq, Kinds: []event.Kind{event.KindDeployment, event.KindLifecycle, event.KindTraffic, event.KindAlarm}})
+		evs, err := s.db.Events(ctx, event.Query{AfterSeq: afterSeq, Kinds: []event.Kind{event.KindDeployment, event.KindLifecycle, event.KindTraffic, event.KindAlarm}})
 		if err != nil {
 			return nil, err
 		}
@@ -169,7 +168,7 @@ func groupNames(s *session) []string {
 }
 
 // deployVerbCommand queues a command for a running deployment.
-func (a *app) deployVerbCommand(use, command, short string) *cobra.Command {
+func (a *app) deployVerbCommand(use string, command deploy.CommandName, short string) *cobra.Command {
 	var reason string
 	cmd := &cobra.Command{
 		Use:   use + " [DEPLOYMENT]",
@@ -185,7 +184,7 @@ func (a *app) deployVerbCommand(use, command, short string) *cobra.Command {
 
 // deploymentCommand sends command to the deployment named in args (or the only
 // active one) and follows it until the command has taken effect.
-func (a *app) deploymentCommand(ctx context.Context, args []string, command, reason string) error {
+func (a *app) deploymentCommand(ctx context.Context, args []string, command deploy.CommandName, reason string) error {
 	s, err := a.open(ctx, false)
 	if err != nil {
 		return err

@@ -8,7 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/greenlight-ci/greenlight/internal/deploy"
-	"github.com/greenlight-ci/greenlight/internal/store"
+	"github.com/greenlight-ci/greenlight/internal/event"
 )
 
 func (a *app) deploymentsCommand() *cobra.Command {
@@ -83,7 +83,7 @@ func (a *app) showDeployment(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	evs, err := s.db.Events(ctx, store.EventFilter{DeploymentID: id})
+	evs, err := s.db.Events(ctx, event.Query{DeploymentIDs: []string{id}})
 	if err != nil {
 		return err
 	}

@@ -26,7 +26,7 @@ func (s *session) engine(ctx context.Context) (*pipeline.Engine, error) {
 		manifest.ProviderECS:             provider.ECS{Deployments: deployments},
 		manifest.ProviderCodeDeployToECS: provider.CodeDeployToECS{Deployments: deployments},
 	}
-	return pipeline.New(s.def, s.db, pipeline.Options{StateDir: s.stateDir, Providers: providers, Logger: s.log}), nil
+	return pipeline.New(s.def, s.db.Pipelines(), pipeline.Options{StateDir: s.stateDir, Providers: providers, Logger: s.log}), nil
 }
 
 // buildEnv tells builds what greenlight runs services on: GREENLIGHT_DOCKER=1 when

@@ -82,7 +82,7 @@ func (a *app) withExecution(ctx context.Context, arg string, fn func(s *session,
 
 // resolveExecution accepts a full execution id or a unique prefix of a recent one.
 func (s *session) resolveExecution(ctx context.Context, eng *pipeline.Engine, arg string) (string, error) {
-	list, err := eng.Executions(ctx, 200)
+	list, err := eng.Executions(ctx, 0, 200)
 	if err != nil {
 		return "", err
 	}
@@ -119,7 +119,7 @@ func (a *app) statusCommand() *cobra.Command {
 						return err
 					}
 				} else {
-					list, err := eng.Executions(ctx, 1)
+					list, err := eng.Executions(ctx, 0, 1)
 					if err != nil {
 						return err
 					}
@@ -185,7 +185,7 @@ func (a *app) historyCommand() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
 			return a.withEngine(ctx, func(s *session, eng *pipeline.Engine) error {
-				list, err := eng.Executions(ctx, limit)
+				list, err := eng.Executions(ctx, 0, limit)
 				if err != nil {
 					return err
 				}
@@ -231,7 +231,7 @@ the execution ends.`,
 				if err != nil {
 					return err
 				}
-				a.printLogs(v, args[1:])
+				a.printLogs(ctx, eng, v, args[1:])
 				return nil
 			})
 		},
@@ -247,13 +247,17 @@ func selected(only []string, stage, action string) bool {
 
 // printLogs prints the logs of an execution's actions, or of the one named
 // STAGE/ACTION or ACTION in only.
-func (a *app) printLogs(v *pipeline.ExecutionView, only []string) {
+func (a *app) printLogs(ctx context.Context, eng *pipeline.Engine, v *pipeline.ExecutionView, only []string) {
 	for _, st := range v.Stages {
 		for _, act := range st.Actions {
-			if !selected(only, st.Name, act.Name) || act.LogPath == "" {
+			if !selected(only, st.Name, act.Name) {
 				continue
 			}
-			data, err := os.ReadFile(act.LogPath)
+			path, err := eng.LogPath(ctx, v.ID, st.Name, act.Name)
+			if err != nil {
+				continue
+			}
+			data, err := os.ReadFile(path)
 			if err != nil {
 				continue
 			}
@@ -274,8 +278,8 @@ func (a *app) followLogs(ctx context.Context, eng *pipeline.Engine, id string, o
 		}
 		for _, st := range v.Stages {
 			for _, act := range st.Actions {
-				if selected(only, st.Name, act.Name) && act.LogPath != "" {
-					offsets[act.LogPath] = a.printNewLines(act.LogPath, offsets[act.LogPath], st.Name+"/"+act.Name)
+				if path, err := eng.LogPath(ctx, id, st.Name, act.Name); err == nil && selected(only, st.Name, act.Name) && path != "" {
+					offsets[path] = a.printNewLines(path, offsets[path], st.Name+"/"+act.Name)
 				}
 			}
 		}

@@ -98,13 +98,13 @@ func (a *app) follow(ctx context.Context, s *session, eng *pipeline.Engine, p *p
 	onEvent := func(e event.Event) {
 		p.event(e)
 		prog.observe(e)
-		if autoApprove && e.Kind == event.KindApproval && e.Status == pipeline.ApprovalNeeded {
+		if autoApprove && e.Kind == event.KindApproval && e.Status == string(pipeline.ApprovalNeeded) {
 			if err := eng.Approve(ctx, id, e.Stage, e.Action, whoami()+" (--auto-approve)", "approved by greenlight run --auto-approve"); err != nil {
 				p.line("auto-approve %s/%s: %v", e.Stage, e.Action, err)
 			}
 		}
 	}
-	err := tailFunc(ctx, s.db, store.EventFilter{ExecutionID: id}, onEvent, func() bool {
+	err := tailFunc(ctx, s.db, event.Query{ExecutionID: id}, onEvent, func() bool {
 		if res != nil {
 			return true
 		}
@@ -179,7 +179,8 @@ func (g *progress) tick(ctx context.Context, now time.Time) {
 			if !ok || now.Sub(started) < progressEvery {
 				continue
 			}
-			line := lastLogLine(act.LogPath)
+			path, _ := g.eng.LogPath(ctx, g.id, st.Name, act.Name)
+			line := lastLogLine(path)
 			if act.Approval != nil && act.Approval.Status == pipeline.ApprovalNeeded {
 				line = "waiting for approval: greenlight approve " + g.id + " --comment '...'"
 			}
@@ -214,7 +215,7 @@ func lastLogLine(path string) string {
 }
 
 // tailFunc is tail with a callback per event.
-func tailFunc(ctx context.Context, db *store.DB, filter store.EventFilter, on func(event.Event), done func() bool) error {
+func tailFunc(ctx context.Context, db *store.DB, filter event.Query, on func(event.Event), done func() bool) error {
 	for {
 		finished := done()
 		evs, err := db.Events(ctx, filter)

@@ -82,7 +82,7 @@ func (s *session) close() {
 	}
 }
 
-func (s *session) deployments() deploy.SQLStore { return deploy.SQLStore{DB: s.db} }
+func (s *session) deployments() deploy.Store { return s.db.Deployments() }
 
 // install puts this binary where background processes run from.
 func (s *session) install() error {

@@ -79,7 +79,7 @@ func (r *run) onAlarm(b alarmBreach) {
 		return
 	}
 	r.d.Stop = &StopRequest{
-		Event: manifest.RollbackOnAlarm, Code: ErrAlarmActive,
+		Event: manifest.RollbackOnAlarm, Code: CodeAlarmActive,
 		Reason:    fmt.Sprintf("alarm %s entered ALARM: %s", b.alarm, b.reason),
 		Requested: time.Now(), Alarm: b.alarm, FirstBreach: b.firstBreach, AlarmAt: b.at,
 	}
@@ -122,7 +122,7 @@ func (r *run) checkExistingAlarms(ctx context.Context) error {
 		r.emit(event.Event{Kind: event.KindDeployment, Status: "Warning", Message: msg})
 		return nil
 	}
-	d.Stop = &StopRequest{Event: manifest.RollbackOnFailure, Code: ErrAlarmActive, Reason: msg + " (on_existing_alarm: block)", Requested: now}
+	d.Stop = &StopRequest{Event: manifest.RollbackOnFailure, Code: CodeAlarmActive, Reason: msg + " (on_existing_alarm: block)", Requested: now}
 	return r.save(ctx)
 }
 

@@ -195,8 +195,8 @@ func (r *run) drive(ctx context.Context) error {
 }
 
 // runStep runs one step from Pending or InProgress (resumed) to a final status.
-func (r *run) runStep(ctx context.Context, name string) error {
-	step := r.d.Step(name)
+func (r *run) runStep(ctx context.Context, name StepName) error {
+	step := r.d.Step(StepName(name))
 	if step.Status == StepPending {
 		step.Status, step.Start = StepInProgress, time.Now()
 		if err := r.save(ctx); err != nil {
@@ -205,17 +205,17 @@ func (r *run) runStep(ctx context.Context, name string) error {
 		r.emitStep(step)
 	}
 	skipped, err := r.execStep(ctx, name)
-	step = r.d.Step(name)
+	step = r.d.Step(StepName(name))
 	switch {
 	case errors.Is(err, errInterrupted) || ctx.Err() != nil:
 		return err
 	case err != nil:
 		var f *failure
 		if !errors.As(err, &f) {
-			f = &failure{code: ErrInternal, err: err}
+			f = &failure{code: string(CodeInternal), err: err}
 		}
 		step.Status, step.End, step.Message = StepFailed, time.Now(), f.Error()
-		r.d.Stop = &StopRequest{Event: "DEPLOYMENT_FAILURE", Code: f.code, Reason: fmt.Sprintf("%s failed: %s", name, f.Error()), Requested: time.Now()}
+		r.d.Stop = &StopRequest{Event: "DEPLOYMENT_FAILURE", Code: ErrorCode(f.code), Reason: fmt.Sprintf("%s failed: %s", name, f.Error()), Requested: time.Now()}
 		r.logf("%s failed: %v", name, f)
 	case skipped:
 		step.Status, step.End = StepSkipped, time.Now()
@@ -282,7 +282,7 @@ func (r *run) emit(e event.Event) {
 }
 
 func (r *run) emitStep(s *Step) {
-	r.emit(event.Event{Kind: event.KindLifecycle, Name: s.Name, Status: string(s.Status), Message: s.Message})
+	r.emit(event.Event{Kind: event.KindLifecycle, Name: string(s.Name), Status: string(s.Status), Message: s.Message})
 }
 
 func (r *run) logf(format string, args ...any) {
@@ -356,7 +356,7 @@ func (r *run) pollCommands(ctx context.Context) error {
 		case CommandStop, CommandRollback:
 			if r.originalTerminating() {
 				r.logf("%s refused: the original task set is already being terminated", cmd.Name)
-				r.emit(event.Event{Kind: event.KindDeployment, Status: "Refused", Message: cmd.Name + " refused: the original task set is already being terminated; deploy the previous revision instead"})
+				r.emit(event.Event{Kind: event.KindDeployment, Status: "Refused", Message: string(cmd.Name) + " refused: the original task set is already being terminated; deploy the previous revision instead"})
 				continue
 			}
 			if r.d.Stop == nil {
@@ -364,7 +364,7 @@ func (r *run) pollCommands(ctx context.Context) error {
 				if cmd.Name == CommandRollback {
 					event = eventManualRollback
 				}
-				r.d.Stop = &StopRequest{Event: event, Code: ErrManualStop, Reason: stopReason(cmd), Requested: cmd.Time}
+				r.d.Stop = &StopRequest{Event: event, Code: CodeManualStop, Reason: stopReason(cmd), Requested: cmd.Time}
 				changed = true
 			}
 		}

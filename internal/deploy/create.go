@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"fmt"
@@ -17,7 +18,7 @@ type Request struct {
 	Group       string
 	Config      Config
 	Revision    Revision
-	Creator     string
+	Creator     Creator
 	ExecutionID string
 }
 
@@ -37,7 +38,7 @@ func Create(ctx context.Context, store Store, req Request) (*Deployment, error) 
 	}
 	d := &Deployment{
 		ID: id, Kind: req.Kind, Application: req.Application, Group: req.Group,
-		Status: StatusCreated, Creator: orDefault(req.Creator, CreatorUser), ExecutionID: req.ExecutionID,
+		Status: StatusCreated, Creator: cmp.Or(req.Creator, CreatorUser), ExecutionID: req.ExecutionID,
 		Created: time.Now(), Revision: req.Revision, Config: req.Config, Steps: planSteps(req.Kind),
 	}
 	if err := store.CreateDeployment(ctx, d); err != nil {

@@ -28,7 +28,10 @@ type Drivers interface {
 	Driver(ctx context.Context, name string) (runtime.Driver, error)
 }
 
-// Store persists deployments. Implementations make each call one transaction.
+// Store persists deployments, shared by every process of a state directory
+// (internal/store implements it on SQLite). Implementations make each call one
+// transaction and are safe for concurrent use; a missing deployment is an error
+// wrapping ErrNotFound.
 type Store interface {
 	// CreateDeployment records a new deployment. It fails with ErrServiceBusy when
 	// another deployment of the same service is active and not Baking.
@@ -52,22 +55,31 @@ type Store interface {
 	TakeCommands(ctx context.Context, deploymentID string) ([]Command, error)
 }
 
-// ErrServiceBusy means the service already has an active deployment.
-var ErrServiceBusy = errors.New("an active deployment exists")
+// Errors of a Store.
+var (
+	// ErrServiceBusy means the service already has an active deployment.
+	ErrServiceBusy = errors.New("an active deployment exists")
+	// ErrNotFound means no deployment has the id asked for.
+	ErrNotFound = errors.New("deployment not found")
+)
 
 // Command is a request from outside the controller.
 type Command struct {
-	Name   string    `json:"name"` // CommandContinue, CommandStop, CommandRollback, CommandFinishBaking
-	Reason string    `json:"reason,omitempty"`
-	Who    string    `json:"who,omitempty"`
-	Time   time.Time `json:"time"`
+	Name   CommandName `json:"name"`
+	Reason string      `json:"reason,omitempty"`
+	Who    string      `json:"who,omitempty"`
+	Time   time.Time   `json:"time"`
 }
 
+// CommandName is what a Command asks for.
+type CommandName string
+
+// Commands a deployment takes.
 const (
-	CommandContinue     = "continue"      // STOP_DEPLOYMENT: reroute traffic now
-	CommandStop         = "stop"          // stop; roll back when DEPLOYMENT_STOP_ON_REQUEST is set
-	CommandRollback     = "rollback"      // roll back now, whatever the configuration
-	CommandFinishBaking = "finish-baking" // end the termination wait now (a newer deployment waits)
+	CommandContinue     CommandName = "continue"      // STOP_DEPLOYMENT: reroute traffic now
+	CommandStop         CommandName = "stop"          // stop; roll back when DEPLOYMENT_STOP_ON_REQUEST is set
+	CommandRollback     CommandName = "rollback"      // roll back now, whatever the configuration
+	CommandFinishBaking CommandName = "finish-baking" // end the termination wait now (a newer deployment waits)
 )
 
 // HookRunner runs a lifecycle hook.
@@ -77,8 +89,8 @@ type HookRunner interface {
 
 // HookCall is one hook execution.
 type HookCall struct {
-	Event       string // lifecycle event
-	ExecutionID string // LifecycleEventHookExecutionId
+	Event       StepName // lifecycle event
+	ExecutionID string   // LifecycleEventHookExecutionId
 	Hook        *manifest.Hook
 	Deployment  *Deployment
 	Env         []string // GREENLIGHT_* context

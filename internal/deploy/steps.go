@@ -11,11 +11,12 @@ import (
 	"github.com/greenlight-ci/greenlight/internal/manifest"
 	"github.com/greenlight-ci/greenlight/internal/routing"
 	"github.com/greenlight-ci/greenlight/internal/runtime"
+	"github.com/greenlight-ci/greenlight/internal/tail"
 )
 
 // execStep does the work of one step. It is idempotent: run again after a crash, it
 // finds what is already done and does the rest.
-func (r *run) execStep(ctx context.Context, name string) (skipped bool, err error) {
+func (r *run) execStep(ctx context.Context, name StepName) (skipped bool, err error) {
 	switch name {
 	case StepInstall:
 		return false, r.install(ctx)
@@ -88,7 +89,7 @@ func (r *run) install(ctx context.Context) error {
 	}
 	drv, err := r.c.opts.Drivers.Driver(ctx, d.Config.Service.Driver)
 	if err != nil {
-		return fail(ErrInternal, "runtime %s: %w", d.Config.Service.Driver, err)
+		return fail(string(CodeInternal), "runtime %s: %w", d.Config.Service.Driver, err)
 	}
 	if err := r.startTasks(ctx, drv); err != nil {
 		return err
@@ -161,7 +162,7 @@ func (r *run) startTasks(ctx context.Context, drv runtime.Driver) error {
 		spec := r.taskSpec(taskID(d.Config.Service.Name, d.ID, i))
 		task, err := drv.Start(ctx, spec)
 		if err != nil {
-			return fail(ErrTaskCrashed, "start task %s: %w", spec.ID, err)
+			return fail(string(CodeTaskCrashed), "start task %s: %w", spec.ID, err)
 		}
 		d.ReplacementTasks = append(d.ReplacementTasks, Task{ID: task.ID, Address: task.Address, Driver: drv.Name()})
 		r.logf("started task %s at %s (%s)", task.ID, task.Address, drv.Name())
@@ -227,7 +228,7 @@ func (r *run) waitHealthy(ctx context.Context, drv runtime.Driver) error {
 			}
 		}
 		if time.Now().After(deadline) {
-			return false, fail(ErrHealthConstraints, "replacement tasks not healthy after %s: %s", d.Config.InstallTimeout, orDefault(lastReason, "no health check passed"))
+			return false, fail(string(CodeHealthConstraints), "replacement tasks not healthy after %s: %s", d.Config.InstallTimeout, orDefault(lastReason, "no health check passed"))
 		}
 		return false, nil
 	})
@@ -262,7 +263,7 @@ func (r *run) checkTasksRunning(ctx context.Context, drv runtime.Driver) error {
 	for _, t := range r.d.ReplacementTasks {
 		task, err := drv.Inspect(ctx, t.ID)
 		if errors.Is(err, runtime.ErrNotFound) {
-			return fail(ErrTaskCrashed, "task %s is gone", t.ID)
+			return fail(string(CodeTaskCrashed), "task %s is gone", t.ID)
 		}
 		if err != nil {
 			return fmt.Errorf("inspect task %s: %w", t.ID, err)
@@ -272,20 +273,20 @@ func (r *run) checkTasksRunning(ctx context.Context, drv runtime.Driver) error {
 			if task.Error != "" {
 				msg += " (" + task.Error + ")"
 			}
-			return fail(ErrTaskCrashed, "%s%s", msg, r.taskLogTail(ctx, drv, t.ID))
+			return fail(string(CodeTaskCrashed), "%s%s", msg, r.taskLogTail(ctx, drv, t.ID))
 		}
 	}
 	return nil
 }
 
 func (r *run) taskLogTail(ctx context.Context, drv runtime.Driver, id string) string {
-	var buf tailBuffer
+	var last tail.Buffer
 	lctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	if err := drv.Logs(lctx, id, &buf, false); err != nil || len(buf.lines()) == 0 {
+	if err := drv.Logs(lctx, id, &last, false); err != nil || len(last.Lines()) == 0 {
 		return ""
 	}
-	return "; last output: " + strings.Join(buf.lines(), " | ")
+	return "; last output: " + strings.Join(last.Lines(), " | ")
 }
 
 func (r *run) allowTestTraffic(ctx context.Context) (bool, error) {
@@ -326,7 +327,7 @@ func (r *run) readyWait(ctx context.Context) (bool, error) {
 			return false, nil
 		}
 		if cfg.ReadyAction == manifest.ReadyStop {
-			r.d.Stop = &StopRequest{Event: "DEPLOYMENT_STOP_ON_REQUEST", Code: ErrTimeout, Reason: fmt.Sprintf("not continued within the ready wait of %s", cfg.ReadyWait), Requested: time.Now()}
+			r.d.Stop = &StopRequest{Event: "DEPLOYMENT_STOP_ON_REQUEST", Code: CodeTimeout, Reason: fmt.Sprintf("not continued within the ready wait of %s", cfg.ReadyWait), Requested: time.Now()}
 			return false, errInterrupted
 		}
 		return true, nil
@@ -497,26 +498,4 @@ func orDefault(s, def string) string {
 		return def
 	}
 	return s
-}
-
-// tailBuffer keeps the last lines written to it.
-type tailBuffer struct{ buf []byte }
-
-func (b *tailBuffer) Write(p []byte) (int, error) {
-	b.buf = append(b.buf, p...)
-	if len(b.buf) > 4096 {
-		b.buf = b.buf[len(b.buf)-4096:]
-	}
-	return len(p), nil
-}
-
-func (b *tailBuffer) lines() []string {
-	all := strings.Split(strings.TrimSpace(string(b.buf)), "\n")
-	if len(all) > 5 {
-		all = all[len(all)-5:]
-	}
-	if len(all) == 1 && all[0] == "" {
-		return nil
-	}
-	return all
 }

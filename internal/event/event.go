@@ -43,6 +43,15 @@ type Event struct {
 	Data         map[string]any `json:"data,omitempty"`
 }
 
+// Query selects stored events; zero fields match everything.
+type Query struct {
+	ExecutionID   string
+	DeploymentIDs []string // events of any of these deployments
+	Kinds         []Kind
+	AfterSeq      int64 // only events stored after this sequence number
+	Limit         int   // 0: no limit
+}
+
 // NotificationID returns the CodeStar notification event type id for events that
 // have one (codepipeline-pipeline-pipeline-execution-started,
 // codedeploy-application-deployment-failed, ...), or "".

@@ -225,10 +225,10 @@ func (p Deployments) follow(ctx context.Context, a *pipeline.ActionRun, id strin
 
 func logSteps(w io.Writer, d *deploy.Deployment, seen map[string]deploy.StepStatus) {
 	for _, s := range d.Steps {
-		if seen[s.Name] == s.Status || s.Status == deploy.StepPending {
+		if seen[string(s.Name)] == s.Status || s.Status == deploy.StepPending {
 			continue
 		}
-		seen[s.Name] = s.Status
+		seen[string(s.Name)] = s.Status
 		line := fmt.Sprintf("%s %s: %s", d.ID, s.Name, s.Status)
 		if s.Message != "" {
 			line += " (" + s.Message + ")"
