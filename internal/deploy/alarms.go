@@ -106,7 +106,7 @@ func (r *run) checkExistingAlarms(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("read production metrics: %w", err)
 	}
-	slots := slotsOf(series, prod)
+	slots := metrics.SlotsOf(series, prod)
 	var firing []string
 	for _, a := range d.Config.Alarms {
 		if ev := alarm.Evaluate(a, slots, now, alarm.StateInsufficientData); ev.State == alarm.StateAlarm {
@@ -124,15 +124,6 @@ func (r *run) checkExistingAlarms(ctx context.Context) error {
 	}
 	d.Stop = &StopRequest{Event: manifest.RollbackOnFailure, Code: CodeAlarmActive, Reason: msg + " (on_existing_alarm: block)", Requested: now}
 	return r.save(ctx)
-}
-
-func slotsOf(series []metrics.Series, tg string) []metrics.Slot {
-	for _, s := range series {
-		if s.TargetGroup == tg {
-			return s.Slots
-		}
-	}
-	return nil
 }
 
 func alarmNames(alarms []*manifest.Alarm) string {

@@ -40,6 +40,7 @@ type Controller struct {
 	driving map[string]bool
 }
 
+// NewController returns a controller with opts, defaults filled in.
 func NewController(opts Options) *Controller {
 	if opts.Poll <= 0 {
 		opts.Poll = 100 * time.Millisecond
@@ -196,7 +197,7 @@ func (r *run) drive(ctx context.Context) error {
 
 // runStep runs one step from Pending or InProgress (resumed) to a final status.
 func (r *run) runStep(ctx context.Context, name StepName) error {
-	step := r.d.Step(StepName(name))
+	step := r.d.Step(name)
 	if step.Status == StepPending {
 		step.Status, step.Start = StepInProgress, time.Now()
 		if err := r.save(ctx); err != nil {
@@ -205,17 +206,17 @@ func (r *run) runStep(ctx context.Context, name StepName) error {
 		r.emitStep(step)
 	}
 	skipped, err := r.execStep(ctx, name)
-	step = r.d.Step(StepName(name))
+	step = r.d.Step(name)
 	switch {
 	case errors.Is(err, errInterrupted) || ctx.Err() != nil:
 		return err
 	case err != nil:
 		var f *failure
 		if !errors.As(err, &f) {
-			f = &failure{code: string(CodeInternal), err: err}
+			f = &failure{code: CodeInternal, err: err}
 		}
 		step.Status, step.End, step.Message = StepFailed, time.Now(), f.Error()
-		r.d.Stop = &StopRequest{Event: "DEPLOYMENT_FAILURE", Code: ErrorCode(f.code), Reason: fmt.Sprintf("%s failed: %s", name, f.Error()), Requested: time.Now()}
+		r.d.Stop = &StopRequest{Event: "DEPLOYMENT_FAILURE", Code: f.code, Reason: fmt.Sprintf("%s failed: %s", name, f.Error()), Requested: time.Now()}
 		r.logf("%s failed: %v", name, f)
 	case skipped:
 		step.Status, step.End = StepSkipped, time.Now()
@@ -234,14 +235,14 @@ func (r *run) runStep(ctx context.Context, name StepName) error {
 
 // failure is a step failure with a CodeDeploy error code.
 type failure struct {
-	code string
+	code ErrorCode
 	err  error
 }
 
 func (f *failure) Error() string { return f.err.Error() }
 func (f *failure) Unwrap() error { return f.err }
 
-func fail(code string, format string, args ...any) error {
+func fail(code ErrorCode, format string, args ...any) error {
 	return &failure{code: code, err: fmt.Errorf(format, args...)}
 }
 

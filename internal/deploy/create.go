@@ -81,12 +81,12 @@ func BlueGreenConfig(def *manifest.Definition, app, group, driver string, appspe
 	cfg := Config{
 		Service:          serviceConfig(svc, driver),
 		DeploymentConfig: dc,
-		ReadyAction:      orDefault(g.DeploymentReady.ActionOnTimeout, manifest.ReadyContinue),
+		ReadyAction:      cmp.Or(g.DeploymentReady.ActionOnTimeout, manifest.ReadyContinue),
 		ReadyWait:        g.DeploymentReady.WaitTime.D(),
 		TerminationWait:  g.TerminationWait.D(),
 		InstallTimeout:   DefaultInstallTimeout,
 		AutoRollback:     g.AutoRollback,
-		OnExistingAlarm:  orDefault(g.Alarms.OnExistingAlarm, manifest.ExistingAlarmBlock),
+		OnExistingAlarm:  cmp.Or(g.Alarms.OnExistingAlarm, manifest.ExistingAlarmBlock),
 		Hooks:            map[string]*manifest.Hook{},
 	}
 	if g.Alarms.Enabled {

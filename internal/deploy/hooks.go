@@ -38,16 +38,18 @@ func (r *run) runHook(ctx context.Context, name StepName) (bool, error) {
 				r.logf("hook %s succeeded", name)
 				return false, nil
 			case errors.Is(hctx.Err(), context.DeadlineExceeded):
-				return false, fail(string(CodeHookFailed), "hook %s (%s) timed out after %s", name, hook.Name, timeout)
+				return false, fail(CodeHookFailed, "hook %s (%s) timed out after %s", name, hook.Name, timeout)
 			case ctx.Err() != nil:
 				return false, ctx.Err()
 			default:
-				return false, fail(string(CodeHookFailed), "hook %s (%s): %w", name, hook.Name, err)
+				return false, fail(CodeHookFailed, "hook %s (%s): %w", name, hook.Name, err)
 			}
 		case <-time.After(r.c.opts.Poll):
 			if err := r.interrupted(ctx); err != nil {
 				cancel()
-				<-done
+				if hookErr := <-done; hookErr != nil {
+					r.logf("hook %s cancelled: %v", name, hookErr)
+				}
 				return false, err
 			}
 		}

@@ -24,7 +24,7 @@ func planSteps(kind Kind) []Step {
 	}
 	steps := make([]Step, len(names))
 	for i, n := range names {
-		steps[i] = Step{Name: StepName(n), Status: StepPending}
+		steps[i] = Step{Name: n, Status: StepPending}
 	}
 	return steps
 }

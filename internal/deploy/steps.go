@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -89,7 +90,7 @@ func (r *run) install(ctx context.Context) error {
 	}
 	drv, err := r.c.opts.Drivers.Driver(ctx, d.Config.Service.Driver)
 	if err != nil {
-		return fail(string(CodeInternal), "runtime %s: %w", d.Config.Service.Driver, err)
+		return fail(CodeInternal, "runtime %s: %w", d.Config.Service.Driver, err)
 	}
 	if err := r.startTasks(ctx, drv); err != nil {
 		return err
@@ -162,7 +163,7 @@ func (r *run) startTasks(ctx context.Context, drv runtime.Driver) error {
 		spec := r.taskSpec(taskID(d.Config.Service.Name, d.ID, i))
 		task, err := drv.Start(ctx, spec)
 		if err != nil {
-			return fail(string(CodeTaskCrashed), "start task %s: %w", spec.ID, err)
+			return fail(CodeTaskCrashed, "start task %s: %w", spec.ID, err)
 		}
 		d.ReplacementTasks = append(d.ReplacementTasks, Task{ID: task.ID, Address: task.Address, Driver: drv.Name()})
 		r.logf("started task %s at %s (%s)", task.ID, task.Address, drv.Name())
@@ -228,7 +229,7 @@ func (r *run) waitHealthy(ctx context.Context, drv runtime.Driver) error {
 			}
 		}
 		if time.Now().After(deadline) {
-			return false, fail(string(CodeHealthConstraints), "replacement tasks not healthy after %s: %s", d.Config.InstallTimeout, orDefault(lastReason, "no health check passed"))
+			return false, fail(CodeHealthConstraints, "replacement tasks not healthy after %s: %s", d.Config.InstallTimeout, cmp.Or(lastReason, "no health check passed"))
 		}
 		return false, nil
 	})
@@ -263,7 +264,7 @@ func (r *run) checkTasksRunning(ctx context.Context, drv runtime.Driver) error {
 	for _, t := range r.d.ReplacementTasks {
 		task, err := drv.Inspect(ctx, t.ID)
 		if errors.Is(err, runtime.ErrNotFound) {
-			return fail(string(CodeTaskCrashed), "task %s is gone", t.ID)
+			return fail(CodeTaskCrashed, "task %s is gone", t.ID)
 		}
 		if err != nil {
 			return fmt.Errorf("inspect task %s: %w", t.ID, err)
@@ -273,7 +274,7 @@ func (r *run) checkTasksRunning(ctx context.Context, drv runtime.Driver) error {
 			if task.Error != "" {
 				msg += " (" + task.Error + ")"
 			}
-			return fail(string(CodeTaskCrashed), "%s%s", msg, r.taskLogTail(ctx, drv, t.ID))
+			return fail(CodeTaskCrashed, "%s%s", msg, r.taskLogTail(ctx, drv, t.ID))
 		}
 	}
 	return nil
@@ -491,11 +492,4 @@ func (r *run) stopTasks(ctx context.Context, tasks []Task) error {
 		r.logf("stopped task %s", t.ID)
 	}
 	return nil
-}
-
-func orDefault(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }

@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"time"
@@ -123,7 +124,7 @@ func (r *run) rerouteToOriginal(ctx context.Context) error {
 	if d.OriginalTargetGroup != "" && spec.TestListener != "" {
 		spec.TestTargetGroup = d.OriginalTargetGroup
 	}
-	if _, err := r.apply(ctx, spec, "roll back: production 100% to "+orDefault(d.OriginalTargetGroup, "nothing (first deployment)")); err != nil {
+	if _, err := r.apply(ctx, spec, "roll back: production 100% to "+cmp.Or(d.OriginalTargetGroup, "nothing (first deployment)")); err != nil {
 		return err
 	}
 	restored := time.Now()
