@@ -73,6 +73,7 @@ func (c *Client) Service(ctx context.Context, name string) (*routing.ServiceStat
 	return &st, nil
 }
 
+// Services returns the routing of every service the agent routes.
 func (c *Client) Services(ctx context.Context) ([]routing.ServiceStatus, error) {
 	var out []routing.ServiceStatus
 	err := c.do(ctx, http.MethodGet, "/v1/services", nil, &out)

@@ -117,6 +117,8 @@ type Watchdog struct {
 	Every    time.Duration // default 500ms
 }
 
+// Run restarts the controller whenever it is wanted and not running, until ctx
+// ends.
 func (w *Watchdog) Run(ctx context.Context, log *slog.Logger) {
 	every := w.Every
 	if every <= 0 {
@@ -147,7 +149,7 @@ func (w *Watchdog) Run(ctx context.Context, log *slog.Logger) {
 			continue
 		}
 		log.Info("controller started", "pid", cmd.Process.Pid)
-		go cmd.Wait() // reap it when it exits
+		go func() { _ = cmd.Wait() }() // reap it when it exits
 	}
 }
 
@@ -192,6 +194,7 @@ func terminate(ctx context.Context, pidPath, lockPath string) error {
 // ControllerLockHandle is held by the controller process for its whole life.
 type ControllerLockHandle struct{ l *flock.Lock }
 
+// Release releases the controller lock (the process is about to exit).
 func (h *ControllerLockHandle) Release() { h.l.Release() }
 
 // LockController takes the controller lock of stateDir and records the pid and

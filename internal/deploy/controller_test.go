@@ -491,7 +491,9 @@ func TestRollbackRefusedOnceTheOriginalIsBeingTerminated(t *testing.T) {
 	var sent atomic.Bool
 	h.crashWhen(func(d *deploy.Deployment) bool {
 		if s := d.Step(deploy.StepTerminateOriginal); d.Revision.CommitID == "v2" && s.Status == deploy.StepInProgress && !sent.Swap(true) {
-			h.st.AddCommand(context.Background(), d.ID, deploy.Command{Name: deploy.CommandRollback, Reason: "too late"})
+			if err := h.st.AddCommand(context.Background(), d.ID, deploy.Command{Name: deploy.CommandRollback, Reason: "too late"}); err != nil {
+				t.Error(err)
+			}
 		}
 		return false
 	})
@@ -530,7 +532,9 @@ func TestHTTPHooksGetTheLifecycleEventAndTheirStatusDecides(t *testing.T) {
 	calls := make(chan call, 16)
 	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var c call
-		json.NewDecoder(r.Body).Decode(&c)
+		if err := json.NewDecoder(r.Body).Decode(&c); err != nil {
+			t.Error(err)
+		}
 		calls <- c
 		if c.Event == manifest.HookAfterAllowTraffic && c.Env["GREENLIGHT_COMMIT_ID"] == "v3" {
 			http.Error(w, "smoke tests failed", http.StatusBadGateway)

@@ -78,7 +78,9 @@ func newHarness(t *testing.T) *harness {
 		h.stop()
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()
-		sup.StopAll(ctx, time.Second)
+		if err := sup.StopAll(ctx, time.Second); err != nil {
+			t.Error(err)
+		}
 		sup.Close()
 		h.rt.Close(ctx)
 		db.Close()
@@ -93,7 +95,7 @@ func (h *harness) start() {
 	ctrl := deploy.NewController(h.options())
 	go func() {
 		defer close(h.finished)
-		ctrl.Run(ctx)
+		_ = ctrl.Run(ctx) // ends with ctx
 	}()
 }
 

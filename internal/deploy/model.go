@@ -18,6 +18,7 @@ import (
 // Kind is the deployment strategy.
 type Kind string
 
+// Deployment kinds.
 const (
 	KindBlueGreen Kind = "BLUE_GREEN" // CodeDeployToECS
 	KindStandard  Kind = "ECS"        // ECS standard deploy: start new, wait healthy, switch, stop old
@@ -27,6 +28,7 @@ const (
 // Status is a deployment's status, with CodeDeploy's names.
 type Status string
 
+// Deployment statuses.
 const (
 	StatusCreated    Status = "Created"
 	StatusInProgress Status = "InProgress"
@@ -69,6 +71,7 @@ const (
 // StepStatus is a lifecycle event's status, with CodeDeploy's names.
 type StepStatus string
 
+// Step statuses.
 const (
 	StepPending    StepStatus = "Pending"
 	StepInProgress StepStatus = "InProgress"

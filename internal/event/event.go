@@ -13,6 +13,7 @@ import (
 // Kind is what an event is about.
 type Kind string
 
+// Kinds of events.
 const (
 	KindExecution  Kind = "execution"
 	KindStage      Kind = "stage"
@@ -114,6 +115,7 @@ type Sink interface {
 // SinkFunc adapts a function to a Sink.
 type SinkFunc func(Event)
 
+// Emit calls f.
 func (f SinkFunc) Emit(e Event) { f(e) }
 
 // Discard drops every event.
@@ -122,6 +124,7 @@ var Discard Sink = SinkFunc(func(Event) {})
 // Fanout sends each event to every sink, in order.
 type Fanout []Sink
 
+// Emit sends e to every sink.
 func (f Fanout) Emit(e Event) {
 	for _, s := range f {
 		s.Emit(e)
@@ -134,6 +137,7 @@ type Recorder struct {
 	events []Event
 }
 
+// Emit records e.
 func (r *Recorder) Emit(e Event) {
 	r.mu.Lock()
 	r.events = append(r.events, e)

@@ -76,7 +76,7 @@ func TestHTTPPostsTheLifecycleEventAndItsStatusDecides(t *testing.T) {
 			t.Error(err)
 		}
 		w.WriteHeader(status)
-		w.Write([]byte("smoke test says so"))
+		_, _ = w.Write([]byte("smoke test says so"))
 	}))
 	defer srv.Close()
 	var log bytes.Buffer

@@ -265,16 +265,6 @@ func (f *fake) callsOf(exec, action string) []call {
 	return out
 }
 
-func (f *fake) allCalls() []call {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	out := make([]call, len(f.calls))
-	for i, c := range f.calls {
-		out[i] = *c
-	}
-	return out
-}
-
 // blockUntilReleased returns a script that blocks until release() (or its ctx
 // ends: then it returns the ctx error), and the release function.
 func blockUntilReleased(then pipeline.Outcome) (script, func()) {
@@ -290,18 +280,6 @@ func blockUntilReleased(then pipeline.Outcome) (script, func()) {
 		}, func() {
 			once.Do(func() { close(ch) })
 		}
-}
-
-func succeed(summary string) script {
-	return func(context.Context, *pipeline.ActionRun) (pipeline.Outcome, error) {
-		return pipeline.Outcome{Status: pipeline.Succeeded, Summary: summary}, nil
-	}
-}
-
-func fail(msg string) script {
-	return func(context.Context, *pipeline.ActionRun) (pipeline.Outcome, error) {
-		return pipeline.Outcome{Status: pipeline.Failed, ErrorMessage: msg}, nil
-	}
 }
 
 // statusesOf returns the statuses of recorded events of one kind for one execution.

@@ -59,7 +59,9 @@ func TestFailReleasedActionWaitsForAnActionInProgress(t *testing.T) {
 	h := newHarness(t, def)
 	block, release := blockUntilReleased(pipeline.Outcome{Status: pipeline.Succeeded})
 	h.fake.on("Deploy", func(ctx context.Context, a *pipeline.ActionRun) (pipeline.Outcome, error) {
-		a.SetExternalID("d-RACE00001")
+		if err := a.SetExternalID("d-RACE00001"); err != nil {
+			return pipeline.Outcome{}, err
+		}
 		return block(ctx, a)
 	})
 	id := h.start(pipeline.StartRequest{})

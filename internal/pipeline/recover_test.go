@@ -96,8 +96,8 @@ func startChild(t *testing.T, h *harness, holdDeploy bool) *exec.Cmd {
 		t.Fatalf("start child: %v", err)
 	}
 	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
 		if t.Failed() {
 			t.Logf("child stderr:\n%s", stderr.String())
 		}
@@ -110,7 +110,7 @@ func kill(t *testing.T, cmd *exec.Cmd) {
 	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatalf("kill child: %v", err)
 	}
-	cmd.Wait() // reap it: a zombie still has a /proc entry
+	_ = cmd.Wait() // reap it: a zombie still has a /proc entry
 }
 
 func (h *harness) onlyExecution() string {

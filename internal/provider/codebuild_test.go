@@ -17,7 +17,9 @@ func TestPruneBuildsKeepsTheNewestOfTheProject(t *testing.T) {
 				t.Fatal(err)
 			}
 			at := base.Add(time.Duration(i) * time.Minute)
-			os.Chtimes(path, at, at)
+			if err := os.Chtimes(path, at, at); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 	if err := pruneBuilds(dir, "web", 2); err != nil {

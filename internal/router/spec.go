@@ -9,15 +9,24 @@ import (
 // with the agent and the deploy controller; these names keep the router's code
 // reading as it did.
 type (
-	ServiceSpec       = routing.ServiceSpec
-	TargetGroupSpec   = routing.TargetGroupSpec
-	TargetSpec        = routing.TargetSpec
-	HealthCheck       = routing.HealthCheck
-	TargetState       = routing.TargetState
-	ServiceStatus     = routing.ServiceStatus
+	// ServiceSpec is routing.ServiceSpec.
+	ServiceSpec = routing.ServiceSpec
+	// TargetGroupSpec is routing.TargetGroupSpec.
+	TargetGroupSpec = routing.TargetGroupSpec
+	// TargetSpec is routing.TargetSpec.
+	TargetSpec = routing.TargetSpec
+	// HealthCheck is routing.HealthCheck.
+	HealthCheck = routing.HealthCheck
+	// TargetState is routing.TargetState.
+	TargetState = routing.TargetState
+	// ServiceStatus is routing.ServiceStatus.
+	ServiceStatus = routing.ServiceStatus
+	// TargetGroupStatus is routing.TargetGroupStatus.
 	TargetGroupStatus = routing.TargetGroupStatus
-	TargetStatus      = routing.TargetStatus
-	Duration          = jsontime.Duration
+	// TargetStatus is routing.TargetStatus.
+	TargetStatus = routing.TargetStatus
+	// Duration is jsontime.Duration.
+	Duration = jsontime.Duration
 )
 
 // Target states (see routing.TargetState).

@@ -70,23 +70,23 @@ func (g *Git) locate(ctx context.Context, a *pipeline.ActionRun) (repository, er
 	}
 	loc = filepath.Clean(loc)
 	if fi, err := os.Stat(loc); err != nil || !fi.IsDir() {
-		return repository{}, fmt.Errorf("Repository %s: not a directory", loc)
+		return repository{}, fmt.Errorf("repository %s: not a directory", loc)
 	}
 	bare, err := g.git(ctx, loc, "rev-parse", "--is-bare-repository")
 	if err != nil {
-		return repository{}, fmt.Errorf("Repository %s is not a git repository: %w", loc, err)
+		return repository{}, fmt.Errorf("repository %s is not a git repository: %w", loc, err)
 	}
 	if bare == "true" {
 		return repository{location: loc, gitDir: loc}, nil
 	}
 	prefix, err := g.git(ctx, loc, "rev-parse", "--show-prefix")
 	if err != nil {
-		return repository{}, fmt.Errorf("Repository %s: %w", loc, err)
+		return repository{}, fmt.Errorf("repository %s: %w", loc, err)
 	}
 	// git archive resolves paths against its working directory: run it at the top.
 	top, err := g.git(ctx, loc, "rev-parse", "--show-toplevel")
 	if err != nil {
-		return repository{}, fmt.Errorf("Repository %s: %w", loc, err)
+		return repository{}, fmt.Errorf("repository %s: %w", loc, err)
 	}
 	return repository{location: loc, gitDir: top, prefix: strings.TrimSuffix(prefix, "/")}, nil
 }

@@ -59,10 +59,6 @@ func (t *pipelineTx) query(query string, args ...any) (*sql.Rows, error) {
 	return t.tx.QueryContext(t.ctx, query, args...)
 }
 
-func (t *pipelineTx) queryRow(query string, args ...any) *sql.Row {
-	return t.tx.QueryRowContext(t.ctx, query, args...)
-}
-
 // encodeJSON returns "" for empty values so that columns stay readable.
 func encodeJSON[T any](v map[string]T) (string, error) {
 	if len(v) == 0 {

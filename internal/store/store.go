@@ -76,6 +76,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	return db, nil
 }
 
+// Close closes the state file.
 func (db *DB) Close() error { return db.sql.Close() }
 
 // Path is the state file's location.
@@ -116,7 +117,7 @@ func (db *DB) Tx(ctx context.Context, fn func(*sql.Tx) error) error {
 		return fmt.Errorf("begin: %w", err)
 	}
 	if err := fn(tx); err != nil {
-		tx.Rollback()
+		_ = tx.Rollback() // fn failed: its error is the one to report
 		return err
 	}
 	if err := tx.Commit(); err != nil {

@@ -26,11 +26,11 @@ func TestBufferOfNothingHasNoLines(t *testing.T) {
 	if got := b.Lines(); got != nil {
 		t.Errorf("empty: %q", got)
 	}
-	b.Write([]byte("\n\n  \n"))
+	_, _ = b.Write([]byte("\n\n  \n"))
 	if got := b.Lines(); got != nil {
 		t.Errorf("blank: %q", got)
 	}
-	b.Write([]byte("exit status 1: " + strings.Repeat("x", 10)))
+	_, _ = b.Write([]byte("exit status 1: " + strings.Repeat("x", 10)))
 	if got := b.Lines(); len(got) != 1 || !strings.HasPrefix(got[0], "exit status 1") {
 		t.Errorf("one line: %q", got)
 	}
