@@ -7,6 +7,8 @@ import (
 	"math"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -564,4 +566,24 @@ func TestHTTPHooksGetTheLifecycleEventAndTheirStatusDecides(t *testing.T) {
 	}
 	h.wait(d.RolledBackBy, "done", done)
 	h.assertOnlyVersionServes("v2")
+}
+
+// The controller changes routing with conditional writes: a write that lost a
+// race with another writer reads the routing again and redoes its change.
+func TestRoutingChangesRetryAfterLosingARace(t *testing.T) {
+	h := newHarness(t)
+	h.deployAndRelease(release{version: "v1", config: noWait})
+	h.races.Store(3)
+	d := h.wait(h.create(release{version: "v2", config: noWait}).ID, "done", done)
+	if d.Status != deploy.StatusSucceeded {
+		t.Fatalf("%s: %s", d.Status, d.ErrorMessage)
+	}
+	if left := h.races.Load(); left > 0 {
+		t.Fatalf("%d races were never run", left)
+	}
+	log, err := os.ReadFile(filepath.Join(h.dir, "logs", d.ID+".log"))
+	if err != nil || strings.Count(string(log), "reading it again") != 3 {
+		t.Fatalf("deployment log (%v):\n%s", err, log)
+	}
+	waitFor(t, h.prod, "v2")
 }

@@ -17,8 +17,12 @@ import (
 type Router interface {
 	// Service returns the service's routing, or nil when the router does not know it.
 	Service(ctx context.Context, name string) (*routing.ServiceStatus, error)
-	// Apply replaces the service's routing in one atomic change.
-	Apply(ctx context.Context, spec routing.ServiceSpec) (*routing.ServiceStatus, error)
+	// Apply replaces the service's routing in one atomic change. With ifVersion
+	// > 0 only if the service is still at that version: an error wrapping
+	// routing.ErrStale when it changed since. An invalid spec wraps
+	// routing.ErrInvalidSpec, a change the router could not record
+	// routing.ErrNotPersisted.
+	Apply(ctx context.Context, spec routing.ServiceSpec, ifVersion uint64) (*routing.ServiceStatus, error)
 	// Series returns the service's metrics slots after sinceMs (alarm evaluation).
 	Series(ctx context.Context, service string, sinceMs int64) ([]metrics.Series, error)
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -54,6 +55,8 @@ type harness struct {
 	// controller stops dead, as a SIGKILL at that instant would leave it.
 	crashAfter func(*deploy.Deployment) bool
 	crashMu    sync.Mutex
+	routeMu    sync.Mutex
+	races      atomic.Int32
 	rolledBack sync.Map // deployment id -> true, from Options.AfterRollback
 }
 
@@ -107,7 +110,7 @@ func (h *harness) stop() {
 }
 
 func (h *harness) options() deploy.Options {
-	rt := localRouter{h.rt}
+	rt := localRouter{r: h.rt, mu: &h.routeMu, races: &h.races}
 	return deploy.Options{
 		Store: crashingStore{h.st, h}, Router: rt, Drivers: supervisorDrivers{h.sup}, Hooks: hookrun.Local{},
 		Watchers: func(service, tg string, alarms []*manifest.Alarm, from time.Time, onChange func(alarm.Transition)) deploy.AlarmWatcher {
@@ -272,8 +275,15 @@ func (h *harness) crashWhen(f func(*deploy.Deployment) bool) {
 	h.crashMu.Unlock()
 }
 
-// localRouter drives the in-process router as the agent client would.
-type localRouter struct{ r *router.Router }
+// localRouter drives the in-process router as the agent client would, with the
+// agent's If-Match check.
+type localRouter struct {
+	r  *router.Router
+	mu *sync.Mutex
+	// races, while positive, makes that many conditional writes lose a race: a
+	// write of another party lands just before them.
+	races *atomic.Int32
+}
 
 func (l localRouter) Service(_ context.Context, name string) (*routing.ServiceStatus, error) {
 	st, ok := l.r.Status(name)
@@ -283,7 +293,17 @@ func (l localRouter) Service(_ context.Context, name string) (*routing.ServiceSt
 	return &st, nil
 }
 
-func (l localRouter) Apply(_ context.Context, spec routing.ServiceSpec) (*routing.ServiceStatus, error) {
+func (l localRouter) Apply(_ context.Context, spec routing.ServiceSpec, ifVersion uint64) (*routing.ServiceStatus, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if cur, ok := l.r.Status(spec.Name); ok && ifVersion > 0 && l.races.Add(-1) >= 0 {
+		if _, err := l.r.Apply(cur.Spec); err != nil {
+			return nil, err
+		}
+	}
+	if cur, ok := l.r.Status(spec.Name); ifVersion > 0 && (!ok || cur.Version != ifVersion) {
+		return nil, fmt.Errorf("service %s is at version %d, not %d: %w", spec.Name, cur.Version, ifVersion, routing.ErrStale)
+	}
 	st, err := l.r.Apply(spec)
 	if err != nil {
 		return nil, err

@@ -55,13 +55,43 @@ func (r *run) currentSpec(ctx context.Context) (routing.ServiceSpec, *routing.Se
 	return baseSpec(cur, r.d.Config.Service), st, nil
 }
 
-func (r *run) apply(ctx context.Context, spec routing.ServiceSpec, what string) (*routing.ServiceStatus, error) {
-	st, err := r.c.opts.Router.Apply(ctx, spec)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", what, err)
+// maxRouteAttempts bounds how often update reads again after losing a race.
+const maxRouteAttempts = 5
+
+// errUnchanged is what a change returns when the routing needs no write.
+var errUnchanged = errors.New("routing unchanged")
+
+// update changes the service's routing in one conditional write: it reads the
+// routing now, lets change edit it, and applies it only if nobody changed it
+// since (the version read, If-Match on the agent's API). A write that lost the
+// race reads again. A change that returns errUnchanged writes nothing.
+func (r *run) update(ctx context.Context, what string, change func(spec *routing.ServiceSpec) error) error {
+	for attempt := 1; ; attempt++ {
+		spec, st, err := r.currentSpec(ctx)
+		if err != nil {
+			return err
+		}
+		if err := change(&spec); err != nil {
+			if errors.Is(err, errUnchanged) {
+				return nil
+			}
+			return err
+		}
+		var version uint64
+		if st != nil {
+			version = st.Version
+		}
+		_, err = r.c.opts.Router.Apply(ctx, spec, version)
+		if errors.Is(err, routing.ErrStale) && attempt < maxRouteAttempts {
+			r.logf("routing of %s changed while %s; reading it again", spec.Name, what)
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+		r.logf("routing: %s (weights %v, test -> %q)", what, spec.ProductionWeights, spec.TestTargetGroup)
+		return nil
 	}
-	r.logf("routing: %s (weights %v, test -> %q)", what, spec.ProductionWeights, spec.TestTargetGroup)
-	return st, nil
 }
 
 // install starts the replacement task set, registers it in the free target group
@@ -85,7 +115,7 @@ func (r *run) install(ctx context.Context) error {
 			return err
 		}
 	}
-	if err := r.clearLeftovers(ctx, &spec); err != nil {
+	if err := r.clearLeftovers(ctx); err != nil {
 		return err
 	}
 	drv, err := r.c.opts.Drivers.Driver(ctx, d.Config.Service.Driver)
@@ -95,8 +125,11 @@ func (r *run) install(ctx context.Context) error {
 	if err := r.startTasks(ctx, drv); err != nil {
 		return err
 	}
-	setTargets(&spec, d.ReplacementTargetGroup, targetSpecs(d.ReplacementTasks, d.ID))
-	if _, err := r.apply(ctx, spec, "register replacement targets in "+d.ReplacementTargetGroup); err != nil {
+	err = r.update(ctx, "register replacement targets in "+d.ReplacementTargetGroup, func(spec *routing.ServiceSpec) error {
+		setTargets(spec, d.ReplacementTargetGroup, targetSpecs(d.ReplacementTasks, d.ID))
+		return nil
+	})
+	if err != nil {
 		return err
 	}
 	return r.waitHealthy(ctx, drv)
@@ -120,13 +153,36 @@ func (r *run) tasksOf(ctx context.Context, spec *routing.ServiceSpec, tg string)
 
 // clearLeftovers removes targets a stopped or failed deployment left in the
 // replacement group (the group must be empty before new tasks go in) and stops them.
-func (r *run) clearLeftovers(ctx context.Context, spec *routing.ServiceSpec) error {
+func (r *run) clearLeftovers(ctx context.Context) error {
+	var stale []Task
+	err := r.update(ctx, "remove leftover targets from "+r.d.ReplacementTargetGroup, func(spec *routing.ServiceSpec) error {
+		var keep []routing.TargetSpec
+		keep, stale = r.leftovers(spec)
+		if len(stale) == 0 {
+			return errUnchanged
+		}
+		setTargets(spec, r.d.ReplacementTargetGroup, keep)
+		if spec.TestTargetGroup == r.d.ReplacementTargetGroup {
+			spec.TestTargetGroup = ""
+		}
+		if spec.ProductionWeights[r.d.ReplacementTargetGroup] > 0 && r.d.OriginalTargetGroup != "" {
+			setWeights(spec, r.d.OriginalTargetGroup, 100)
+		}
+		return nil
+	})
+	if err != nil || len(stale) == 0 {
+		return err
+	}
+	return r.stopTasks(ctx, stale)
+}
+
+// leftovers splits the replacement group's targets into this deployment's and
+// those another one left.
+func (r *run) leftovers(spec *routing.ServiceSpec) (keep []routing.TargetSpec, stale []Task) {
 	mine := map[string]bool{}
 	for _, t := range r.d.ReplacementTasks {
 		mine[t.ID] = true
 	}
-	var keep []routing.TargetSpec
-	var stale []Task
 	for _, t := range targetsOf(spec, r.d.ReplacementTargetGroup) {
 		if mine[t.ID] {
 			keep = append(keep, t)
@@ -134,20 +190,7 @@ func (r *run) clearLeftovers(ctx context.Context, spec *routing.ServiceSpec) err
 			stale = append(stale, Task{ID: t.ID, Address: t.Address})
 		}
 	}
-	if len(stale) == 0 {
-		return nil
-	}
-	setTargets(spec, r.d.ReplacementTargetGroup, keep)
-	if spec.TestTargetGroup == r.d.ReplacementTargetGroup {
-		spec.TestTargetGroup = ""
-	}
-	if spec.ProductionWeights[r.d.ReplacementTargetGroup] > 0 && r.d.OriginalTargetGroup != "" {
-		setWeights(spec, r.d.OriginalTargetGroup, 100)
-	}
-	if _, err := r.apply(ctx, *spec, "remove leftover targets from "+r.d.ReplacementTargetGroup); err != nil {
-		return err
-	}
-	return r.stopTasks(ctx, stale)
+	return keep, stale
 }
 
 // taskID is deterministic, so that a step run again after a crash finds the tasks
@@ -295,14 +338,12 @@ func (r *run) allowTestTraffic(ctx context.Context) (bool, error) {
 	if r.d.Config.Service.TestListener == "" {
 		return true, nil
 	}
-	spec, _, err := r.currentSpec(ctx)
-	if err != nil {
-		return false, err
-	}
-	spec.TestTargetGroup = r.d.ReplacementTargetGroup
-	_, err = r.apply(ctx, spec, "test traffic to "+r.d.ReplacementTargetGroup)
+	err := r.update(ctx, "test traffic to "+r.d.ReplacementTargetGroup, func(spec *routing.ServiceSpec) error {
+		spec.TestTargetGroup = r.d.ReplacementTargetGroup
+		return nil
+	})
 	r.emit(event.Event{Kind: event.KindTraffic, Name: "test", Message: "test listener -> " + r.d.ReplacementTargetGroup,
-		Data: map[string]any{"listener": spec.TestListener, "target_group": r.d.ReplacementTargetGroup}})
+		Data: map[string]any{"listener": r.d.Config.Service.TestListener, "target_group": r.d.ReplacementTargetGroup}})
 	return false, err
 }
 
@@ -371,15 +412,14 @@ func (r *run) allowTraffic(ctx context.Context) error {
 
 func (r *run) shiftTo(ctx context.Context, weight int) error {
 	d := r.d
-	spec, _, err := r.currentSpec(ctx)
+	err := r.update(ctx, fmt.Sprintf("production %d%% to %s", weight, d.ReplacementTargetGroup), func(spec *routing.ServiceSpec) error {
+		setWeights(spec, d.ReplacementTargetGroup, weight)
+		if d.Kind == KindStandard && spec.TestListener != "" {
+			spec.TestTargetGroup = d.ReplacementTargetGroup
+		}
+		return nil
+	})
 	if err != nil {
-		return err
-	}
-	setWeights(&spec, d.ReplacementTargetGroup, weight)
-	if d.Kind == KindStandard && spec.TestListener != "" {
-		spec.TestTargetGroup = d.ReplacementTargetGroup
-	}
-	if _, err := r.apply(ctx, spec, fmt.Sprintf("production %d%% to %s", weight, d.ReplacementTargetGroup)); err != nil {
 		return err
 	}
 	d.ReplacementWeight = weight
@@ -415,15 +455,14 @@ func (r *run) terminateOriginal(ctx context.Context) error {
 	if d.OriginalTargetGroup == "" {
 		return nil
 	}
-	spec, _, err := r.currentSpec(ctx)
+	err := r.update(ctx, "deregister original targets in "+d.OriginalTargetGroup, func(spec *routing.ServiceSpec) error {
+		setTargets(spec, d.OriginalTargetGroup, nil)
+		if spec.TestTargetGroup == d.OriginalTargetGroup {
+			spec.TestTargetGroup = ""
+		}
+		return nil
+	})
 	if err != nil {
-		return err
-	}
-	setTargets(&spec, d.OriginalTargetGroup, nil)
-	if spec.TestTargetGroup == d.OriginalTargetGroup {
-		spec.TestTargetGroup = ""
-	}
-	if _, err := r.apply(ctx, spec, "deregister original targets in "+d.OriginalTargetGroup); err != nil {
 		return err
 	}
 	if err := r.waitDrained(ctx, d.OriginalTasks); err != nil {

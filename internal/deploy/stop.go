@@ -8,6 +8,7 @@ import (
 
 	"github.com/greenlight-ci/greenlight/internal/event"
 	"github.com/greenlight-ci/greenlight/internal/manifest"
+	"github.com/greenlight-ci/greenlight/internal/routing"
 )
 
 // stop ends a deployment that must not go on (a failure, an alarm, a request). What
@@ -114,17 +115,16 @@ func (r *run) rollBack(ctx context.Context, final Status) error {
 // are deregistered (they drain).
 func (r *run) rerouteToOriginal(ctx context.Context) error {
 	d := r.d
-	spec, _, err := r.currentSpec(ctx)
+	err := r.update(ctx, "roll back: production 100% to "+cmp.Or(d.OriginalTargetGroup, "nothing (first deployment)"), func(spec *routing.ServiceSpec) error {
+		setWeights(spec, d.ReplacementTargetGroup, 0)
+		setTargets(spec, d.ReplacementTargetGroup, nil)
+		spec.TestTargetGroup = ""
+		if d.OriginalTargetGroup != "" && spec.TestListener != "" {
+			spec.TestTargetGroup = d.OriginalTargetGroup
+		}
+		return nil
+	})
 	if err != nil {
-		return err
-	}
-	setWeights(&spec, d.ReplacementTargetGroup, 0)
-	setTargets(&spec, d.ReplacementTargetGroup, nil)
-	spec.TestTargetGroup = ""
-	if d.OriginalTargetGroup != "" && spec.TestListener != "" {
-		spec.TestTargetGroup = d.OriginalTargetGroup
-	}
-	if _, err := r.apply(ctx, spec, "roll back: production 100% to "+cmp.Or(d.OriginalTargetGroup, "nothing (first deployment)")); err != nil {
 		return err
 	}
 	restored := time.Now()

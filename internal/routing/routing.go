@@ -5,7 +5,11 @@
 // code for it.
 package routing
 
-import "github.com/greenlight-ci/greenlight/internal/jsontime"
+import (
+	"errors"
+
+	"github.com/greenlight-ci/greenlight/internal/jsontime"
+)
 
 // ServiceSpec is the desired routing of one service, as the deploy controller wants
 // it. The router applies a spec as one atomic change: a request sees either the old
@@ -96,3 +100,16 @@ type TargetStatus struct {
 	InFlight  int         `json:"in_flight"`        // requests and connections being served
 	LongLived int         `json:"long_lived"`       // of which upgraded or streaming connections
 }
+
+// Errors of applying a spec, whoever applies it (the router, the agent's API, its
+// client), for errors.Is.
+var (
+	// ErrInvalidSpec: the spec cannot be applied as written (400 on the agent's
+	// API); the error says why.
+	ErrInvalidSpec = errors.New("invalid service spec")
+	// ErrStale: the spec was written against a version that is no longer the
+	// service's (409): read the routing again and redo the change.
+	ErrStale = errors.New("service routing changed since it was read")
+	// ErrNotPersisted: the change could not be recorded, so it was undone (500).
+	ErrNotPersisted = errors.New("routing change not persisted")
+)
