@@ -39,6 +39,12 @@ func InstallBinary(stateDir string) (path, version string, err error) {
 	if err != nil {
 		return "", "", fmt.Errorf("find own executable: %w", err)
 	}
+	return InstallBinaryFrom(stateDir, self)
+}
+
+// InstallBinaryFrom is InstallBinary for the greenlight binary at self (a test
+// that runs the real binary's background processes).
+func InstallBinaryFrom(stateDir, self string) (path, version string, err error) {
 	version, err = fileHash(self)
 	if err != nil {
 		return "", "", err

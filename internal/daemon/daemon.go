@@ -25,6 +25,7 @@ import (
 type Site struct {
 	stateDir string
 	log      *slog.Logger
+	binary   string // the greenlight binary to install; "": this process's
 
 	installOnce  sync.Once
 	exe, version string // the installed greenlight binary background processes run
@@ -47,12 +48,24 @@ func NewSite(stateDir string, log *slog.Logger) *Site {
 	return &Site{stateDir: stateDir, log: log}
 }
 
+// InstallFrom makes the site run its background processes from the greenlight
+// binary at path instead of this process's executable (for a test that is not
+// greenlight). Call it before anything starts.
+func (s *Site) InstallFrom(path string) *Site {
+	s.binary = path
+	return s
+}
+
 // StateDir is the site's state directory.
 func (s *Site) StateDir() string { return s.stateDir }
 
 // install puts this binary where background processes run from.
 func (s *Site) install() error {
 	s.installOnce.Do(func() {
+		if s.binary != "" {
+			s.exe, s.version, s.installErr = agent.InstallBinaryFrom(s.stateDir, s.binary)
+			return
+		}
 		s.exe, s.version, s.installErr = agent.InstallBinary(s.stateDir)
 	})
 	return s.installErr
