@@ -4,10 +4,9 @@
 // continue, stop or roll back deployments, read alarms and events — with the
 // read-model types it returns and the typed errors it fails with.
 //
-// Every caller (the CLI, the web console) uses only this interface, so every verb
-// works the same on every backend: control/local drives this machine's engine; the
-// server's HTTP client and the AWS client are the other implementations. The types
-// are the wire format of the HTTP API and of the CLI's --json output: their JSON
+// Callers (the CLI) use only this interface, so every verb works the same on
+// every backend; control/local, which drives this machine's engine, is the one
+// there is. The types are the wire format of the CLI's --json output: their JSON
 // field names are stable. controltest holds the contract suite every backend
 // passes.
 package control

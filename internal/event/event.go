@@ -1,8 +1,8 @@
 // Package event defines what greenlight tells the world while it works: one Event
 // type for pipeline executions, stages, actions, approvals, deployments and alarms.
 // The engine and the deploy controller emit events; the store persists them, the CLI
-// prints them (`--json`: one per line), and later the server streams them and the
-// notifier forwards them.
+// prints them (`--json`: one per line), and followers read them through the
+// control surface (control.Backend.Events).
 package event
 
 import (

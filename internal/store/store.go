@@ -1,8 +1,9 @@
 // Package store owns greenlight's durable state in one SQLite file: pipeline
 // executions, stage and action runs, approvals, deployments with their lifecycle
 // events, alarm states and the event log. Several greenlight processes (a `run`, an
-// `approve` from another terminal, the server) share one file; every write is a
-// transaction, so a crash never leaves a half-written row.
+// `approve` from another terminal, the controller) share one file; every write is a
+// transaction, so a crash never leaves a half-written row. It implements the ports
+// the domain declares: pipeline.Store (Pipelines) and deploy.Store (Deployments).
 package store
 
 import (

@@ -1,7 +1,6 @@
 // Package controltest is the contract suite of the control surface: one set of
-// tests every control.Backend passes (the local engine now; the server's HTTP
-// client and the AWS client when they come), so that every verb behaves the same
-// on every backend.
+// tests every control.Backend passes, so that every verb behaves the same on
+// every backend.
 package controltest
 
 import (
