@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 )
@@ -156,7 +158,7 @@ func (b *builder) prepare() (map[string]string, error) {
 		return nil, fmt.Errorf("create script directory: %w", err)
 	}
 	secondary := map[string]string{}
-	for _, name := range sortedKeys(b.req.SecondarySources) {
+	for _, name := range slices.Sorted(maps.Keys(b.req.SecondarySources)) {
 		if !shellName.MatchString(name) {
 			return nil, fmt.Errorf("secondary source %q: name must be letters, digits and _", name)
 		}

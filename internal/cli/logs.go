@@ -114,8 +114,10 @@ func (a *app) followLogs(ctx context.Context, b control.Backend, id string, only
 		if err != nil || v.Status.Final() {
 			return err
 		}
-		if err := sleepCtx(ctx, 200*time.Millisecond); err != nil {
-			return err
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
 		}
 	}
 }
@@ -138,15 +140,4 @@ func lastLine(text string) string {
 		line = line[:160] + "…"
 	}
 	return line
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

@@ -71,8 +71,10 @@ func FollowDeployment(ctx context.Context, src DeploymentSource, id string, f Fo
 		if settled && f.OnEvent == nil {
 			return d, nil
 		}
-		if err := sleep(ctx, poll); err != nil {
-			return nil, err
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(poll):
 		}
 	}
 }
@@ -93,8 +95,10 @@ func Tail(ctx context.Context, src Events, q event.Query, poll time.Duration, on
 		if finished {
 			return nil
 		}
-		if err := sleep(ctx, poll); err != nil {
-			return err
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(poll):
 		}
 	}
 }
@@ -110,15 +114,4 @@ func deliver(ctx context.Context, src Events, q event.Query, on func(event.Event
 		q.AfterSeq = e.Seq
 	}
 	return q.AfterSeq, nil
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

@@ -2,6 +2,7 @@ package source
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -150,7 +151,7 @@ func (g *Git) resolve(ctx context.Context, repo repository, branch, requested st
 			what = "branch " + branch
 		}
 		return "", "", fmt.Errorf("%s not found in %s (branches: %s)", what, repo.location,
-			firstNonEmpty(strings.ReplaceAll(branches, "\n", ", "), "none"))
+			cmp.Or(strings.ReplaceAll(branches, "\n", ", "), "none"))
 	}
 	return commit, branch, nil
 }
