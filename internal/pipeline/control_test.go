@@ -153,8 +153,9 @@ func TestRejectFailsTheExecution(t *testing.T) {
 	if got := statusesOf(h.events, id, event.KindApproval); !slices.Equal(got, []string{"Needed", "Rejected"}) {
 		t.Fatalf("approval events %v", got)
 	}
-	if err := h.engine.Approve(context.Background(), id, "", "", "alice", ""); !errors.Is(err, pipeline.ErrNoPendingApproval) {
-		t.Fatalf("approve after the rejection: %v", err)
+	var refused *pipeline.ApprovalRefusedError
+	if err := h.engine.Approve(context.Background(), id, "", "", "alice", ""); !errors.As(err, &refused) || refused.Reason != pipeline.RefusedFinished {
+		t.Fatalf("approve after the rejection: %v, want refused as finished", err)
 	}
 }
 
@@ -183,4 +184,25 @@ func TestStartRejectsUndeclaredVariables(t *testing.T) {
 	if !errors.Is(err, pipeline.ErrBadRequest) || !strings.Contains(err.Error(), `"Nope"`) {
 		t.Fatalf("start with an undeclared variable: %v", err)
 	}
+}
+
+// A second decision while the execution goes on says who decided already.
+func TestADecidedApprovalRefusesAnotherDecision(t *testing.T) {
+	h := newHarness(t, definition("", stage("Approval", approval("Approve")), stage("Deploy", action("Deploy", "Fake", 1))))
+	hold, release := blockUntilReleased(pipeline.Outcome{Status: pipeline.Succeeded})
+	h.fake.on("Deploy", hold)
+	id := h.start(pipeline.StartRequest{})
+	run := h.runAsync(id)
+	h.waitApprovalNeeded(id, "Approval", "Approve")
+	if err := h.engine.Approve(context.Background(), id, "", "", "alice", "ship it"); err != nil {
+		t.Fatal(err)
+	}
+	h.waitFor("deploy running", func() bool { return len(h.fake.callsOf(id, "Deploy")) == 1 })
+	var refused *pipeline.ApprovalRefusedError
+	err := h.engine.Reject(context.Background(), id, "Approval", "Approve", "bob", "wait")
+	if !errors.As(err, &refused) || refused.Reason != pipeline.RefusedDecided || !strings.Contains(err.Error(), "approved by alice") {
+		t.Fatalf("second decision: %v, want refused as already decided by alice", err)
+	}
+	release()
+	h.await(run, pipeline.StatusSucceeded)
 }

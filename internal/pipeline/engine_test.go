@@ -123,6 +123,16 @@ func TestSupersededAtStageBoundaryWithWaitingApproval(t *testing.T) {
 	runC := h.runAsync(c)
 	h.await(runB, pipeline.StatusSuperseded)
 	h.waitWaitingAt(c, "Approval")
+	// B never reached the approval: a decision on it says why.
+	var refused *pipeline.ApprovalRefusedError
+	err := h.engine.Approve(context.Background(), b, "", "", "alice", "")
+	if !errors.As(err, &refused) || refused.Reason != pipeline.RefusedSuperseded || !errors.Is(err, pipeline.ErrNoPendingApproval) {
+		t.Fatalf("approve the superseded B: %v, want refused as superseded", err)
+	}
+	// C waits in front of the stage, not at the approval yet.
+	if err := h.engine.Approve(context.Background(), c, "", "", "alice", ""); !errors.As(err, &refused) || refused.Reason != pipeline.RefusedNotWaiting {
+		t.Fatalf("approve C before its approval: %v, want refused as not waiting", err)
+	}
 
 	other := h.newEngine(h.fake, event.Discard) // another process on the same state file
 	if err := other.Approve(context.Background(), a, "", "", "alice", "staging looks good"); err != nil {
