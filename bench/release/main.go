@@ -240,7 +240,7 @@ func (e *env) badReleases(n, workers int) error {
 		restores = append(restores, restore)
 		failedTotal += l.Failed()
 		fmt.Printf("bad release %2d: first bad response -> production 100%% original in %4dms (alarm detection %4dms, ALARM -> restored %3dms), failed responses %d of %d\n",
-			i+1, restore.Milliseconds(), rb.Rollback.Detection.Milliseconds(), rb.Rollback.Restore.Milliseconds(), l.Failed(), l.Total())
+			i+1, restore.Milliseconds(), rb.Rollback.Detection.D().Milliseconds(), rb.Rollback.Restore.D().Milliseconds(), l.Failed(), l.Total())
 		if err := e.deploy([]string{"b", "a"}[i%2]); err != nil { // a good release between bad ones
 			return err
 		}

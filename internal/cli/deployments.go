@@ -59,7 +59,7 @@ func deploymentNote(d *control.Deployment) string {
 	case d.RollbackOf != "":
 		note := "rollback of " + d.RollbackOf
 		if d.Rollback != nil && d.Rollback.Restore > 0 {
-			note += fmt.Sprintf(", restored in %s", d.Rollback.Restore.Round(time.Millisecond))
+			note += fmt.Sprintf(", restored in %s", d.Rollback.Restore.D().Round(time.Millisecond))
 		}
 		return note
 	case d.ErrorMessage != "":
@@ -103,7 +103,7 @@ func printDeployment(p *printer, d *control.Deployment) {
 		p.line("  note       %s", note)
 	}
 	if d.Rollback != nil {
-		p.line("  rollback   detection %s, restore %s (%s)", d.Rollback.Detection.Round(time.Millisecond), d.Rollback.Restore.Round(time.Millisecond), d.Rollback.Reason)
+		p.line("  rollback   detection %s, restore %s (%s)", d.Rollback.Detection.D().Round(time.Millisecond), d.Rollback.Restore.D().Round(time.Millisecond), d.Rollback.Reason)
 	}
 	p.line("  lifecycle:")
 	for _, st := range d.Steps {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/greenlight-ci/greenlight/internal/deploy"
 	"github.com/greenlight-ci/greenlight/internal/event"
+	"github.com/greenlight-ci/greenlight/internal/jsontime"
 	"github.com/greenlight-ci/greenlight/internal/manifest"
 )
 
@@ -92,7 +93,7 @@ func TestUnhealthyReplacementIsRemovedAndProductionNeverSeesIt(t *testing.T) {
 	h.deployAndRelease(release{version: "v1", config: noWait})
 	l := startLoad(h.prod, 2)
 	d := h.wait(h.create(release{version: "bad", env: map[string]string{"UNHEALTHY": "1"}, config: func(c *deploy.Config) {
-		c.InstallTimeout = 3 * time.Second
+		c.InstallTimeout = jsontime.Duration(3 * time.Second)
 	}}).ID, "done", done)
 	l.Stop()
 	if d.Status != deploy.StatusFailed || d.ErrorCode != deploy.CodeHealthConstraints || !strings.Contains(d.ErrorMessage, "not healthy") {
@@ -152,7 +153,7 @@ func TestHookTimeout(t *testing.T) {
 func TestRollbackDuringTerminationWaitIsInstant(t *testing.T) {
 	h := newHarness(t)
 	h.deployAndRelease(release{version: "v1", config: noWait})
-	d := h.deployAndRelease(release{version: "v2", config: func(c *deploy.Config) { c.TerminationWait = time.Hour }})
+	d := h.deployAndRelease(release{version: "v2", config: func(c *deploy.Config) { c.TerminationWait = jsontime.Duration(time.Hour) }})
 	if d.Status != deploy.StatusBaking {
 		t.Fatalf("v2 is %s, want Baking", d.Status)
 	}
@@ -172,7 +173,7 @@ func TestRollbackDuringTerminationWaitIsInstant(t *testing.T) {
 	}
 	// Restore is measured from the request to the atomic weight change: the
 	// controller polls commands every 50ms here, so well under a second.
-	if rb.Rollback.Restore <= 0 || rb.Rollback.Restore > 2*time.Second {
+	if rb.Rollback.Restore <= 0 || rb.Rollback.Restore.D() > 2*time.Second {
 		t.Errorf("restore time %s", rb.Rollback.Restore)
 	}
 	if _, told := h.rolledBack.Load(d.ID); !told {
@@ -224,7 +225,7 @@ func TestStopDeploymentWaitsForContinue(t *testing.T) {
 	h.deployAndRelease(release{version: "v1", config: noWait})
 	d := h.create(release{version: "v2", config: func(c *deploy.Config) {
 		c.TerminationWait = 0
-		c.ReadyAction, c.ReadyWait = manifest.ReadyStop, time.Minute
+		c.ReadyAction, c.ReadyWait = manifest.ReadyStop, jsontime.Duration(time.Minute)
 	}})
 	h.wait(d.ID, "ready", func(d *deploy.Deployment) bool { return d.Status == deploy.StatusReady })
 	// Test traffic already reaches green; production is still v1.
@@ -252,7 +253,7 @@ func TestOneDeploymentAtATimePerService(t *testing.T) {
 
 func TestNewDeploymentEndsTheTerminationWaitOfTheLastOne(t *testing.T) {
 	h := newHarness(t)
-	v1 := h.deployAndRelease(release{version: "v1", config: func(c *deploy.Config) { c.TerminationWait = time.Hour }})
+	v1 := h.deployAndRelease(release{version: "v1", config: func(c *deploy.Config) { c.TerminationWait = jsontime.Duration(time.Hour) }})
 	v2 := h.deployAndRelease(release{version: "v2", config: noWait})
 	v1 = h.wait(v1.ID, "done", done)
 	if v1.Status != deploy.StatusSucceeded {
@@ -282,8 +283,8 @@ func TestControllerCrashAtEveryStepResumes(t *testing.T) {
 			return d.Revision.CommitID == version && s != nil && s.Status == deploy.StepInProgress
 		})
 		d := h.create(release{version: version, config: func(c *deploy.Config) {
-			c.TerminationWait = 500 * time.Millisecond
-			c.ReadyWait = 300 * time.Millisecond
+			c.TerminationWait = jsontime.Duration(500 * time.Millisecond)
+			c.ReadyWait = jsontime.Duration(300 * time.Millisecond)
 			c.DeploymentConfig = manifest.DeploymentConfig{Name: "Linear50Percent1Second", Type: manifest.TrafficTimeBasedLinear, Percentage: 50, Interval: manifest.Duration(time.Second)}
 			for _, ev := range manifest.ECSHookEvents {
 				c.Hooks[ev] = hook
@@ -315,7 +316,7 @@ func TestControllerCrashAtEveryStepResumes(t *testing.T) {
 func TestCrashDuringRollbackStillRestoresProduction(t *testing.T) {
 	h := newHarness(t)
 	h.deployAndRelease(release{version: "v1", config: noWait})
-	d := h.deployAndRelease(release{version: "v2", config: func(c *deploy.Config) { c.TerminationWait = time.Hour }})
+	d := h.deployAndRelease(release{version: "v2", config: func(c *deploy.Config) { c.TerminationWait = jsontime.Duration(time.Hour) }})
 	h.crashWhen(func(d *deploy.Deployment) bool {
 		return d.Kind == deploy.KindRollback && d.Status == deploy.StatusInProgress
 	})
@@ -360,7 +361,7 @@ func TestAlarmRollsBackABadReleaseWithinASecond(t *testing.T) {
 	h.deployAndRelease(release{version: "v1", config: noWait})
 	l := startLoad(h.prod, 4)
 	d := h.create(release{version: "bad", env: map[string]string{"FAIL_RATE": "0.5"}, config: func(c *deploy.Config) {
-		c.TerminationWait = time.Minute
+		c.TerminationWait = jsontime.Duration(time.Minute)
 		c.Alarms = []*manifest.Alarm{errorRateAlarm()}
 	}})
 	d = h.wait(d.ID, "rolled back", func(d *deploy.Deployment) bool { return d.Status.Done() && d.Rollback != nil })
@@ -373,7 +374,7 @@ func TestAlarmRollsBackABadReleaseWithinASecond(t *testing.T) {
 		t.Fatalf("rollback %s by %s: %s", rb.Status, rb.Creator, rb.ErrorMessage)
 	}
 	info := rb.Rollback
-	if info.Alarm != "error-rate" || info.Restore <= 0 || info.Restore > time.Second || info.Detection < time.Second {
+	if info.Alarm != "error-rate" || info.Restore <= 0 || info.Restore.D() > time.Second || info.Detection.D() < time.Second {
 		t.Errorf("rollback info %+v: want the alarm, a restore under a second and a detection of at least one period", info)
 	}
 	h.assertOnlyVersionServes("v1")
@@ -391,7 +392,7 @@ func TestGoodReleaseWithAlarmsDoesNotRollBack(t *testing.T) {
 	h.deployAndRelease(release{version: "v1", config: noWait})
 	l := startLoad(h.prod, 2)
 	d := h.wait(h.create(release{version: "v2", config: func(c *deploy.Config) {
-		c.TerminationWait = 2 * time.Second
+		c.TerminationWait = jsontime.Duration(2 * time.Second)
 		c.Alarms = []*manifest.Alarm{errorRateAlarm()}
 	}}).ID, "done", done)
 	l.Stop()
@@ -434,7 +435,7 @@ func TestLatencyRegressionTripsThePercentileAlarm(t *testing.T) {
 		Period: 1, EvaluationPeriods: 2, DatapointsToAlarm: 2, Threshold: 0.2,
 		ComparisonOperator: manifest.GreaterThanThreshold, TreatMissingData: manifest.MissingDataNotBreaching}
 	d := h.create(release{version: "slow", env: map[string]string{"LATENCY_MS": "300"}, config: func(c *deploy.Config) {
-		c.TerminationWait = time.Minute
+		c.TerminationWait = jsontime.Duration(time.Minute)
 		c.Alarms = []*manifest.Alarm{p99}
 	}})
 	d = h.wait(d.ID, "rolled back", func(d *deploy.Deployment) bool { return d.Status.Done() && d.Rollback != nil })

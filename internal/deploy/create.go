@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/greenlight-ci/greenlight/internal/jsontime"
 	"github.com/greenlight-ci/greenlight/internal/manifest"
 )
 
@@ -82,9 +83,9 @@ func BlueGreenConfig(def *manifest.Definition, app, group, driver string, appspe
 		Service:          serviceConfig(svc, driver),
 		DeploymentConfig: dc,
 		ReadyAction:      cmp.Or(g.DeploymentReady.ActionOnTimeout, manifest.ReadyContinue),
-		ReadyWait:        g.DeploymentReady.WaitTime.D(),
-		TerminationWait:  g.TerminationWait.D(),
-		InstallTimeout:   DefaultInstallTimeout,
+		ReadyWait:        g.DeploymentReady.WaitTime,
+		TerminationWait:  g.TerminationWait,
+		InstallTimeout:   jsontime.Duration(DefaultInstallTimeout),
 		AutoRollback:     g.AutoRollback,
 		OnExistingAlarm:  cmp.Or(g.Alarms.OnExistingAlarm, manifest.ExistingAlarmBlock),
 		Hooks:            map[string]*manifest.Hook{},
@@ -119,7 +120,7 @@ func StandardConfig(def *manifest.Definition, service, driver string) (Config, e
 	return Config{
 		Service:          serviceConfig(svc, driver),
 		DeploymentConfig: manifest.BuiltinDeploymentConfigs["CodeDeployDefault.ECSAllAtOnce"],
-		InstallTimeout:   DefaultInstallTimeout,
+		InstallTimeout:   jsontime.Duration(DefaultInstallTimeout),
 	}, nil
 }
 
@@ -131,7 +132,7 @@ func serviceConfig(svc *manifest.Service, driver string) ServiceConfig {
 		ProductionListener:  svc.Listeners.Production,
 		TestListener:        svc.Listeners.Test,
 		HealthCheck:         svc.HealthCheck,
-		DeregistrationDelay: svc.DeregistrationDelay.D(),
+		DeregistrationDelay: svc.DeregistrationDelay,
 		ProcessCommand:      svc.Process.Command,
 	}
 }

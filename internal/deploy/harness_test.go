@@ -19,6 +19,7 @@ import (
 	"github.com/greenlight-ci/greenlight/internal/event"
 	"github.com/greenlight-ci/greenlight/internal/gobuild"
 	"github.com/greenlight-ci/greenlight/internal/hookrun"
+	"github.com/greenlight-ci/greenlight/internal/jsontime"
 	"github.com/greenlight-ci/greenlight/internal/loadgen"
 	"github.com/greenlight-ci/greenlight/internal/manifest"
 	"github.com/greenlight-ci/greenlight/internal/metrics"
@@ -135,12 +136,12 @@ func (h *harness) config() deploy.Config {
 			ProductionListener: h.prod, TestListener: h.test,
 			HealthCheck: manifest.HealthCheck{Path: "/health", Interval: manifest.Duration(200 * time.Millisecond),
 				Timeout: manifest.Duration(150 * time.Millisecond), HealthyThreshold: 2, UnhealthyThreshold: 2, Matcher: "200"},
-			DeregistrationDelay: 2 * time.Second,
+			DeregistrationDelay: jsontime.Duration(2 * time.Second),
 			ProcessCommand:      []string{testApp},
 		},
 		DeploymentConfig: manifest.BuiltinDeploymentConfigs["CodeDeployDefault.ECSAllAtOnce"],
 		ReadyAction:      manifest.ReadyContinue,
-		InstallTimeout:   30 * time.Second,
+		InstallTimeout:   jsontime.Duration(30 * time.Second),
 		AutoRollback:     manifest.AutoRollback{Enabled: true, Events: []string{manifest.RollbackOnFailure, manifest.RollbackOnAlarm, manifest.RollbackOnRequest}},
 		Hooks:            map[string]*manifest.Hook{},
 	}

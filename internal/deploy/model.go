@@ -12,6 +12,8 @@ package deploy
 import (
 	"time"
 
+	"github.com/greenlight-ci/greenlight/internal/jsontime"
+
 	"github.com/greenlight-ci/greenlight/internal/manifest"
 )
 
@@ -176,9 +178,9 @@ type Config struct {
 	Service          ServiceConfig             `json:"service"`
 	DeploymentConfig manifest.DeploymentConfig `json:"deployment_config"`
 	ReadyAction      string                    `json:"ready_action"`
-	ReadyWait        time.Duration             `json:"ready_wait"`
-	TerminationWait  time.Duration             `json:"termination_wait"`
-	InstallTimeout   time.Duration             `json:"install_timeout"`
+	ReadyWait        jsontime.Duration         `json:"ready_wait"`
+	TerminationWait  jsontime.Duration         `json:"termination_wait"`
+	InstallTimeout   jsontime.Duration         `json:"install_timeout"`
 	AutoRollback     manifest.AutoRollback     `json:"auto_rollback"`
 	Alarms           []*manifest.Alarm         `json:"alarms,omitempty"`
 	OnExistingAlarm  string                    `json:"on_existing_alarm,omitempty"`
@@ -193,7 +195,7 @@ type ServiceConfig struct {
 	ProductionListener  string               `json:"production_listener"`
 	TestListener        string               `json:"test_listener,omitempty"`
 	HealthCheck         manifest.HealthCheck `json:"health_check"`
-	DeregistrationDelay time.Duration        `json:"deregistration_delay"`
+	DeregistrationDelay jsontime.Duration    `json:"deregistration_delay"`
 	ProcessCommand      []string             `json:"process_command,omitempty"`
 }
 
@@ -218,11 +220,11 @@ type StopRequest struct {
 
 // RollbackInfo records how fast a rollback restored production.
 type RollbackInfo struct {
-	Reason     string        `json:"reason"`
-	Alarm      string        `json:"alarm,omitempty"`
-	Detection  time.Duration `json:"detection,omitempty"` // first breaching datapoint -> ALARM
-	Restore    time.Duration `json:"restore"`             // stop requested (ALARM) -> 100% on original
-	RestoredAt time.Time     `json:"restored_at"`
+	Reason     string            `json:"reason"`
+	Alarm      string            `json:"alarm,omitempty"`
+	Detection  jsontime.Duration `json:"detection,omitempty"` // first breaching datapoint -> ALARM
+	Restore    jsontime.Duration `json:"restore"`             // stop requested (ALARM) -> 100% on original
+	RestoredAt time.Time         `json:"restored_at"`
 }
 
 // Step returns the named step, or nil.

@@ -249,7 +249,7 @@ func (r *run) taskSpec(id string) runtime.TaskSpec {
 // task that exits, or a deadline passed, fails the install with the reason.
 func (r *run) waitHealthy(ctx context.Context, drv runtime.Driver) error {
 	d := r.d
-	deadline := d.Step(StepInstall).Start.Add(d.Config.InstallTimeout)
+	deadline := d.Step(StepInstall).Start.Add(d.Config.InstallTimeout.D())
 	var lastReason string
 	lastInspect := time.Time{}
 	return r.waitUntil(ctx, func() (bool, error) {
@@ -360,7 +360,7 @@ func (r *run) readyWait(ctx context.Context) (bool, error) {
 			return false, err
 		}
 	}
-	deadline := r.d.Step(StepReadyWait).Start.Add(cfg.ReadyWait)
+	deadline := r.d.Step(StepReadyWait).Start.Add(cfg.ReadyWait.D())
 	err := r.waitUntil(ctx, func() (bool, error) {
 		if r.d.ContinueRequested {
 			return true, nil
@@ -436,7 +436,7 @@ func (r *run) shiftTo(ctx context.Context, weight int) error {
 func (r *run) terminationWait(ctx context.Context) (bool, error) {
 	d := r.d
 	if d.TerminationDue.IsZero() {
-		d.TerminationDue = d.Step(StepTerminationWait).Start.Add(d.Config.TerminationWait)
+		d.TerminationDue = d.Step(StepTerminationWait).Start.Add(d.Config.TerminationWait.D())
 	}
 	if d.Status != StatusBaking {
 		if err := r.setStatus(ctx, StatusBaking, fmt.Sprintf("original task set kept warm until %s", d.TerminationDue.Format(time.RFC3339))); err != nil {
@@ -478,7 +478,7 @@ func (r *run) waitDrained(ctx context.Context, tasks []Task) error {
 	for _, t := range tasks {
 		ids[t.ID] = true
 	}
-	deadline := time.Now().Add(r.d.Config.Service.DeregistrationDelay + 10*time.Second)
+	deadline := time.Now().Add(r.d.Config.Service.DeregistrationDelay.D() + 10*time.Second)
 	for {
 		st, err := r.c.opts.Router.Service(ctx, r.d.Config.Service.Name)
 		if err != nil {

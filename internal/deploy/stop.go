@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/greenlight-ci/greenlight/internal/event"
+	"github.com/greenlight-ci/greenlight/internal/jsontime"
 	"github.com/greenlight-ci/greenlight/internal/manifest"
 	"github.com/greenlight-ci/greenlight/internal/routing"
 )
@@ -82,7 +83,7 @@ func (r *run) rollBack(ctx context.Context, final Status) error {
 		rb.Creator = CreatorRollback
 	}
 	if !s.FirstBreach.IsZero() {
-		rb.Rollback.Detection = s.AlarmAt.Sub(s.FirstBreach)
+		rb.Rollback.Detection = jsontime.Duration(s.AlarmAt.Sub(s.FirstBreach))
 	}
 	d.Status, d.Completed, d.RolledBackBy = final, time.Now(), rb.ID
 	r.c.claim(rb.ID)
@@ -132,7 +133,7 @@ func (r *run) rerouteToOriginal(ctx context.Context) error {
 	if d.Rollback != nil {
 		d.Rollback.RestoredAt = restored
 		if orig, err := r.c.opts.Store.Deployment(ctx, d.RollbackOf); err == nil && orig.Stop != nil {
-			d.Rollback.Restore = restored.Sub(orig.Stop.Requested)
+			d.Rollback.Restore = jsontime.Duration(restored.Sub(orig.Stop.Requested))
 		}
 	}
 	if err := r.save(ctx); err != nil {
@@ -147,7 +148,7 @@ func (d *Deployment) rollbackRestoreMillis() float64 {
 	if d.Rollback == nil {
 		return 0
 	}
-	return float64(d.Rollback.Restore.Microseconds()) / 1000
+	return float64(d.Rollback.Restore.D().Microseconds()) / 1000
 }
 
 // terminateReplacement waits for the replacement to drain and stops its tasks.

@@ -240,8 +240,8 @@ func outcomeOf(d *deploy.Deployment) pipeline.Outcome {
 		data["rolled_back_by"] = d.RolledBackBy
 	}
 	if d.Rollback != nil {
-		data["rollback_restore_ms"] = d.Rollback.Restore.Milliseconds()
-		data["rollback_detection_ms"] = d.Rollback.Detection.Milliseconds()
+		data["rollback_restore_ms"] = d.Rollback.Restore.D().Milliseconds()
+		data["rollback_detection_ms"] = d.Rollback.Detection.D().Milliseconds()
 	}
 	url := "http://" + d.Config.Service.ProductionListener
 	switch d.Status {
