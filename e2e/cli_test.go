@@ -127,8 +127,8 @@ func TestApprovalFromAnotherTerminalAfterTheRunCrashed(t *testing.T) {
 	}
 	// The command prints the request as it tails the events (within ~100 ms).
 	eventually(t, 10*time.Second, "run to say how to approve", func() bool { return strings.Contains(out.String(), "greenlight approve "+status.ID) })
-	run.Process.Signal(syscall.SIGKILL)
-	run.Wait()
+	_ = run.Process.Signal(syscall.SIGKILL)
+	_ = run.Wait() // killed: its status says nothing
 
 	if o, code := p.run(context.Background(), "approve", status.ID[:8], "--comment", "staging looks good"); code != 0 {
 		t.Fatalf("approve: exit %d\n%s", code, o)

@@ -139,13 +139,13 @@ func (p *deployProject) deploy(version string) {
 }
 
 // deployments reads the state file, as a second process would.
-func (p *deployProject) deployments() (deploy.SQLStore, func()) {
+func (p *deployProject) deployments() (deploy.Store, func()) {
 	p.t.Helper()
 	db, err := store.Open(context.Background(), filepath.Join(p.stateDir(), "state.db"))
 	if err != nil {
 		p.t.Fatal(err)
 	}
-	return deploy.SQLStore{DB: db}, func() { db.Close() }
+	return db.Deployments(), func() { db.Close() }
 }
 
 func (p *deployProject) latest() *deploy.Deployment {
@@ -177,7 +177,7 @@ func TestControllerKilledAtEveryStepResumes(t *testing.T) {
 	p.deploy("a")
 	eventually(t, 30*time.Second, "production serving a", func() bool { v, _ := version(p.production); return v == "a" })
 	l := startLoad(p.production, "/orders", 4)
-	steps := []string{deploy.StepBeforeInstall, deploy.StepInstall, deploy.StepAfterInstall, deploy.StepAllowTestTraffic,
+	steps := []deploy.StepName{deploy.StepBeforeInstall, deploy.StepInstall, deploy.StepAfterInstall, deploy.StepAllowTestTraffic,
 		deploy.StepAfterAllowTestTraffic, deploy.StepBeforeAllowTraffic, deploy.StepAllowTraffic, deploy.StepAfterAllowTraffic,
 		deploy.StepTerminationWait, deploy.StepTerminateOriginal}
 	prev := p.latest().ID
@@ -187,7 +187,7 @@ func TestControllerKilledAtEveryStepResumes(t *testing.T) {
 		var d *deploy.Deployment
 		// Steps without a wait (AllowTestTraffic) may be over before a poll sees
 		// them: the kill then lands right after, at the next step's start.
-		eventually(t, 60*time.Second, step+" started", func() bool {
+		eventually(t, 60*time.Second, string(step)+" started", func() bool {
 			d = p.latest()
 			return d != nil && d.ID != prev && d.Step(step) != nil && d.Step(step).Status != deploy.StepPending
 		})

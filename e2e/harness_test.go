@@ -156,7 +156,7 @@ func (p *project) pipeline(extra ...string) (summary, []map[string]any, int) {
 			continue
 		}
 		if obj["kind"] == "summary" {
-			json.Unmarshal(line, &sum)
+			_ = json.Unmarshal(line, &sum) // it parsed as a map above
 			continue
 		}
 		events = append(events, obj)

@@ -62,7 +62,7 @@ func run(runs int) error {
 	gl := func(args ...string) ([]byte, error) {
 		return exec.Command(binary, append([]string{"-f", filepath.Join(repo, "greenlight.yaml")}, args...)...).Output()
 	}
-	defer gl("down")
+	defer func() { _, _ = gl("down") }()
 	var totals []time.Duration
 	stageTotals := map[string]time.Duration{}
 	var stageOrder []string

@@ -201,7 +201,7 @@ func (e *env) deploy(version string) error {
 }
 
 func (e *env) down() {
-	e.cli("down")
+	_ = e.cli("down")
 	os.RemoveAll(e.dir)
 }
 
@@ -212,7 +212,7 @@ func (e *env) badReleases(n, workers int) error {
 		return err
 	}
 	defer db.Close()
-	st := deploy.SQLStore{DB: db}
+	st := db.Deployments()
 	var restores []time.Duration
 	var failedTotal int64
 	for i := range n {
@@ -220,7 +220,7 @@ func (e *env) badReleases(n, workers int) error {
 		started := time.Now()
 		// The deploy command returns once production serves the release (or it is
 		// rolled back already); the alarm rolls it back within a few periods.
-		e.deploy("bad")
+		_ = e.deploy("bad") // fails: the alarm rolls it back
 		d, err := waitRolledBack(st, 30*time.Second)
 		if err != nil {
 			l.Stop()
@@ -240,7 +240,7 @@ func (e *env) badReleases(n, workers int) error {
 		restores = append(restores, restore)
 		failedTotal += l.Failed()
 		fmt.Printf("bad release %2d: first bad response -> production 100%% original in %4dms (alarm detection %4dms, ALARM -> restored %3dms), failed responses %d of %d\n",
-			i+1, restore.Milliseconds(), rb.Rollback.Detection.Milliseconds(), rb.Rollback.Restore.Milliseconds(), l.Failed(), l.Total())
+			i+1, restore.Milliseconds(), rb.Rollback.Detection.D().Milliseconds(), rb.Rollback.Restore.D().Milliseconds(), l.Failed(), l.Total())
 		if err := e.deploy([]string{"b", "a"}[i%2]); err != nil { // a good release between bad ones
 			return err
 		}
@@ -252,7 +252,7 @@ func (e *env) badReleases(n, workers int) error {
 	return nil
 }
 
-func waitRolledBack(st deploy.SQLStore, within time.Duration) (*deploy.Deployment, error) {
+func waitRolledBack(st deploy.Store, within time.Duration) (*deploy.Deployment, error) {
 	deadline := time.Now().Add(within)
 	for {
 		d, err := latest(st)
@@ -269,7 +269,7 @@ func waitRolledBack(st deploy.SQLStore, within time.Duration) (*deploy.Deploymen
 	}
 }
 
-func latest(st deploy.SQLStore) (*deploy.Deployment, error) {
+func latest(st deploy.Store) (*deploy.Deployment, error) {
 	ds, err := st.LatestDeployments(context.Background(), "web", 5)
 	if err != nil {
 		return nil, err

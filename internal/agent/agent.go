@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/greenlight-ci/greenlight/internal/atomicfile"
+	"github.com/greenlight-ci/greenlight/internal/flock"
 	"github.com/greenlight-ci/greenlight/internal/router"
 	"github.com/greenlight-ci/greenlight/internal/runtime/supervisor"
 )
@@ -37,6 +39,9 @@ type Config struct {
 	MetricsRetention time.Duration
 	// Watchdog keeps the controller process running; nil disables it.
 	Watchdog *Watchdog
+	// Version is what /v1/health reports: the hash of the installed binary
+	// (InstallBinary), "dev" when empty.
+	Version string
 }
 
 // Run is the agent's main: it serves until ctx ends or a shutdown request arrives.
@@ -55,11 +60,11 @@ func Run(ctx context.Context, cfg Config) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("create state directory: %w", err)
 	}
-	lock, err := acquireLock(filepath.Join(dir, LockFile))
+	lock, err := flock.TryAcquire(filepath.Join(dir, LockFile))
 	if err != nil {
 		return fmt.Errorf("agent for %s: %w", dir, err)
 	}
-	defer lock.release()
+	defer lock.Release()
 	token, err := loadOrCreateToken(filepath.Join(dir, TokenFile))
 	if err != nil {
 		return err
@@ -73,7 +78,8 @@ func Run(ctx context.Context, cfg Config) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var once sync.Once
-	srv := &server{router: rt, sup: sup, token: token, statePath: filepath.Join(dir, StateFile), log: log, started: time.Now()}
+	srv := &server{router: rt, sup: sup, token: token, statePath: filepath.Join(dir, StateFile), log: log,
+		version: cmp.Or(cfg.Version, "dev"), started: time.Now()}
 	srv.shutdown = func() { once.Do(cancel) }
 	if err := srv.restore(ctx); err != nil {
 		return err
@@ -90,7 +96,7 @@ func Run(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("write pid file: %w", err)
 	}
 	httpSrv := &http.Server{Handler: srv.handler(), ReadHeaderTimeout: 10 * time.Second}
-	go httpSrv.Serve(ln)
+	go func() { _ = httpSrv.Serve(ln) }() // ends with Shutdown
 	if cfg.Watchdog != nil {
 		go cfg.Watchdog.Run(ctx, log.With("component", "watchdog"))
 	}

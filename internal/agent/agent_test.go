@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -15,7 +16,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/greenlight-ci/greenlight/internal/router"
+	"github.com/greenlight-ci/greenlight/internal/jsonapi"
+	"github.com/greenlight-ci/greenlight/internal/jsontime"
+	"github.com/greenlight-ci/greenlight/internal/routing"
 	"github.com/greenlight-ci/greenlight/internal/runtime"
 )
 
@@ -73,16 +76,16 @@ func freeAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
-func spec(name, listener string, targets ...string) router.ServiceSpec {
-	s := router.ServiceSpec{
+func spec(name, listener string, targets ...string) routing.ServiceSpec {
+	s := routing.ServiceSpec{
 		Name: name, ProductionListener: listener,
-		HealthCheck:         router.HealthCheck{Path: "/", Interval: router.Duration(100 * time.Millisecond), Timeout: router.Duration(50 * time.Millisecond), HealthyThreshold: 1, UnhealthyThreshold: 2, Matcher: "200"},
-		DeregistrationDelay: router.Duration(time.Second),
-		TargetGroups:        []router.TargetGroupSpec{{Name: name + "-1"}, {Name: name + "-2"}},
+		HealthCheck:         routing.HealthCheck{Path: "/", Interval: jsontime.Duration(100 * time.Millisecond), Timeout: jsontime.Duration(50 * time.Millisecond), HealthyThreshold: 1, UnhealthyThreshold: 2, Matcher: "200"},
+		DeregistrationDelay: jsontime.Duration(time.Second),
+		TargetGroups:        []routing.TargetGroupSpec{{Name: name + "-1"}, {Name: name + "-2"}},
 		ProductionWeights:   map[string]int{name + "-1": 100},
 	}
 	for i, addr := range targets {
-		s.TargetGroups[0].Targets = append(s.TargetGroups[0].Targets, router.TargetSpec{ID: fmt.Sprintf("t%d", i), Address: addr})
+		s.TargetGroups[0].Targets = append(s.TargetGroups[0].Targets, routing.TargetSpec{ID: fmt.Sprintf("t%d", i), Address: addr})
 	}
 	return s
 }
@@ -112,7 +115,7 @@ func TestAgentServesAppliedRoutesAndRestoresThemAfterRestart(t *testing.T) {
 	dir := t.TempDir()
 	c, stop := runAgent(t, dir)
 	listener := freeAddr(t)
-	if _, err := c.Apply(t.Context(), spec("web", listener, backend(t, "hello"))); err != nil {
+	if _, err := c.Apply(t.Context(), spec("web", listener, backend(t, "hello")), 0); err != nil {
 		t.Fatal(err)
 	}
 	waitBody(t, listener, "hello")
@@ -136,7 +139,7 @@ func TestAgentServesAppliedRoutesAndRestoresThemAfterRestart(t *testing.T) {
 	defer stop()
 	waitBody(t, listener, "hello")
 	st, err := c.Service(t.Context(), "web")
-	if err != nil || st == nil || st.TargetGroups[0].Targets[0].State != router.TargetHealthy {
+	if err != nil || st == nil || st.TargetGroups[0].Targets[0].State != routing.TargetHealthy {
 		t.Fatalf("restored service: %+v, %v", st, err)
 	}
 }
@@ -146,7 +149,7 @@ func TestAgentRestoresUnhealthyTargetsWithoutTraffic(t *testing.T) {
 	c, stop := runAgent(t, dir)
 	listener := freeAddr(t)
 	gone := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "old") }))
-	if _, err := c.Apply(t.Context(), spec("web", listener, strings.TrimPrefix(gone.URL, "http://"))); err != nil {
+	if _, err := c.Apply(t.Context(), spec("web", listener, strings.TrimPrefix(gone.URL, "http://")), 0); err != nil {
 		t.Fatal(err)
 	}
 	waitBody(t, listener, "old")
@@ -158,21 +161,20 @@ func TestAgentRestoresUnhealthyTargetsWithoutTraffic(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if state := st.TargetGroups[0].Targets[0].State; state == router.TargetHealthy {
+	if state := st.TargetGroups[0].Targets[0].State; state == routing.TargetHealthy {
 		t.Fatalf("a dead target came back %s", state)
 	}
 }
 
 func TestAgentRejectsRequestsWithoutTheToken(t *testing.T) {
 	dir := t.TempDir()
-	c, stop := runAgent(t, dir)
+	_, stop := runAgent(t, dir)
 	defer stop()
-	bad := *c
-	bad.token = strings.Repeat("0", 64)
+	sock, _ := SocketPath(dir)
+	bad := Client{api: jsonapi.New(jsonapi.UnixClient(sock), base, strings.Repeat("0", 64)), dir: dir}
 	if _, err := bad.Services(t.Context()); err == nil || !strings.Contains(err.Error(), "token") {
 		t.Fatalf("wrong token: %v", err)
 	}
-	sock, _ := SocketPath(dir)
 	info, err := os.Stat(sock)
 	if err != nil || info.Mode().Perm() != 0o600 {
 		t.Fatalf("socket mode %v, %v", info.Mode().Perm(), err)
@@ -184,13 +186,13 @@ func TestAgentRefusesABadSpecAndKeepsServing(t *testing.T) {
 	c, stop := runAgent(t, dir)
 	defer stop()
 	listener := freeAddr(t)
-	if _, err := c.Apply(t.Context(), spec("web", listener, backend(t, "v1"))); err != nil {
+	if _, err := c.Apply(t.Context(), spec("web", listener, backend(t, "v1")), 0); err != nil {
 		t.Fatal(err)
 	}
 	bad := spec("web", listener, backend(t, "v2"))
 	bad.ProductionWeights = map[string]int{"web-1": 60, "web-2": 60}
-	if _, err := c.Apply(t.Context(), bad); err == nil {
-		t.Fatal("weights summing to 120 were accepted")
+	if _, err := c.Apply(t.Context(), bad, 0); !errors.Is(err, routing.ErrInvalidSpec) {
+		t.Fatalf("weights summing to 120: %v, want routing.ErrInvalidSpec", err)
 	}
 	waitBody(t, listener, "v1")
 }
@@ -240,4 +242,74 @@ func TestAgentWithAStateDirectoryTooLongForASocketPath(t *testing.T) {
 	if strings.HasPrefix(sock, dir) || len(sock) >= 100 {
 		t.Errorf("socket %s", sock)
 	}
+}
+
+// Two controllers read the same version and write: exactly one wins, the other
+// learns its read is stale (If-Match), and a fresh read lets it write.
+func TestConcurrentWritersOneGetsTheTypedStaleError(t *testing.T) {
+	dir := t.TempDir()
+	c, stop := runAgent(t, dir)
+	defer stop()
+	listener := freeAddr(t)
+	first, err := c.Apply(t.Context(), spec("web", listener, backend(t, "v1")), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writes := make(chan error, 2)
+	for _, body := range []string{"a", "b"} {
+		go func() {
+			_, err := c.Apply(context.Background(), spec("web", listener, backend(t, body)), first.Version)
+			writes <- err
+		}()
+	}
+	var won, stale int
+	for range 2 {
+		switch err := <-writes; {
+		case err == nil:
+			won++
+		case errors.Is(err, routing.ErrStale):
+			stale++
+		default:
+			t.Fatalf("write: %v", err)
+		}
+	}
+	if won != 1 || stale != 1 {
+		t.Fatalf("%d writes won, %d were stale; want one of each", won, stale)
+	}
+	now, err := c.Service(t.Context(), "web")
+	if err != nil || now.Version != first.Version+1 {
+		t.Fatalf("version after the race: %+v, %v", now, err)
+	}
+	if _, err := c.Apply(t.Context(), spec("web", listener, backend(t, "c")), now.Version); err != nil {
+		t.Fatalf("a write on a fresh read: %v", err)
+	}
+	waitBody(t, listener, "c")
+}
+
+// A change the agent cannot record is undone and reported as not persisted; the
+// routing served stays the recorded one.
+func TestAFailedWriteIsUndoneAndTyped(t *testing.T) {
+	dir := t.TempDir()
+	c, stop := runAgent(t, dir)
+	defer stop()
+	listener := freeAddr(t)
+	if _, err := c.Apply(t.Context(), spec("web", listener, backend(t, "v1")), 0); err != nil {
+		t.Fatal(err)
+	}
+	// A directory where the state file goes makes the atomic rename fail.
+	state := filepath.Join(dir, StateFile)
+	if err := os.Remove(state); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(state, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(state, "keep"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := c.Apply(t.Context(), spec("web", listener, backend(t, "v2")), 0)
+	if !errors.Is(err, routing.ErrNotPersisted) {
+		t.Fatalf("apply with an unwritable state file: %v, want routing.ErrNotPersisted", err)
+	}
+	waitBody(t, listener, "v1")
 }

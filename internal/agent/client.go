@@ -1,32 +1,27 @@
 package agent
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"time"
 
+	"github.com/greenlight-ci/greenlight/internal/jsonapi"
 	"github.com/greenlight-ci/greenlight/internal/metrics"
-	"github.com/greenlight-ci/greenlight/internal/router"
+	"github.com/greenlight-ci/greenlight/internal/routing"
 	"github.com/greenlight-ci/greenlight/internal/runtime"
 	"github.com/greenlight-ci/greenlight/internal/runtime/process"
 )
 
 // Client talks to the agent of a state directory over its unix socket.
 type Client struct {
-	http  *http.Client
-	token string
-	dir   string
+	api *jsonapi.Client
+	dir string
 }
 
 // base is the URL prefix of every request: the host is ignored, the socket decides.
@@ -42,28 +37,20 @@ func Dial(stateDir string) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	tr := &http.Transport{
-		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			var d net.Dialer
-			return d.DialContext(ctx, "unix", sock)
-		},
-		MaxIdleConnsPerHost: 8,
-		IdleConnTimeout:     30 * time.Second,
-	}
-	return &Client{http: &http.Client{Transport: tr}, token: strings.TrimSpace(string(tok)), dir: stateDir}, nil
+	return &Client{api: jsonapi.New(jsonapi.UnixClient(sock), base, strings.TrimSpace(string(tok))), dir: stateDir}, nil
 }
 
 // Health returns the agent's identity; an error means it does not answer.
 func (c *Client) Health(ctx context.Context) (Health, error) {
 	var h Health
-	err := c.do(ctx, http.MethodGet, "/v1/health", nil, &h)
+	err := c.do(ctx, http.MethodGet, "/v1/health", nil, nil, &h)
 	return h, err
 }
 
 // Service returns a service's routing, or nil when the agent does not route it.
-func (c *Client) Service(ctx context.Context, name string) (*router.ServiceStatus, error) {
-	var st router.ServiceStatus
-	err := c.do(ctx, http.MethodGet, "/v1/services/"+url.PathEscape(name), nil, &st)
+func (c *Client) Service(ctx context.Context, name string) (*routing.ServiceStatus, error) {
+	var st routing.ServiceStatus
+	err := c.do(ctx, http.MethodGet, "/v1/services/"+url.PathEscape(name), nil, nil, &st)
 	if errors.Is(err, errNotFound) {
 		return nil, nil
 	}
@@ -73,16 +60,24 @@ func (c *Client) Service(ctx context.Context, name string) (*router.ServiceStatu
 	return &st, nil
 }
 
-func (c *Client) Services(ctx context.Context) ([]router.ServiceStatus, error) {
-	var out []router.ServiceStatus
-	err := c.do(ctx, http.MethodGet, "/v1/services", nil, &out)
+// Services returns the routing of every service the agent routes.
+func (c *Client) Services(ctx context.Context) ([]routing.ServiceStatus, error) {
+	var out []routing.ServiceStatus
+	err := c.do(ctx, http.MethodGet, "/v1/services", nil, nil, &out)
 	return out, err
 }
 
-// Apply replaces a service's routing atomically.
-func (c *Client) Apply(ctx context.Context, spec router.ServiceSpec) (*router.ServiceStatus, error) {
-	var st router.ServiceStatus
-	if err := c.do(ctx, http.MethodPut, "/v1/services/"+url.PathEscape(spec.Name), spec, &st); err != nil {
+// Apply replaces a service's routing atomically. With ifVersion > 0 only if the
+// service is still at that version (If-Match): routing.ErrStale when it changed.
+// An invalid spec is routing.ErrInvalidSpec, a change the agent could not record
+// routing.ErrNotPersisted.
+func (c *Client) Apply(ctx context.Context, spec routing.ServiceSpec, ifVersion uint64) (*routing.ServiceStatus, error) {
+	var header http.Header
+	if ifVersion > 0 {
+		header = http.Header{"If-Match": {strconv.FormatUint(ifVersion, 10)}}
+	}
+	var st routing.ServiceStatus
+	if err := c.do(ctx, http.MethodPut, "/v1/services/"+url.PathEscape(spec.Name), header, spec, &st); err != nil {
 		return nil, fmt.Errorf("apply routing of %s: %w", spec.Name, err)
 	}
 	return &st, nil
@@ -90,13 +85,13 @@ func (c *Client) Apply(ctx context.Context, spec router.ServiceSpec) (*router.Se
 
 // Remove drains and removes a service's routing.
 func (c *Client) Remove(ctx context.Context, name string) error {
-	return c.do(ctx, http.MethodDelete, "/v1/services/"+url.PathEscape(name), nil, nil)
+	return c.do(ctx, http.MethodDelete, "/v1/services/"+url.PathEscape(name), nil, nil, nil)
 }
 
 // Series returns a service's completed metric slots after sinceMs.
 func (c *Client) Series(ctx context.Context, service string, sinceMs int64) ([]metrics.Series, error) {
 	var out []metrics.Series
-	err := c.do(ctx, http.MethodGet, "/v1/services/"+url.PathEscape(service)+"/metrics?since="+strconv.FormatInt(sinceMs, 10), nil, &out)
+	err := c.do(ctx, http.MethodGet, "/v1/services/"+url.PathEscape(service)+"/metrics?since="+strconv.FormatInt(sinceMs, 10), nil, nil, &out)
 	return out, err
 }
 
@@ -107,54 +102,36 @@ func (c *Client) Shutdown(ctx context.Context, stopProcesses bool) error {
 	if stopProcesses {
 		path += "?processes=stop"
 	}
-	return c.do(ctx, http.MethodPost, path, nil, nil)
+	return c.do(ctx, http.MethodPost, path, nil, nil, nil)
 }
 
 // ProcessDriver is the process runtime driver, backed by the agent's supervisor.
 func (c *Client) ProcessDriver() runtime.Driver {
-	return process.New(c.http, base, c.token)
+	return process.New(c.api)
 }
 
 var errNotFound = errors.New("not found")
 
-func (c *Client) do(ctx context.Context, method, path string, in, out any) error {
-	var body io.Reader
-	if in != nil {
-		b, err := json.Marshal(in)
+// do calls the agent's API and turns its error answers into the routing
+// contract's errors.
+func (c *Client) do(ctx context.Context, method, path string, header http.Header, in, out any) error {
+	err := c.api.Do(ctx, method, path, header, in, out)
+	switch jsonapi.Code(err) {
+	case 0:
 		if err != nil {
-			return err
+			return fmt.Errorf("agent %s: %w", c.dir, err)
 		}
-		body = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, base+path, body)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", "Bearer "+c.token)
-	if in != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return fmt.Errorf("agent %s: %w", c.dir, err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode == http.StatusNotFound {
-		return errNotFound
-	}
-	if resp.StatusCode/100 != 2 {
-		var e apiError
-		b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-		if json.Unmarshal(b, &e) == nil && e.Error != "" {
-			return errors.New(e.Error)
-		}
-		return fmt.Errorf("agent: %s %s: %s", method, path, resp.Status)
-	}
-	if out == nil {
 		return nil
+	case http.StatusNotFound:
+		return errNotFound
+	case http.StatusBadRequest:
+		return fmt.Errorf("%w: %w", routing.ErrInvalidSpec, err)
+	case http.StatusConflict:
+		return fmt.Errorf("%w: %w", routing.ErrStale, err)
+	case http.StatusInternalServerError:
+		if method == http.MethodPut || method == http.MethodDelete {
+			return fmt.Errorf("%w: %w", routing.ErrNotPersisted, err)
+		}
 	}
-	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
-		return fmt.Errorf("agent: decode %s: %w", path, err)
-	}
-	return nil
+	return fmt.Errorf("agent: %w", err)
 }

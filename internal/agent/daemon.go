@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/greenlight-ci/greenlight/internal/atomicfile"
+	"github.com/greenlight-ci/greenlight/internal/flock"
 )
 
 // Files of the controller process.
@@ -38,6 +39,12 @@ func InstallBinary(stateDir string) (path, version string, err error) {
 	if err != nil {
 		return "", "", fmt.Errorf("find own executable: %w", err)
 	}
+	return InstallBinaryFrom(stateDir, self)
+}
+
+// InstallBinaryFrom is InstallBinary for the greenlight binary at self (a test
+// that runs the real binary's background processes).
+func InstallBinaryFrom(stateDir, self string) (path, version string, err error) {
 	version, err = fileHash(self)
 	if err != nil {
 		return "", "", err
@@ -116,6 +123,8 @@ type Watchdog struct {
 	Every    time.Duration // default 500ms
 }
 
+// Run restarts the controller whenever it is wanted and not running, until ctx
+// ends.
 func (w *Watchdog) Run(ctx context.Context, log *slog.Logger) {
 	every := w.Every
 	if every <= 0 {
@@ -146,7 +155,7 @@ func (w *Watchdog) Run(ctx context.Context, log *slog.Logger) {
 			continue
 		}
 		log.Info("controller started", "pid", cmd.Process.Pid)
-		go cmd.Wait() // reap it when it exits
+		go func() { _ = cmd.Wait() }() // reap it when it exits
 	}
 }
 
@@ -189,20 +198,21 @@ func terminate(ctx context.Context, pidPath, lockPath string) error {
 }
 
 // ControllerLockHandle is held by the controller process for its whole life.
-type ControllerLockHandle struct{ l *fileLock }
+type ControllerLockHandle struct{ l *flock.Lock }
 
-func (h *ControllerLockHandle) Release() { h.l.release() }
+// Release releases the controller lock (the process is about to exit).
+func (h *ControllerLockHandle) Release() { h.l.Release() }
 
 // LockController takes the controller lock of stateDir and records the pid and
 // version; ErrLocked when another controller runs.
 func LockController(stateDir, version string) (*ControllerLockHandle, error) {
-	l, err := acquireLock(filepath.Join(stateDir, ControllerLock))
+	l, err := flock.TryAcquire(filepath.Join(stateDir, ControllerLock))
 	if err != nil {
 		return nil, err
 	}
 	for name, content := range map[string]string{ControllerPID: strconv.Itoa(os.Getpid()), ControllerVersion: version} {
 		if err := atomicfile.Write(filepath.Join(stateDir, name), []byte(content+"\n"), 0o644); err != nil {
-			l.release()
+			l.Release()
 			return nil, err
 		}
 	}

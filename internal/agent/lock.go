@@ -9,47 +9,16 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 
 	"github.com/greenlight-ci/greenlight/internal/atomicfile"
+	"github.com/greenlight-ci/greenlight/internal/flock"
 )
 
-// fileLock is an exclusive flock: held for the life of a process, released by the
-// kernel when it dies, so a crashed agent or controller never leaves a stale lock.
-type fileLock struct{ f *os.File }
-
 // ErrLocked means another live process holds the lock.
-var ErrLocked = errors.New("already running")
-
-func acquireLock(path string) (*fileLock, error) {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("open lock %s: %w", path, err)
-	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		f.Close()
-		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, ErrLocked
-		}
-		return nil, fmt.Errorf("lock %s: %w", path, err)
-	}
-	return &fileLock{f: f}, nil
-}
-
-func (l *fileLock) release() {
-	syscall.Flock(int(l.f.Fd()), syscall.LOCK_UN)
-	l.f.Close()
-}
+var ErrLocked = flock.ErrLocked
 
 // locked reports whether a live process holds the lock at path.
-func locked(path string) bool {
-	l, err := acquireLock(path)
-	if err != nil {
-		return errors.Is(err, ErrLocked)
-	}
-	l.release()
-	return false
-}
+func locked(path string) bool { return flock.Held(path) }
 
 // loadOrCreateToken returns the admin token, creating a random one (0600) the first
 // time.

@@ -24,11 +24,9 @@ import (
 
 	"github.com/greenlight-ci/greenlight/internal/atomicfile"
 	"github.com/greenlight-ci/greenlight/internal/router"
+	"github.com/greenlight-ci/greenlight/internal/routing"
 	"github.com/greenlight-ci/greenlight/internal/runtime/supervisor"
 )
-
-// Version is reported by /v1/health; the CLI restarts an agent of another version.
-var Version = "dev"
 
 // server is the admin API. Mutations are serialized: a spec is applied and persisted
 // as one step, so the state file always matches what the router serves.
@@ -38,6 +36,7 @@ type server struct {
 	token     string
 	statePath string
 	log       *slog.Logger
+	version   string // reported by /v1/health
 	started   time.Time
 	shutdown  func()
 	// stopProcesses is set by a shutdown request that also stops what the agent
@@ -49,7 +48,7 @@ type server struct {
 
 // persisted is agent-state.json.
 type persisted struct {
-	Services []router.ServiceSpec `json:"services"`
+	Services []routing.ServiceSpec `json:"services"`
 }
 
 func (s *server) handler() http.Handler {
@@ -92,7 +91,7 @@ type Health struct {
 }
 
 func (s *server) health(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, Health{PID: os.Getpid(), Version: Version, Started: s.started})
+	writeJSON(w, http.StatusOK, Health{PID: os.Getpid(), Version: s.version, Started: s.started})
 }
 
 func (s *server) listServices(w http.ResponseWriter, r *http.Request) {
@@ -109,7 +108,7 @@ func (s *server) getService(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *server) putService(w http.ResponseWriter, r *http.Request) {
-	var spec router.ServiceSpec
+	var spec routing.ServiceSpec
 	dec := json.NewDecoder(r.Body)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&spec); err != nil {
@@ -138,9 +137,9 @@ func (s *server) putService(w http.ResponseWriter, r *http.Request) {
 	if err := s.persist(); err != nil {
 		// The state file must match what is served: undo, and say why.
 		if existed {
-			s.router.Apply(prev.Spec)
+			_, _ = s.router.Apply(prev.Spec) // it was applied before: it applies again
 		} else {
-			s.router.Remove(r.Context(), spec.Name)
+			_ = s.router.Remove(r.Context(), spec.Name)
 		}
 		writeError(w, http.StatusInternalServerError, err)
 		return
@@ -224,7 +223,7 @@ type apiError struct {
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(v)
+	_ = json.NewEncoder(w).Encode(v) // the client is gone if this fails
 }
 
 func writeError(w http.ResponseWriter, status int, err error) {

@@ -19,6 +19,7 @@ import (
 // State is an alarm state.
 type State string
 
+// Alarm states, CloudWatch's.
 const (
 	StateOK               State = "OK"
 	StateAlarm            State = "ALARM"

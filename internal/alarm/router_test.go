@@ -10,9 +10,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/greenlight-ci/greenlight/internal/jsontime"
 	"github.com/greenlight-ci/greenlight/internal/manifest"
 	"github.com/greenlight-ci/greenlight/internal/metrics"
 	"github.com/greenlight-ci/greenlight/internal/router"
+	"github.com/greenlight-ci/greenlight/internal/routing"
 )
 
 // routerSource reads metrics straight from an in-process router, as the agent's
@@ -60,14 +62,14 @@ func TestWatcherOnRealRouter(t *testing.T) {
 			t.Errorf("close router: %v", err)
 		}
 	})
-	st, err := r.Apply(router.ServiceSpec{
+	st, err := r.Apply(routing.ServiceSpec{
 		Name: "web", ProductionListener: "127.0.0.1:0", TestListener: "127.0.0.1:0",
-		HealthCheck: router.HealthCheck{Path: "/health", Interval: router.Duration(500 * time.Millisecond),
-			Timeout: router.Duration(400 * time.Millisecond), HealthyThreshold: 2, UnhealthyThreshold: 2, Matcher: "200"},
-		DeregistrationDelay: router.Duration(time.Second),
-		TargetGroups: []router.TargetGroupSpec{
-			{Name: "web-1", Targets: []router.TargetSpec{{ID: "blue", Address: blue}}},
-			{Name: "web-2", Targets: []router.TargetSpec{{ID: "green", Address: green}}},
+		HealthCheck: routing.HealthCheck{Path: "/health", Interval: jsontime.Duration(500 * time.Millisecond),
+			Timeout: jsontime.Duration(400 * time.Millisecond), HealthyThreshold: 2, UnhealthyThreshold: 2, Matcher: "200"},
+		DeregistrationDelay: jsontime.Duration(time.Second),
+		TargetGroups: []routing.TargetGroupSpec{
+			{Name: "web-1", Targets: []routing.TargetSpec{{ID: "blue", Address: blue}}},
+			{Name: "web-2", Targets: []routing.TargetSpec{{ID: "green", Address: green}}},
 		},
 		ProductionWeights: map[string]int{"web-1": 100},
 		TestTargetGroup:   "web-2",

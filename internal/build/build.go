@@ -57,6 +57,7 @@ type SecretResolver interface {
 // Status is a build's or a phase's outcome, as CodeBuild names them.
 type Status string
 
+// Build statuses, CodeBuild's.
 const (
 	StatusSucceeded Status = "SUCCEEDED"
 	StatusFailed    Status = "FAILED"

@@ -6,8 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -649,7 +649,11 @@ func TestBadRequest(t *testing.T) {
 
 // goBinDir puts the go command that runs these tests on the build's PATH.
 func goBinDir() string {
-	return filepath.Join(runtime.GOROOT(), "bin")
+	goBin, err := exec.LookPath("go") // go test puts its own first on PATH
+	if err != nil {
+		panic("go test without go on PATH: " + err.Error())
+	}
+	return filepath.Dir(goBin)
 }
 
 func TestMultiLineCommandsAndSyntaxErrors(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -149,7 +150,7 @@ func (c *buildCache) restore(entry, workDir string) (files, stale int, bytes int
 	if err != nil {
 		return 0, 0, 0, err
 	}
-	for _, rel := range sortedKeys(info.Stamps) {
+	for _, rel := range slices.Sorted(maps.Keys(info.Stamps)) {
 		target, ok := restoreTarget(rel, workDir)
 		if !ok {
 			continue
@@ -231,7 +232,7 @@ func (c *buildCache) save(files map[string]string) (cacheInfo, bool, error) {
 	}
 	tmp := filepath.Join(c.dir, ".tmp-"+strings.ToLower(rand.Text()[:12]))
 	defer RemoveTree(tmp)
-	for _, src := range sortedKeys(files) {
+	for _, src := range slices.Sorted(maps.Keys(files)) {
 		saved, err := saveFile(src, filepath.Join(tmp, cacheFiles, files[src]))
 		if err != nil {
 			return info, false, err

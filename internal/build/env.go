@@ -3,7 +3,9 @@ package build
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -135,7 +137,7 @@ func codebuildVariables(req *Request, workDir string, secondary map[string]strin
 		{"CODEBUILD_SRC_DIR", workDir},
 		{"CODEBUILD_START_TIME", strconv.FormatInt(start.UnixMilli(), 10)},
 	}
-	for _, name := range sortedKeys(secondary) {
+	for _, name := range slices.Sorted(maps.Keys(secondary)) {
 		vars = append(vars, [2]string{"CODEBUILD_SRC_DIR_" + name, secondary[name]})
 	}
 	return vars

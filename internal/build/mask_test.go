@@ -29,13 +29,13 @@ func TestMaskingWriterMasksSecretsSplitAcrossWrites(t *testing.T) {
 func TestMaskingWriterPassesLinesOnAtOnce(t *testing.T) {
 	var out bytes.Buffer
 	w := NewMaskingWriter(&out, []string{"s3cr3t"})
-	w.Write([]byte("line one\npartial s3c"))
+	_, _ = w.Write([]byte("line one\npartial s3c"))
 	// Complete lines go out at once; of the rest, all but what could be the
 	// start of the secret.
 	if got := out.String(); !strings.HasPrefix(got, "line one\npartia") || strings.Contains(got, "s3c") {
 		t.Fatalf("after a write: %q", got)
 	}
-	w.Write([]byte("r3t!\n"))
+	_, _ = w.Write([]byte("r3t!\n"))
 	if out.String() != "line one\npartial ***!\n" {
 		t.Fatalf("got %q", out.String())
 	}
@@ -59,7 +59,7 @@ func FuzzMaskingWriter(f *testing.F) {
 		w := NewMaskingWriter(&out, []string{secret})
 		n := int(step%16) + 1
 		for i := 0; i < len(text); i += n {
-			w.Write([]byte(text[i:min(i+n, len(text))]))
+			_, _ = w.Write([]byte(text[i:min(i+n, len(text))]))
 		}
 		w.Close()
 		for _, line := range strings.Split(secret, "\n") {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -161,7 +162,7 @@ func (b *builder) prepare() (map[string]string, error) {
 		return nil, fmt.Errorf("create script directory: %w", err)
 	}
 	secondary := map[string]string{}
-	for _, name := range sortedKeys(b.req.SecondarySources) {
+	for _, name := range slices.Sorted(maps.Keys(b.req.SecondarySources)) {
 		if !shellName.MatchString(name) {
 			return nil, fmt.Errorf("secondary source %q: name must be letters, digits and _", name)
 		}
@@ -222,7 +223,7 @@ func (b *builder) exportVariables(ctx context.Context) error {
 		}
 		return fmt.Errorf("read exported variables: %w", err)
 	}
-	for _, name := range sortedKeys(files) {
+	for _, name := range slices.Sorted(maps.Keys(files)) {
 		value, err := os.ReadFile(files[name])
 		if err != nil {
 			return fmt.Errorf("read exported variable %s: %w", name, err)

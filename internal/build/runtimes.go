@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -39,7 +41,7 @@ const probeTimeout = 30 * time.Second
 // do not match, "" when they do.
 func (b *builder) checkRuntimes(ctx context.Context, p *manifest.Phase) string {
 	var problems []string
-	for _, name := range sortedKeys(p.RuntimeVersions) {
+	for _, name := range slices.Sorted(maps.Keys(p.RuntimeVersions)) {
 		asked := p.RuntimeVersions[name]
 		found, source := b.installed(ctx, name)
 		at := at(p.RuntimeVersionPos[name])

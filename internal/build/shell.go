@@ -137,7 +137,7 @@ func (s *shell) read(out io.Writer) {
 		// A very long line without a newline goes out in pieces; keep back what
 		// could be the start of a marker.
 		if keep := len(s.marker) + 24; len(pending) > 64<<10 {
-			io.WriteString(out, string(pending[:len(pending)-keep])+"\n")
+			_, _ = io.WriteString(out, string(pending[:len(pending)-keep])+"\n")
 			pending = append([]byte(nil), pending[len(pending)-keep:]...)
 		}
 		if err != nil {
@@ -152,12 +152,12 @@ func (s *shell) read(out io.Writer) {
 func (s *shell) line(out io.Writer, line string) {
 	i := strings.Index(line, s.marker)
 	if i < 0 {
-		io.WriteString(out, line+"\n")
+		_, _ = io.WriteString(out, line+"\n")
 		return
 	}
 	// Output without a final newline ends up before the marker.
 	if i > 0 {
-		io.WriteString(out, line[:i]+"\n")
+		_, _ = io.WriteString(out, line[:i]+"\n")
 	}
 	code, err := strconv.Atoi(line[i+len(s.marker):])
 	if err != nil {

@@ -2,18 +2,15 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/greenlight-ci/greenlight/internal/agent"
-	"github.com/greenlight-ci/greenlight/internal/alarm"
+	"github.com/greenlight-ci/greenlight/internal/control"
 	"github.com/greenlight-ci/greenlight/internal/event"
-	"github.com/greenlight-ci/greenlight/internal/metrics"
-	"github.com/greenlight-ci/greenlight/internal/store"
 )
 
 func (a *app) alarmsCommand() *cobra.Command {
@@ -30,121 +27,51 @@ decision is made on). Also lists the latest alarm state changes recorded.`,
 	}
 }
 
-// alarmView is one alarm evaluated on one target group.
-type alarmView struct {
-	Alarm       string            `json:"alarm"`
-	Group       string            `json:"deployment_group"`
-	Service     string            `json:"service"`
-	TargetGroup string            `json:"target_group"`
-	Role        string            `json:"role"` // production, replacement
-	State       alarm.State       `json:"state"`
-	Reason      string            `json:"reason"`
-	Datapoints  []alarm.Datapoint `json:"datapoints"`
-}
-
 func (a *app) alarms(ctx context.Context) error {
-	s, err := a.open(ctx, true)
-	if err != nil {
-		return err
-	}
-	defer s.close()
-	p := newPrinter(a.stdout, a.json)
-	client, err := agent.Dial(s.stateDir)
-	var views []alarmView
-	if err == nil {
-		views, err = s.evaluateAlarms(ctx, client)
-	}
-	if err != nil && !a.json {
-		p.line("(agent not reachable: %v; showing recorded state changes only)", err)
-	}
-	for _, v := range views {
-		if a.json {
-			p.object(v)
-			continue
+	return a.withBackend(ctx, true, func(b control.Backend) error {
+		p := newPrinter(a.stdout, a.json)
+		views, err := b.Alarms(ctx)
+		switch {
+		case errors.Is(err, control.ErrUnavailable):
+			if !a.json {
+				p.line("(agent not reachable: %v; showing recorded state changes only)", err)
+			}
+		case err != nil:
+			return err
 		}
-		p.line("%s %-24s %-17s %s %s/%s (%s)", mark(string(v.State)), v.Alarm, v.State, v.Group, v.Service, v.TargetGroup, v.Role)
-		p.line("    %s", v.Reason)
-		if len(v.Datapoints) > 0 {
-			p.line("    datapoints: %s", formatDatapoints(v.Datapoints))
+		for _, v := range views {
+			printAlarm(p, a.json, v)
 		}
-	}
-	evs, err := s.db.Events(ctx, store.EventFilter{Kinds: []event.Kind{event.KindAlarm}})
-	if err != nil {
-		return err
-	}
-	if len(evs) > 10 {
-		evs = evs[len(evs)-10:]
-	}
-	if !a.json && len(evs) > 0 {
-		p.line("recent state changes:")
-	}
-	for _, e := range evs {
-		p.event(e)
-	}
-	return nil
+		evs, err := b.Events(ctx, event.Query{Kinds: []event.Kind{event.KindAlarm}})
+		if err != nil {
+			return err
+		}
+		if len(evs) > 10 {
+			evs = evs[len(evs)-10:]
+		}
+		if !a.json && len(evs) > 0 {
+			p.line("recent state changes:")
+		}
+		for _, e := range evs {
+			p.event(e)
+		}
+		return nil
+	})
 }
 
-// evaluateAlarms judges every group's alarms on production, and on the replacement
-// of an active deployment.
-func (s *session) evaluateAlarms(ctx context.Context, client *agent.Client) ([]alarmView, error) {
-	active, err := s.deployments().ActiveDeployments(ctx)
-	if err != nil {
-		return nil, err
+func printAlarm(p *printer, asJSON bool, v control.AlarmStatus) {
+	if asJSON {
+		p.object(v)
+		return
 	}
-	now := time.Now()
-	var views []alarmView
-	for appName, app := range s.def.Applications {
-		for gName, g := range app.DeploymentGroups {
-			st, err := client.Service(ctx, g.Service)
-			if err != nil {
-				return nil, err
-			}
-			if st == nil {
-				continue
-			}
-			series, err := client.Series(ctx, g.Service, now.Add(-10*time.Minute).UnixMilli())
-			if err != nil {
-				return nil, err
-			}
-			targets := map[string]string{productionGroup(st.Spec.ProductionWeights): "production"}
-			for _, d := range active {
-				if d.Application == appName && d.Group == gName && d.ReplacementTargetGroup != "" {
-					targets[d.ReplacementTargetGroup] = "replacement " + d.ID
-				}
-			}
-			for tg, role := range targets {
-				for _, name := range g.Alarms.Names {
-					def := s.def.Alarms[name]
-					ev := alarm.Evaluate(def, slotsFor(series, tg), now, alarm.StateInsufficientData)
-					views = append(views, alarmView{Alarm: name, Group: appName + "/" + gName, Service: g.Service, TargetGroup: tg, Role: role,
-						State: ev.State, Reason: ev.Reason, Datapoints: ev.Datapoints})
-				}
-			}
-		}
+	p.line("%s %-24s %-17s %s %s/%s (%s)", mark(string(v.State)), v.Alarm, v.State, v.Group, v.Service, v.TargetGroup, v.Role)
+	p.line("    %s", v.Reason)
+	if len(v.Datapoints) > 0 {
+		p.line("    datapoints: %s", formatDatapoints(v.Datapoints))
 	}
-	return views, nil
 }
 
-func productionGroup(weights map[string]int) string {
-	best, bw := "", -1
-	for tg, w := range weights {
-		if w > bw || (w == bw && tg < best) {
-			best, bw = tg, w
-		}
-	}
-	return best
-}
-
-func slotsFor(series []metrics.Series, tg string) []metrics.Slot {
-	for _, s := range series {
-		if s.TargetGroup == tg {
-			return s.Slots
-		}
-	}
-	return nil
-}
-
-func formatDatapoints(dps []alarm.Datapoint) string {
+func formatDatapoints(dps []control.Datapoint) string {
 	var parts []string
 	for _, dp := range dps {
 		switch {

@@ -7,8 +7,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/greenlight-ci/greenlight/internal/deploy"
-	"github.com/greenlight-ci/greenlight/internal/store"
+	"github.com/greenlight-ci/greenlight/internal/control"
+	"github.com/greenlight-ci/greenlight/internal/event"
 )
 
 func (a *app) deploymentsCommand() *cobra.Command {
@@ -31,67 +31,70 @@ func (a *app) deploymentsCommand() *cobra.Command {
 }
 
 func (a *app) listDeployments(ctx context.Context, service string, limit int) error {
-	s, err := a.open(ctx, false)
-	if err != nil {
-		return err
-	}
-	defer s.close()
-	ds, err := s.deployments().LatestDeployments(ctx, service, limit)
-	if err != nil {
-		return err
-	}
-	p := newPrinter(a.stdout, a.json)
-	if !a.json {
-		p.line("%-12s %-26s %-10s %-11s %-9s %-20s %s", "DEPLOYMENT", "SERVICE", "KIND", "STATUS", "REVISION", "CREATED", "NOTE")
-	}
-	for _, d := range ds {
-		if a.json {
-			p.object(d)
-			continue
+	return a.withBackend(ctx, false, func(b control.Backend) error {
+		ds, err := b.ListDeployments(ctx, control.DeploymentQuery{Service: service, Limit: limit})
+		if err != nil {
+			return err
 		}
-		p.line("%-12s %-26s %-10s %-11s %-9s %-20s %s", d.ID, d.Config.Service.Name, d.Kind, d.Status, short7(d.Revision.CommitID),
-			d.Created.Local().Format("2006-01-02 15:04:05"), deploymentNote(d))
-	}
-	return nil
+		p := newPrinter(a.stdout, a.json)
+		if !a.json {
+			p.line("%-12s %-26s %-10s %-11s %-9s %-20s %s", "DEPLOYMENT", "SERVICE", "KIND", "STATUS", "REVISION", "CREATED", "NOTE")
+		}
+		for _, d := range ds {
+			if a.json {
+				p.object(d)
+				continue
+			}
+			p.line("%-12s %-26s %-10s %-11s %-9s %-20s %s", d.ID, d.Config.Service.Name, d.Kind, d.Status, short7(d.Revision.CommitID),
+				d.Created.Local().Format("2006-01-02 15:04:05"), deploymentNote(d))
+		}
+		return nil
+	})
 }
 
-func deploymentNote(d *deploy.Deployment) string {
+func deploymentNote(d *control.Deployment) string {
 	switch {
 	case d.RolledBackBy != "":
 		return "rolled back by " + d.RolledBackBy + ": " + d.ErrorMessage
 	case d.RollbackOf != "":
 		note := "rollback of " + d.RollbackOf
 		if d.Rollback != nil && d.Rollback.Restore > 0 {
-			note += fmt.Sprintf(", restored in %s", d.Rollback.Restore.Round(time.Millisecond))
+			note += fmt.Sprintf(", restored in %s", d.Rollback.Restore.D().Round(time.Millisecond))
 		}
 		return note
 	case d.ErrorMessage != "":
 		return d.ErrorMessage
-	case d.Status == deploy.StatusBaking:
+	case d.Status == control.DeploymentBaking:
 		return "original warm until " + d.TerminationDue.Local().Format("15:04:05")
 	}
 	return ""
 }
 
 func (a *app) showDeployment(ctx context.Context, id string) error {
-	s, err := a.open(ctx, false)
-	if err != nil {
-		return err
-	}
-	defer s.close()
-	d, err := s.deployments().Deployment(ctx, id)
-	if err != nil {
-		return err
-	}
-	evs, err := s.db.Events(ctx, store.EventFilter{DeploymentID: id})
-	if err != nil {
-		return err
-	}
-	p := newPrinter(a.stdout, a.json)
-	if a.json {
-		p.object(map[string]any{"deployment": d, "events": evs})
+	return a.withBackend(ctx, false, func(b control.Backend) error {
+		d, err := b.GetDeployment(ctx, id)
+		if err != nil {
+			return err
+		}
+		evs, err := b.Events(ctx, event.Query{DeploymentIDs: []string{id}})
+		if err != nil {
+			return err
+		}
+		p := newPrinter(a.stdout, a.json)
+		if a.json {
+			p.object(map[string]any{"deployment": d, "events": evs})
+			return nil
+		}
+		printDeployment(p, d)
+		p.line("  events:")
+		for _, e := range evs {
+			p.event(e)
+		}
 		return nil
-	}
+	})
+}
+
+func printDeployment(p *printer, d *control.Deployment) {
 	p.line("deployment %s (%s) of %s/%s to %s: %s", d.ID, d.Kind, d.Application, d.Group, d.Config.Service.Name, d.Status)
 	p.line("  revision   %s (%s) from %s", d.Revision.Image, short7(d.Revision.CommitID), d.Revision.ArtifactDir)
 	p.line("  config     %s, driver %s, termination wait %s", d.Config.DeploymentConfig.Name, d.Config.Service.Driver, d.Config.TerminationWait)
@@ -100,7 +103,7 @@ func (a *app) showDeployment(ctx context.Context, id string) error {
 		p.line("  note       %s", note)
 	}
 	if d.Rollback != nil {
-		p.line("  rollback   detection %s, restore %s (%s)", d.Rollback.Detection.Round(time.Millisecond), d.Rollback.Restore.Round(time.Millisecond), d.Rollback.Reason)
+		p.line("  rollback   detection %s, restore %s (%s)", d.Rollback.Detection.D().Round(time.Millisecond), d.Rollback.Restore.D().Round(time.Millisecond), d.Rollback.Reason)
 	}
 	p.line("  lifecycle:")
 	for _, st := range d.Steps {
@@ -110,9 +113,4 @@ func (a *app) showDeployment(ctx context.Context, id string) error {
 		}
 		p.line("    %s %-22s %-10s %-8s %s", mark(string(st.Status)), st.Name, st.Status, took, st.Message)
 	}
-	p.line("  events:")
-	for _, e := range evs {
-		p.event(e)
-	}
-	return nil
 }

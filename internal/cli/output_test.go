@@ -3,8 +3,7 @@ package cli
 import (
 	"bytes"
 	"encoding/json"
-	"os"
-	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -53,33 +52,29 @@ func TestPrinterJSONIsOneObjectPerLine(t *testing.T) {
 	}
 }
 
-func TestLastLogLineReadsOnlyTheTail(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "build.log")
+func TestLastLineIsTheLastLineWithText(t *testing.T) {
 	var b strings.Builder
 	for i := range 2000 {
 		b.WriteString(strings.Repeat("x", 10) + " line " + string(rune('a'+i%26)) + "\n")
 	}
 	b.WriteString("compiling orders-service\n\n")
-	os.WriteFile(path, []byte(b.String()), 0o644)
-	if got := lastLogLine(path); got != "compiling orders-service" {
+	if got := lastLine(b.String()); got != "compiling orders-service" {
 		t.Errorf("last line %q", got)
 	}
-	if got := lastLogLine(filepath.Join(t.TempDir(), "missing")); got != "" {
-		t.Errorf("missing file: %q", got)
+	if got := lastLine(""); got != "" {
+		t.Errorf("no text: %q", got)
+	}
+	if got := lastLine(strings.Repeat("y", 500)); len(got) != 160+len("…") {
+		t.Errorf("a long line is not cut: %d bytes", len(got))
 	}
 }
 
-func TestPrintNewLinesPrintsOnlyCompleteLinesOnce(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "a.log")
-	os.WriteFile(path, []byte("one\ntwo\nthr"), 0o644)
-	var out bytes.Buffer
-	a := &app{stdout: &out}
-	off := a.printNewLines(path, 0, "Build/Build")
-	f, _ := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
-	f.WriteString("ee\n")
-	f.Close()
-	a.printNewLines(path, off, "Build/Build")
-	if got, want := out.String(), "[Build/Build] one\n[Build/Build] two\n[Build/Build] three\n"; got != want {
-		t.Errorf("got %q, want %q", got, want)
+func TestCompleteLinesLeavesALineBeingWrittenForLater(t *testing.T) {
+	lines, consumed := completeLines("one\ntwo\nthr")
+	if !reflect.DeepEqual(lines, []string{"one", "two"}) || consumed != len("one\ntwo\n") {
+		t.Fatalf("got %q, %d", lines, consumed)
+	}
+	if lines, consumed := completeLines("thr"); lines != nil || consumed != 0 {
+		t.Fatalf("partial line: %q, %d", lines, consumed)
 	}
 }

@@ -3,7 +3,7 @@ package cli
 import (
 	"github.com/spf13/cobra"
 
-	"github.com/greenlight-ci/greenlight/internal/deploy"
+	"github.com/greenlight-ci/greenlight/internal/control"
 )
 
 func (a *app) rollbackCommand() *cobra.Command {
@@ -16,14 +16,14 @@ and test traffic return to the original (blue) task set in one atomic change, an
 the replacement drains and stops. Without an argument, the only active deployment.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.deploymentCommand(cmd.Context(), args, deploy.CommandRollback, reason)
+			return a.deploymentCommand(cmd.Context(), args, control.CommandRollback, reason)
 		},
 	}
 	cmd.Flags().StringVar(&reason, "reason", "", "why (recorded with the rollback)")
 	return cmd
 }
 
-func (a *app) rollbackResult(p *printer, d, rb *deploy.Deployment) error {
+func (a *app) rollbackResult(p *printer, d, rb *control.Deployment) error {
 	if a.json {
 		p.object(map[string]any{"kind": "summary", "deployment": d, "rollback": rb})
 		return nil

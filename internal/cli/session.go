@@ -6,33 +6,24 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"sync"
 
-	"github.com/greenlight-ci/greenlight/internal/agent"
-	"github.com/greenlight-ci/greenlight/internal/deploy"
+	"github.com/greenlight-ci/greenlight/internal/control"
+	"github.com/greenlight-ci/greenlight/internal/control/local"
+	"github.com/greenlight-ci/greenlight/internal/daemon"
 	"github.com/greenlight-ci/greenlight/internal/manifest"
-	"github.com/greenlight-ci/greenlight/internal/runtime"
-	"github.com/greenlight-ci/greenlight/internal/runtime/docker"
 	"github.com/greenlight-ci/greenlight/internal/store"
 )
 
-// session is what a command that touches state works with: the definition (when
-// it needs one), the state directory and its SQLite file, and the agent.
+// session is what a command that touches local state works with: the definition
+// (when it needs one), the state directory and its SQLite file, the background
+// processes of the directory, and the control surface on all of it.
 type session struct {
 	def      *manifest.Definition
 	stateDir string
 	db       *store.DB
 	log      *slog.Logger
-
-	exe, version string // the installed greenlight binary background processes run
-
-	agentOnce sync.Once
-	agent     *agent.Client
-	agentErr  error
-
-	dockerOnce sync.Once
-	docker     runtime.Driver
-	dockerErr  error
+	site     *daemon.Site
+	backend  *local.Backend
 }
 
 // open loads what a command needs: withDef loads and validates greenlight.yaml.
@@ -57,7 +48,20 @@ func (a *app) open(ctx context.Context, withDef bool) (*session, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.site = daemon.NewSite(dir, s.log)
+	s.backend = local.New(local.Options{Definition: s.def, StateDir: dir, DB: s.db, Site: s.site, Logger: s.log})
 	return s, nil
+}
+
+// withBackend runs fn on the control surface of the state directory; every
+// verb that reads or drives pipelines and deployments goes through it.
+func (a *app) withBackend(ctx context.Context, withDef bool, fn func(b control.Backend) error) error {
+	s, err := a.open(ctx, withDef)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	return fn(s.backend)
 }
 
 // createStateDir makes the state directory, with a .gitignore that ignores all of
@@ -76,83 +80,13 @@ func createStateDir(dir string) error {
 	return nil
 }
 
+// close ends what the session drives (executions stay recorded for a resume) and
+// closes the state file.
 func (s *session) close() {
+	if s.backend != nil {
+		_ = s.backend.Close()
+	}
 	if s.db != nil {
-		s.db.Close()
+		_ = s.db.Close()
 	}
-}
-
-func (s *session) deployments() deploy.SQLStore { return deploy.SQLStore{DB: s.db} }
-
-// install puts this binary where background processes run from.
-func (s *session) install() error {
-	if s.exe != "" {
-		return nil
-	}
-	exe, version, err := agent.InstallBinary(s.stateDir)
-	if err != nil {
-		return err
-	}
-	s.exe, s.version = exe, version
-	return nil
-}
-
-// ensureAgent returns the agent client, starting the agent when it is not running.
-func (s *session) ensureAgent(ctx context.Context) (*agent.Client, error) {
-	s.agentOnce.Do(func() {
-		if s.agentErr = s.install(); s.agentErr != nil {
-			return
-		}
-		s.agent, s.agentErr = agent.EnsureAgent(ctx, s.stateDir, s.exe)
-	})
-	return s.agent, s.agentErr
-}
-
-// ensureController starts the controller process (and the agent it needs).
-func (s *session) ensureController(ctx context.Context) error {
-	if _, err := s.ensureAgent(ctx); err != nil {
-		return err
-	}
-	return agent.EnsureController(ctx, s.stateDir, s.exe, s.version)
-}
-
-// Driver implements deploy.Drivers: docker through the engine, process through the
-// agent's supervisor.
-func (s *session) Driver(ctx context.Context, name string) (runtime.Driver, error) {
-	switch name {
-	case manifest.DriverDocker:
-		return s.dockerDriver(ctx)
-	case manifest.DriverProcess:
-		c, err := s.ensureAgent(ctx)
-		if err != nil {
-			return nil, err
-		}
-		return c.ProcessDriver(), nil
-	}
-	return nil, fmt.Errorf("unknown runtime driver %q (allowed: docker, process)", name)
-}
-
-func (s *session) dockerDriver(ctx context.Context) (runtime.Driver, error) {
-	s.dockerOnce.Do(func() {
-		s.docker, s.dockerErr = docker.New(docker.Options{StateDir: s.stateDir, Logger: s.log})
-		if s.dockerErr == nil && !docker.Available(ctx) {
-			s.docker, s.dockerErr = nil, fmt.Errorf("no Docker Engine answers: %w", runtime.ErrUnavailable)
-		}
-	})
-	return s.docker, s.dockerErr
-}
-
-// resolveDriver turns a service's configured driver into the one it runs on here.
-func (s *session) resolveDriver(ctx context.Context, service string) (string, error) {
-	svc, ok := s.def.Services[service]
-	if !ok {
-		return "", fmt.Errorf("service %q is not defined", service)
-	}
-	d, err := runtime.Select(ctx, svc.Driver,
-		func(ctx context.Context) (runtime.Driver, error) { return s.dockerDriver(ctx) },
-		func(ctx context.Context) (runtime.Driver, error) { return s.Driver(ctx, manifest.DriverProcess) })
-	if err != nil {
-		return "", fmt.Errorf("service %s: %w", service, err)
-	}
-	return d.Name(), nil
 }

@@ -79,7 +79,7 @@ func (r *run) onAlarm(b alarmBreach) {
 		return
 	}
 	r.d.Stop = &StopRequest{
-		Event: manifest.RollbackOnAlarm, Code: ErrAlarmActive,
+		Event: manifest.RollbackOnAlarm, Code: CodeAlarmActive,
 		Reason:    fmt.Sprintf("alarm %s entered ALARM: %s", b.alarm, b.reason),
 		Requested: time.Now(), Alarm: b.alarm, FirstBreach: b.firstBreach, AlarmAt: b.at,
 	}
@@ -106,7 +106,7 @@ func (r *run) checkExistingAlarms(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("read production metrics: %w", err)
 	}
-	slots := slotsOf(series, prod)
+	slots := metrics.SlotsOf(series, prod)
 	var firing []string
 	for _, a := range d.Config.Alarms {
 		if ev := alarm.Evaluate(a, slots, now, alarm.StateInsufficientData); ev.State == alarm.StateAlarm {
@@ -122,17 +122,8 @@ func (r *run) checkExistingAlarms(ctx context.Context) error {
 		r.emit(event.Event{Kind: event.KindDeployment, Status: "Warning", Message: msg})
 		return nil
 	}
-	d.Stop = &StopRequest{Event: manifest.RollbackOnFailure, Code: ErrAlarmActive, Reason: msg + " (on_existing_alarm: block)", Requested: now}
+	d.Stop = &StopRequest{Event: manifest.RollbackOnFailure, Code: CodeAlarmActive, Reason: msg + " (on_existing_alarm: block)", Requested: now}
 	return r.save(ctx)
-}
-
-func slotsOf(series []metrics.Series, tg string) []metrics.Slot {
-	for _, s := range series {
-		if s.TargetGroup == tg {
-			return s.Slots
-		}
-	}
-	return nil
 }
 
 func alarmNames(alarms []*manifest.Alarm) string {

@@ -40,6 +40,7 @@ type Controller struct {
 	driving map[string]bool
 }
 
+// NewController returns a controller with opts, defaults filled in.
 func NewController(opts Options) *Controller {
 	if opts.Poll <= 0 {
 		opts.Poll = 100 * time.Millisecond
@@ -195,7 +196,7 @@ func (r *run) drive(ctx context.Context) error {
 }
 
 // runStep runs one step from Pending or InProgress (resumed) to a final status.
-func (r *run) runStep(ctx context.Context, name string) error {
+func (r *run) runStep(ctx context.Context, name StepName) error {
 	step := r.d.Step(name)
 	if step.Status == StepPending {
 		step.Status, step.Start = StepInProgress, time.Now()
@@ -212,7 +213,7 @@ func (r *run) runStep(ctx context.Context, name string) error {
 	case err != nil:
 		var f *failure
 		if !errors.As(err, &f) {
-			f = &failure{code: ErrInternal, err: err}
+			f = &failure{code: CodeInternal, err: err}
 		}
 		step.Status, step.End, step.Message = StepFailed, time.Now(), f.Error()
 		r.d.Stop = &StopRequest{Event: "DEPLOYMENT_FAILURE", Code: f.code, Reason: fmt.Sprintf("%s failed: %s", name, f.Error()), Requested: time.Now()}
@@ -234,14 +235,14 @@ func (r *run) runStep(ctx context.Context, name string) error {
 
 // failure is a step failure with a CodeDeploy error code.
 type failure struct {
-	code string
+	code ErrorCode
 	err  error
 }
 
 func (f *failure) Error() string { return f.err.Error() }
 func (f *failure) Unwrap() error { return f.err }
 
-func fail(code string, format string, args ...any) error {
+func fail(code ErrorCode, format string, args ...any) error {
 	return &failure{code: code, err: fmt.Errorf(format, args...)}
 }
 
@@ -282,7 +283,7 @@ func (r *run) emit(e event.Event) {
 }
 
 func (r *run) emitStep(s *Step) {
-	r.emit(event.Event{Kind: event.KindLifecycle, Name: s.Name, Status: string(s.Status), Message: s.Message})
+	r.emit(event.Event{Kind: event.KindLifecycle, Name: string(s.Name), Status: string(s.Status), Message: s.Message})
 }
 
 func (r *run) logf(format string, args ...any) {
@@ -356,7 +357,7 @@ func (r *run) pollCommands(ctx context.Context) error {
 		case CommandStop, CommandRollback:
 			if r.originalTerminating() {
 				r.logf("%s refused: the original task set is already being terminated", cmd.Name)
-				r.emit(event.Event{Kind: event.KindDeployment, Status: "Refused", Message: cmd.Name + " refused: the original task set is already being terminated; deploy the previous revision instead"})
+				r.emit(event.Event{Kind: event.KindDeployment, Status: "Refused", Message: string(cmd.Name) + " refused: the original task set is already being terminated; deploy the previous revision instead"})
 				continue
 			}
 			if r.d.Stop == nil {
@@ -364,7 +365,7 @@ func (r *run) pollCommands(ctx context.Context) error {
 				if cmd.Name == CommandRollback {
 					event = eventManualRollback
 				}
-				r.d.Stop = &StopRequest{Event: event, Code: ErrManualStop, Reason: stopReason(cmd), Requested: cmd.Time}
+				r.d.Stop = &StopRequest{Event: event, Code: CodeManualStop, Reason: stopReason(cmd), Requested: cmd.Time}
 				changed = true
 			}
 		}

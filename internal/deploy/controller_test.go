@@ -1,4 +1,4 @@
-package deploy
+package deploy_test
 
 import (
 	"context"
@@ -7,12 +7,16 @@ import (
 	"math"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/greenlight-ci/greenlight/internal/deploy"
 	"github.com/greenlight-ci/greenlight/internal/event"
+	"github.com/greenlight-ci/greenlight/internal/jsontime"
 	"github.com/greenlight-ci/greenlight/internal/manifest"
 )
 
@@ -26,7 +30,7 @@ func TestFirstDeploymentThenCutoverUnderLoadLosesNoRequest(t *testing.T) {
 	l := startLoad(h.prod, 4)
 	for i, version := range []string{"v2", "v3", "v4"} {
 		d := h.wait(h.create(release{version: version, config: noWait}).ID, "succeeded", done)
-		if d.Status != StatusSucceeded {
+		if d.Status != deploy.StatusSucceeded {
 			t.Fatalf("%s: %s %s", version, d.Status, d.ErrorMessage)
 		}
 		// The target groups swap roles every deployment.
@@ -48,28 +52,28 @@ func TestFirstDeploymentThenCutoverUnderLoadLosesNoRequest(t *testing.T) {
 	}
 }
 
-func noWait(c *Config) { c.TerminationWait = 0 }
+func noWait(c *deploy.Config) { c.TerminationWait = 0 }
 
 func TestLifecycleRecordsEveryStepInOrder(t *testing.T) {
 	h := newHarness(t)
 	h.deployAndRelease(release{version: "v1", config: noWait})
-	d := h.wait(h.create(release{version: "v2", config: func(c *Config) {
+	d := h.wait(h.create(release{version: "v2", config: func(c *deploy.Config) {
 		c.TerminationWait = 0
 		c.Hooks[manifest.HookAfterInstall] = &manifest.Hook{Name: "check", Command: []string{"sh", "-c", `test -n "$GREENLIGHT_TEST_URL" && echo after install $GREENLIGHT_DEPLOYMENT_ID`}}
 	}}).ID, "done", done)
-	if d.Status != StatusSucceeded {
+	if d.Status != deploy.StatusSucceeded {
 		t.Fatalf("%s: %s", d.Status, d.ErrorMessage)
 	}
 	var got []string
 	for _, s := range d.Steps {
-		got = append(got, s.Name+"="+string(s.Status))
+		got = append(got, string(s.Name)+"="+string(s.Status))
 	}
 	want := "BeforeInstall=Skipped Install=Succeeded AfterInstall=Succeeded AllowTestTraffic=Succeeded AfterAllowTestTraffic=Skipped BeforeAllowTraffic=Skipped ReadyWait=Skipped AllowTraffic=Succeeded AfterAllowTraffic=Skipped TerminationWait=Succeeded TerminateOriginal=Succeeded"
 	if strings.Join(got, " ") != want {
 		t.Errorf("steps\n got %s\nwant %s", strings.Join(got, " "), want)
 	}
 	for i := 1; i < len(d.Steps); i++ {
-		if d.Steps[i].Start.Before(d.Steps[i-1].End) && d.Steps[i].Status != StepSkipped && d.Steps[i-1].Status != StepSkipped {
+		if d.Steps[i].Start.Before(d.Steps[i-1].End) && d.Steps[i].Status != deploy.StepSkipped && d.Steps[i-1].Status != deploy.StepSkipped {
 			t.Errorf("step %s started before %s ended", d.Steps[i].Name, d.Steps[i-1].Name)
 		}
 	}
@@ -88,11 +92,11 @@ func TestUnhealthyReplacementIsRemovedAndProductionNeverSeesIt(t *testing.T) {
 	h := newHarness(t)
 	h.deployAndRelease(release{version: "v1", config: noWait})
 	l := startLoad(h.prod, 2)
-	d := h.wait(h.create(release{version: "bad", env: map[string]string{"UNHEALTHY": "1"}, config: func(c *Config) {
-		c.InstallTimeout = 3 * time.Second
+	d := h.wait(h.create(release{version: "bad", env: map[string]string{"UNHEALTHY": "1"}, config: func(c *deploy.Config) {
+		c.InstallTimeout = jsontime.Duration(3 * time.Second)
 	}}).ID, "done", done)
 	l.Stop()
-	if d.Status != StatusFailed || d.ErrorCode != ErrHealthConstraints || !strings.Contains(d.ErrorMessage, "not healthy") {
+	if d.Status != deploy.StatusFailed || d.ErrorCode != deploy.CodeHealthConstraints || !strings.Contains(d.ErrorMessage, "not healthy") {
 		t.Fatalf("got %s %s %q", d.Status, d.ErrorCode, d.ErrorMessage)
 	}
 	if l.Failed() != 0 || l.Bodies()["bad"] != 0 {
@@ -100,7 +104,7 @@ func TestUnhealthyReplacementIsRemovedAndProductionNeverSeesIt(t *testing.T) {
 	}
 	h.assertOnlyVersionServes("v1")
 	rb := h.wait(d.RolledBackBy, "done", done)
-	if rb.Kind != KindRollback || rb.Status != StatusSucceeded {
+	if rb.Kind != deploy.KindRollback || rb.Status != deploy.StatusSucceeded {
 		t.Fatalf("rollback %s: %s %s", rb.ID, rb.Status, rb.ErrorMessage)
 	}
 }
@@ -109,7 +113,7 @@ func TestCrashingReplacementFailsWithExitStatus(t *testing.T) {
 	h := newHarness(t)
 	h.deployAndRelease(release{version: "v1", config: noWait})
 	d := h.wait(h.create(release{version: "crash", env: map[string]string{"CRASH_AFTER_MS": "100", "UNHEALTHY": "1"}}).ID, "done", done)
-	if d.Status != StatusFailed || d.ErrorCode != ErrTaskCrashed || !strings.Contains(d.ErrorMessage, "exited with status 3") {
+	if d.Status != deploy.StatusFailed || d.ErrorCode != deploy.CodeTaskCrashed || !strings.Contains(d.ErrorMessage, "exited with status 3") {
 		t.Fatalf("got %s %s %q", d.Status, d.ErrorCode, d.ErrorMessage)
 	}
 	h.assertOnlyVersionServes("v1")
@@ -119,11 +123,11 @@ func TestFailingHookRollsBack(t *testing.T) {
 	h := newHarness(t)
 	h.deployAndRelease(release{version: "v1", config: noWait})
 	l := startLoad(h.prod, 2)
-	d := h.wait(h.create(release{version: "v2", config: func(c *Config) {
+	d := h.wait(h.create(release{version: "v2", config: func(c *deploy.Config) {
 		c.Hooks[manifest.HookAfterAllowTraffic] = &manifest.Hook{Name: "smoke", Command: []string{"sh", "-c", "echo smoke test failed >&2; exit 7"}}
 	}}).ID, "done", done)
 	l.Stop()
-	if d.Status != StatusFailed || d.ErrorCode != ErrHookFailed || !strings.Contains(d.ErrorMessage, "exit status 7") || !strings.Contains(d.ErrorMessage, "smoke test failed") {
+	if d.Status != deploy.StatusFailed || d.ErrorCode != deploy.CodeHookFailed || !strings.Contains(d.ErrorMessage, "exit status 7") || !strings.Contains(d.ErrorMessage, "smoke test failed") {
 		t.Fatalf("got %s %s %q", d.Status, d.ErrorCode, d.ErrorMessage)
 	}
 	if l.Failed() != 0 {
@@ -135,10 +139,10 @@ func TestFailingHookRollsBack(t *testing.T) {
 
 func TestHookTimeout(t *testing.T) {
 	h := newHarness(t)
-	d := h.wait(h.create(release{version: "v1", config: func(c *Config) {
+	d := h.wait(h.create(release{version: "v1", config: func(c *deploy.Config) {
 		c.Hooks[manifest.HookBeforeInstall] = &manifest.Hook{Name: "slow", Command: []string{"sleep", "30"}, Timeout: manifest.Duration(300 * time.Millisecond)}
 	}}).ID, "done", done)
-	if d.Status != StatusFailed || !strings.Contains(d.ErrorMessage, "timed out after 300ms") {
+	if d.Status != deploy.StatusFailed || !strings.Contains(d.ErrorMessage, "timed out after 300ms") {
 		t.Fatalf("got %s %q", d.Status, d.ErrorMessage)
 	}
 	if len(h.running()) != 0 {
@@ -149,19 +153,19 @@ func TestHookTimeout(t *testing.T) {
 func TestRollbackDuringTerminationWaitIsInstant(t *testing.T) {
 	h := newHarness(t)
 	h.deployAndRelease(release{version: "v1", config: noWait})
-	d := h.deployAndRelease(release{version: "v2", config: func(c *Config) { c.TerminationWait = time.Hour }})
-	if d.Status != StatusBaking {
+	d := h.deployAndRelease(release{version: "v2", config: func(c *deploy.Config) { c.TerminationWait = jsontime.Duration(time.Hour) }})
+	if d.Status != deploy.StatusBaking {
 		t.Fatalf("v2 is %s, want Baking", d.Status)
 	}
 	waitFor(t, h.prod, "v2")
 	l := startLoad(h.prod, 4)
-	if err := h.st.AddCommand(context.Background(), d.ID, Command{Name: CommandRollback, Who: "test", Reason: "bad release"}); err != nil {
+	if err := h.st.AddCommand(context.Background(), d.ID, deploy.Command{Name: deploy.CommandRollback, Who: "test", Reason: "bad release"}); err != nil {
 		t.Fatal(err)
 	}
-	d = h.wait(d.ID, "rolled back", func(d *Deployment) bool { return d.RolledBackBy != "" && d.Rollback != nil })
+	d = h.wait(d.ID, "rolled back", func(d *deploy.Deployment) bool { return d.RolledBackBy != "" && d.Rollback != nil })
 	rb := h.wait(d.RolledBackBy, "done", done)
 	l.Stop()
-	if d.Status != StatusStopped || rb.Status != StatusSucceeded || rb.Creator != CreatorRollback {
+	if d.Status != deploy.StatusStopped || rb.Status != deploy.StatusSucceeded || rb.Creator != deploy.CreatorRollback {
 		t.Fatalf("deployment %s, rollback %s (%s)", d.Status, rb.Status, rb.Creator)
 	}
 	if l.Failed() != 0 {
@@ -169,7 +173,7 @@ func TestRollbackDuringTerminationWaitIsInstant(t *testing.T) {
 	}
 	// Restore is measured from the request to the atomic weight change: the
 	// controller polls commands every 50ms here, so well under a second.
-	if rb.Rollback.Restore <= 0 || rb.Rollback.Restore > 2*time.Second {
+	if rb.Rollback.Restore <= 0 || rb.Rollback.Restore.D() > 2*time.Second {
 		t.Errorf("restore time %s", rb.Rollback.Restore)
 	}
 	if _, told := h.rolledBack.Load(d.ID); !told {
@@ -182,11 +186,11 @@ func TestCanaryShiftsThenCompletes(t *testing.T) {
 	h := newHarness(t)
 	h.deployAndRelease(release{version: "v1", config: noWait})
 	l := startLoad(h.prod, 4)
-	d := h.create(release{version: "v2", config: func(c *Config) {
+	d := h.create(release{version: "v2", config: func(c *deploy.Config) {
 		c.TerminationWait = 0
 		c.DeploymentConfig = manifest.DeploymentConfig{Name: "Canary20Percent5Seconds", Type: manifest.TrafficTimeBasedCanary, Percentage: 20, Interval: manifest.Duration(5 * time.Second)}
 	}})
-	h.wait(d.ID, "at 20%", func(d *Deployment) bool { return d.ReplacementWeight == 20 })
+	h.wait(d.ID, "at 20%", func(d *deploy.Deployment) bool { return d.ReplacementWeight == 20 })
 	// During the canary both versions answer, v1 about four times as often. Sample
 	// for at most two seconds, well inside the canary's five.
 	client := &http.Client{Timeout: 2 * time.Second}
@@ -203,7 +207,7 @@ func TestCanaryShiftsThenCompletes(t *testing.T) {
 	}
 	d = h.wait(d.ID, "done", done)
 	l.Stop()
-	if d.Status != StatusSucceeded {
+	if d.Status != deploy.StatusSucceeded {
 		t.Fatalf("%s: %s", d.Status, d.ErrorMessage)
 	}
 	// 20% of n, with a margin of four standard deviations of the binomial.
@@ -219,18 +223,18 @@ func TestCanaryShiftsThenCompletes(t *testing.T) {
 func TestStopDeploymentWaitsForContinue(t *testing.T) {
 	h := newHarness(t)
 	h.deployAndRelease(release{version: "v1", config: noWait})
-	d := h.create(release{version: "v2", config: func(c *Config) {
+	d := h.create(release{version: "v2", config: func(c *deploy.Config) {
 		c.TerminationWait = 0
-		c.ReadyAction, c.ReadyWait = manifest.ReadyStop, time.Minute
+		c.ReadyAction, c.ReadyWait = manifest.ReadyStop, jsontime.Duration(time.Minute)
 	}})
-	h.wait(d.ID, "ready", func(d *Deployment) bool { return d.Status == StatusReady })
+	h.wait(d.ID, "ready", func(d *deploy.Deployment) bool { return d.Status == deploy.StatusReady })
 	// Test traffic already reaches green; production is still v1.
 	waitFor(t, h.test, "v2")
 	h.assertOnlyVersionServes("v1")
-	if err := h.st.AddCommand(context.Background(), d.ID, Command{Name: CommandContinue}); err != nil {
+	if err := h.st.AddCommand(context.Background(), d.ID, deploy.Command{Name: deploy.CommandContinue}); err != nil {
 		t.Fatal(err)
 	}
-	if d = h.wait(d.ID, "done", done); d.Status != StatusSucceeded {
+	if d = h.wait(d.ID, "done", done); d.Status != deploy.StatusSucceeded {
 		t.Fatalf("%s: %s", d.Status, d.ErrorMessage)
 	}
 	h.assertOnlyVersionServes("v2")
@@ -238,24 +242,24 @@ func TestStopDeploymentWaitsForContinue(t *testing.T) {
 
 func TestOneDeploymentAtATimePerService(t *testing.T) {
 	h := newHarness(t)
-	first := h.create(release{version: "v1", config: func(c *Config) {
+	first := h.create(release{version: "v1", config: func(c *deploy.Config) {
 		c.Hooks[manifest.HookBeforeInstall] = &manifest.Hook{Name: "slow", Command: []string{"sleep", "1"}}
 	}})
-	_, err := Create(t.Context(), h.st, Request{Kind: KindBlueGreen, Config: h.config(), Revision: first.Revision})
-	if !errors.Is(err, ErrServiceBusy) {
+	_, err := deploy.Create(t.Context(), h.st, deploy.Request{Kind: deploy.KindBlueGreen, Config: h.config(), Revision: first.Revision})
+	if !errors.Is(err, deploy.ErrServiceBusy) {
 		t.Fatalf("second deployment while %s is in progress: %v, want ErrServiceBusy", first.ID, err)
 	}
 }
 
 func TestNewDeploymentEndsTheTerminationWaitOfTheLastOne(t *testing.T) {
 	h := newHarness(t)
-	v1 := h.deployAndRelease(release{version: "v1", config: func(c *Config) { c.TerminationWait = time.Hour }})
+	v1 := h.deployAndRelease(release{version: "v1", config: func(c *deploy.Config) { c.TerminationWait = jsontime.Duration(time.Hour) }})
 	v2 := h.deployAndRelease(release{version: "v2", config: noWait})
 	v1 = h.wait(v1.ID, "done", done)
-	if v1.Status != StatusSucceeded {
+	if v1.Status != deploy.StatusSucceeded {
 		t.Fatalf("v1 %s: %s", v1.Status, v1.ErrorMessage)
 	}
-	if d := h.wait(v2.ID, "done", done); d.Status != StatusSucceeded {
+	if d := h.wait(v2.ID, "done", done); d.Status != deploy.StatusSucceeded {
 		t.Fatalf("v2 %s: %s", d.Status, d.ErrorMessage)
 	}
 	h.assertOnlyVersionServes("v2")
@@ -268,32 +272,32 @@ func TestNewDeploymentEndsTheTerminationWaitOfTheLastOne(t *testing.T) {
 func TestControllerCrashAtEveryStepResumes(t *testing.T) {
 	h := newHarness(t)
 	h.deployAndRelease(release{version: "v1", config: noWait})
-	steps := []string{StepBeforeInstall, StepInstall, StepAfterInstall, StepAllowTestTraffic, StepAfterAllowTestTraffic,
-		StepBeforeAllowTraffic, StepReadyWait, StepAllowTraffic, StepAfterAllowTraffic, StepTerminationWait, StepTerminateOriginal}
+	steps := []deploy.StepName{deploy.StepBeforeInstall, deploy.StepInstall, deploy.StepAfterInstall, deploy.StepAllowTestTraffic, deploy.StepAfterAllowTestTraffic,
+		deploy.StepBeforeAllowTraffic, deploy.StepReadyWait, deploy.StepAllowTraffic, deploy.StepAfterAllowTraffic, deploy.StepTerminationWait, deploy.StepTerminateOriginal}
 	hook := &manifest.Hook{Name: "pause", Command: []string{"sleep", "0.2"}}
 	l := startLoad(h.prod, 3)
 	for i, step := range steps {
-		version := []string{"a", "b"}[i%2] + step
-		h.crashWhen(func(d *Deployment) bool {
+		version := []string{"a", "b"}[i%2] + string(step)
+		h.crashWhen(func(d *deploy.Deployment) bool {
 			s := d.Step(step)
-			return d.Revision.CommitID == version && s != nil && s.Status == StepInProgress
+			return d.Revision.CommitID == version && s != nil && s.Status == deploy.StepInProgress
 		})
-		d := h.create(release{version: version, config: func(c *Config) {
-			c.TerminationWait = 500 * time.Millisecond
-			c.ReadyWait = 300 * time.Millisecond
+		d := h.create(release{version: version, config: func(c *deploy.Config) {
+			c.TerminationWait = jsontime.Duration(500 * time.Millisecond)
+			c.ReadyWait = jsontime.Duration(300 * time.Millisecond)
 			c.DeploymentConfig = manifest.DeploymentConfig{Name: "Linear50Percent1Second", Type: manifest.TrafficTimeBasedLinear, Percentage: 50, Interval: manifest.Duration(time.Second)}
 			for _, ev := range manifest.ECSHookEvents {
 				c.Hooks[ev] = hook
 			}
 		}})
 		<-h.finished // the controller crashed inside the step
-		if got, _ := h.st.Deployment(context.Background(), d.ID); got.Step(step).Status != StepInProgress {
+		if got, _ := h.st.Deployment(context.Background(), d.ID); got.Step(step).Status != deploy.StepInProgress {
 			t.Fatalf("crash in %s: step recorded %s", step, got.Step(step).Status)
 		}
 		time.Sleep(100 * time.Millisecond)
 		h.start()
 		d = h.wait(d.ID, "done", done)
-		if d.Status != StatusSucceeded {
+		if d.Status != deploy.StatusSucceeded {
 			t.Fatalf("crash in %s: %s %s", step, d.Status, d.ErrorMessage)
 		}
 		waitFor(t, h.prod, version)
@@ -312,15 +316,17 @@ func TestControllerCrashAtEveryStepResumes(t *testing.T) {
 func TestCrashDuringRollbackStillRestoresProduction(t *testing.T) {
 	h := newHarness(t)
 	h.deployAndRelease(release{version: "v1", config: noWait})
-	d := h.deployAndRelease(release{version: "v2", config: func(c *Config) { c.TerminationWait = time.Hour }})
-	h.crashWhen(func(d *Deployment) bool { return d.Kind == KindRollback && d.Status == StatusInProgress })
-	if err := h.st.AddCommand(context.Background(), d.ID, Command{Name: CommandRollback}); err != nil {
+	d := h.deployAndRelease(release{version: "v2", config: func(c *deploy.Config) { c.TerminationWait = jsontime.Duration(time.Hour) }})
+	h.crashWhen(func(d *deploy.Deployment) bool {
+		return d.Kind == deploy.KindRollback && d.Status == deploy.StatusInProgress
+	})
+	if err := h.st.AddCommand(context.Background(), d.ID, deploy.Command{Name: deploy.CommandRollback}); err != nil {
 		t.Fatal(err)
 	}
 	<-h.finished
 	h.start()
-	d = h.wait(d.ID, "rolled back", func(d *Deployment) bool { return d.RolledBackBy != "" })
-	if rb := h.wait(d.RolledBackBy, "done", done); rb.Status != StatusSucceeded {
+	d = h.wait(d.ID, "rolled back", func(d *deploy.Deployment) bool { return d.RolledBackBy != "" })
+	if rb := h.wait(d.RolledBackBy, "done", done); rb.Status != deploy.StatusSucceeded {
 		t.Fatalf("rollback after a crash: %s %s", rb.Status, rb.ErrorMessage)
 	}
 	h.assertOnlyVersionServes("v1")
@@ -354,21 +360,21 @@ func TestAlarmRollsBackABadReleaseWithinASecond(t *testing.T) {
 	h := newHarness(t)
 	h.deployAndRelease(release{version: "v1", config: noWait})
 	l := startLoad(h.prod, 4)
-	d := h.create(release{version: "bad", env: map[string]string{"FAIL_RATE": "0.5"}, config: func(c *Config) {
-		c.TerminationWait = time.Minute
+	d := h.create(release{version: "bad", env: map[string]string{"FAIL_RATE": "0.5"}, config: func(c *deploy.Config) {
+		c.TerminationWait = jsontime.Duration(time.Minute)
 		c.Alarms = []*manifest.Alarm{errorRateAlarm()}
 	}})
-	d = h.wait(d.ID, "rolled back", func(d *Deployment) bool { return d.Status.Done() && d.Rollback != nil })
+	d = h.wait(d.ID, "rolled back", func(d *deploy.Deployment) bool { return d.Status.Done() && d.Rollback != nil })
 	rb := h.wait(d.RolledBackBy, "done", done)
 	l.Stop()
-	if d.Status != StatusStopped || d.ErrorCode != ErrAlarmActive || !strings.Contains(d.ErrorMessage, "alarm error-rate entered ALARM: Threshold Crossed") {
+	if d.Status != deploy.StatusStopped || d.ErrorCode != deploy.CodeAlarmActive || !strings.Contains(d.ErrorMessage, "alarm error-rate entered ALARM: Threshold Crossed") {
 		t.Fatalf("got %s %s %q", d.Status, d.ErrorCode, d.ErrorMessage)
 	}
-	if rb.Creator != CreatorAutoRollback || rb.Status != StatusSucceeded {
+	if rb.Creator != deploy.CreatorAutoRollback || rb.Status != deploy.StatusSucceeded {
 		t.Fatalf("rollback %s by %s: %s", rb.Status, rb.Creator, rb.ErrorMessage)
 	}
 	info := rb.Rollback
-	if info.Alarm != "error-rate" || info.Restore <= 0 || info.Restore > time.Second || info.Detection < time.Second {
+	if info.Alarm != "error-rate" || info.Restore <= 0 || info.Restore.D() > time.Second || info.Detection.D() < time.Second {
 		t.Errorf("rollback info %+v: want the alarm, a restore under a second and a detection of at least one period", info)
 	}
 	h.assertOnlyVersionServes("v1")
@@ -385,12 +391,12 @@ func TestGoodReleaseWithAlarmsDoesNotRollBack(t *testing.T) {
 	h := newHarness(t)
 	h.deployAndRelease(release{version: "v1", config: noWait})
 	l := startLoad(h.prod, 2)
-	d := h.wait(h.create(release{version: "v2", config: func(c *Config) {
-		c.TerminationWait = 2 * time.Second
+	d := h.wait(h.create(release{version: "v2", config: func(c *deploy.Config) {
+		c.TerminationWait = jsontime.Duration(2 * time.Second)
 		c.Alarms = []*manifest.Alarm{errorRateAlarm()}
 	}}).ID, "done", done)
 	l.Stop()
-	if d.Status != StatusSucceeded || d.RolledBackBy != "" {
+	if d.Status != deploy.StatusSucceeded || d.RolledBackBy != "" {
 		t.Fatalf("good release: %s %s", d.Status, d.ErrorMessage)
 	}
 }
@@ -404,16 +410,16 @@ func TestBadReleaseRollsBackAtTheFirstStepOfCanaryAndLinear(t *testing.T) {
 			h := newHarness(t)
 			h.deployAndRelease(release{version: "v1", config: noWait})
 			l := startLoad(h.prod, 4)
-			d := h.create(release{version: "bad", env: map[string]string{"FAIL_RATE": "1"}, config: func(c *Config) {
+			d := h.create(release{version: "bad", env: map[string]string{"FAIL_RATE": "1"}, config: func(c *deploy.Config) {
 				c.DeploymentConfig = cfg
 				c.Alarms = []*manifest.Alarm{errorRateAlarm()}
 			}})
-			d = h.wait(d.ID, "rolled back", func(d *Deployment) bool { return d.Status.Done() && d.Rollback != nil })
+			d = h.wait(d.ID, "rolled back", func(d *deploy.Deployment) bool { return d.Status.Done() && d.Rollback != nil })
 			l.Stop()
-			if d.ErrorCode != ErrAlarmActive || d.ReplacementWeight != 10 {
+			if d.ErrorCode != deploy.CodeAlarmActive || d.ReplacementWeight != 10 {
 				t.Fatalf("%s %s at weight %d: want an alarm stop at the first 10%% step", d.Status, d.ErrorCode, d.ReplacementWeight)
 			}
-			if s := d.Step(StepAllowTraffic); s.Status != StepFailed {
+			if s := d.Step(deploy.StepAllowTraffic); s.Status != deploy.StepFailed {
 				t.Errorf("AllowTraffic %s, want Failed (stopped inside it)", s.Status)
 			}
 			h.assertOnlyVersionServes("v1")
@@ -428,11 +434,11 @@ func TestLatencyRegressionTripsThePercentileAlarm(t *testing.T) {
 	p99 := &manifest.Alarm{Name: "p99-latency", MetricName: manifest.MetricTargetRespTime, ExtendedStatistic: "p99",
 		Period: 1, EvaluationPeriods: 2, DatapointsToAlarm: 2, Threshold: 0.2,
 		ComparisonOperator: manifest.GreaterThanThreshold, TreatMissingData: manifest.MissingDataNotBreaching}
-	d := h.create(release{version: "slow", env: map[string]string{"LATENCY_MS": "300"}, config: func(c *Config) {
-		c.TerminationWait = time.Minute
+	d := h.create(release{version: "slow", env: map[string]string{"LATENCY_MS": "300"}, config: func(c *deploy.Config) {
+		c.TerminationWait = jsontime.Duration(time.Minute)
 		c.Alarms = []*manifest.Alarm{p99}
 	}})
-	d = h.wait(d.ID, "rolled back", func(d *Deployment) bool { return d.Status.Done() && d.Rollback != nil })
+	d = h.wait(d.ID, "rolled back", func(d *deploy.Deployment) bool { return d.Status.Done() && d.Rollback != nil })
 	l.Stop()
 	if d.Stop == nil || d.Stop.Alarm != "p99-latency" || !strings.Contains(d.ErrorMessage, "greater than the threshold (0.2)") {
 		t.Fatalf("got %s: %s", d.Status, d.ErrorMessage)
@@ -448,7 +454,7 @@ func TestAlarmAlreadyInAlarmBlocksOrWarnsPerPolicy(t *testing.T) {
 			h.deployAndRelease(release{version: "v1", env: map[string]string{"FAIL_RATE": "0.5"}, config: noWait})
 			l := startLoad(h.prod, 2)
 			time.Sleep(1500 * time.Millisecond) // a full period of failing production traffic
-			d := h.wait(h.create(release{version: "v2", config: func(c *Config) {
+			d := h.wait(h.create(release{version: "v2", config: func(c *deploy.Config) {
 				c.TerminationWait = 0
 				c.Alarms = []*manifest.Alarm{errorRateAlarm()}
 				c.OnExistingAlarm = policy
@@ -456,14 +462,14 @@ func TestAlarmAlreadyInAlarmBlocksOrWarnsPerPolicy(t *testing.T) {
 			l.Stop()
 			switch policy {
 			case manifest.ExistingAlarmBlock:
-				if d.Status != StatusFailed || d.ErrorCode != ErrAlarmActive || !strings.Contains(d.ErrorMessage, "on_existing_alarm: block") {
+				if d.Status != deploy.StatusFailed || d.ErrorCode != deploy.CodeAlarmActive || !strings.Contains(d.ErrorMessage, "on_existing_alarm: block") {
 					t.Fatalf("got %s %s %q", d.Status, d.ErrorCode, d.ErrorMessage)
 				}
-				if d.Step(StepInstall).Status != StepSkipped {
-					t.Errorf("Install %s: a blocked deployment must not start tasks", d.Step(StepInstall).Status)
+				if d.Step(deploy.StepInstall).Status != deploy.StepSkipped {
+					t.Errorf("Install %s: a blocked deployment must not start tasks", d.Step(deploy.StepInstall).Status)
 				}
 			case manifest.ExistingAlarmIgnore:
-				if d.Status != StatusSucceeded {
+				if d.Status != deploy.StatusSucceeded {
 					t.Fatalf("got %s %q", d.Status, d.ErrorMessage)
 				}
 				warned := false
@@ -486,9 +492,11 @@ func TestRollbackRefusedOnceTheOriginalIsBeingTerminated(t *testing.T) {
 	h.deployAndRelease(release{version: "v1", config: noWait})
 	l := startLoad(h.prod, 4)
 	var sent atomic.Bool
-	h.crashWhen(func(d *Deployment) bool {
-		if s := d.Step(StepTerminateOriginal); d.Revision.CommitID == "v2" && s.Status == StepInProgress && !sent.Swap(true) {
-			h.st.AddCommand(context.Background(), d.ID, Command{Name: CommandRollback, Reason: "too late"})
+	h.crashWhen(func(d *deploy.Deployment) bool {
+		if s := d.Step(deploy.StepTerminateOriginal); d.Revision.CommitID == "v2" && s.Status == deploy.StepInProgress && !sent.Swap(true) {
+			if err := h.st.AddCommand(context.Background(), d.ID, deploy.Command{Name: deploy.CommandRollback, Reason: "too late"}); err != nil {
+				t.Error(err)
+			}
 		}
 		return false
 	})
@@ -498,7 +506,7 @@ func TestRollbackRefusedOnceTheOriginalIsBeingTerminated(t *testing.T) {
 	if !sent.Load() {
 		t.Fatal("the rollback was never sent")
 	}
-	if d.Status != StatusSucceeded || d.RolledBackBy != "" {
+	if d.Status != deploy.StatusSucceeded || d.RolledBackBy != "" {
 		t.Fatalf("got %s, rolled back by %q: %s", d.Status, d.RolledBackBy, d.ErrorMessage)
 	}
 	if l.Failed() != 0 {
@@ -527,7 +535,9 @@ func TestHTTPHooksGetTheLifecycleEventAndTheirStatusDecides(t *testing.T) {
 	calls := make(chan call, 16)
 	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var c call
-		json.NewDecoder(r.Body).Decode(&c)
+		if err := json.NewDecoder(r.Body).Decode(&c); err != nil {
+			t.Error(err)
+		}
 		calls <- c
 		if c.Event == manifest.HookAfterAllowTraffic && c.Env["GREENLIGHT_COMMIT_ID"] == "v3" {
 			http.Error(w, "smoke tests failed", http.StatusBadGateway)
@@ -536,14 +546,14 @@ func TestHTTPHooksGetTheLifecycleEventAndTheirStatusDecides(t *testing.T) {
 	defer hook.Close()
 	h := newHarness(t)
 	h.deployAndRelease(release{version: "v1", config: noWait})
-	withHooks := func(c *Config) {
+	withHooks := func(c *deploy.Config) {
 		c.TerminationWait = 0
 		for _, ev := range []string{manifest.HookBeforeAllowTraffic, manifest.HookAfterAllowTraffic} {
 			c.Hooks[ev] = &manifest.Hook{Name: "http", HTTP: hook.URL}
 		}
 	}
 	d := h.wait(h.create(release{version: "v2", config: withHooks}).ID, "done", done)
-	if d.Status != StatusSucceeded {
+	if d.Status != deploy.StatusSucceeded {
 		t.Fatalf("v2: %s %s", d.Status, d.ErrorMessage)
 	}
 	first := <-calls
@@ -552,9 +562,29 @@ func TestHTTPHooksGetTheLifecycleEventAndTheirStatusDecides(t *testing.T) {
 	}
 	<-calls
 	d = h.wait(h.create(release{version: "v3", config: withHooks}).ID, "done", done)
-	if d.Status != StatusFailed || d.ErrorCode != ErrHookFailed || !strings.Contains(d.ErrorMessage, "502 Bad Gateway: smoke tests failed") {
+	if d.Status != deploy.StatusFailed || d.ErrorCode != deploy.CodeHookFailed || !strings.Contains(d.ErrorMessage, "502 Bad Gateway: smoke tests failed") {
 		t.Fatalf("v3: %s %s %q", d.Status, d.ErrorCode, d.ErrorMessage)
 	}
 	h.wait(d.RolledBackBy, "done", done)
 	h.assertOnlyVersionServes("v2")
+}
+
+// The controller changes routing with conditional writes: a write that lost a
+// race with another writer reads the routing again and redoes its change.
+func TestRoutingChangesRetryAfterLosingARace(t *testing.T) {
+	h := newHarness(t)
+	h.deployAndRelease(release{version: "v1", config: noWait})
+	h.races.Store(3)
+	d := h.wait(h.create(release{version: "v2", config: noWait}).ID, "done", done)
+	if d.Status != deploy.StatusSucceeded {
+		t.Fatalf("%s: %s", d.Status, d.ErrorMessage)
+	}
+	if left := h.races.Load(); left > 0 {
+		t.Fatalf("%d races were never run", left)
+	}
+	log, err := os.ReadFile(filepath.Join(h.dir, "logs", d.ID+".log"))
+	if err != nil || strings.Count(string(log), "reading it again") != 3 {
+		t.Fatalf("deployment log (%v):\n%s", err, log)
+	}
+	waitFor(t, h.prod, "v2")
 }

@@ -1,11 +1,13 @@
 package deploy
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"fmt"
 	"time"
 
+	"github.com/greenlight-ci/greenlight/internal/jsontime"
 	"github.com/greenlight-ci/greenlight/internal/manifest"
 )
 
@@ -17,7 +19,7 @@ type Request struct {
 	Group       string
 	Config      Config
 	Revision    Revision
-	Creator     string
+	Creator     Creator
 	ExecutionID string
 }
 
@@ -37,7 +39,7 @@ func Create(ctx context.Context, store Store, req Request) (*Deployment, error) 
 	}
 	d := &Deployment{
 		ID: id, Kind: req.Kind, Application: req.Application, Group: req.Group,
-		Status: StatusCreated, Creator: orDefault(req.Creator, CreatorUser), ExecutionID: req.ExecutionID,
+		Status: StatusCreated, Creator: cmp.Or(req.Creator, CreatorUser), ExecutionID: req.ExecutionID,
 		Created: time.Now(), Revision: req.Revision, Config: req.Config, Steps: planSteps(req.Kind),
 	}
 	if err := store.CreateDeployment(ctx, d); err != nil {
@@ -80,12 +82,12 @@ func BlueGreenConfig(def *manifest.Definition, app, group, driver string, appspe
 	cfg := Config{
 		Service:          serviceConfig(svc, driver),
 		DeploymentConfig: dc,
-		ReadyAction:      orDefault(g.DeploymentReady.ActionOnTimeout, manifest.ReadyContinue),
-		ReadyWait:        g.DeploymentReady.WaitTime.D(),
-		TerminationWait:  g.TerminationWait.D(),
-		InstallTimeout:   DefaultInstallTimeout,
+		ReadyAction:      cmp.Or(g.DeploymentReady.ActionOnTimeout, manifest.ReadyContinue),
+		ReadyWait:        g.DeploymentReady.WaitTime,
+		TerminationWait:  g.TerminationWait,
+		InstallTimeout:   jsontime.Duration(DefaultInstallTimeout),
 		AutoRollback:     g.AutoRollback,
-		OnExistingAlarm:  orDefault(g.Alarms.OnExistingAlarm, manifest.ExistingAlarmBlock),
+		OnExistingAlarm:  cmp.Or(g.Alarms.OnExistingAlarm, manifest.ExistingAlarmBlock),
 		Hooks:            map[string]*manifest.Hook{},
 	}
 	if g.Alarms.Enabled {
@@ -118,7 +120,7 @@ func StandardConfig(def *manifest.Definition, service, driver string) (Config, e
 	return Config{
 		Service:          serviceConfig(svc, driver),
 		DeploymentConfig: manifest.BuiltinDeploymentConfigs["CodeDeployDefault.ECSAllAtOnce"],
-		InstallTimeout:   DefaultInstallTimeout,
+		InstallTimeout:   jsontime.Duration(DefaultInstallTimeout),
 	}, nil
 }
 
@@ -130,7 +132,7 @@ func serviceConfig(svc *manifest.Service, driver string) ServiceConfig {
 		ProductionListener:  svc.Listeners.Production,
 		TestListener:        svc.Listeners.Test,
 		HealthCheck:         svc.HealthCheck,
-		DeregistrationDelay: svc.DeregistrationDelay.D(),
+		DeregistrationDelay: svc.DeregistrationDelay,
 		ProcessCommand:      svc.Process.Command,
 	}
 }

@@ -9,16 +9,20 @@ import (
 	"github.com/greenlight-ci/greenlight/internal/alarm"
 	"github.com/greenlight-ci/greenlight/internal/manifest"
 	"github.com/greenlight-ci/greenlight/internal/metrics"
-	"github.com/greenlight-ci/greenlight/internal/router"
+	"github.com/greenlight-ci/greenlight/internal/routing"
 	"github.com/greenlight-ci/greenlight/internal/runtime"
 )
 
 // Router is the data plane as the controller drives it (the agent client).
 type Router interface {
 	// Service returns the service's routing, or nil when the router does not know it.
-	Service(ctx context.Context, name string) (*router.ServiceStatus, error)
-	// Apply replaces the service's routing in one atomic change.
-	Apply(ctx context.Context, spec router.ServiceSpec) (*router.ServiceStatus, error)
+	Service(ctx context.Context, name string) (*routing.ServiceStatus, error)
+	// Apply replaces the service's routing in one atomic change. With ifVersion
+	// > 0 only if the service is still at that version: an error wrapping
+	// routing.ErrStale when it changed since. An invalid spec wraps
+	// routing.ErrInvalidSpec, a change the router could not record
+	// routing.ErrNotPersisted.
+	Apply(ctx context.Context, spec routing.ServiceSpec, ifVersion uint64) (*routing.ServiceStatus, error)
 	// Series returns the service's metrics slots after sinceMs (alarm evaluation).
 	Series(ctx context.Context, service string, sinceMs int64) ([]metrics.Series, error)
 }
@@ -28,7 +32,10 @@ type Drivers interface {
 	Driver(ctx context.Context, name string) (runtime.Driver, error)
 }
 
-// Store persists deployments. Implementations make each call one transaction.
+// Store persists deployments, shared by every process of a state directory
+// (internal/store implements it on SQLite). Implementations make each call one
+// transaction and are safe for concurrent use; a missing deployment is an error
+// wrapping ErrNotFound.
 type Store interface {
 	// CreateDeployment records a new deployment. It fails with ErrServiceBusy when
 	// another deployment of the same service is active and not Baking.
@@ -52,22 +59,31 @@ type Store interface {
 	TakeCommands(ctx context.Context, deploymentID string) ([]Command, error)
 }
 
-// ErrServiceBusy means the service already has an active deployment.
-var ErrServiceBusy = errors.New("an active deployment exists")
+// Errors of a Store.
+var (
+	// ErrServiceBusy means the service already has an active deployment.
+	ErrServiceBusy = errors.New("an active deployment exists")
+	// ErrNotFound means no deployment has the id asked for.
+	ErrNotFound = errors.New("deployment not found")
+)
 
 // Command is a request from outside the controller.
 type Command struct {
-	Name   string    `json:"name"` // CommandContinue, CommandStop, CommandRollback, CommandFinishBaking
-	Reason string    `json:"reason,omitempty"`
-	Who    string    `json:"who,omitempty"`
-	Time   time.Time `json:"time"`
+	Name   CommandName `json:"name"`
+	Reason string      `json:"reason,omitempty"`
+	Who    string      `json:"who,omitempty"`
+	Time   time.Time   `json:"time"`
 }
 
+// CommandName is what a Command asks for.
+type CommandName string
+
+// Commands a deployment takes.
 const (
-	CommandContinue     = "continue"      // STOP_DEPLOYMENT: reroute traffic now
-	CommandStop         = "stop"          // stop; roll back when DEPLOYMENT_STOP_ON_REQUEST is set
-	CommandRollback     = "rollback"      // roll back now, whatever the configuration
-	CommandFinishBaking = "finish-baking" // end the termination wait now (a newer deployment waits)
+	CommandContinue     CommandName = "continue"      // STOP_DEPLOYMENT: reroute traffic now
+	CommandStop         CommandName = "stop"          // stop; roll back when DEPLOYMENT_STOP_ON_REQUEST is set
+	CommandRollback     CommandName = "rollback"      // roll back now, whatever the configuration
+	CommandFinishBaking CommandName = "finish-baking" // end the termination wait now (a newer deployment waits)
 )
 
 // HookRunner runs a lifecycle hook.
@@ -77,8 +93,8 @@ type HookRunner interface {
 
 // HookCall is one hook execution.
 type HookCall struct {
-	Event       string // lifecycle event
-	ExecutionID string // LifecycleEventHookExecutionId
+	Event       StepName // lifecycle event
+	ExecutionID string   // LifecycleEventHookExecutionId
 	Hook        *manifest.Hook
 	Deployment  *Deployment
 	Env         []string // GREENLIGHT_* context

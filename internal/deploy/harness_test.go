@@ -1,4 +1,4 @@
-package deploy
+package deploy_test
 
 import (
 	"context"
@@ -10,16 +10,21 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/greenlight-ci/greenlight/internal/alarm"
+	"github.com/greenlight-ci/greenlight/internal/deploy"
 	"github.com/greenlight-ci/greenlight/internal/event"
 	"github.com/greenlight-ci/greenlight/internal/gobuild"
+	"github.com/greenlight-ci/greenlight/internal/hookrun"
+	"github.com/greenlight-ci/greenlight/internal/jsontime"
 	"github.com/greenlight-ci/greenlight/internal/loadgen"
 	"github.com/greenlight-ci/greenlight/internal/manifest"
 	"github.com/greenlight-ci/greenlight/internal/metrics"
 	"github.com/greenlight-ci/greenlight/internal/router"
+	"github.com/greenlight-ci/greenlight/internal/routing"
 	"github.com/greenlight-ci/greenlight/internal/runtime"
 	"github.com/greenlight-ci/greenlight/internal/runtime/supervisor"
 	"github.com/greenlight-ci/greenlight/internal/store"
@@ -37,7 +42,7 @@ func TestMain(m *testing.M) {
 type harness struct {
 	t        *testing.T
 	dir      string
-	st       SQLStore
+	st       deploy.Store
 	rt       *router.Router
 	sup      *supervisor.Supervisor
 	events   *event.Recorder
@@ -49,8 +54,10 @@ type harness struct {
 	// crashAfter, when set, makes the store "crash" the controller right after it
 	// records a deployment for which it returns true: the save lands, then the
 	// controller stops dead, as a SIGKILL at that instant would leave it.
-	crashAfter func(*Deployment) bool
+	crashAfter func(*deploy.Deployment) bool
 	crashMu    sync.Mutex
+	routeMu    sync.Mutex
+	races      atomic.Int32
 	rolledBack sync.Map // deployment id -> true, from Options.AfterRollback
 }
 
@@ -66,7 +73,7 @@ func newHarness(t *testing.T) *harness {
 		t.Fatal(err)
 	}
 	h := &harness{
-		t: t, dir: dir, st: SQLStore{DB: db}, sup: sup, events: &event.Recorder{},
+		t: t, dir: dir, st: db.Deployments(), sup: sup, events: &event.Recorder{},
 		rt:   router.New(router.Options{Logger: slog.New(slog.DiscardHandler)}),
 		prod: freeAddr(t), test: freeAddr(t), service: "web", finished: make(chan struct{}),
 	}
@@ -75,7 +82,9 @@ func newHarness(t *testing.T) *harness {
 		h.stop()
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()
-		sup.StopAll(ctx, time.Second)
+		if err := sup.StopAll(ctx, time.Second); err != nil {
+			t.Error(err)
+		}
 		sup.Close()
 		h.rt.Close(ctx)
 		db.Close()
@@ -87,10 +96,10 @@ func newHarness(t *testing.T) *harness {
 func (h *harness) start() {
 	ctx, cancel := context.WithCancel(context.Background())
 	h.cancel, h.finished = cancel, make(chan struct{})
-	ctrl := NewController(h.options())
+	ctrl := deploy.NewController(h.options())
 	go func() {
 		defer close(h.finished)
-		ctrl.Run(ctx)
+		_ = ctrl.Run(ctx) // ends with ctx
 	}()
 }
 
@@ -101,15 +110,15 @@ func (h *harness) stop() {
 	<-h.finished
 }
 
-func (h *harness) options() Options {
-	rt := localRouter{h.rt}
-	return Options{
-		Store: crashingStore{h.st, h}, Router: rt, Drivers: supervisorDrivers{h.sup}, Hooks: LocalHooks{},
-		Watchers: func(service, tg string, alarms []*manifest.Alarm, from time.Time, onChange func(alarm.Transition)) AlarmWatcher {
+func (h *harness) options() deploy.Options {
+	rt := localRouter{r: h.rt, mu: &h.routeMu, races: &h.races}
+	return deploy.Options{
+		Store: crashingStore{h.st, h}, Router: rt, Drivers: supervisorDrivers{h.sup}, Hooks: hookrun.Local{},
+		Watchers: func(service, tg string, alarms []*manifest.Alarm, from time.Time, onChange func(alarm.Transition)) deploy.AlarmWatcher {
 			return alarm.NewWatcher(rt, service, tg, alarms, from, onChange)
 		},
 		Events: h.events, LogDir: filepath.Join(h.dir, "logs"), Poll: 50 * time.Millisecond,
-		AfterRollback: func(_ context.Context, d *Deployment) { h.rolledBack.Store(d.ID, true) },
+		AfterRollback: func(_ context.Context, d *deploy.Deployment) { h.rolledBack.Store(d.ID, true) },
 	}
 }
 
@@ -117,28 +126,28 @@ func (h *harness) options() Options {
 type release struct {
 	version string
 	env     map[string]string
-	config  func(*Config)
+	config  func(*deploy.Config)
 }
 
-func (h *harness) config() Config {
-	return Config{
-		Service: ServiceConfig{
+func (h *harness) config() deploy.Config {
+	return deploy.Config{
+		Service: deploy.ServiceConfig{
 			Name: h.service, Driver: manifest.DriverProcess, DesiredCount: 2,
 			ProductionListener: h.prod, TestListener: h.test,
 			HealthCheck: manifest.HealthCheck{Path: "/health", Interval: manifest.Duration(200 * time.Millisecond),
 				Timeout: manifest.Duration(150 * time.Millisecond), HealthyThreshold: 2, UnhealthyThreshold: 2, Matcher: "200"},
-			DeregistrationDelay: 2 * time.Second,
+			DeregistrationDelay: jsontime.Duration(2 * time.Second),
 			ProcessCommand:      []string{testApp},
 		},
 		DeploymentConfig: manifest.BuiltinDeploymentConfigs["CodeDeployDefault.ECSAllAtOnce"],
 		ReadyAction:      manifest.ReadyContinue,
-		InstallTimeout:   30 * time.Second,
+		InstallTimeout:   jsontime.Duration(30 * time.Second),
 		AutoRollback:     manifest.AutoRollback{Enabled: true, Events: []string{manifest.RollbackOnFailure, manifest.RollbackOnAlarm, manifest.RollbackOnRequest}},
 		Hooks:            map[string]*manifest.Hook{},
 	}
 }
 
-func (h *harness) create(r release) *Deployment {
+func (h *harness) create(r release) *deploy.Deployment {
 	h.t.Helper()
 	env := []manifest.NameValue{{Name: "VERSION", Value: r.version}}
 	for k, v := range r.env {
@@ -151,9 +160,9 @@ func (h *harness) create(r release) *Deployment {
 	if r.config != nil {
 		r.config(&cfg)
 	}
-	d, err := Create(h.t.Context(), h.st, Request{
-		Kind: KindBlueGreen, Application: "web", Group: "production", Config: cfg,
-		Revision: Revision{TaskDefinition: td, ContainerName: "app", ContainerPort: 8080, Image: td.ContainerDefinitions[0].Image, ArtifactDir: h.dir, CommitID: r.version},
+	d, err := deploy.Create(h.t.Context(), h.st, deploy.Request{
+		Kind: deploy.KindBlueGreen, Application: "web", Group: "production", Config: cfg,
+		Revision: deploy.Revision{TaskDefinition: td, ContainerName: "app", ContainerPort: 8080, Image: td.ContainerDefinitions[0].Image, ArtifactDir: h.dir, CommitID: r.version},
 	})
 	if err != nil {
 		h.t.Fatal(err)
@@ -162,7 +171,7 @@ func (h *harness) create(r release) *Deployment {
 }
 
 // wait polls the deployment until cond holds.
-func (h *harness) wait(id string, what string, cond func(*Deployment) bool) *Deployment {
+func (h *harness) wait(id string, what string, cond func(*deploy.Deployment) bool) *deploy.Deployment {
 	h.t.Helper()
 	deadline := time.Now().Add(90 * time.Second)
 	for {
@@ -180,11 +189,11 @@ func (h *harness) wait(id string, what string, cond func(*Deployment) bool) *Dep
 	}
 }
 
-func released(d *Deployment) bool { return d.Status.Released() || d.Status.Done() }
-func done(d *Deployment) bool     { return d.Status.Done() }
+func released(d *deploy.Deployment) bool { return d.Status.Released() || d.Status.Done() }
+func done(d *deploy.Deployment) bool     { return d.Status.Done() }
 
 // deployAndRelease runs a deployment until production serves it.
-func (h *harness) deployAndRelease(r release) *Deployment {
+func (h *harness) deployAndRelease(r release) *deploy.Deployment {
 	h.t.Helper()
 	d := h.wait(h.create(r).ID, "released", released)
 	if !d.Status.Released() {
@@ -239,12 +248,12 @@ func freeAddr(t *testing.T) string {
 
 // crashingStore stops the controller right after a save crashAfter picks.
 type crashingStore struct {
-	SQLStore
+	deploy.Store
 	h *harness
 }
 
-func (c crashingStore) SaveDeployment(ctx context.Context, d *Deployment) error {
-	if err := c.SQLStore.SaveDeployment(ctx, d); err != nil {
+func (c crashingStore) SaveDeployment(ctx context.Context, d *deploy.Deployment) error {
+	if err := c.Store.SaveDeployment(ctx, d); err != nil {
 		return err
 	}
 	c.h.crashMu.Lock()
@@ -261,16 +270,23 @@ func (c crashingStore) SaveDeployment(ctx context.Context, d *Deployment) error 
 }
 
 // crashWhen arms a crash for the next save that matches.
-func (h *harness) crashWhen(f func(*Deployment) bool) {
+func (h *harness) crashWhen(f func(*deploy.Deployment) bool) {
 	h.crashMu.Lock()
 	h.crashAfter = f
 	h.crashMu.Unlock()
 }
 
-// localRouter drives the in-process router as the agent client would.
-type localRouter struct{ r *router.Router }
+// localRouter drives the in-process router as the agent client would, with the
+// agent's If-Match check.
+type localRouter struct {
+	r  *router.Router
+	mu *sync.Mutex
+	// races, while positive, makes that many conditional writes lose a race: a
+	// write of another party lands just before them.
+	races *atomic.Int32
+}
 
-func (l localRouter) Service(_ context.Context, name string) (*router.ServiceStatus, error) {
+func (l localRouter) Service(_ context.Context, name string) (*routing.ServiceStatus, error) {
 	st, ok := l.r.Status(name)
 	if !ok {
 		return nil, nil
@@ -278,7 +294,17 @@ func (l localRouter) Service(_ context.Context, name string) (*router.ServiceSta
 	return &st, nil
 }
 
-func (l localRouter) Apply(_ context.Context, spec router.ServiceSpec) (*router.ServiceStatus, error) {
+func (l localRouter) Apply(_ context.Context, spec routing.ServiceSpec, ifVersion uint64) (*routing.ServiceStatus, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if cur, ok := l.r.Status(spec.Name); ok && ifVersion > 0 && l.races.Add(-1) >= 0 {
+		if _, err := l.r.Apply(cur.Spec); err != nil {
+			return nil, err
+		}
+	}
+	if cur, ok := l.r.Status(spec.Name); ifVersion > 0 && (!ok || cur.Version != ifVersion) {
+		return nil, fmt.Errorf("service %s is at version %d, not %d: %w", spec.Name, cur.Version, ifVersion, routing.ErrStale)
+	}
 	st, err := l.r.Apply(spec)
 	if err != nil {
 		return nil, err

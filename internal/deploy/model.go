@@ -12,12 +12,15 @@ package deploy
 import (
 	"time"
 
+	"github.com/greenlight-ci/greenlight/internal/jsontime"
+
 	"github.com/greenlight-ci/greenlight/internal/manifest"
 )
 
 // Kind is the deployment strategy.
 type Kind string
 
+// Deployment kinds.
 const (
 	KindBlueGreen Kind = "BLUE_GREEN" // CodeDeployToECS
 	KindStandard  Kind = "ECS"        // ECS standard deploy: start new, wait healthy, switch, stop old
@@ -27,6 +30,7 @@ const (
 // Status is a deployment's status, with CodeDeploy's names.
 type Status string
 
+// Deployment statuses.
 const (
 	StatusCreated    Status = "Created"
 	StatusInProgress Status = "InProgress"
@@ -46,26 +50,30 @@ func (s Status) Done() bool {
 // pipeline action can move on.
 func (s Status) Released() bool { return s == StatusBaking || s == StatusSucceeded }
 
+// StepName names a step of a deployment.
+type StepName string
+
 // Step names: CodeDeploy's ECS lifecycle events, plus the waits and the termination
 // CodeDeploy shows as deployment steps.
 const (
-	StepBeforeInstall         = manifest.HookBeforeInstall
-	StepInstall               = "Install"
-	StepAfterInstall          = manifest.HookAfterInstall
-	StepAllowTestTraffic      = "AllowTestTraffic"
-	StepAfterAllowTestTraffic = manifest.HookAfterAllowTestTraffic
-	StepBeforeAllowTraffic    = manifest.HookBeforeAllowTraffic
-	StepReadyWait             = "ReadyWait"
-	StepAllowTraffic          = "AllowTraffic"
-	StepAfterAllowTraffic     = manifest.HookAfterAllowTraffic
-	StepTerminationWait       = "TerminationWait"
-	StepTerminateOriginal     = "TerminateOriginal"
-	StepTerminateReplacement  = "TerminateReplacement" // rollback only
+	StepBeforeInstall         StepName = manifest.HookBeforeInstall
+	StepInstall               StepName = "Install"
+	StepAfterInstall          StepName = manifest.HookAfterInstall
+	StepAllowTestTraffic      StepName = "AllowTestTraffic"
+	StepAfterAllowTestTraffic StepName = manifest.HookAfterAllowTestTraffic
+	StepBeforeAllowTraffic    StepName = manifest.HookBeforeAllowTraffic
+	StepReadyWait             StepName = "ReadyWait"
+	StepAllowTraffic          StepName = "AllowTraffic"
+	StepAfterAllowTraffic     StepName = manifest.HookAfterAllowTraffic
+	StepTerminationWait       StepName = "TerminationWait"
+	StepTerminateOriginal     StepName = "TerminateOriginal"
+	StepTerminateReplacement  StepName = "TerminateReplacement" // rollback only
 )
 
 // StepStatus is a lifecycle event's status, with CodeDeploy's names.
 type StepStatus string
 
+// Step statuses.
 const (
 	StepPending    StepStatus = "Pending"
 	StepInProgress StepStatus = "InProgress"
@@ -76,31 +84,38 @@ const (
 
 // Step is one lifecycle event of a deployment.
 type Step struct {
-	Name    string     `json:"name"`
+	Name    StepName   `json:"name"`
 	Status  StepStatus `json:"status"`
 	Start   time.Time  `json:"start,omitzero"`
 	End     time.Time  `json:"end,omitzero"`
 	Message string     `json:"message,omitempty"`
 }
 
-// Error codes, CodeDeploy's ErrorInformation.Code where one fits.
+// ErrorCode says why a deployment failed or stopped: CodeDeploy's
+// ErrorInformation.Code where one fits.
+type ErrorCode string
+
+// Error codes.
 const (
-	ErrHealthConstraints = "HEALTH_CONSTRAINTS"
-	ErrHookFailed        = "HOOK_EXECUTION_FAILURE"
-	ErrAlarmActive       = "ALARM_ACTIVE"
-	ErrTimeout           = "TIMEOUT"
-	ErrTaskCrashed       = "ECS_UPDATE_ERROR"
-	ErrManualStop        = "MANUAL_STOP"
-	ErrInternal          = "INTERNAL_ERROR"
-	ErrRevisionMissing   = "REVISION_MISSING"
+	CodeHealthConstraints ErrorCode = "HEALTH_CONSTRAINTS"
+	CodeHookFailed        ErrorCode = "HOOK_EXECUTION_FAILURE"
+	CodeAlarmActive       ErrorCode = "ALARM_ACTIVE"
+	CodeTimeout           ErrorCode = "TIMEOUT"
+	CodeTaskCrashed       ErrorCode = "ECS_UPDATE_ERROR"
+	CodeManualStop        ErrorCode = "MANUAL_STOP"
+	CodeInternal          ErrorCode = "INTERNAL_ERROR"
+	CodeRevisionMissing   ErrorCode = "REVISION_MISSING"
 )
+
+// Creator is who or what created a deployment.
+type Creator string
 
 // Creators of a deployment.
 const (
-	CreatorUser         = "user"
-	CreatorPipeline     = "CodePipeline"
-	CreatorAutoRollback = "autoRollback"
-	CreatorRollback     = "userRollback"
+	CreatorUser         Creator = "user"
+	CreatorPipeline     Creator = "CodePipeline"
+	CreatorAutoRollback Creator = "autoRollback"
+	CreatorRollback     Creator = "userRollback"
 )
 
 // Deployment is everything the controller needs to run, resume and report one
@@ -112,7 +127,7 @@ type Deployment struct {
 	Application string    `json:"application"`
 	Group       string    `json:"deployment_group"`
 	Status      Status    `json:"status"`
-	Creator     string    `json:"creator"`
+	Creator     Creator   `json:"creator"`
 	ExecutionID string    `json:"execution_id,omitempty"` // pipeline execution that asked for it
 	Created     time.Time `json:"created"`
 	Completed   time.Time `json:"completed,omitzero"`
@@ -135,8 +150,8 @@ type Deployment struct {
 	// request, an alarm, or a failure; the controller then runs the rollback.
 	Stop *StopRequest `json:"stop,omitempty"`
 
-	ErrorCode    string `json:"error_code,omitempty"`
-	ErrorMessage string `json:"error_message,omitempty"`
+	ErrorCode    ErrorCode `json:"error_code,omitempty"`
+	ErrorMessage string    `json:"error_message,omitempty"`
 
 	// Rollback links: RollbackOf on a rollback deployment; RolledBackBy on the one it
 	// rolled back.
@@ -163,9 +178,9 @@ type Config struct {
 	Service          ServiceConfig             `json:"service"`
 	DeploymentConfig manifest.DeploymentConfig `json:"deployment_config"`
 	ReadyAction      string                    `json:"ready_action"`
-	ReadyWait        time.Duration             `json:"ready_wait"`
-	TerminationWait  time.Duration             `json:"termination_wait"`
-	InstallTimeout   time.Duration             `json:"install_timeout"`
+	ReadyWait        jsontime.Duration         `json:"ready_wait"`
+	TerminationWait  jsontime.Duration         `json:"termination_wait"`
+	InstallTimeout   jsontime.Duration         `json:"install_timeout"`
 	AutoRollback     manifest.AutoRollback     `json:"auto_rollback"`
 	Alarms           []*manifest.Alarm         `json:"alarms,omitempty"`
 	OnExistingAlarm  string                    `json:"on_existing_alarm,omitempty"`
@@ -180,7 +195,7 @@ type ServiceConfig struct {
 	ProductionListener  string               `json:"production_listener"`
 	TestListener        string               `json:"test_listener,omitempty"`
 	HealthCheck         manifest.HealthCheck `json:"health_check"`
-	DeregistrationDelay time.Duration        `json:"deregistration_delay"`
+	DeregistrationDelay jsontime.Duration    `json:"deregistration_delay"`
 	ProcessCommand      []string             `json:"process_command,omitempty"`
 }
 
@@ -194,7 +209,7 @@ type Task struct {
 // StopRequest says why a deployment must stop.
 type StopRequest struct {
 	Event     string    `json:"event"` // manifest.RollbackOn*: which auto-rollback event it is
-	Code      string    `json:"code"`
+	Code      ErrorCode `json:"code"`
 	Reason    string    `json:"reason"`
 	Requested time.Time `json:"requested"`
 	// Alarm details when Event is DEPLOYMENT_STOP_ON_ALARM.
@@ -205,15 +220,15 @@ type StopRequest struct {
 
 // RollbackInfo records how fast a rollback restored production.
 type RollbackInfo struct {
-	Reason     string        `json:"reason"`
-	Alarm      string        `json:"alarm,omitempty"`
-	Detection  time.Duration `json:"detection,omitempty"` // first breaching datapoint -> ALARM
-	Restore    time.Duration `json:"restore"`             // stop requested (ALARM) -> 100% on original
-	RestoredAt time.Time     `json:"restored_at"`
+	Reason     string            `json:"reason"`
+	Alarm      string            `json:"alarm,omitempty"`
+	Detection  jsontime.Duration `json:"detection,omitempty"` // first breaching datapoint -> ALARM
+	Restore    jsontime.Duration `json:"restore"`             // stop requested (ALARM) -> 100% on original
+	RestoredAt time.Time         `json:"restored_at"`
 }
 
 // Step returns the named step, or nil.
-func (d *Deployment) Step(name string) *Step {
+func (d *Deployment) Step(name StepName) *Step {
 	for i := range d.Steps {
 		if d.Steps[i].Name == name {
 			return &d.Steps[i]

@@ -8,19 +8,19 @@ import (
 
 // planSteps returns the lifecycle of a new deployment of kind, all Pending.
 func planSteps(kind Kind) []Step {
-	var names []string
+	var names []StepName
 	switch kind {
 	case KindBlueGreen:
-		names = []string{
+		names = []StepName{
 			StepBeforeInstall, StepInstall, StepAfterInstall,
 			StepAllowTestTraffic, StepAfterAllowTestTraffic, StepBeforeAllowTraffic,
 			StepReadyWait, StepAllowTraffic, StepAfterAllowTraffic,
 			StepTerminationWait, StepTerminateOriginal,
 		}
 	case KindStandard:
-		names = []string{StepInstall, StepAllowTraffic, StepTerminateOriginal}
+		names = []StepName{StepInstall, StepAllowTraffic, StepTerminateOriginal}
 	case KindRollback:
-		names = []string{StepAllowTraffic, StepTerminateReplacement}
+		names = []StepName{StepAllowTraffic, StepTerminateReplacement}
 	}
 	steps := make([]Step, len(names))
 	for i, n := range names {

@@ -1,22 +1,23 @@
-package deploy
+package deploy_test
 
 import (
 	"testing"
 	"time"
 
+	"github.com/greenlight-ci/greenlight/internal/deploy"
 	"github.com/greenlight-ci/greenlight/internal/manifest"
 )
 
 func TestShiftScheduleOfEveryPredefinedConfig(t *testing.T) {
 	m := time.Minute
-	for name, want := range map[string][]TrafficShift{
+	for name, want := range map[string][]deploy.TrafficShift{
 		"CodeDeployDefault.ECSAllAtOnce":                    {{0, 100}},
 		"CodeDeployDefault.ECSCanary10Percent5Minutes":      {{0, 10}, {5 * m, 100}},
 		"CodeDeployDefault.ECSCanary10Percent15Minutes":     {{0, 10}, {15 * m, 100}},
 		"CodeDeployDefault.ECSLinear10PercentEvery1Minutes": {{0, 10}, {m, 20}, {2 * m, 30}, {3 * m, 40}, {4 * m, 50}, {5 * m, 60}, {6 * m, 70}, {7 * m, 80}, {8 * m, 90}, {9 * m, 100}},
 		"CodeDeployDefault.ECSLinear10PercentEvery3Minutes": {{0, 10}, {3 * m, 20}, {6 * m, 30}, {9 * m, 40}, {12 * m, 50}, {15 * m, 60}, {18 * m, 70}, {21 * m, 80}, {24 * m, 90}, {27 * m, 100}},
 	} {
-		got := ShiftSchedule(manifest.BuiltinDeploymentConfigs[name])
+		got := deploy.ShiftSchedule(manifest.BuiltinDeploymentConfigs[name])
 		if len(got) != len(want) {
 			t.Errorf("%s: %v, want %v", name, got, want)
 			continue
@@ -32,8 +33,8 @@ func TestShiftScheduleOfEveryPredefinedConfig(t *testing.T) {
 
 func TestShiftScheduleOfCustomConfigsWithSeconds(t *testing.T) {
 	linear := manifest.DeploymentConfig{Type: manifest.TrafficTimeBasedLinear, Percentage: 30, Interval: manifest.Duration(2 * time.Second)}
-	got := ShiftSchedule(linear)
-	want := []TrafficShift{{0, 30}, {2 * time.Second, 60}, {4 * time.Second, 90}, {6 * time.Second, 100}}
+	got := deploy.ShiftSchedule(linear)
+	want := []deploy.TrafficShift{{0, 30}, {2 * time.Second, 60}, {4 * time.Second, 90}, {6 * time.Second, 100}}
 	if len(got) != len(want) {
 		t.Fatalf("linear 30%% every 2s: %v, want %v", got, want)
 	}
@@ -45,7 +46,7 @@ func TestShiftScheduleOfCustomConfigsWithSeconds(t *testing.T) {
 }
 
 func TestWeightAtFollowsTheScheduleAndSaysWhatIsNext(t *testing.T) {
-	s := []TrafficShift{{0, 10}, {5 * time.Second, 100}}
+	s := []deploy.TrafficShift{{0, 10}, {5 * time.Second, 100}}
 	for _, c := range []struct {
 		elapsed time.Duration
 		weight  int
@@ -56,7 +57,7 @@ func TestWeightAtFollowsTheScheduleAndSaysWhatIsNext(t *testing.T) {
 		{5 * time.Second, 100, 0},
 		{time.Hour, 100, 0}, // resumed long after: straight to the end
 	} {
-		if w, n := WeightAt(s, c.elapsed); w != c.weight || n != c.next {
+		if w, n := deploy.WeightAt(s, c.elapsed); w != c.weight || n != c.next {
 			t.Errorf("at %s: weight %d next %s, want %d %s", c.elapsed, w, n, c.weight, c.next)
 		}
 	}

@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -9,13 +10,14 @@ import (
 
 	"github.com/greenlight-ci/greenlight/internal/event"
 	"github.com/greenlight-ci/greenlight/internal/manifest"
-	"github.com/greenlight-ci/greenlight/internal/router"
+	"github.com/greenlight-ci/greenlight/internal/routing"
 	"github.com/greenlight-ci/greenlight/internal/runtime"
+	"github.com/greenlight-ci/greenlight/internal/tail"
 )
 
 // execStep does the work of one step. It is idempotent: run again after a crash, it
 // finds what is already done and does the rest.
-func (r *run) execStep(ctx context.Context, name string) (skipped bool, err error) {
+func (r *run) execStep(ctx context.Context, name StepName) (skipped bool, err error) {
 	switch name {
 	case StepInstall:
 		return false, r.install(ctx)
@@ -41,25 +43,55 @@ func (r *run) execStep(ctx context.Context, name string) (skipped bool, err erro
 }
 
 // currentSpec returns the service's routing now, or a fresh one for a new service.
-func (r *run) currentSpec(ctx context.Context) (router.ServiceSpec, *router.ServiceStatus, error) {
+func (r *run) currentSpec(ctx context.Context) (routing.ServiceSpec, *routing.ServiceStatus, error) {
 	st, err := r.c.opts.Router.Service(ctx, r.d.Config.Service.Name)
 	if err != nil {
-		return router.ServiceSpec{}, nil, fmt.Errorf("read routing of %s: %w", r.d.Config.Service.Name, err)
+		return routing.ServiceSpec{}, nil, fmt.Errorf("read routing of %s: %w", r.d.Config.Service.Name, err)
 	}
-	var cur *router.ServiceSpec
+	var cur *routing.ServiceSpec
 	if st != nil {
 		cur = &st.Spec
 	}
 	return baseSpec(cur, r.d.Config.Service), st, nil
 }
 
-func (r *run) apply(ctx context.Context, spec router.ServiceSpec, what string) (*router.ServiceStatus, error) {
-	st, err := r.c.opts.Router.Apply(ctx, spec)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", what, err)
+// maxRouteAttempts bounds how often update reads again after losing a race.
+const maxRouteAttempts = 5
+
+// errUnchanged is what a change returns when the routing needs no write.
+var errUnchanged = errors.New("routing unchanged")
+
+// update changes the service's routing in one conditional write: it reads the
+// routing now, lets change edit it, and applies it only if nobody changed it
+// since (the version read, If-Match on the agent's API). A write that lost the
+// race reads again. A change that returns errUnchanged writes nothing.
+func (r *run) update(ctx context.Context, what string, change func(spec *routing.ServiceSpec) error) error {
+	for attempt := 1; ; attempt++ {
+		spec, st, err := r.currentSpec(ctx)
+		if err != nil {
+			return err
+		}
+		if err := change(&spec); err != nil {
+			if errors.Is(err, errUnchanged) {
+				return nil
+			}
+			return err
+		}
+		var version uint64
+		if st != nil {
+			version = st.Version
+		}
+		_, err = r.c.opts.Router.Apply(ctx, spec, version)
+		if errors.Is(err, routing.ErrStale) && attempt < maxRouteAttempts {
+			r.logf("routing of %s changed while %s; reading it again", spec.Name, what)
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+		r.logf("routing: %s (weights %v, test -> %q)", what, spec.ProductionWeights, spec.TestTargetGroup)
+		return nil
 	}
-	r.logf("routing: %s (weights %v, test -> %q)", what, spec.ProductionWeights, spec.TestTargetGroup)
-	return st, nil
 }
 
 // install starts the replacement task set, registers it in the free target group
@@ -83,18 +115,21 @@ func (r *run) install(ctx context.Context) error {
 			return err
 		}
 	}
-	if err := r.clearLeftovers(ctx, &spec); err != nil {
+	if err := r.clearLeftovers(ctx); err != nil {
 		return err
 	}
 	drv, err := r.c.opts.Drivers.Driver(ctx, d.Config.Service.Driver)
 	if err != nil {
-		return fail(ErrInternal, "runtime %s: %w", d.Config.Service.Driver, err)
+		return fail(CodeInternal, "runtime %s: %w", d.Config.Service.Driver, err)
 	}
 	if err := r.startTasks(ctx, drv); err != nil {
 		return err
 	}
-	setTargets(&spec, d.ReplacementTargetGroup, targetSpecs(d.ReplacementTasks, d.ID))
-	if _, err := r.apply(ctx, spec, "register replacement targets in "+d.ReplacementTargetGroup); err != nil {
+	err = r.update(ctx, "register replacement targets in "+d.ReplacementTargetGroup, func(spec *routing.ServiceSpec) error {
+		setTargets(spec, d.ReplacementTargetGroup, targetSpecs(d.ReplacementTasks, d.ID))
+		return nil
+	})
+	if err != nil {
 		return err
 	}
 	return r.waitHealthy(ctx, drv)
@@ -102,7 +137,7 @@ func (r *run) install(ctx context.Context) error {
 
 // tasksOf returns the tasks registered in a target group, with the driver that
 // started them when the last release recorded it.
-func (r *run) tasksOf(ctx context.Context, spec *router.ServiceSpec, tg string) []Task {
+func (r *run) tasksOf(ctx context.Context, spec *routing.ServiceSpec, tg string) []Task {
 	drivers := map[string]string{}
 	if last, err := r.c.opts.Store.LastReleased(ctx, spec.Name); err == nil && last != nil {
 		for _, t := range last.ReplacementTasks {
@@ -118,13 +153,36 @@ func (r *run) tasksOf(ctx context.Context, spec *router.ServiceSpec, tg string) 
 
 // clearLeftovers removes targets a stopped or failed deployment left in the
 // replacement group (the group must be empty before new tasks go in) and stops them.
-func (r *run) clearLeftovers(ctx context.Context, spec *router.ServiceSpec) error {
+func (r *run) clearLeftovers(ctx context.Context) error {
+	var stale []Task
+	err := r.update(ctx, "remove leftover targets from "+r.d.ReplacementTargetGroup, func(spec *routing.ServiceSpec) error {
+		var keep []routing.TargetSpec
+		keep, stale = r.leftovers(spec)
+		if len(stale) == 0 {
+			return errUnchanged
+		}
+		setTargets(spec, r.d.ReplacementTargetGroup, keep)
+		if spec.TestTargetGroup == r.d.ReplacementTargetGroup {
+			spec.TestTargetGroup = ""
+		}
+		if spec.ProductionWeights[r.d.ReplacementTargetGroup] > 0 && r.d.OriginalTargetGroup != "" {
+			setWeights(spec, r.d.OriginalTargetGroup, 100)
+		}
+		return nil
+	})
+	if err != nil || len(stale) == 0 {
+		return err
+	}
+	return r.stopTasks(ctx, stale)
+}
+
+// leftovers splits the replacement group's targets into this deployment's and
+// those another one left.
+func (r *run) leftovers(spec *routing.ServiceSpec) (keep []routing.TargetSpec, stale []Task) {
 	mine := map[string]bool{}
 	for _, t := range r.d.ReplacementTasks {
 		mine[t.ID] = true
 	}
-	var keep []router.TargetSpec
-	var stale []Task
 	for _, t := range targetsOf(spec, r.d.ReplacementTargetGroup) {
 		if mine[t.ID] {
 			keep = append(keep, t)
@@ -132,20 +190,7 @@ func (r *run) clearLeftovers(ctx context.Context, spec *router.ServiceSpec) erro
 			stale = append(stale, Task{ID: t.ID, Address: t.Address})
 		}
 	}
-	if len(stale) == 0 {
-		return nil
-	}
-	setTargets(spec, r.d.ReplacementTargetGroup, keep)
-	if spec.TestTargetGroup == r.d.ReplacementTargetGroup {
-		spec.TestTargetGroup = ""
-	}
-	if spec.ProductionWeights[r.d.ReplacementTargetGroup] > 0 && r.d.OriginalTargetGroup != "" {
-		setWeights(spec, r.d.OriginalTargetGroup, 100)
-	}
-	if _, err := r.apply(ctx, *spec, "remove leftover targets from "+r.d.ReplacementTargetGroup); err != nil {
-		return err
-	}
-	return r.stopTasks(ctx, stale)
+	return keep, stale
 }
 
 // taskID is deterministic, so that a step run again after a crash finds the tasks
@@ -161,7 +206,7 @@ func (r *run) startTasks(ctx context.Context, drv runtime.Driver) error {
 		spec := r.taskSpec(taskID(d.Config.Service.Name, d.ID, i))
 		task, err := drv.Start(ctx, spec)
 		if err != nil {
-			return fail(ErrTaskCrashed, "start task %s: %w", spec.ID, err)
+			return fail(CodeTaskCrashed, "start task %s: %w", spec.ID, err)
 		}
 		d.ReplacementTasks = append(d.ReplacementTasks, Task{ID: task.ID, Address: task.Address, Driver: drv.Name()})
 		r.logf("started task %s at %s (%s)", task.ID, task.Address, drv.Name())
@@ -204,7 +249,7 @@ func (r *run) taskSpec(id string) runtime.TaskSpec {
 // task that exits, or a deadline passed, fails the install with the reason.
 func (r *run) waitHealthy(ctx context.Context, drv runtime.Driver) error {
 	d := r.d
-	deadline := d.Step(StepInstall).Start.Add(d.Config.InstallTimeout)
+	deadline := d.Step(StepInstall).Start.Add(d.Config.InstallTimeout.D())
 	var lastReason string
 	lastInspect := time.Time{}
 	return r.waitUntil(ctx, func() (bool, error) {
@@ -227,13 +272,13 @@ func (r *run) waitHealthy(ctx context.Context, drv runtime.Driver) error {
 			}
 		}
 		if time.Now().After(deadline) {
-			return false, fail(ErrHealthConstraints, "replacement tasks not healthy after %s: %s", d.Config.InstallTimeout, orDefault(lastReason, "no health check passed"))
+			return false, fail(CodeHealthConstraints, "replacement tasks not healthy after %s: %s", d.Config.InstallTimeout, cmp.Or(lastReason, "no health check passed"))
 		}
 		return false, nil
 	})
 }
 
-func replacementHealth(st *router.ServiceStatus, d *Deployment) (healthy bool, reason string) {
+func replacementHealth(st *routing.ServiceStatus, d *Deployment) (healthy bool, reason string) {
 	if st == nil {
 		return false, "service not routed"
 	}
@@ -249,7 +294,7 @@ func replacementHealth(st *router.ServiceStatus, d *Deployment) (healthy bool, r
 			if !want[t.ID] {
 				continue
 			}
-			if t.State != router.TargetHealthy {
+			if t.State != routing.TargetHealthy {
 				return false, fmt.Sprintf("target %s is %s: %s", t.ID, t.State, t.Reason)
 			}
 			delete(want, t.ID)
@@ -262,7 +307,7 @@ func (r *run) checkTasksRunning(ctx context.Context, drv runtime.Driver) error {
 	for _, t := range r.d.ReplacementTasks {
 		task, err := drv.Inspect(ctx, t.ID)
 		if errors.Is(err, runtime.ErrNotFound) {
-			return fail(ErrTaskCrashed, "task %s is gone", t.ID)
+			return fail(CodeTaskCrashed, "task %s is gone", t.ID)
 		}
 		if err != nil {
 			return fmt.Errorf("inspect task %s: %w", t.ID, err)
@@ -272,20 +317,20 @@ func (r *run) checkTasksRunning(ctx context.Context, drv runtime.Driver) error {
 			if task.Error != "" {
 				msg += " (" + task.Error + ")"
 			}
-			return fail(ErrTaskCrashed, "%s%s", msg, r.taskLogTail(ctx, drv, t.ID))
+			return fail(CodeTaskCrashed, "%s%s", msg, r.taskLogTail(ctx, drv, t.ID))
 		}
 	}
 	return nil
 }
 
 func (r *run) taskLogTail(ctx context.Context, drv runtime.Driver, id string) string {
-	var buf tailBuffer
+	var last tail.Buffer
 	lctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	if err := drv.Logs(lctx, id, &buf, false); err != nil || len(buf.lines()) == 0 {
+	if err := drv.Logs(lctx, id, &last, false); err != nil || len(last.Lines()) == 0 {
 		return ""
 	}
-	return "; last output: " + strings.Join(buf.lines(), " | ")
+	return "; last output: " + strings.Join(last.Lines(), " | ")
 }
 
 func (r *run) allowTestTraffic(ctx context.Context) (bool, error) {
@@ -293,14 +338,12 @@ func (r *run) allowTestTraffic(ctx context.Context) (bool, error) {
 	if r.d.Config.Service.TestListener == "" {
 		return true, nil
 	}
-	spec, _, err := r.currentSpec(ctx)
-	if err != nil {
-		return false, err
-	}
-	spec.TestTargetGroup = r.d.ReplacementTargetGroup
-	_, err = r.apply(ctx, spec, "test traffic to "+r.d.ReplacementTargetGroup)
+	err := r.update(ctx, "test traffic to "+r.d.ReplacementTargetGroup, func(spec *routing.ServiceSpec) error {
+		spec.TestTargetGroup = r.d.ReplacementTargetGroup
+		return nil
+	})
 	r.emit(event.Event{Kind: event.KindTraffic, Name: "test", Message: "test listener -> " + r.d.ReplacementTargetGroup,
-		Data: map[string]any{"listener": spec.TestListener, "target_group": r.d.ReplacementTargetGroup}})
+		Data: map[string]any{"listener": r.d.Config.Service.TestListener, "target_group": r.d.ReplacementTargetGroup}})
 	return false, err
 }
 
@@ -317,7 +360,7 @@ func (r *run) readyWait(ctx context.Context) (bool, error) {
 			return false, err
 		}
 	}
-	deadline := r.d.Step(StepReadyWait).Start.Add(cfg.ReadyWait)
+	deadline := r.d.Step(StepReadyWait).Start.Add(cfg.ReadyWait.D())
 	err := r.waitUntil(ctx, func() (bool, error) {
 		if r.d.ContinueRequested {
 			return true, nil
@@ -326,7 +369,7 @@ func (r *run) readyWait(ctx context.Context) (bool, error) {
 			return false, nil
 		}
 		if cfg.ReadyAction == manifest.ReadyStop {
-			r.d.Stop = &StopRequest{Event: "DEPLOYMENT_STOP_ON_REQUEST", Code: ErrTimeout, Reason: fmt.Sprintf("not continued within the ready wait of %s", cfg.ReadyWait), Requested: time.Now()}
+			r.d.Stop = &StopRequest{Event: "DEPLOYMENT_STOP_ON_REQUEST", Code: CodeTimeout, Reason: fmt.Sprintf("not continued within the ready wait of %s", cfg.ReadyWait), Requested: time.Now()}
 			return false, errInterrupted
 		}
 		return true, nil
@@ -369,15 +412,14 @@ func (r *run) allowTraffic(ctx context.Context) error {
 
 func (r *run) shiftTo(ctx context.Context, weight int) error {
 	d := r.d
-	spec, _, err := r.currentSpec(ctx)
+	err := r.update(ctx, fmt.Sprintf("production %d%% to %s", weight, d.ReplacementTargetGroup), func(spec *routing.ServiceSpec) error {
+		setWeights(spec, d.ReplacementTargetGroup, weight)
+		if d.Kind == KindStandard && spec.TestListener != "" {
+			spec.TestTargetGroup = d.ReplacementTargetGroup
+		}
+		return nil
+	})
 	if err != nil {
-		return err
-	}
-	setWeights(&spec, d.ReplacementTargetGroup, weight)
-	if d.Kind == KindStandard && spec.TestListener != "" {
-		spec.TestTargetGroup = d.ReplacementTargetGroup
-	}
-	if _, err := r.apply(ctx, spec, fmt.Sprintf("production %d%% to %s", weight, d.ReplacementTargetGroup)); err != nil {
 		return err
 	}
 	d.ReplacementWeight = weight
@@ -394,7 +436,7 @@ func (r *run) shiftTo(ctx context.Context, weight int) error {
 func (r *run) terminationWait(ctx context.Context) (bool, error) {
 	d := r.d
 	if d.TerminationDue.IsZero() {
-		d.TerminationDue = d.Step(StepTerminationWait).Start.Add(d.Config.TerminationWait)
+		d.TerminationDue = d.Step(StepTerminationWait).Start.Add(d.Config.TerminationWait.D())
 	}
 	if d.Status != StatusBaking {
 		if err := r.setStatus(ctx, StatusBaking, fmt.Sprintf("original task set kept warm until %s", d.TerminationDue.Format(time.RFC3339))); err != nil {
@@ -413,15 +455,14 @@ func (r *run) terminateOriginal(ctx context.Context) error {
 	if d.OriginalTargetGroup == "" {
 		return nil
 	}
-	spec, _, err := r.currentSpec(ctx)
+	err := r.update(ctx, "deregister original targets in "+d.OriginalTargetGroup, func(spec *routing.ServiceSpec) error {
+		setTargets(spec, d.OriginalTargetGroup, nil)
+		if spec.TestTargetGroup == d.OriginalTargetGroup {
+			spec.TestTargetGroup = ""
+		}
+		return nil
+	})
 	if err != nil {
-		return err
-	}
-	setTargets(&spec, d.OriginalTargetGroup, nil)
-	if spec.TestTargetGroup == d.OriginalTargetGroup {
-		spec.TestTargetGroup = ""
-	}
-	if _, err := r.apply(ctx, spec, "deregister original targets in "+d.OriginalTargetGroup); err != nil {
 		return err
 	}
 	if err := r.waitDrained(ctx, d.OriginalTasks); err != nil {
@@ -437,7 +478,7 @@ func (r *run) waitDrained(ctx context.Context, tasks []Task) error {
 	for _, t := range tasks {
 		ids[t.ID] = true
 	}
-	deadline := time.Now().Add(r.d.Config.Service.DeregistrationDelay + 10*time.Second)
+	deadline := time.Now().Add(r.d.Config.Service.DeregistrationDelay.D() + 10*time.Second)
 	for {
 		st, err := r.c.opts.Router.Service(ctx, r.d.Config.Service.Name)
 		if err != nil {
@@ -452,7 +493,7 @@ func (r *run) waitDrained(ctx context.Context, tasks []Task) error {
 	}
 }
 
-func anyTarget(st *router.ServiceStatus, ids map[string]bool) bool {
+func anyTarget(st *routing.ServiceStatus, ids map[string]bool) bool {
 	if st == nil {
 		return false
 	}
@@ -490,33 +531,4 @@ func (r *run) stopTasks(ctx context.Context, tasks []Task) error {
 		r.logf("stopped task %s", t.ID)
 	}
 	return nil
-}
-
-func orDefault(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
-}
-
-// tailBuffer keeps the last lines written to it.
-type tailBuffer struct{ buf []byte }
-
-func (b *tailBuffer) Write(p []byte) (int, error) {
-	b.buf = append(b.buf, p...)
-	if len(b.buf) > 4096 {
-		b.buf = b.buf[len(b.buf)-4096:]
-	}
-	return len(p), nil
-}
-
-func (b *tailBuffer) lines() []string {
-	all := strings.Split(strings.TrimSpace(string(b.buf)), "\n")
-	if len(all) > 5 {
-		all = all[len(all)-5:]
-	}
-	if len(all) == 1 && all[0] == "" {
-		return nil
-	}
-	return all
 }

@@ -1,12 +1,15 @@
 package deploy
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"time"
 
 	"github.com/greenlight-ci/greenlight/internal/event"
+	"github.com/greenlight-ci/greenlight/internal/jsontime"
 	"github.com/greenlight-ci/greenlight/internal/manifest"
+	"github.com/greenlight-ci/greenlight/internal/routing"
 )
 
 // stop ends a deployment that must not go on (a failure, an alarm, a request). What
@@ -80,7 +83,7 @@ func (r *run) rollBack(ctx context.Context, final Status) error {
 		rb.Creator = CreatorRollback
 	}
 	if !s.FirstBreach.IsZero() {
-		rb.Rollback.Detection = s.AlarmAt.Sub(s.FirstBreach)
+		rb.Rollback.Detection = jsontime.Duration(s.AlarmAt.Sub(s.FirstBreach))
 	}
 	d.Status, d.Completed, d.RolledBackBy = final, time.Now(), rb.ID
 	r.c.claim(rb.ID)
@@ -113,17 +116,16 @@ func (r *run) rollBack(ctx context.Context, final Status) error {
 // are deregistered (they drain).
 func (r *run) rerouteToOriginal(ctx context.Context) error {
 	d := r.d
-	spec, _, err := r.currentSpec(ctx)
+	err := r.update(ctx, "roll back: production 100% to "+cmp.Or(d.OriginalTargetGroup, "nothing (first deployment)"), func(spec *routing.ServiceSpec) error {
+		setWeights(spec, d.ReplacementTargetGroup, 0)
+		setTargets(spec, d.ReplacementTargetGroup, nil)
+		spec.TestTargetGroup = ""
+		if d.OriginalTargetGroup != "" && spec.TestListener != "" {
+			spec.TestTargetGroup = d.OriginalTargetGroup
+		}
+		return nil
+	})
 	if err != nil {
-		return err
-	}
-	setWeights(&spec, d.ReplacementTargetGroup, 0)
-	setTargets(&spec, d.ReplacementTargetGroup, nil)
-	spec.TestTargetGroup = ""
-	if d.OriginalTargetGroup != "" && spec.TestListener != "" {
-		spec.TestTargetGroup = d.OriginalTargetGroup
-	}
-	if _, err := r.apply(ctx, spec, "roll back: production 100% to "+orDefault(d.OriginalTargetGroup, "nothing (first deployment)")); err != nil {
 		return err
 	}
 	restored := time.Now()
@@ -131,7 +133,7 @@ func (r *run) rerouteToOriginal(ctx context.Context) error {
 	if d.Rollback != nil {
 		d.Rollback.RestoredAt = restored
 		if orig, err := r.c.opts.Store.Deployment(ctx, d.RollbackOf); err == nil && orig.Stop != nil {
-			d.Rollback.Restore = restored.Sub(orig.Stop.Requested)
+			d.Rollback.Restore = jsontime.Duration(restored.Sub(orig.Stop.Requested))
 		}
 	}
 	if err := r.save(ctx); err != nil {
@@ -146,7 +148,7 @@ func (d *Deployment) rollbackRestoreMillis() float64 {
 	if d.Rollback == nil {
 		return 0
 	}
-	return float64(d.Rollback.Restore.Microseconds()) / 1000
+	return float64(d.Rollback.Restore.D().Microseconds()) / 1000
 }
 
 // terminateReplacement waits for the replacement to drain and stops its tasks.

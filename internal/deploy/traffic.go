@@ -1,7 +1,8 @@
 package deploy
 
 import (
-	"github.com/greenlight-ci/greenlight/internal/router"
+	"github.com/greenlight-ci/greenlight/internal/jsontime"
+	"github.com/greenlight-ci/greenlight/internal/routing"
 )
 
 // Each service has two target groups with stable names; they swap roles (original,
@@ -20,22 +21,22 @@ func otherTargetGroup(service, tg string) string {
 
 // baseSpec is the service's routing with the listeners, health check and draining
 // of cfg, keeping the targets, weights and test route of cur (nil for a new service).
-func baseSpec(cur *router.ServiceSpec, cfg ServiceConfig) router.ServiceSpec {
+func baseSpec(cur *routing.ServiceSpec, cfg ServiceConfig) routing.ServiceSpec {
 	names := targetGroupNames(cfg.Name)
-	spec := router.ServiceSpec{
+	spec := routing.ServiceSpec{
 		Name:               cfg.Name,
 		ProductionListener: cfg.ProductionListener,
 		TestListener:       cfg.TestListener,
-		HealthCheck: router.HealthCheck{
+		HealthCheck: routing.HealthCheck{
 			Path:               cfg.HealthCheck.Path,
-			Interval:           router.Duration(cfg.HealthCheck.Interval),
-			Timeout:            router.Duration(cfg.HealthCheck.Timeout),
+			Interval:           jsontime.Duration(cfg.HealthCheck.Interval),
+			Timeout:            jsontime.Duration(cfg.HealthCheck.Timeout),
 			HealthyThreshold:   cfg.HealthCheck.HealthyThreshold,
 			UnhealthyThreshold: cfg.HealthCheck.UnhealthyThreshold,
 			Matcher:            cfg.HealthCheck.Matcher,
 		},
-		DeregistrationDelay: router.Duration(cfg.DeregistrationDelay),
-		TargetGroups:        []router.TargetGroupSpec{{Name: names[0]}, {Name: names[1]}},
+		DeregistrationDelay: jsontime.Duration(cfg.DeregistrationDelay),
+		TargetGroups:        []routing.TargetGroupSpec{{Name: names[0]}, {Name: names[1]}},
 		ProductionWeights:   map[string]int{names[0]: 100, names[1]: 0},
 	}
 	if cur == nil {
@@ -54,10 +55,10 @@ func baseSpec(cur *router.ServiceSpec, cfg ServiceConfig) router.ServiceSpec {
 	return spec
 }
 
-func targetsOf(spec *router.ServiceSpec, tg string) []router.TargetSpec {
+func targetsOf(spec *routing.ServiceSpec, tg string) []routing.TargetSpec {
 	for _, g := range spec.TargetGroups {
 		if g.Name == tg {
-			return append([]router.TargetSpec(nil), g.Targets...)
+			return append([]routing.TargetSpec(nil), g.Targets...)
 		}
 	}
 	return nil
@@ -65,7 +66,7 @@ func targetsOf(spec *router.ServiceSpec, tg string) []router.TargetSpec {
 
 // productionTargetGroup returns the group serving production in spec: the one with
 // the larger weight that has targets, or "" when no group has targets.
-func productionTargetGroup(spec *router.ServiceSpec) string {
+func productionTargetGroup(spec *routing.ServiceSpec) string {
 	best, bestWeight := "", -1
 	for _, g := range spec.TargetGroups {
 		if len(g.Targets) == 0 {
@@ -78,7 +79,7 @@ func productionTargetGroup(spec *router.ServiceSpec) string {
 	return best
 }
 
-func setTargets(spec *router.ServiceSpec, tg string, targets []router.TargetSpec) {
+func setTargets(spec *routing.ServiceSpec, tg string, targets []routing.TargetSpec) {
 	for i := range spec.TargetGroups {
 		if spec.TargetGroups[i].Name == tg {
 			spec.TargetGroups[i].Targets = targets
@@ -89,17 +90,17 @@ func setTargets(spec *router.ServiceSpec, tg string, targets []router.TargetSpec
 // setWeights gives the replacement weight percent of production and the other
 // target group the rest (for a service's first deployment that group is empty: the
 // router answers 503 for its share, as production had nothing to serve before).
-func setWeights(spec *router.ServiceSpec, replacement string, weight int) {
+func setWeights(spec *routing.ServiceSpec, replacement string, weight int) {
 	spec.ProductionWeights = map[string]int{
 		replacement:                              weight,
 		otherTargetGroup(spec.Name, replacement): 100 - weight,
 	}
 }
 
-func targetSpecs(tasks []Task, revision string) []router.TargetSpec {
-	out := make([]router.TargetSpec, len(tasks))
+func targetSpecs(tasks []Task, revision string) []routing.TargetSpec {
+	out := make([]routing.TargetSpec, len(tasks))
 	for i, t := range tasks {
-		out[i] = router.TargetSpec{ID: t.ID, Address: t.Address, Revision: revision}
+		out[i] = routing.TargetSpec{ID: t.ID, Address: t.Address, Revision: revision}
 	}
 	return out
 }

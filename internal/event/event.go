@@ -1,8 +1,8 @@
 // Package event defines what greenlight tells the world while it works: one Event
 // type for pipeline executions, stages, actions, approvals, deployments and alarms.
 // The engine and the deploy controller emit events; the store persists them, the CLI
-// prints them (`--json`: one per line), and later the server streams them and the
-// notifier forwards them.
+// prints them (`--json`: one per line), and followers read them through the
+// control surface (control.Backend.Events).
 package event
 
 import (
@@ -13,6 +13,7 @@ import (
 // Kind is what an event is about.
 type Kind string
 
+// Kinds of events.
 const (
 	KindExecution  Kind = "execution"
 	KindStage      Kind = "stage"
@@ -41,6 +42,15 @@ type Event struct {
 	Name         string         `json:"name,omitempty"`             // lifecycle event, alarm or log stream name
 	Message      string         `json:"message,omitempty"`
 	Data         map[string]any `json:"data,omitempty"`
+}
+
+// Query selects stored events; zero fields match everything.
+type Query struct {
+	ExecutionID   string
+	DeploymentIDs []string // events of any of these deployments
+	Kinds         []Kind
+	AfterSeq      int64 // only events stored after this sequence number
+	Limit         int   // 0: no limit
 }
 
 // NotificationID returns the CodeStar notification event type id for events that
@@ -105,6 +115,7 @@ type Sink interface {
 // SinkFunc adapts a function to a Sink.
 type SinkFunc func(Event)
 
+// Emit calls f.
 func (f SinkFunc) Emit(e Event) { f(e) }
 
 // Discard drops every event.
@@ -113,6 +124,7 @@ var Discard Sink = SinkFunc(func(Event) {})
 // Fanout sends each event to every sink, in order.
 type Fanout []Sink
 
+// Emit sends e to every sink.
 func (f Fanout) Emit(e Event) {
 	for _, s := range f {
 		s.Emit(e)
@@ -125,6 +137,7 @@ type Recorder struct {
 	events []Event
 }
 
+// Emit records e.
 func (r *Recorder) Emit(e Event) {
 	r.mu.Lock()
 	r.events = append(r.events, e)

@@ -114,7 +114,10 @@ func (l *Load) Reset() {
 	l.statuses, l.bodies, l.errors, l.firstFailure = map[int]int{}, map[string]int{}, nil, time.Time{}
 }
 
-func (l *Load) Total() int64  { return l.total.Load() }
+// Total is how many requests were sent so far.
+func (l *Load) Total() int64 { return l.total.Load() }
+
+// Failed is how many of them failed.
 func (l *Load) Failed() int64 { return l.failed.Load() }
 
 // Bodies returns how often each response body came back (Options.Bodies).

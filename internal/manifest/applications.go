@@ -1,6 +1,7 @@
 package manifest
 
 import (
+	"maps"
 	"net/url"
 	"slices"
 	"strings"
@@ -137,9 +138,9 @@ func (d *decoder) hook(fn string, keyPos Pos, n *node) *Hook {
 }
 
 func (d *decoder) validateApplications(def *Definition) {
-	for _, appName := range sortedKeys(def.Applications) {
+	for _, appName := range slices.Sorted(maps.Keys(def.Applications)) {
 		app := def.Applications[appName]
-		for _, name := range sortedKeys(app.DeploymentGroups) {
+		for _, name := range slices.Sorted(maps.Keys(app.DeploymentGroups)) {
 			d.validateDeploymentGroup(def, app.DeploymentGroups[name])
 		}
 	}
@@ -147,7 +148,7 @@ func (d *decoder) validateApplications(def *Definition) {
 
 func (d *decoder) validateDeploymentGroup(def *Definition, g *DeploymentGroup) {
 	if _, ok := def.Services[g.Service]; g.Service != "" && !ok {
-		d.errorf(d.at(g, "service", g.Pos), "service: unknown %q (allowed: %s)", g.Service, allowedNames(sortedKeys(def.Services), "none; define it under services"))
+		d.errorf(d.at(g, "service", g.Pos), "service: unknown %q (allowed: %s)", g.Service, allowedNames(slices.Sorted(maps.Keys(def.Services)), "none; define it under services"))
 	}
 	if _, ok := def.DeploymentConfig(g.DeploymentConfig); g.DeploymentConfig != "" && !ok {
 		d.errorf(d.at(g, "deployment_config", g.Pos), "deployment_config: unknown %q (allowed: %s)", clip(g.DeploymentConfig), allowedDeploymentConfigs(def))
@@ -159,7 +160,7 @@ func (d *decoder) validateDeploymentGroup(def *Definition, g *DeploymentGroup) {
 		case seen[name]:
 			d.errorf(p, "names: alarm %q is listed twice", name)
 		case !ok:
-			d.errorf(p, "names: unknown alarm %q (allowed: %s)", name, allowedNames(sortedKeys(def.Alarms), "none; define it under alarms"))
+			d.errorf(p, "names: unknown alarm %q (allowed: %s)", name, allowedNames(slices.Sorted(maps.Keys(def.Alarms)), "none; define it under alarms"))
 		}
 		seen[name] = true
 	}
@@ -187,7 +188,7 @@ func allowedDeploymentConfigs(def *Definition) string {
 	if len(def.DeploymentConfigs) == 0 {
 		return strings.Join(names, ", ") + ", or a name under deployment_configs"
 	}
-	return strings.Join(append(names, sortedKeys(def.DeploymentConfigs)...), ", ")
+	return strings.Join(append(names, slices.Sorted(maps.Keys(def.DeploymentConfigs))...), ", ")
 }
 
 func (d *decoder) deploymentConfigs(n *node) map[string]*DeploymentConfig {

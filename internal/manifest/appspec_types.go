@@ -52,6 +52,7 @@ type ECSService struct {
 	// locally: they only mean something on AWS.
 }
 
+// AppSpecHook maps a lifecycle event to the hook function that runs for it.
 type AppSpecHook struct {
 	Event    string `json:"event"`
 	Function string `json:"function"`
@@ -84,6 +85,7 @@ func (t *TaskDefinition) Container(name string) *ContainerDefinition {
 	return nil
 }
 
+// ContainerDefinition is one container of a task definition.
 type ContainerDefinition struct {
 	Name             string                `json:"name"`
 	Image            string                `json:"image"`
@@ -104,6 +106,7 @@ type ContainerDefinition struct {
 	Pos   Pos                        `json:"-"`
 }
 
+// PortMapping is a port a container listens on.
 type PortMapping struct {
 	ContainerPort int    `json:"containerPort"`
 	HostPort      int    `json:"hostPort,omitempty"`
@@ -111,16 +114,19 @@ type PortMapping struct {
 	Name          string `json:"name,omitempty"`
 }
 
+// NameValue is one environment variable of a container.
 type NameValue struct {
 	Name  string `json:"name"`
 	Value string `json:"value"`
 }
 
+// ContainerSecret is a secret a container gets as an environment variable.
 type ContainerSecret struct {
 	Name      string `json:"name"`
 	ValueFrom string `json:"valueFrom"`
 }
 
+// ContainerHealthCheck is a container's own health check command.
 type ContainerHealthCheck struct {
 	Command     []string `json:"command"`
 	Interval    int      `json:"interval,omitempty"`

@@ -21,6 +21,7 @@ type KeyValue struct {
 	Pos   Pos    `json:"-"`
 }
 
+// BuildEnv is a buildspec's env section.
 type BuildEnv struct {
 	Shell               string     `json:"shell,omitempty"` // bash (default) or sh
 	Variables           []KeyValue `json:"variables,omitempty"`
@@ -44,6 +45,7 @@ const (
 	OnFailureContinue = "CONTINUE"
 )
 
+// Phase is one buildspec phase: its commands, on-failure and finally.
 type Phase struct {
 	Name            string            `json:"name"` // install, pre_build, build, post_build
 	RunAs           string            `json:"run-as,omitempty"`
@@ -79,6 +81,7 @@ const (
 	CoverageGoCover  = "GOCOVER"
 )
 
+// ReportGroup is one report group of a buildspec's reports section.
 type ReportGroup struct {
 	Name          string   `json:"name"`
 	Files         []string `json:"files"`
@@ -88,6 +91,7 @@ type ReportGroup struct {
 	Pos           Pos      `json:"-"`
 }
 
+// BuildArtifacts is a buildspec's artifacts section (or one secondary artifact).
 type BuildArtifacts struct {
 	Identifier         string            `json:"identifier,omitempty"` // for secondary artifacts
 	Files              []string          `json:"files"`

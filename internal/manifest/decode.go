@@ -232,14 +232,14 @@ const maxDuration = 100 * 365 * 24 * time.Hour
 // duration decodes a Go duration string ("90s", "1h30m") or a number of seconds.
 func (d *decoder) duration(n *node, what string) (Duration, bool) {
 	var v time.Duration
-	switch {
-	case n.kind == kindInt || n.kind == kindFloat:
+	switch n.kind {
+	case kindInt, kindFloat:
 		if math.IsNaN(n.f) || math.Abs(n.f) > maxDuration.Seconds() {
 			d.errorf(n.pos, "%s%s seconds is out of range", label(what), n.text)
 			return 0, false
 		}
 		v = time.Duration(n.f * float64(time.Second))
-	case n.kind == kindString:
+	case kindString:
 		text := strings.TrimSpace(n.text)
 		if secs, err := strconv.ParseFloat(text, 64); err == nil && !math.IsNaN(secs) && math.Abs(secs) <= maxDuration.Seconds() {
 			text += "s" // "90" is seconds, as 90 is

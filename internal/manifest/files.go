@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -20,7 +21,7 @@ import (
 // artifact. Returns every problem found.
 func ValidateFiles(def *Definition, sourceDir string) error {
 	v := &filesCheck{def: def, dir: sourceDir, buildspecs: map[string]*Buildspec{}}
-	for _, name := range sortedKeys(def.BuildProjects) {
+	for _, name := range slices.Sorted(maps.Keys(def.BuildProjects)) {
 		v.buildspec(def.BuildProjects[name])
 	}
 	for _, l := range def.actions() {
@@ -202,7 +203,7 @@ func (v *filesCheck) hooksMapped(app *AppSpec, g *DeploymentGroup) {
 			continue
 		}
 		v.errs.add(h.Pos, "Hooks: %s runs %q, which %s does not map under applications.%s.deployment_groups.%s.hooks (mapped: %s)",
-			h.Event, h.Function, filepath.Base(v.def.Path), g.Application, g.Name, allowedNames(sortedKeys(g.Hooks), "none"))
+			h.Event, h.Function, filepath.Base(v.def.Path), g.Application, g.Name, allowedNames(slices.Sorted(maps.Keys(g.Hooks)), "none"))
 	}
 }
 
@@ -247,7 +248,7 @@ func (v *filesCheck) exportedVariables() {
 	}
 	for _, l := range v.def.actions() {
 		a := l.action
-		for _, key := range sortedKeys(a.Configuration) {
+		for _, key := range slices.Sorted(maps.Keys(a.Configuration)) {
 			refs, _ := VariableRefs(a.Configuration[key])
 			for _, r := range refs {
 				bs := exporters[r.Namespace]

@@ -2,6 +2,7 @@ package manifest
 
 import (
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"strings"
@@ -215,7 +216,7 @@ func (c *pipelineCheck) checkInputs() {
 			}
 			producer, ok := c.producers[name]
 			if !ok {
-				c.d.errorf(at, "input_artifacts: artifact %q is not produced by any action (produced: %s)", name, allowedNames(sortedKeys(c.producers), "none"))
+				c.d.errorf(at, "input_artifacts: artifact %q is not produced by any action (produced: %s)", name, allowedNames(slices.Sorted(maps.Keys(c.producers)), "none"))
 				continue
 			}
 			edges = append(edges, artifactEdge{from: l.index, to: producer.index, artifact: name, pos: at})

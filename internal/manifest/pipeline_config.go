@@ -3,6 +3,7 @@ package manifest
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/url"
 	"slices"
 	"strings"
@@ -55,7 +56,7 @@ func (c *pipelineCheck) checkConfiguration(l located) {
 	if !ok || !c.validPair(a) {
 		return
 	}
-	for _, key := range sortedKeys(a.Configuration) {
+	for _, key := range slices.Sorted(maps.Keys(a.Configuration)) {
 		if !slices.Contains(pc.allowed, key) {
 			c.d.errorf(c.d.at(a, "configuration key "+key, c.keyPos(a, key)), "configuration: unknown key %q for %s (allowed: %s)", key, a.Provider, strings.Join(pc.allowed, ", "))
 		}
@@ -103,7 +104,7 @@ func literal(a *Action, key string) (string, bool) {
 func checkNamed[V any](c *pipelineCheck, a *Action, key string, names map[string]V, section string) {
 	v, ok := literal(a, key)
 	if _, known := names[v]; ok && !known {
-		c.d.errorf(c.keyPos(a, key), "%s: unknown %q (allowed: %s)", key, clip(v), allowedNames(sortedKeys(names), "none; define it under "+section))
+		c.d.errorf(c.keyPos(a, key), "%s: unknown %q (allowed: %s)", key, clip(v), allowedNames(slices.Sorted(maps.Keys(names)), "none; define it under "+section))
 	}
 }
 
@@ -144,11 +145,11 @@ func checkEnvironmentVariablesJSON(v string) error {
 func (c *pipelineCheck) checkCodeDeploy(a *Action) {
 	app, appOK := literal(a, "ApplicationName")
 	if _, known := c.def.Applications[app]; appOK && !known {
-		c.d.errorf(c.keyPos(a, "ApplicationName"), "ApplicationName: unknown %q (allowed: %s)", clip(app), allowedNames(sortedKeys(c.def.Applications), "none; define it under applications"))
+		c.d.errorf(c.keyPos(a, "ApplicationName"), "ApplicationName: unknown %q (allowed: %s)", clip(app), allowedNames(slices.Sorted(maps.Keys(c.def.Applications)), "none; define it under applications"))
 	} else if group, ok := literal(a, "DeploymentGroupName"); appOK && ok {
 		if _, found := c.def.DeploymentGroup(app, group); !found {
 			groups := c.def.Applications[app].DeploymentGroups
-			c.d.errorf(c.keyPos(a, "DeploymentGroupName"), "DeploymentGroupName: application %q has no deployment group %q (allowed: %s)", app, clip(group), allowedNames(sortedKeys(groups), "none"))
+			c.d.errorf(c.keyPos(a, "DeploymentGroupName"), "DeploymentGroupName: application %q has no deployment group %q (allowed: %s)", app, clip(group), allowedNames(slices.Sorted(maps.Keys(groups)), "none"))
 		}
 	}
 	for _, key := range []string{"TaskDefinitionTemplateArtifact", "AppSpecTemplateArtifact", "Image1ArtifactName", "Image2ArtifactName", "Image3ArtifactName", "Image4ArtifactName"} {
@@ -191,7 +192,7 @@ func (c *pipelineCheck) checkURL(a *Action, key string) {
 // variable, or the namespace of an action that has run by then.
 func (c *pipelineCheck) checkVariableRefs(l located) {
 	a := l.action
-	for _, key := range sortedKeys(a.Configuration) {
+	for _, key := range slices.Sorted(maps.Keys(a.Configuration)) {
 		n := c.d.config[configKey{a, key}]
 		if n == nil {
 			continue
@@ -238,7 +239,7 @@ func (c *pipelineCheck) resolve(l located, r VariableRef) string {
 
 func (c *pipelineCheck) namespacesBefore(l located) []string {
 	names := []string{NamespaceCodePipeline, NamespaceVariables}
-	for _, ns := range sortedKeys(c.namespaces) {
+	for _, ns := range slices.Sorted(maps.Keys(c.namespaces)) {
 		if c.namespaces[ns].before(l) {
 			names = append(names, ns)
 		}

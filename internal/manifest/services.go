@@ -2,6 +2,7 @@ package manifest
 
 import (
 	"fmt"
+	"maps"
 	"net"
 	"slices"
 	"strconv"
@@ -73,7 +74,7 @@ func isHostname(h string) bool {
 			return false
 		}
 		for _, c := range label {
-			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-') {
+			if (c < 'a' || c > 'z') && (c < 'A' || c > 'Z') && (c < '0' || c > '9') && c != '-' {
 				return false
 			}
 		}
@@ -166,7 +167,7 @@ func (d *decoder) validateListeners(def *Definition) {
 		pos               Pos
 	}
 	var seen []listener
-	for _, name := range sortedKeys(def.Services) {
+	for _, name := range slices.Sorted(maps.Keys(def.Services)) {
 		s := def.Services[name]
 		for _, kind := range []string{"production", "test"} {
 			addr := s.Listeners.Production
@@ -191,12 +192,3 @@ func (d *decoder) validateListeners(def *Definition) {
 }
 
 func isWildcard(host string) bool { return host == "" || host == "0.0.0.0" || host == "::" }
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
-}

@@ -3,6 +3,8 @@ package manifest
 import (
 	"fmt"
 	"time"
+
+	"github.com/greenlight-ci/greenlight/internal/jsontime"
 )
 
 // Pos is a position in a file a user wrote. Line and Column start at 1; zero means
@@ -26,9 +28,7 @@ func (p Pos) String() string {
 
 // Duration is a time.Duration written in YAML as a Go duration string ("90s", "5m",
 // "1h30m") or as a bare number of seconds.
-type Duration time.Duration
-
-func (d Duration) D() time.Duration { return time.Duration(d) }
+type Duration = jsontime.Duration
 
 // Definition is a parsed and validated greenlight.yaml.
 type Definition struct {
@@ -73,6 +73,7 @@ type PipelineVariable struct {
 	Pos          Pos    `json:"-"`
 }
 
+// Stage is one stage of the pipeline.
 type Stage struct {
 	Name    string    `json:"name"`
 	Actions []*Action `json:"actions"`
@@ -150,6 +151,7 @@ const (
 	EnvSecretsManager = "SECRETS_MANAGER"
 )
 
+// EnvironmentVariable is a variable a build project sets.
 type EnvironmentVariable struct {
 	Name  string `json:"name"`
 	Value string `json:"value"`
@@ -245,11 +247,14 @@ type DeploymentGroup struct {
 	Pos   Pos              `json:"-"`
 }
 
+// DeploymentReady is when traffic moves to the replacement (CodeDeploy's
+// deploymentReadyOption).
 type DeploymentReady struct {
 	ActionOnTimeout string   `json:"action_on_timeout"` // default CONTINUE_DEPLOYMENT
 	WaitTime        Duration `json:"wait_time"`         // default 0
 }
 
+// AutoRollback says which events roll a deployment back.
 type AutoRollback struct {
 	Enabled bool     `json:"enabled"`
 	Events  []string `json:"events,omitempty"`
@@ -268,6 +273,7 @@ func (a AutoRollback) RollsBackOn(event string) bool {
 	return false
 }
 
+// AlarmConfig names the alarms that watch a deployment group's deployments.
 type AlarmConfig struct {
 	Enabled bool     `json:"enabled"`
 	Names   []string `json:"names,omitempty"` // keys of Definition.Alarms, at most 10

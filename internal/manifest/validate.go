@@ -1,6 +1,10 @@
 package manifest
 
-import "strings"
+import (
+	"maps"
+	"slices"
+	"strings"
+)
 
 // validateDefinition checks what spans sections: references between them, unique
 // names and addresses, the pipeline's graph. It tolerates fields left empty by
@@ -16,7 +20,7 @@ func (d *decoder) validateDefinition(def *Definition) {
 }
 
 func (d *decoder) validateBuildProjects(def *Definition) {
-	for _, name := range sortedKeys(def.BuildProjects) {
+	for _, name := range slices.Sorted(maps.Keys(def.BuildProjects)) {
 		bp := def.BuildProjects[name]
 		seen := map[string]bool{}
 		for _, ev := range bp.EnvironmentVariables {
@@ -52,7 +56,7 @@ func (d *decoder) checkSecretRef(def *Definition, typ, ref string, at Pos, what 
 		id = ParseSecretRef(ref).ID
 	}
 	if _, ok := sources[id]; !ok && id != "" {
-		d.errorf(at, "%s: %s %q has no local source; map it under %s (known: %s)", what, strings.ToLower(typ), id, section, allowedNames(sortedKeys(sources), "none"))
+		d.errorf(at, "%s: %s %q has no local source; map it under %s (known: %s)", what, strings.ToLower(typ), id, section, allowedNames(slices.Sorted(maps.Keys(sources)), "none"))
 	}
 }
 

@@ -46,3 +46,13 @@ type Series struct {
 	TargetGroup string `json:"target_group"`
 	Slots       []Slot `json:"slots"`
 }
+
+// SlotsOf returns the slots of targetGroup among series (nil when it has none).
+func SlotsOf(series []Series, targetGroup string) []Slot {
+	for _, s := range series {
+		if s.TargetGroup == targetGroup {
+			return s.Slots
+		}
+	}
+	return nil
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/greenlight-ci/greenlight/internal/pipeline"
 	"io"
 	"net"
 	"net/http"
@@ -133,9 +134,9 @@ func waitFor(t *testing.T, q store.Notifications, n int) []notify.Delivery {
 // source action fetched.
 func execution(t *testing.T, db *store.DB, id string, started time.Time) {
 	t.Helper()
-	err := db.PipelineTx(context.Background(), func(tx *store.PipelineTx) error {
-		return tx.InsertExecution(&store.PipelineExecution{
-			ID: id, Pipeline: "orders", Mode: "SUPERSEDED", Status: "InProgress", Trigger: "WebhookV2", TriggerDetail: "push to main",
+	err := db.Pipelines().Update(context.Background(), func(tx pipeline.Tx) error {
+		return tx.InsertExecution(&pipeline.ExecutionRecord{
+			ID: id, Pipeline: "orders", Mode: "SUPERSEDED", Status: pipeline.StatusInProgress, Trigger: "WebhookV2", TriggerDetail: "push to main",
 			SourceRevision: map[string]string{"commit_id": "0d1a26e67d8f5eaf", "message": "Fix rounding in totals\n\nHalf-even.", "author": "Grace Hopper", "branch": "main"},
 			StartedAt:      started, UpdatedAt: started,
 		})

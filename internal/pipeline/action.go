@@ -1,20 +1,19 @@
 package pipeline
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/greenlight-ci/greenlight/internal/event"
 	"github.com/greenlight-ci/greenlight/internal/manifest"
-	"github.com/greenlight-ci/greenlight/internal/store"
 )
-
-// statusPending marks an attempt that RetryStage scheduled and nobody started yet.
-const statusPending = "Pending"
 
 // actionResult is how an action ended for its stage; an empty status means it was
 // never started (the execution is stopping).
@@ -27,7 +26,7 @@ type actionResult struct {
 type attempt struct {
 	stage     *manifest.Stage
 	def       *manifest.Action
-	row       *store.PipelineActionRun
+	row       *ActionRecord
 	resumed   bool
 	config    map[string]string
 	inputs    []Artifact
@@ -72,7 +71,7 @@ func (r *run) beginAction(stage *manifest.Stage, def *manifest.Action) (*attempt
 	var a *attempt
 	var done *actionResult
 	var abandoned bool
-	err := r.e.db.PipelineTx(r.ctx, func(t *store.PipelineTx) error {
+	err := r.e.store.Update(r.ctx, func(t Tx) error {
 		a, done, abandoned = nil, nil, false
 		ex, err := t.Execution(r.id)
 		if err != nil {
@@ -87,7 +86,7 @@ func (r *run) beginAction(stage *manifest.Stage, def *manifest.Action) (*attempt
 		a = &attempt{stage: stage, def: def}
 		switch {
 		case latest == nil || latest.Status == statusPending:
-			if ex.Status != string(StatusInProgress) {
+			if ex.Status != StatusInProgress {
 				done = &actionResult{}
 				return nil
 			}
@@ -95,26 +94,26 @@ func (r *run) beginAction(stage *manifest.Stage, def *manifest.Action) (*attempt
 			if latest != nil {
 				n = latest.Attempt
 			}
-			a.row = &store.PipelineActionRun{ExecutionID: r.id, Stage: stage.Name, Action: def.Name, Attempt: n,
-				RunOrder: runOrder(def), Provider: def.Provider, Status: string(StatusInProgress), StartedAt: now,
+			a.row = &ActionRecord{ExecutionID: r.id, Stage: stage.Name, Action: def.Name, Attempt: n,
+				RunOrder: runOrder(def), Provider: def.Provider, Status: StatusInProgress, StartedAt: now,
 				LogPath: r.e.logPath(r.id, stage.Name, def.Name)}
 			for _, name := range def.OutputArtifacts {
 				if err := t.DeleteArtifact(r.id, name); err != nil {
 					return err
 				}
 			}
-		case latest.Status == string(StatusInProgress) && ex.StopMode == stopAbandon:
-			latest.Status, latest.ErrorMessage, latest.EndedAt = string(StatusAbandoned), stopSummary(ex), now
+		case latest.Status == StatusInProgress && ex.StopMode == StopAbandon:
+			latest.Status, latest.ErrorMessage, latest.EndedAt = StatusAbandoned, stopSummary(ex), now
 			abandoned = true
 			done = &actionResult{status: StatusAbandoned, message: latest.ErrorMessage}
 			if err := t.CloseApprovals(r.id, stage.Name, def.Name, latest.Attempt, ApprovalNeeded, ApprovalAbandoned); err != nil {
 				return err
 			}
 			return t.PutActionRun(latest)
-		case latest.Status == string(StatusInProgress):
+		case latest.Status == StatusInProgress:
 			a.row, a.resumed = latest, true
 		default:
-			done = &actionResult{status: Status(latest.Status), message: latest.ErrorMessage}
+			done = &actionResult{status: latest.Status, message: latest.ErrorMessage}
 			return nil
 		}
 		if err := r.e.prepareInputs(t, ex, runs, a); err != nil {
@@ -133,8 +132,8 @@ func (r *run) beginAction(stage *manifest.Stage, def *manifest.Action) (*attempt
 }
 
 // latestAttempt returns the highest attempt of one action, or nil.
-func latestAttempt(runs []*store.PipelineActionRun, stage, action string) *store.PipelineActionRun {
-	var latest *store.PipelineActionRun
+func latestAttempt(runs []*ActionRecord, stage, action string) *ActionRecord {
+	var latest *ActionRecord
 	for _, run := range runs {
 		if run.Stage == stage && run.Action == action && (latest == nil || run.Attempt > latest.Attempt) {
 			latest = run
@@ -145,7 +144,7 @@ func latestAttempt(runs []*store.PipelineActionRun, stage, action string) *store
 
 // prepareInputs resolves the configuration's variables and the input artifacts;
 // what cannot be resolved becomes the attempt's problem (it fails, visibly).
-func (e *Engine) prepareInputs(t *store.PipelineTx, ex *store.PipelineExecution, runs []*store.PipelineActionRun, a *attempt) error {
+func (e *Engine) prepareInputs(t Tx, ex *ExecutionRecord, runs []*ActionRecord, a *attempt) error {
 	a.source, a.requested = revisionFrom(ex.SourceRevision), ex.RequestedRevision
 	cfg, err := resolveConfig(a.def, e.variableLookup(ex, runs))
 	if err != nil {
@@ -157,7 +156,7 @@ func (e *Engine) prepareInputs(t *store.PipelineTx, ex *store.PipelineExecution,
 	if err != nil {
 		return err
 	}
-	byName := map[string]*store.PipelineArtifact{}
+	byName := map[string]*ArtifactRecord{}
 	for _, art := range arts {
 		byName[art.Name] = art
 	}
@@ -182,7 +181,7 @@ func (r *run) invoke(a *attempt) (Status, Outcome, error) {
 	provider, ok := r.e.providers[a.def.Provider]
 	if !ok {
 		return StatusFailed, Outcome{Status: Failed, ErrorMessage: fmt.Sprintf("no provider %q here (available: %s)",
-			a.def.Provider, strings.Join(sortedKeys(r.e.providers), ", "))}, nil
+			a.def.Provider, strings.Join(slices.Sorted(maps.Keys(r.e.providers)), ", "))}, nil
 	}
 	outputs, err := r.e.prepareOutputs(r.id, a.def, !a.resumed || a.row.ExternalID == "")
 	if err != nil {
@@ -203,7 +202,7 @@ func (r *run) invoke(a *attempt) (Status, Outcome, error) {
 	switch {
 	case r.ctx.Err() != nil:
 		return "", Outcome{}, fmt.Errorf("action %s/%s: %w: %w", a.stage.Name, a.def.Name, errInterrupted, context.Cause(r.ctx))
-	case errors.Is(context.Cause(r.actions), errAbandoned) && (err != nil || out.Status != Succeeded):
+	case errors.Is(context.Cause(r.actions), ErrAbandoned) && (err != nil || out.Status != Succeeded):
 		return StatusAbandoned, Outcome{ErrorMessage: "abandoned: the execution was stopped"}, nil
 	case err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded):
 		return StatusFailed, Outcome{Status: Failed, ErrorMessage: fmt.Sprintf("action timed out after %s: %v", timeout, err)}, nil
@@ -254,7 +253,7 @@ func (r *run) actionRun(a *attempt, outputs []Artifact, logw *lockedWriter) *Act
 			r.e.emit(r.ctx, ev)
 		}),
 		SetExternalID: func(id string) error {
-			err := r.e.db.PipelineTx(r.ctx, func(t *store.PipelineTx) error {
+			err := r.e.store.Update(r.ctx, func(t Tx) error {
 				return t.SetActionExternalID(r.id, stage, action, a.row.Attempt, id)
 			})
 			if err != nil {
@@ -269,7 +268,7 @@ func (r *run) actionRun(a *attempt, outputs []Artifact, logw *lockedWriter) *Act
 // finishAction seals the outputs of a successful attempt and records how it ended.
 func (r *run) finishAction(a *attempt, status Status, out Outcome) (actionResult, error) {
 	now := r.e.now()
-	var sealed []*store.PipelineArtifact
+	var sealed []*ArtifactRecord
 	if status == StatusSucceeded {
 		for _, name := range a.def.OutputArtifacts {
 			dir := r.e.artifactDir(r.id, name)
@@ -277,14 +276,14 @@ func (r *run) finishAction(a *attempt, status Status, out Outcome) (actionResult
 				status, out.ErrorMessage = StatusFailed, fmt.Sprintf("seal output artifact %s: %v", name, err)
 				break
 			}
-			sealed = append(sealed, &store.PipelineArtifact{ExecutionID: r.id, Name: name, Stage: a.stage.Name,
+			sealed = append(sealed, &ArtifactRecord{ExecutionID: r.id, Name: name, Stage: a.stage.Name,
 				Action: a.def.Name, Attempt: a.row.Attempt, Dir: dir, SealedAt: now})
 		}
 	}
 	row := a.row
-	row.Status, row.Summary, row.ErrorMessage, row.ExternalURL = string(status), out.Summary, out.ErrorMessage, out.ExternalURL
+	row.Status, row.Summary, row.ErrorMessage, row.ExternalURL = status, out.Summary, out.ErrorMessage, out.ExternalURL
 	row.OutputVariables, row.Data, row.EndedAt = out.OutputVariables, out.Data, now
-	err := r.e.db.PipelineTx(r.ctx, func(t *store.PipelineTx) error {
+	err := r.e.store.Update(r.ctx, func(t Tx) error {
 		if err := t.PutActionRun(row); err != nil {
 			return err
 		}
@@ -312,11 +311,11 @@ func (r *run) finishAction(a *attempt, status Status, out Outcome) (actionResult
 		data["output_variables"] = row.OutputVariables
 	}
 	r.e.emit(r.ctx, event.Event{Kind: event.KindAction, Status: string(status), ExecutionID: r.id, Stage: a.stage.Name,
-		Action: a.def.Name, Message: firstNonEmpty(out.ErrorMessage, out.Summary), Data: data})
+		Action: a.def.Name, Message: cmp.Or(out.ErrorMessage, out.Summary), Data: data})
 	return actionResult{status: status, message: out.ErrorMessage}, nil
 }
 
-func closedApproval(s Status) string {
+func closedApproval(s Status) ApprovalStatus {
 	if s == StatusAbandoned {
 		return ApprovalAbandoned
 	}
@@ -324,7 +323,7 @@ func closedApproval(s Status) string {
 }
 
 // recordSourceRevision keeps the first source action's revision on the execution.
-func (r *run) recordSourceRevision(t *store.PipelineTx, vars map[string]string) error {
+func (r *run) recordSourceRevision(t Tx, vars map[string]string) error {
 	ex, err := t.Execution(r.id)
 	if err != nil || len(ex.SourceRevision) > 0 || vars["CommitId"] == "" {
 		return err
@@ -344,13 +343,4 @@ func revisionMap(rev Revision) map[string]string {
 
 func revisionFrom(m map[string]string) Revision {
 	return Revision{CommitID: m["commit_id"], Branch: m["branch"], Message: m["message"], Author: m["author"], Repository: m["repository"]}
-}
-
-func firstNonEmpty(ss ...string) string {
-	for _, s := range ss {
-		if s != "" {
-			return s
-		}
-	}
-	return ""
 }

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -8,7 +9,6 @@ import (
 	"time"
 
 	"github.com/greenlight-ci/greenlight/internal/event"
-	"github.com/greenlight-ci/greenlight/internal/store"
 )
 
 // DefaultApprovalTimeout is CodePipeline's: an approval nobody gives fails the
@@ -29,8 +29,8 @@ func (m *manualApproval) Run(ctx context.Context, a *ActionRun) (Outcome, error)
 		return Outcome{}, err
 	}
 	if created {
-		fmt.Fprintf(a.Log, "approval needed: %s\n", firstNonEmpty(req.CustomData, "(no custom data)"))
-		a.Events.Emit(event.Event{Kind: event.KindApproval, Status: ApprovalNeeded, Message: req.CustomData,
+		fmt.Fprintf(a.Log, "approval needed: %s\n", cmp.Or(req.CustomData, "(no custom data)"))
+		a.Events.Emit(event.Event{Kind: event.KindApproval, Status: string(ApprovalNeeded), Message: req.CustomData,
 			Data: approvalData(req)})
 	}
 	tick := time.NewTicker(m.e.opts.PollInterval)
@@ -56,19 +56,19 @@ func (m *manualApproval) Run(ctx context.Context, a *ActionRun) (Outcome, error)
 
 // request records the approval request of this attempt, or finds the one a
 // previous process recorded.
-func (m *manualApproval) request(ctx context.Context, a *ActionRun) (*store.PipelineApproval, bool, error) {
-	var req *store.PipelineApproval
+func (m *manualApproval) request(ctx context.Context, a *ActionRun) (*ApprovalRecord, bool, error) {
+	var req *ApprovalRecord
 	created := false
-	err := m.e.db.PipelineTx(ctx, func(t *store.PipelineTx) error {
+	err := m.e.store.Update(ctx, func(t Tx) error {
 		got, err := t.Approval(a.ExecutionID, a.Stage, a.Action, a.Attempt)
 		if err == nil {
 			req = got
 			return nil
 		}
-		if !errors.Is(err, store.ErrNotFound) {
+		if !errors.Is(err, ErrNotFound) {
 			return err
 		}
-		req = &store.PipelineApproval{ExecutionID: a.ExecutionID, Stage: a.Stage, Action: a.Action, Attempt: a.Attempt,
+		req = &ApprovalRecord{ExecutionID: a.ExecutionID, Stage: a.Stage, Action: a.Action, Attempt: a.Attempt,
 			Status: ApprovalNeeded, CustomData: a.Config["CustomData"], ExternalEntityLink: a.Config["ExternalEntityLink"],
 			NotificationArn: a.Config["NotificationArn"], RequestedAt: m.e.now()}
 		if deadline, ok := ctx.Deadline(); ok {
@@ -83,9 +83,9 @@ func (m *manualApproval) request(ctx context.Context, a *ActionRun) (*store.Pipe
 	return req, created, nil
 }
 
-func (m *manualApproval) read(ctx context.Context, a *ActionRun) (*store.PipelineApproval, error) {
-	var got *store.PipelineApproval
-	err := m.e.db.PipelineRead(ctx, func(t *store.PipelineTx) error {
+func (m *manualApproval) read(ctx context.Context, a *ActionRun) (*ApprovalRecord, error) {
+	var got *ApprovalRecord
+	err := m.e.store.View(ctx, func(t Tx) error {
 		var err error
 		got, err = t.Approval(a.ExecutionID, a.Stage, a.Action, a.Attempt)
 		return err
@@ -96,13 +96,13 @@ func (m *manualApproval) read(ctx context.Context, a *ActionRun) (*store.Pipelin
 	return got, nil
 }
 
-func (m *manualApproval) decided(a *ActionRun, got *store.PipelineApproval) Outcome {
-	line := fmt.Sprintf("%s by %s", strings.ToLower(got.Status), got.DecidedBy)
+func (m *manualApproval) decided(a *ActionRun, got *ApprovalRecord) Outcome {
+	line := fmt.Sprintf("%s by %s", strings.ToLower(string(got.Status)), got.DecidedBy)
 	if got.Summary != "" {
 		line += ": " + got.Summary
 	}
 	fmt.Fprintln(a.Log, line)
-	a.Events.Emit(event.Event{Kind: event.KindApproval, Status: got.Status, Message: line, Data: approvalData(got)})
+	a.Events.Emit(event.Event{Kind: event.KindApproval, Status: string(got.Status), Message: line, Data: approvalData(got)})
 	out := Outcome{Status: Succeeded, Summary: line, Data: map[string]any{"approval": approvalData(got)}}
 	if got.Status != ApprovalApproved {
 		out.Status, out.ErrorMessage = Failed, line
@@ -113,8 +113,8 @@ func (m *manualApproval) decided(a *ActionRun, got *store.PipelineApproval) Outc
 // timedOut fails the approval, unless a decision landed at the last moment.
 func (m *manualApproval) timedOut(ctx context.Context, a *ActionRun) (Outcome, error) {
 	ctx = context.WithoutCancel(ctx)
-	var got *store.PipelineApproval
-	err := m.e.db.PipelineTx(ctx, func(t *store.PipelineTx) error {
+	var got *ApprovalRecord
+	err := m.e.store.Update(ctx, func(t Tx) error {
 		var err error
 		if got, err = t.Approval(a.ExecutionID, a.Stage, a.Action, a.Attempt); err != nil || got.Status != ApprovalNeeded {
 			return err
@@ -130,12 +130,12 @@ func (m *manualApproval) timedOut(ctx context.Context, a *ActionRun) (Outcome, e
 	}
 	const msg = "approval timed out"
 	fmt.Fprintln(a.Log, msg)
-	a.Events.Emit(event.Event{Kind: event.KindApproval, Status: ApprovalFailed, Message: msg, Data: approvalData(got)})
+	a.Events.Emit(event.Event{Kind: event.KindApproval, Status: string(ApprovalFailed), Message: msg, Data: approvalData(got)})
 	return Outcome{Status: Failed, ErrorMessage: msg, Data: map[string]any{"approval": approvalData(got)}}, nil
 }
 
-func approvalData(a *store.PipelineApproval) map[string]any {
-	d := map[string]any{"status": a.Status, "requested_at": a.RequestedAt}
+func approvalData(a *ApprovalRecord) map[string]any {
+	d := map[string]any{"status": string(a.Status), "requested_at": a.RequestedAt}
 	for k, v := range map[string]string{"custom_data": a.CustomData, "external_entity_link": a.ExternalEntityLink,
 		"notification_arn": a.NotificationArn, "decided_by": a.DecidedBy, "summary": a.Summary} {
 		if v != "" {
@@ -164,24 +164,24 @@ func (e *Engine) Reject(ctx context.Context, executionID, stage, action, who, su
 	return e.decide(ctx, "reject", executionID, stage, action, who, summary, ApprovalRejected)
 }
 
-func (e *Engine) decide(ctx context.Context, verb, id, stage, action, who, summary, status string) error {
+func (e *Engine) decide(ctx context.Context, verb, id, stage, action, who, summary string, status ApprovalStatus) error {
 	if strings.TrimSpace(who) == "" {
 		return fmt.Errorf("%s %s: who decides is required: %w", verb, id, ErrBadRequest)
 	}
-	err := e.db.PipelineTx(ctx, func(t *store.PipelineTx) error {
+	err := e.store.Update(ctx, func(t Tx) error {
 		all, err := t.Approvals(id)
 		if err != nil {
 			return err
 		}
-		var pending []*store.PipelineApproval
+		var pending []*ApprovalRecord
 		for _, a := range all {
-			if a.Status == ApprovalNeeded && (stage == "" || a.Stage == stage) && (action == "" || a.Action == action) {
+			if a.Status == ApprovalNeeded && matches(a, stage, action) {
 				pending = append(pending, a)
 			}
 		}
 		switch {
 		case len(pending) == 0:
-			return describeNoApproval(t, id, stage, action)
+			return describeNoApproval(t, id, stage, action, all)
 		case len(pending) > 1:
 			var names []string
 			for _, a := range pending {
@@ -199,13 +199,34 @@ func (e *Engine) decide(ctx context.Context, verb, id, stage, action, who, summa
 	return nil
 }
 
-func describeNoApproval(t *store.PipelineTx, id, stage, action string) error {
-	if _, err := t.Execution(id); err != nil {
+func matches(a *ApprovalRecord, stage, action string) bool {
+	return (stage == "" || a.Stage == stage) && (action == "" || a.Action == action)
+}
+
+// describeNoApproval says why nothing waits for a decision: the execution was
+// superseded or finished, the approval was decided already, or it never asked.
+func describeNoApproval(t Tx, id, stage, action string, all []*ApprovalRecord) error {
+	ex, err := t.Execution(id)
+	if err != nil {
 		return err
 	}
-	where := "execution"
+	where := "execution " + id
 	if stage != "" || action != "" {
 		where = fmt.Sprintf("%s/%s", stage, action)
 	}
-	return fmt.Errorf("nothing waits for an approval at %s: %w", where, ErrNoPendingApproval)
+	var last *ApprovalRecord
+	for _, a := range all {
+		if matches(a, stage, action) {
+			last = a
+		}
+	}
+	switch {
+	case ex.Status == StatusSuperseded:
+		return &ApprovalRefusedError{Reason: RefusedSuperseded, Detail: fmt.Sprintf("nothing waits for an approval at %s: %s", where, ex.StatusSummary)}
+	case ex.Status.Final():
+		return &ApprovalRefusedError{Reason: RefusedFinished, Detail: fmt.Sprintf("nothing waits for an approval at %s: the execution is %s", where, ex.Status)}
+	case last != nil && last.DecidedBy != "":
+		return &ApprovalRefusedError{Reason: RefusedDecided, Detail: fmt.Sprintf("the approval at %s/%s was %s by %s", last.Stage, last.Action, strings.ToLower(string(last.Status)), last.DecidedBy)}
+	}
+	return &ApprovalRefusedError{Reason: RefusedNotWaiting, Detail: fmt.Sprintf("nothing waits for an approval at %s", where)}
 }

@@ -7,7 +7,6 @@ import (
 
 	"github.com/greenlight-ci/greenlight/internal/event"
 	"github.com/greenlight-ci/greenlight/internal/manifest"
-	"github.com/greenlight-ci/greenlight/internal/store"
 )
 
 // Stop stops an execution. Without abandon ("stop and wait") in-progress actions
@@ -16,13 +15,13 @@ import (
 // abandon a stop-and-wait that is still Stopping upgrades it. Stop may be called
 // from any process; the one running the execution acts within a poll interval.
 func (e *Engine) Stop(ctx context.Context, executionID string, abandon bool, reason string) error {
-	mode := stopWait
+	mode := StopWait
 	if abandon {
-		mode = stopAbandon
+		mode = StopAbandon
 	}
 	var changed bool
 	var ended []event.Event
-	err := e.db.PipelineTx(ctx, func(t *store.PipelineTx) error {
+	err := e.store.Update(ctx, func(t Tx) error {
 		changed, ended = false, nil
 		ex, err := t.Execution(executionID)
 		if err != nil {
@@ -31,14 +30,14 @@ func (e *Engine) Stop(ctx context.Context, executionID string, abandon bool, rea
 		if err := e.ours(ex); err != nil {
 			return err
 		}
-		switch st := Status(ex.Status); {
+		switch st := ex.Status; {
 		case st.Final():
 			return fmt.Errorf("execution is %s: %w", st, ErrNotStoppable)
-		case st == StatusStopping && (ex.StopMode == stopAbandon || mode == stopWait):
+		case st == StatusStopping && (ex.StopMode == StopAbandon || mode == StopWait):
 			return nil // already stopping at least that hard
 		}
 		now := e.now()
-		ex.Status, ex.StopMode, ex.StopReason, ex.UpdatedAt = string(StatusStopping), mode, reason, now
+		ex.Status, ex.StopMode, ex.StopReason, ex.UpdatedAt = StatusStopping, mode, reason, now
 		changed = true
 		if !e.runs.running(ex.ID) && !e.ownerAlive(ex.Owner) {
 			if ended, err = e.stopOrphan(t, ex, now); err != nil {
@@ -63,23 +62,23 @@ func (e *Engine) Stop(ctx context.Context, executionID string, abandon bool, rea
 // stopOrphan finishes the stop of an execution nobody drives, when no action must
 // be waited for: abandoned actions need no provider to be abandoned. With actions
 // to wait for, the execution stays Stopping for Recover to resume.
-func (e *Engine) stopOrphan(t *store.PipelineTx, ex *store.PipelineExecution, now time.Time) ([]event.Event, error) {
+func (e *Engine) stopOrphan(t Tx, ex *ExecutionRecord, now time.Time) ([]event.Event, error) {
 	runs, err := t.ActionRuns(ex.ID)
 	if err != nil {
 		return nil, err
 	}
-	var inProgress []*store.PipelineActionRun
+	var inProgress []*ActionRecord
 	for _, r := range runs {
-		if r.Status == string(StatusInProgress) {
+		if r.Status == StatusInProgress {
 			inProgress = append(inProgress, r)
 		}
 	}
-	if len(inProgress) > 0 && ex.StopMode != stopAbandon {
+	if len(inProgress) > 0 && ex.StopMode != StopAbandon {
 		return nil, nil
 	}
 	var events []event.Event
 	for _, r := range inProgress {
-		r.Status, r.ErrorMessage, r.EndedAt = string(StatusAbandoned), stopSummary(ex), now
+		r.Status, r.ErrorMessage, r.EndedAt = StatusAbandoned, stopSummary(ex), now
 		if err := t.PutActionRun(r); err != nil {
 			return nil, err
 		}
@@ -95,13 +94,13 @@ func (e *Engine) stopOrphan(t *store.PipelineTx, ex *store.PipelineExecution, no
 		if err != nil {
 			return nil, err
 		}
-		sr.Status, sr.Message, sr.EndedAt = string(StatusStopped), stopSummary(ex), now
+		sr.Status, sr.Message, sr.EndedAt = StatusStopped, stopSummary(ex), now
 		if err := t.PutStageRun(sr); err != nil {
 			return nil, err
 		}
 		events = append(events, event.Event{Kind: event.KindStage, Status: string(StatusStopped), ExecutionID: ex.ID, Stage: stage, Message: sr.Message})
 	}
-	ex.Status, ex.StatusSummary, ex.Waiting, ex.EndedAt = string(StatusStopped), stopSummary(ex), false, now
+	ex.Status, ex.StatusSummary, ex.Waiting, ex.EndedAt = StatusStopped, stopSummary(ex), false, now
 	return append(events, event.Event{Kind: event.KindExecution, Status: string(StatusStopped), ExecutionID: ex.ID, Message: ex.StatusSummary}), nil
 }
 
@@ -119,7 +118,7 @@ func (e *Engine) RetryStage(ctx context.Context, executionID, stage string, mode
 		return fmt.Errorf("retry stage %s: the pipeline has no such stage: %w", stage, ErrNotFound)
 	}
 	var attempt int
-	err := e.db.PipelineTx(ctx, func(t *store.PipelineTx) error {
+	err := e.store.Update(ctx, func(t Tx) error {
 		ex, err := t.Execution(executionID)
 		if err != nil {
 			return err
@@ -135,12 +134,12 @@ func (e *Engine) RetryStage(ctx context.Context, executionID, stage string, mode
 			return err
 		}
 		now := e.now()
-		sr.Attempt, sr.Status, sr.RetryMode, sr.Message, sr.StartedAt, sr.EndedAt = sr.Attempt+1, string(StatusInProgress), string(mode), "", now, time.Time{}
+		sr.Attempt, sr.Status, sr.RetryMode, sr.Message, sr.StartedAt, sr.EndedAt = sr.Attempt+1, StatusInProgress, mode, "", now, time.Time{}
 		attempt = sr.Attempt
 		if err := t.PutStageRun(sr); err != nil {
 			return err
 		}
-		ex.Status, ex.StatusSummary, ex.StopMode, ex.StopReason = string(StatusInProgress), "", "", ""
+		ex.Status, ex.StatusSummary, ex.StopMode, ex.StopReason = StatusInProgress, "", "", ""
 		ex.EndedAt, ex.UpdatedAt, ex.Owner = time.Time{}, now, e.self.record(now)
 		return t.UpdateExecution(ex)
 	})
@@ -148,8 +147,8 @@ func (e *Engine) RetryStage(ctx context.Context, executionID, stage string, mode
 		return fmt.Errorf("retry stage %s of %s: %w", stage, executionID, err)
 	}
 	msg := fmt.Sprintf("stage %s retried (%s)", stage, mode)
-	e.emit(ctx, event.Event{Kind: event.KindExecution, Status: "Resumed", ExecutionID: executionID, Message: msg})
-	e.emit(ctx, event.Event{Kind: event.KindStage, Status: "Resumed", ExecutionID: executionID, Stage: stage, Message: msg,
+	e.emit(ctx, event.Event{Kind: event.KindExecution, Status: string(statusResumed), ExecutionID: executionID, Message: msg})
+	e.emit(ctx, event.Event{Kind: event.KindStage, Status: string(statusResumed), ExecutionID: executionID, Stage: stage, Message: msg,
 		Data: map[string]any{"attempt": attempt, "retry_mode": string(mode)}})
 	return nil
 }
@@ -165,9 +164,9 @@ func (e *Engine) stageIndex(name string) int {
 
 // retryableStage checks CodePipeline's conditions for a retry and returns the
 // stage run to retry.
-func (e *Engine) retryableStage(t *store.PipelineTx, ex *store.PipelineExecution, idx int) (*store.PipelineStageRun, error) {
+func (e *Engine) retryableStage(t Tx, ex *ExecutionRecord, idx int) (*StageRecord, error) {
 	stage := e.stages()[idx].Name
-	if st := Status(ex.Status); st != StatusFailed && st != StatusStopped {
+	if st := ex.Status; st != StatusFailed && st != StatusStopped {
 		return nil, fmt.Errorf("execution is %s, not Failed or Stopped: %w", st, ErrNotRetryable)
 	}
 	if ex.Waiting || ex.StageIndex != idx {
@@ -177,13 +176,13 @@ func (e *Engine) retryableStage(t *store.PipelineTx, ex *store.PipelineExecution
 	if err != nil {
 		return nil, err
 	}
-	if st := Status(sr.Status); st != StatusFailed && st != StatusStopped {
+	if st := sr.Status; st != StatusFailed && st != StatusStopped {
 		return nil, fmt.Errorf("stage %s is %s: %w", stage, st, ErrNotRetryable)
 	}
 	if e.mode() == manifest.ExecutionModeParallel {
 		return sr, nil
 	}
-	holders, err := t.StageRunsWithStatus(e.name(), stage, string(StatusInProgress))
+	holders, err := t.StageRunsWithStatus(e.name(), stage, StatusInProgress)
 	if err != nil {
 		return nil, err
 	}
@@ -196,7 +195,7 @@ func (e *Engine) retryableStage(t *store.PipelineTx, ex *store.PipelineExecution
 }
 
 // scheduleRetry records the new attempts RetryStage asks for as Pending.
-func (e *Engine) scheduleRetry(t *store.PipelineTx, id string, idx int, mode RetryMode) error {
+func (e *Engine) scheduleRetry(t Tx, id string, idx int, mode RetryMode) error {
 	stage := e.stages()[idx]
 	runs, err := t.ActionRuns(id)
 	if err != nil {
@@ -204,10 +203,10 @@ func (e *Engine) scheduleRetry(t *store.PipelineTx, id string, idx int, mode Ret
 	}
 	for _, a := range stage.Actions {
 		latest := latestAttempt(runs, stage.Name, a.Name)
-		if latest == nil || (mode == RetryFailedActions && latest.Status == string(StatusSucceeded)) {
+		if latest == nil || (mode == RetryFailedActions && latest.Status == StatusSucceeded) {
 			continue // never ran: it runs anyway; succeeded: kept
 		}
-		next := &store.PipelineActionRun{ExecutionID: id, Stage: stage.Name, Action: a.Name, Attempt: latest.Attempt + 1,
+		next := &ActionRecord{ExecutionID: id, Stage: stage.Name, Action: a.Name, Attempt: latest.Attempt + 1,
 			RunOrder: runOrder(a), Provider: a.Provider, Status: statusPending}
 		if err := t.PutActionRun(next); err != nil {
 			return err

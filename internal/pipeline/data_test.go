@@ -1,4 +1,4 @@
-package pipeline
+package pipeline_test
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/greenlight-ci/greenlight/internal/manifest"
+	"github.com/greenlight-ci/greenlight/internal/pipeline"
 )
 
 // Variables flow from the codepipeline and variables namespaces and from one
@@ -23,15 +24,15 @@ func TestVariablesFlowBetweenNamespaces(t *testing.T) {
 	)
 	def.Pipeline.Variables = []*manifest.PipelineVariable{{Name: "Env", DefaultValue: "staging"}}
 	h := newHarness(t, def)
-	h.fake.on("Source", func(context.Context, *ActionRun) (Outcome, error) {
-		return Outcome{Status: Succeeded, OutputVariables: map[string]string{
+	h.fake.on("Source", func(context.Context, *pipeline.ActionRun) (pipeline.Outcome, error) {
+		return pipeline.Outcome{Status: pipeline.Succeeded, OutputVariables: map[string]string{
 			"CommitId": "0123abcd", "BranchName": "main", "CommitMessage": "add orders", "AuthorDisplayName": "Ada"}}, nil
 	})
-	h.fake.on("Build", func(_ context.Context, a *ActionRun) (Outcome, error) {
-		return Outcome{Status: Succeeded, OutputVariables: map[string]string{"ImageTag": a.Config["Commit"][:4]}}, nil
+	h.fake.on("Build", func(_ context.Context, a *pipeline.ActionRun) (pipeline.Outcome, error) {
+		return pipeline.Outcome{Status: pipeline.Succeeded, OutputVariables: map[string]string{"ImageTag": a.Config["Commit"][:4]}}, nil
 	})
-	id := h.start(StartRequest{Variables: map[string]string{"Env": "prod"}})
-	h.await(h.runAsync(id), StatusSucceeded)
+	id := h.start(pipeline.StartRequest{Variables: map[string]string{"Env": "prod"}})
+	h.await(h.runAsync(id), pipeline.StatusSucceeded)
 
 	build := h.fake.callsOf(id, "Build")[0]
 	want := map[string]string{"ProjectName": "orders-prod", "Commit": "0123abcd", "Execution": id, "Pipeline": "orders"}
@@ -56,8 +57,8 @@ func TestVariablesFlowBetweenNamespaces(t *testing.T) {
 // its provider runs.
 func TestUnresolvedVariableFailsTheAction(t *testing.T) {
 	h := newHarness(t, definition("", stage("Build", action("Build", "Fake", 1, config("ProjectName", "#{Nowhere.Thing}")))))
-	id := h.start(StartRequest{})
-	h.await(h.runAsync(id), StatusFailed)
+	id := h.start(pipeline.StartRequest{})
+	h.await(h.runAsync(id), pipeline.StatusFailed)
 	if n := len(h.fake.callsOf(id, "Build")); n != 0 {
 		t.Fatalf("provider ran %d times", n)
 	}
@@ -73,22 +74,22 @@ func TestArtifactsAreSealedAndPassedAsInputs(t *testing.T) {
 	h := newHarness(t, definition("",
 		stage("Source", action("Source", "Fake", 1, outputs("source_output"))),
 		stage("Build", action("Build", "Fake", 1, inputs("source_output"), outputs("build_output")))))
-	h.fake.on("Source", func(_ context.Context, a *ActionRun) (Outcome, error) {
+	h.fake.on("Source", func(_ context.Context, a *pipeline.ActionRun) (pipeline.Outcome, error) {
 		dir := a.Outputs[0].Dir
 		if err := os.MkdirAll(filepath.Join(dir, "cmd"), 0o755); err != nil {
-			return Outcome{}, err
+			return pipeline.Outcome{}, err
 		}
-		return Outcome{Status: Succeeded}, os.WriteFile(filepath.Join(dir, "cmd", "main.go"), []byte("package main\n"), 0o644)
+		return pipeline.Outcome{Status: pipeline.Succeeded}, os.WriteFile(filepath.Join(dir, "cmd", "main.go"), []byte("package main\n"), 0o644)
 	})
-	h.fake.on("Build", func(_ context.Context, a *ActionRun) (Outcome, error) {
+	h.fake.on("Build", func(_ context.Context, a *pipeline.ActionRun) (pipeline.Outcome, error) {
 		src, err := os.ReadFile(filepath.Join(a.Inputs[0].Dir, "cmd", "main.go"))
 		if err != nil {
-			return Outcome{}, err
+			return pipeline.Outcome{}, err
 		}
-		return Outcome{Status: Succeeded}, os.WriteFile(filepath.Join(a.Outputs[0].Dir, "copy.go"), src, 0o644)
+		return pipeline.Outcome{Status: pipeline.Succeeded}, os.WriteFile(filepath.Join(a.Outputs[0].Dir, "copy.go"), src, 0o644)
 	})
-	id := h.start(StartRequest{})
-	h.await(h.runAsync(id), StatusSucceeded)
+	id := h.start(pipeline.StartRequest{})
+	h.await(h.runAsync(id), pipeline.StatusSucceeded)
 
 	build := h.fake.callsOf(id, "Build")[0]
 	wantDir := filepath.Join(h.stateDir, "artifacts", id, "source_output")
@@ -121,8 +122,8 @@ func TestArtifactsAreSealedAndPassedAsInputs(t *testing.T) {
 // An input artifact no earlier action produced fails the action, named.
 func TestMissingInputArtifactFailsTheAction(t *testing.T) {
 	h := newHarness(t, definition("", stage("Build", action("Build", "Fake", 1, inputs("source_output")))))
-	id := h.start(StartRequest{})
-	h.await(h.runAsync(id), StatusFailed)
+	id := h.start(pipeline.StartRequest{})
+	h.await(h.runAsync(id), pipeline.StatusFailed)
 	if a := findAction(h.view(id), "Build", "Build"); !strings.Contains(a.ErrorMessage, "source_output") {
 		t.Fatalf("error %q", a.ErrorMessage)
 	}
@@ -133,14 +134,16 @@ func TestMissingInputArtifactFailsTheAction(t *testing.T) {
 func TestProviderErrorsFailTheAction(t *testing.T) {
 	h := newHarness(t, definition("", stage("Build",
 		action("Err", "Fake", 1), action("Panic", "Fake", 1), action("Unknown", "NoSuchProvider", 1))))
-	h.fake.on("Err", func(context.Context, *ActionRun) (Outcome, error) { return Outcome{}, os.ErrPermission })
-	h.fake.on("Panic", func(context.Context, *ActionRun) (Outcome, error) { panic("provider bug") })
-	id := h.start(StartRequest{})
-	h.await(h.runAsync(id), StatusFailed)
+	h.fake.on("Err", func(context.Context, *pipeline.ActionRun) (pipeline.Outcome, error) {
+		return pipeline.Outcome{}, os.ErrPermission
+	})
+	h.fake.on("Panic", func(context.Context, *pipeline.ActionRun) (pipeline.Outcome, error) { panic("provider bug") })
+	id := h.start(pipeline.StartRequest{})
+	h.await(h.runAsync(id), pipeline.StatusFailed)
 	v := h.view(id)
 	for action, want := range map[string]string{"Err": "permission denied", "Panic": "provider panicked: provider bug",
 		"Unknown": `no provider "NoSuchProvider"`} {
-		if a := findAction(v, "Build", action); a.Status != StatusFailed || !strings.Contains(a.ErrorMessage, want) {
+		if a := findAction(v, "Build", action); a.Status != pipeline.StatusFailed || !strings.Contains(a.ErrorMessage, want) {
 			t.Errorf("%s: %s %q, want Failed with %q", action, a.Status, a.ErrorMessage, want)
 		}
 	}

@@ -15,8 +15,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
-	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -24,13 +23,12 @@ import (
 	"github.com/google/uuid"
 	"github.com/greenlight-ci/greenlight/internal/event"
 	"github.com/greenlight-ci/greenlight/internal/manifest"
-	"github.com/greenlight-ci/greenlight/internal/store"
 )
 
 // Engine runs the executions of one pipeline definition.
 type Engine struct {
 	def       *manifest.Definition
-	db        *store.DB
+	store     Store
 	opts      Options
 	log       *slog.Logger
 	now       func() time.Time
@@ -40,8 +38,8 @@ type Engine struct {
 	announced announcements
 }
 
-// New returns an engine for def (already validated) storing its state in db.
-func New(def *manifest.Definition, db *store.DB, opts Options) *Engine {
+// New returns an engine for def (already validated) keeping its state in st.
+func New(def *manifest.Definition, st Store, opts Options) *Engine {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -54,19 +52,16 @@ func New(def *manifest.Definition, db *store.DB, opts Options) *Engine {
 	if opts.PollInterval <= 0 {
 		opts.PollInterval = 150 * time.Millisecond
 	}
-	if opts.StateDir == "" {
-		opts.StateDir = filepath.Dir(db.Path()) // the state file lives in the state directory
-	}
 	if opts.HeartbeatInterval <= 0 {
 		opts.HeartbeatInterval = 2 * time.Second
 	}
 	e := &Engine{
 		def:       def,
-		db:        db,
+		store:     st,
 		opts:      opts,
 		log:       opts.Logger.With("pipeline", def.Pipeline.Name),
 		now:       opts.Now,
-		self:      currentOwner(),
+		self:      currentOwner(opts.Processes),
 		providers: maps.Clone(opts.Providers),
 	}
 	if e.providers == nil {
@@ -101,14 +96,14 @@ func (e *Engine) Start(ctx context.Context, req StartRequest) (string, error) {
 		req.Trigger = TriggerStart
 	}
 	now := e.now()
-	ex := &store.PipelineExecution{
-		ID: uuid.NewString(), Pipeline: e.name(), Mode: e.mode(), Status: string(StatusInProgress),
+	ex := &ExecutionRecord{
+		ID: uuid.NewString(), Pipeline: e.name(), Mode: e.mode(), Status: StatusInProgress,
 		Trigger: req.Trigger, TriggerDetail: req.TriggerDetail, RequestedRevision: req.Revision,
 		Variables: vars, StageIndex: 0, Waiting: true, WaitingSince: now,
 		Owner: e.self.record(now), StartedAt: now, UpdatedAt: now,
 	}
 	var g gateResult
-	err = e.db.PipelineTx(ctx, func(t *store.PipelineTx) error {
+	err = e.store.Update(ctx, func(t Tx) error {
 		if err := t.InsertExecution(ex); err != nil {
 			return err
 		}
@@ -120,7 +115,7 @@ func (e *Engine) Start(ctx context.Context, req StartRequest) (string, error) {
 		return "", fmt.Errorf("start execution of %s: %w", e.name(), err)
 	}
 	e.emit(ctx, event.Event{Kind: event.KindExecution, Status: string(StatusInProgress), ExecutionID: ex.ID,
-		Message: "execution started by " + req.Trigger,
+		Message: "execution started by " + string(req.Trigger),
 		Data:    map[string]any{"trigger": req.Trigger, "trigger_detail": req.TriggerDetail, "revision": req.Revision, "mode": ex.Mode}})
 	e.emitGate(ctx, ex.ID, g)
 	return ex.ID, nil
@@ -133,9 +128,9 @@ func (e *Engine) pipelineVariables(overrides map[string]string) (map[string]stri
 	for _, v := range e.def.Pipeline.Variables {
 		vars[v.Name] = v.DefaultValue
 	}
-	for _, k := range sortedKeys(overrides) {
+	for _, k := range slices.Sorted(maps.Keys(overrides)) {
 		if _, ok := vars[k]; !ok {
-			declared := sortedKeys(vars)
+			declared := slices.Sorted(maps.Keys(vars))
 			return nil, fmt.Errorf("pipeline variable %q is not declared (declared: %s): %w", k, strings.Join(declared, ", "), ErrBadRequest)
 		}
 		vars[k] = overrides[k]
@@ -212,9 +207,9 @@ func (h *runHandle) wait(ctx context.Context) (Status, error) {
 // (or that nobody drives) and resumes each in the background, under ctx; it returns
 // their ids. Run(ctx, id) waits for one of them to finish.
 func (e *Engine) Recover(ctx context.Context) ([]string, error) {
-	var taken []*store.PipelineExecution
-	err := e.db.PipelineTx(ctx, func(t *store.PipelineTx) error {
-		active, err := t.ExecutionsWithStatus(e.name(), string(StatusInProgress), string(StatusStopping))
+	var taken []*ExecutionRecord
+	err := e.store.Update(ctx, func(t Tx) error {
+		active, err := t.ExecutionsWithStatus(e.name(), StatusInProgress, StatusStopping)
 		if err != nil {
 			return err
 		}
@@ -239,7 +234,7 @@ func (e *Engine) Recover(ctx context.Context) ([]string, error) {
 	ids := make([]string, 0, len(taken))
 	for _, ex := range taken {
 		ids = append(ids, ex.ID)
-		e.emit(ctx, event.Event{Kind: event.KindExecution, Status: "Resumed", ExecutionID: ex.ID,
+		e.emit(ctx, event.Event{Kind: event.KindExecution, Status: string(statusResumed), ExecutionID: ex.ID,
 			Message: fmt.Sprintf("resumed by pid %d: owner pid %d on %s is gone", e.self.pid, ex.Owner.PID, ex.Owner.Host)})
 		h, fresh := e.runs.acquire(ex.ID)
 		if !fresh {
@@ -256,11 +251,12 @@ func (e *Engine) Recover(ctx context.Context) ([]string, error) {
 	return ids, nil
 }
 
-// Executions lists the most recent executions of the pipeline, newest first.
-func (e *Engine) Executions(ctx context.Context, limit int) ([]ExecutionSummary, error) {
+// Executions lists the most recent executions of the pipeline, newest first: up to
+// limit (0: all) older than beforeSeq (0: the newest).
+func (e *Engine) Executions(ctx context.Context, beforeSeq int64, limit int) ([]ExecutionSummary, error) {
 	var out []ExecutionSummary
-	err := e.db.PipelineRead(ctx, func(t *store.PipelineTx) error {
-		list, err := t.RecentExecutions(e.name(), limit)
+	err := e.store.View(ctx, func(t Tx) error {
+		list, err := t.ListExecutions(e.name(), beforeSeq, limit)
 		if err != nil {
 			return err
 		}
@@ -284,7 +280,7 @@ func (e *Engine) emit(ctx context.Context, ev event.Event) {
 	ev.Pipeline = e.name()
 	e.log.Debug("event", "kind", ev.Kind, "status", ev.Status, "execution", ev.ExecutionID, "stage", ev.Stage,
 		"action", ev.Action, "message", ev.Message)
-	stored, err := e.db.AppendEvent(context.WithoutCancel(ctx), ev)
+	stored, err := e.store.AppendEvent(context.WithoutCancel(ctx), ev)
 	if err != nil {
 		e.log.Error("store event", "kind", ev.Kind, "status", ev.Status, "err", err)
 	} else {
@@ -320,14 +316,4 @@ func (a *announcements) take(id string) bool {
 	ok := a.ids[id]
 	delete(a.ids, id)
 	return ok
-}
-
-// sortedKeys is for deterministic messages.
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

@@ -1,4 +1,4 @@
-package pipeline
+package pipeline_test
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 
 	"github.com/greenlight-ci/greenlight/internal/event"
 	"github.com/greenlight-ci/greenlight/internal/manifest"
+	"github.com/greenlight-ci/greenlight/internal/pipeline"
 )
 
 // Two actions with the same run_order run at the same time; a higher run_order
@@ -24,21 +25,21 @@ func TestRunOrderGroupsRunInParallelThenInOrder(t *testing.T) {
 	// Each of the pair waits until the other has started: they can only both
 	// finish if the engine runs them concurrently.
 	meet := func(mine, other chan struct{}) script {
-		return func(ctx context.Context, a *ActionRun) (Outcome, error) {
+		return func(ctx context.Context, a *pipeline.ActionRun) (pipeline.Outcome, error) {
 			close(mine)
 			select {
 			case <-other:
-				return Outcome{Status: Succeeded}, nil
+				return pipeline.Outcome{Status: pipeline.Succeeded}, nil
 			case <-time.After(eventually):
-				return Outcome{Status: Failed, ErrorMessage: "partner never started: not run in parallel"}, nil
+				return pipeline.Outcome{Status: pipeline.Failed, ErrorMessage: "partner never started: not run in parallel"}, nil
 			}
 		}
 	}
 	h.fake.on("Unit", meet(unitStarted, lintStarted))
 	h.fake.on("Lint", meet(lintStarted, unitStarted))
 
-	id := h.start(StartRequest{Trigger: TriggerCLI})
-	h.await(h.runAsync(id), StatusSucceeded)
+	id := h.start(pipeline.StartRequest{Trigger: pipeline.TriggerCLI})
+	h.await(h.runAsync(id), pipeline.StatusSucceeded)
 
 	unit, lint, integ := h.fake.callsOf(id, "Unit"), h.fake.callsOf(id, "Lint"), h.fake.callsOf(id, "Integration")
 	if len(unit) != 1 || len(lint) != 1 || len(integ) != 1 {
@@ -48,14 +49,18 @@ func TestRunOrderGroupsRunInParallelThenInOrder(t *testing.T) {
 		t.Fatalf("run_order 2 started before run_order 1 ended: %+v %+v %+v", unit[0], lint[0], integ[0])
 	}
 	v := h.view(id)
-	if v.Status != StatusSucceeded || findStage(v, "Test").Status != StatusSucceeded {
+	if v.Status != pipeline.StatusSucceeded || findStage(v, "Test").Status != pipeline.StatusSucceeded {
 		t.Fatalf("view: %+v", v)
 	}
 	got := statusesOf(h.events, id, event.KindExecution)
 	if !slices.Equal(got, []string{"InProgress", "Succeeded"}) {
 		t.Fatalf("execution events %v", got)
 	}
-	log, err := os.ReadFile(findAction(v, "Test", "Unit").LogPath)
+	path, err := h.engine.LogPath(context.Background(), id, "Test", "Unit")
+	if err != nil {
+		t.Fatal(err)
+	}
+	log, err := os.ReadFile(path)
 	if err != nil || !strings.Contains(string(log), "fake Unit attempt 1") {
 		t.Fatalf("action log: %q, %v", log, err)
 	}
@@ -68,25 +73,25 @@ func TestFailedActionStopsLaterGroupsAndStages(t *testing.T) {
 		stage("Test", action("Unit", "Fake", 1), action("Slow", "Fake", 1), action("Integration", "Fake", 2)),
 		stage("Deploy", action("Deploy", "Fake", 1))))
 	unitDone := make(chan struct{})
-	h.fake.on("Unit", func(context.Context, *ActionRun) (Outcome, error) {
+	h.fake.on("Unit", func(context.Context, *pipeline.ActionRun) (pipeline.Outcome, error) {
 		defer close(unitDone)
-		return Outcome{Status: Failed, ErrorMessage: "2 tests failed"}, nil
+		return pipeline.Outcome{Status: pipeline.Failed, ErrorMessage: "2 tests failed"}, nil
 	})
-	h.fake.on("Slow", func(ctx context.Context, a *ActionRun) (Outcome, error) {
+	h.fake.on("Slow", func(ctx context.Context, a *pipeline.ActionRun) (pipeline.Outcome, error) {
 		<-unitDone // still running when its sibling failed
-		return Outcome{Status: Succeeded}, nil
+		return pipeline.Outcome{Status: pipeline.Succeeded}, nil
 	})
-	id := h.start(StartRequest{})
-	h.await(h.runAsync(id), StatusFailed)
+	id := h.start(pipeline.StartRequest{})
+	h.await(h.runAsync(id), pipeline.StatusFailed)
 
 	if n := len(h.fake.callsOf(id, "Integration")) + len(h.fake.callsOf(id, "Deploy")); n != 0 {
 		t.Fatalf("%d calls after the failure, want none", n)
 	}
 	v := h.view(id)
-	if a := findAction(v, "Test", "Slow"); a.Status != StatusSucceeded {
+	if a := findAction(v, "Test", "Slow"); a.Status != pipeline.StatusSucceeded {
 		t.Fatalf("sibling of the failed action: %s, want Succeeded", a.Status)
 	}
-	if s := findStage(v, "Test"); s.Status != StatusFailed || !strings.Contains(s.Message, "Unit: 2 tests failed") {
+	if s := findStage(v, "Test"); s.Status != pipeline.StatusFailed || !strings.Contains(s.Message, "Unit: 2 tests failed") {
 		t.Fatalf("stage: %+v", s)
 	}
 	if findStage(v, "Deploy").Status != "" || findAction(v, "Test", "Integration").Status != "" {
@@ -106,29 +111,39 @@ func TestSupersededAtStageBoundaryWithWaitingApproval(t *testing.T) {
 		stage("Approval", approval("Approve")),
 		stage("Deploy", action("Deploy", "Fake", 1))))
 
-	a := h.start(StartRequest{})
+	a := h.start(pipeline.StartRequest{})
 	runA := h.runAsync(a)
 	h.waitApprovalNeeded(a, "Approval", "Approve")
 
-	b := h.start(StartRequest{})
+	b := h.start(pipeline.StartRequest{})
 	runB := h.runAsync(b)
 	h.waitWaitingAt(b, "Approval")
 
-	c := h.start(StartRequest{})
+	c := h.start(pipeline.StartRequest{})
 	runC := h.runAsync(c)
-	h.await(runB, StatusSuperseded)
+	h.await(runB, pipeline.StatusSuperseded)
 	h.waitWaitingAt(c, "Approval")
+	// B never reached the approval: a decision on it says why.
+	var refused *pipeline.ApprovalRefusedError
+	err := h.engine.Approve(context.Background(), b, "", "", "alice", "")
+	if !errors.As(err, &refused) || refused.Reason != pipeline.RefusedSuperseded || !errors.Is(err, pipeline.ErrNoPendingApproval) {
+		t.Fatalf("approve the superseded B: %v, want refused as superseded", err)
+	}
+	// C waits in front of the stage, not at the approval yet.
+	if err := h.engine.Approve(context.Background(), c, "", "", "alice", ""); !errors.As(err, &refused) || refused.Reason != pipeline.RefusedNotWaiting {
+		t.Fatalf("approve C before its approval: %v, want refused as not waiting", err)
+	}
 
 	other := h.newEngine(h.fake, event.Discard) // another process on the same state file
 	if err := other.Approve(context.Background(), a, "", "", "alice", "staging looks good"); err != nil {
 		t.Fatalf("approve A: %v", err)
 	}
-	h.await(runA, StatusSucceeded)
+	h.await(runA, pipeline.StatusSucceeded)
 	h.waitApprovalNeeded(c, "Approval", "Approve")
 	if err := other.Approve(context.Background(), c, "Approval", "Approve", "bob", ""); err != nil {
 		t.Fatalf("approve C: %v", err)
 	}
-	h.await(runC, StatusSucceeded)
+	h.await(runC, pipeline.StatusSucceeded)
 
 	deployed := []string{}
 	for _, c := range h.fake.callsOf("", "Deploy") {
@@ -138,11 +153,11 @@ func TestSupersededAtStageBoundaryWithWaitingApproval(t *testing.T) {
 		t.Fatalf("deployed %v, want A then C (%s, %s)", deployed, a, c)
 	}
 	vb := h.view(b)
-	if vb.Status != StatusSuperseded || findStage(vb, "Approval").Status != "" || !strings.Contains(vb.StatusSummary, c) {
+	if vb.Status != pipeline.StatusSuperseded || findStage(vb, "Approval").Status != "" || !strings.Contains(vb.StatusSummary, c) {
 		t.Fatalf("B: %+v", vb)
 	}
 	ap := findAction(h.view(a), "Approval", "Approve").Approval
-	if ap.Status != ApprovalApproved || ap.DecidedBy != "alice" || ap.Summary != "staging looks good" || ap.DecidedAt.IsZero() ||
+	if ap.Status != pipeline.ApprovalApproved || ap.DecidedBy != "alice" || ap.Summary != "staging looks good" || ap.DecidedAt.IsZero() ||
 		ap.CustomData != "check staging" {
 		t.Fatalf("approval of A: %+v", ap)
 	}
@@ -160,18 +175,18 @@ func TestQueuedExecutionsRunInOrder(t *testing.T) {
 	h := newHarness(t, definition(manifest.ExecutionModeQueued,
 		stage("Build", action("Build", "Fake", 1)),
 		stage("Deploy", action("Deploy", "Fake", 1))))
-	hold, release := blockUntilReleased(Outcome{Status: Succeeded})
-	h.fake.on("Deploy", func(ctx context.Context, a *ActionRun) (Outcome, error) {
+	hold, release := blockUntilReleased(pipeline.Outcome{Status: pipeline.Succeeded})
+	h.fake.on("Deploy", func(ctx context.Context, a *pipeline.ActionRun) (pipeline.Outcome, error) {
 		if len(h.fake.callsOf("", "Deploy")) == 1 {
 			return hold(ctx, a) // the first deploy holds the stage
 		}
-		return Outcome{Status: Succeeded}, nil
+		return pipeline.Outcome{Status: pipeline.Succeeded}, nil
 	})
-	a := h.start(StartRequest{})
+	a := h.start(pipeline.StartRequest{})
 	runA := h.runAsync(a)
 	h.waitFor("A deploying", func() bool { return len(h.fake.callsOf(a, "Deploy")) == 1 })
-	b := h.start(StartRequest{})
-	c := h.start(StartRequest{})
+	b := h.start(pipeline.StartRequest{})
+	c := h.start(pipeline.StartRequest{})
 	runC := h.runAsync(c) // driven first, yet B, started before it, goes first
 	h.waitFor("C queued behind B at Build", func() bool {
 		return slices.Contains(statusesOf(h.events, c, event.KindProgress), "Waiting")
@@ -184,7 +199,7 @@ func TestQueuedExecutionsRunInOrder(t *testing.T) {
 	h.waitWaitingAt(c, "Deploy")
 	release()
 	for _, ch := range []<-chan runResult{runA, runB, runC} {
-		h.await(ch, StatusSucceeded)
+		h.await(ch, pipeline.StatusSucceeded)
 	}
 	var order []string
 	for _, call := range h.fake.callsOf("", "Deploy") {
@@ -199,36 +214,36 @@ func TestQueuedExecutionsRunInOrder(t *testing.T) {
 func TestParallelExecutionsAreIndependent(t *testing.T) {
 	h := newHarness(t, definition(manifest.ExecutionModeParallel, stage("Deploy", action("Deploy", "Fake", 1))))
 	both := make(chan struct{})
-	h.fake.on("Deploy", func(ctx context.Context, a *ActionRun) (Outcome, error) {
+	h.fake.on("Deploy", func(ctx context.Context, a *pipeline.ActionRun) (pipeline.Outcome, error) {
 		if len(h.fake.callsOf("", "Deploy")) == 2 {
 			close(both)
 		}
 		select {
 		case <-both:
-			return Outcome{Status: Succeeded}, nil
+			return pipeline.Outcome{Status: pipeline.Succeeded}, nil
 		case <-time.After(eventually):
-			return Outcome{Status: Failed, ErrorMessage: "the other execution never entered the stage"}, nil
+			return pipeline.Outcome{Status: pipeline.Failed, ErrorMessage: "the other execution never entered the stage"}, nil
 		}
 	})
-	a, b := h.start(StartRequest{}), h.start(StartRequest{})
+	a, b := h.start(pipeline.StartRequest{}), h.start(pipeline.StartRequest{})
 	runA, runB := h.runAsync(a), h.runAsync(b)
-	h.await(runA, StatusSucceeded)
-	h.await(runB, StatusSucceeded)
+	h.await(runA, pipeline.StatusSucceeded)
+	h.await(runB, pipeline.StatusSucceeded)
 }
 
 func TestRetryFailedActionsOnly(t *testing.T) {
 	h := newHarness(t, retryDefinition())
 	scriptRetry(h.fake)
-	id := h.start(StartRequest{})
-	h.await(h.runAsync(id), StatusFailed)
+	id := h.start(pipeline.StartRequest{})
+	h.await(h.runAsync(id), pipeline.StatusFailed)
 
-	if err := h.engine.RetryStage(context.Background(), id, "Build", RetryFailedActions); !errors.Is(err, ErrNotRetryable) {
+	if err := h.engine.RetryStage(context.Background(), id, "Build", pipeline.RetryFailedActions); !errors.Is(err, pipeline.ErrNotRetryable) {
 		t.Fatalf("retry of a stage that succeeded: %v, want ErrNotRetryable", err)
 	}
-	if err := h.engine.RetryStage(context.Background(), id, "Test", RetryFailedActions); err != nil {
+	if err := h.engine.RetryStage(context.Background(), id, "Test", pipeline.RetryFailedActions); err != nil {
 		t.Fatalf("retry: %v", err)
 	}
-	h.await(h.runAsync(id), StatusSucceeded)
+	h.await(h.runAsync(id), pipeline.StatusSucceeded)
 
 	if n := len(h.fake.callsOf(id, "Unit")); n != 1 {
 		t.Fatalf("Unit ran %d times, want 1 (it had succeeded)", n)
@@ -242,10 +257,10 @@ func TestRetryFailedActionsOnly(t *testing.T) {
 	}
 	v := h.view(id)
 	ia := findAction(v, "Test", "Integration")
-	if ia.Attempt != 2 || ia.Status != StatusSucceeded || len(ia.Attempts) != 1 || ia.Attempts[0].Status != StatusFailed {
+	if ia.Attempt != 2 || ia.Status != pipeline.StatusSucceeded || len(ia.Attempts) != 1 || ia.Attempts[0].Status != pipeline.StatusFailed {
 		t.Fatalf("integration view %+v", ia)
 	}
-	if s := findStage(v, "Test"); s.Attempt != 2 || s.RetryMode != string(RetryFailedActions) {
+	if s := findStage(v, "Test"); s.Attempt != 2 || s.RetryMode != pipeline.RetryFailedActions {
 		t.Fatalf("stage view %+v", s)
 	}
 	if got := statusesOf(h.events, id, event.KindExecution); !slices.Equal(got, []string{"InProgress", "Failed", "Resumed", "Succeeded"}) {
@@ -256,12 +271,12 @@ func TestRetryFailedActionsOnly(t *testing.T) {
 func TestRetryAllActionsGetsFreshOutputs(t *testing.T) {
 	h := newHarness(t, retryDefinition())
 	scriptRetry(h.fake)
-	id := h.start(StartRequest{})
-	h.await(h.runAsync(id), StatusFailed)
-	if err := h.engine.RetryStage(context.Background(), id, "Test", RetryAllActions); err != nil {
+	id := h.start(pipeline.StartRequest{})
+	h.await(h.runAsync(id), pipeline.StatusFailed)
+	if err := h.engine.RetryStage(context.Background(), id, "Test", pipeline.RetryAllActions); err != nil {
 		t.Fatalf("retry: %v", err)
 	}
-	h.await(h.runAsync(id), StatusSucceeded)
+	h.await(h.runAsync(id), pipeline.StatusSucceeded)
 	unit := h.fake.callsOf(id, "Unit")
 	if len(unit) != 2 || unit[1].Attempt != 2 {
 		t.Fatalf("Unit calls %+v, want attempts 1 and 2", unit)
@@ -285,14 +300,14 @@ func retryDefinition() *manifest.Definition {
 // scriptRetry makes Unit write attempt-N.txt into its output and Integration fail
 // its first attempt.
 func scriptRetry(f *fake) {
-	f.on("Unit", func(ctx context.Context, a *ActionRun) (Outcome, error) {
+	f.on("Unit", func(ctx context.Context, a *pipeline.ActionRun) (pipeline.Outcome, error) {
 		name := filepath.Join(a.Outputs[0].Dir, fmt.Sprintf("attempt-%d.txt", a.Attempt))
-		return Outcome{Status: Succeeded}, os.WriteFile(name, []byte("ok"), 0o644)
+		return pipeline.Outcome{Status: pipeline.Succeeded}, os.WriteFile(name, []byte("ok"), 0o644)
 	})
-	f.on("Integration", func(ctx context.Context, a *ActionRun) (Outcome, error) {
+	f.on("Integration", func(ctx context.Context, a *pipeline.ActionRun) (pipeline.Outcome, error) {
 		if a.Attempt == 1 {
-			return Outcome{Status: Failed, ErrorMessage: "flaky"}, nil
+			return pipeline.Outcome{Status: pipeline.Failed, ErrorMessage: "flaky"}, nil
 		}
-		return Outcome{Status: Succeeded}, nil
+		return pipeline.Outcome{Status: pipeline.Succeeded}, nil
 	})
 }

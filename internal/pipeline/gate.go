@@ -6,7 +6,6 @@ import (
 
 	"github.com/greenlight-ci/greenlight/internal/event"
 	"github.com/greenlight-ci/greenlight/internal/manifest"
-	"github.com/greenlight-ci/greenlight/internal/store"
 )
 
 // A gate is the space in front of a stage. An execution that finished a stage (or
@@ -22,16 +21,16 @@ import (
 // gateInput is what the gate decision needs, read in the deciding transaction.
 type gateInput struct {
 	mode    string
-	me      *store.PipelineExecution   // waiting in front of stage me.StageIndex
-	active  []*store.PipelineExecution // active executions of the pipeline
-	holders []string                   // executions with an InProgress run of the stage
+	me      *ExecutionRecord   // waiting in front of stage me.StageIndex
+	active  []*ExecutionRecord // active executions of the pipeline
+	holders []string           // executions with an InProgress run of the stage
 }
 
 type gateDecision struct {
 	enter     bool
-	supersede []*store.PipelineExecution // may include me
-	winner    string                     // the execution the superseded ones lost to
-	holder    string                     // who locks the stage, when me waits
+	supersede []*ExecutionRecord // may include me
+	winner    string             // the execution the superseded ones lost to
+	holder    string             // who locks the stage, when me waits
 }
 
 // decideGate is the pure rule of the execution modes at a gate.
@@ -41,10 +40,10 @@ func decideGate(in gateInput) gateDecision {
 	}
 	var d gateDecision
 	activeIDs := map[string]bool{}
-	var waiters []*store.PipelineExecution
+	var waiters []*ExecutionRecord
 	for _, ex := range in.active {
 		activeIDs[ex.ID] = true
-		if ex.ID != in.me.ID && ex.Waiting && ex.StageIndex == in.me.StageIndex && ex.Status == string(StatusInProgress) {
+		if ex.ID != in.me.ID && ex.Waiting && ex.StageIndex == in.me.StageIndex && ex.Status == StatusInProgress {
 			waiters = append(waiters, ex)
 		}
 	}
@@ -83,8 +82,8 @@ func decideGate(in gateInput) gateDecision {
 // gateResult is what applying a gate decision changed, for the events that follow
 // the transaction.
 type gateResult struct {
-	entered    *store.PipelineStageRun
-	superseded []*store.PipelineExecution
+	entered    *StageRecord
+	superseded []*ExecutionRecord
 	// announced are the Superseded events, stored in the deciding transaction.
 	announced []event.Event
 	winner    string
@@ -94,14 +93,14 @@ type gateResult struct {
 
 // gate applies the gate rule to me (waiting in front of me.StageIndex) inside t:
 // supersedes the losers and lets me into the stage when it may enter.
-func (e *Engine) gate(t *store.PipelineTx, me *store.PipelineExecution) (gateResult, error) {
+func (e *Engine) gate(t Tx, me *ExecutionRecord) (gateResult, error) {
 	stage := e.stages()[me.StageIndex].Name
 	res := gateResult{stage: stage}
-	active, err := t.ExecutionsWithStatus(e.name(), string(StatusInProgress), string(StatusStopping))
+	active, err := t.ExecutionsWithStatus(e.name(), StatusInProgress, StatusStopping)
 	if err != nil {
 		return res, err
 	}
-	runs, err := t.StageRunsWithStatus(e.name(), stage, string(StatusInProgress))
+	runs, err := t.StageRunsWithStatus(e.name(), stage, StatusInProgress)
 	if err != nil {
 		return res, err
 	}
@@ -116,7 +115,7 @@ func (e *Engine) gate(t *store.PipelineTx, me *store.PipelineExecution) (gateRes
 		if loser.ID == me.ID {
 			loser = me
 		}
-		loser.Status, loser.EndedAt, loser.UpdatedAt = string(StatusSuperseded), now, now
+		loser.Status, loser.EndedAt, loser.UpdatedAt = StatusSuperseded, now, now
 		loser.StatusSummary = fmt.Sprintf("superseded in front of stage %s by execution %s", stage, d.winner)
 		if err := t.UpdateExecution(loser); err != nil {
 			return res, err
@@ -136,8 +135,8 @@ func (e *Engine) gate(t *store.PipelineTx, me *store.PipelineExecution) (gateRes
 	if !d.enter {
 		return res, nil
 	}
-	run := &store.PipelineStageRun{ExecutionID: me.ID, Pipeline: e.name(), Stage: stage, Index: me.StageIndex,
-		Attempt: 1, Status: string(StatusInProgress), StartedAt: now}
+	run := &StageRecord{ExecutionID: me.ID, Pipeline: e.name(), Stage: stage, Index: me.StageIndex,
+		Attempt: 1, Status: StatusInProgress, StartedAt: now}
 	if err := t.PutStageRun(run); err != nil {
 		return res, err
 	}

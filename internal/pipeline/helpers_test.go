@@ -1,4 +1,4 @@
-package pipeline
+package pipeline_test
 
 import (
 	"context"
@@ -10,6 +10,8 @@ import (
 
 	"github.com/greenlight-ci/greenlight/internal/event"
 	"github.com/greenlight-ci/greenlight/internal/manifest"
+	"github.com/greenlight-ci/greenlight/internal/pipeline"
+	"github.com/greenlight-ci/greenlight/internal/procfs"
 	"github.com/greenlight-ci/greenlight/internal/store"
 )
 
@@ -74,12 +76,12 @@ type harness struct {
 	stateDir string
 	fake     *fake
 	events   *event.Recorder
-	engine   *Engine
+	engine   *pipeline.Engine
 }
 
 // newHarness makes a state directory and an engine on it; opts adjust the
 // engine's options.
-func newHarness(t *testing.T, def *manifest.Definition, opts ...func(*Options)) *harness {
+func newHarness(t *testing.T, def *manifest.Definition, opts ...func(*pipeline.Options)) *harness {
 	t.Helper()
 	dir := t.TempDir()
 	h := &harness{t: t, def: def, dbPath: filepath.Join(dir, "state.db"), stateDir: dir, fake: newFake(), events: &event.Recorder{}}
@@ -88,27 +90,28 @@ func newHarness(t *testing.T, def *manifest.Definition, opts ...func(*Options)) 
 }
 
 // newEngine opens another Engine on the same state file, as another process would.
-func (h *harness) newEngine(p Provider, events event.Sink, opts ...func(*Options)) *Engine {
+func (h *harness) newEngine(p pipeline.Provider, events event.Sink, opts ...func(*pipeline.Options)) *pipeline.Engine {
 	h.t.Helper()
 	db, err := store.Open(context.Background(), h.dbPath)
 	if err != nil {
 		h.t.Fatalf("open state: %v", err)
 	}
 	h.t.Cleanup(func() { db.Close() })
-	o := Options{
+	o := pipeline.Options{
 		StateDir:          h.stateDir,
-		Providers:         map[string]Provider{"Fake": p},
+		Providers:         map[string]pipeline.Provider{"Fake": p},
 		Events:            events,
 		PollInterval:      20 * time.Millisecond,
 		HeartbeatInterval: 200 * time.Millisecond,
+		Processes:         procfs.Table{},
 	}
 	for _, f := range opts {
 		f(&o)
 	}
-	return New(h.def, db, o)
+	return pipeline.New(h.def, db.Pipelines(), o)
 }
 
-func (h *harness) start(req StartRequest) string {
+func (h *harness) start(req pipeline.StartRequest) string {
 	h.t.Helper()
 	id, err := h.engine.Start(context.Background(), req)
 	if err != nil {
@@ -128,11 +131,11 @@ func (h *harness) runAsync(id string) <-chan runResult {
 }
 
 type runResult struct {
-	status Status
+	status pipeline.Status
 	err    error
 }
 
-func (h *harness) await(ch <-chan runResult, want Status) {
+func (h *harness) await(ch <-chan runResult, want pipeline.Status) {
 	h.t.Helper()
 	select {
 	case r := <-ch:
@@ -144,7 +147,7 @@ func (h *harness) await(ch <-chan runResult, want Status) {
 	}
 }
 
-func (h *harness) view(id string) *ExecutionView {
+func (h *harness) view(id string) *pipeline.ExecutionView {
 	h.t.Helper()
 	v, err := h.engine.Execution(context.Background(), id)
 	if err != nil {
@@ -168,7 +171,7 @@ func (h *harness) waitApprovalNeeded(id, stage, action string) {
 	h.t.Helper()
 	h.waitFor(id+" approval needed", func() bool {
 		a := findAction(h.view(id), stage, action)
-		return a != nil && a.Approval != nil && a.Approval.Status == ApprovalNeeded
+		return a != nil && a.Approval != nil && a.Approval.Status == pipeline.ApprovalNeeded
 	})
 }
 
@@ -176,11 +179,11 @@ func (h *harness) waitWaitingAt(id, stage string) {
 	h.t.Helper()
 	h.waitFor(id+" waiting at "+stage, func() bool {
 		v := h.view(id)
-		return v.Waiting && v.Stage == stage && v.Status == StatusInProgress
+		return v.Waiting && v.Stage == stage && v.Status == pipeline.StatusInProgress
 	})
 }
 
-func findAction(v *ExecutionView, stage, action string) *ActionView {
+func findAction(v *pipeline.ExecutionView, stage, action string) *pipeline.ActionView {
 	for _, s := range v.Stages {
 		for i := range s.Actions {
 			if s.Name == stage && s.Actions[i].Name == action {
@@ -191,7 +194,7 @@ func findAction(v *ExecutionView, stage, action string) *ActionView {
 	return nil
 }
 
-func findStage(v *ExecutionView, stage string) *StageView {
+func findStage(v *pipeline.ExecutionView, stage string) *pipeline.StageView {
 	for i := range v.Stages {
 		if v.Stages[i].Name == stage {
 			return &v.Stages[i]
@@ -202,7 +205,7 @@ func findStage(v *ExecutionView, stage string) *StageView {
 
 // --- the scriptable fake provider ---
 
-type script func(ctx context.Context, a *ActionRun) (Outcome, error)
+type script func(ctx context.Context, a *pipeline.ActionRun) (pipeline.Outcome, error)
 
 // call is one Run of the fake; Seq numbers order starts and ends globally.
 type call struct {
@@ -210,8 +213,8 @@ type call struct {
 	Attempt             int
 	ExternalID          string
 	Config              map[string]string
-	Inputs, Outputs     []Artifact
-	Source              Revision
+	Inputs, Outputs     []pipeline.Artifact
+	Source              pipeline.Revision
 	StartSeq, EndSeq    int
 }
 
@@ -229,7 +232,7 @@ func newFake() *fake {
 
 func (f *fake) on(action string, s script) { f.mu.Lock(); f.scripts[action] = s; f.mu.Unlock() }
 
-func (f *fake) Run(ctx context.Context, a *ActionRun) (Outcome, error) {
+func (f *fake) Run(ctx context.Context, a *pipeline.ActionRun) (pipeline.Outcome, error) {
 	f.mu.Lock()
 	f.seq++
 	c := &call{Exec: a.ExecutionID, Stage: a.Stage, Action: a.Action, Attempt: a.Attempt, ExternalID: a.ExternalID,
@@ -238,7 +241,7 @@ func (f *fake) Run(ctx context.Context, a *ActionRun) (Outcome, error) {
 	s := f.scripts[a.Action]
 	f.mu.Unlock()
 	fmt.Fprintf(a.Log, "fake %s attempt %d\n", a.Action, a.Attempt)
-	out, err := Outcome{Status: Succeeded, Summary: "ok"}, error(nil)
+	out, err := pipeline.Outcome{Status: pipeline.Succeeded, Summary: "ok"}, error(nil)
 	if s != nil {
 		out, err = s(ctx, a)
 	}
@@ -262,43 +265,21 @@ func (f *fake) callsOf(exec, action string) []call {
 	return out
 }
 
-func (f *fake) allCalls() []call {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	out := make([]call, len(f.calls))
-	for i, c := range f.calls {
-		out[i] = *c
-	}
-	return out
-}
-
 // blockUntilReleased returns a script that blocks until release() (or its ctx
 // ends: then it returns the ctx error), and the release function.
-func blockUntilReleased(then Outcome) (script, func()) {
+func blockUntilReleased(then pipeline.Outcome) (script, func()) {
 	ch := make(chan struct{})
 	var once sync.Once
-	return func(ctx context.Context, a *ActionRun) (Outcome, error) {
+	return func(ctx context.Context, a *pipeline.ActionRun) (pipeline.Outcome, error) {
 			select {
 			case <-ch:
 				return then, nil
 			case <-ctx.Done():
-				return Outcome{}, ctx.Err()
+				return pipeline.Outcome{}, ctx.Err()
 			}
 		}, func() {
 			once.Do(func() { close(ch) })
 		}
-}
-
-func succeed(summary string) script {
-	return func(context.Context, *ActionRun) (Outcome, error) {
-		return Outcome{Status: Succeeded, Summary: summary}, nil
-	}
-}
-
-func fail(msg string) script {
-	return func(context.Context, *ActionRun) (Outcome, error) {
-		return Outcome{Status: Failed, ErrorMessage: msg}, nil
-	}
 }
 
 // statusesOf returns the statuses of recorded events of one kind for one execution.

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/greenlight-ci/greenlight/internal/event"
-	"github.com/greenlight-ci/greenlight/internal/store"
 )
 
 // FailReleasedAction records that a succeeded action's work was undone afterwards:
@@ -23,9 +22,9 @@ import (
 // it released).
 //
 // It needs no definition: the deployment controller calls it from its own process.
-func FailReleasedAction(ctx context.Context, db *store.DB, executionID, externalID, reason string, now time.Time) (bool, error) {
+func FailReleasedAction(ctx context.Context, st Store, executionID, externalID, reason string, now time.Time) (bool, error) {
 	var events []event.Event
-	err := db.PipelineTx(ctx, func(t *store.PipelineTx) error {
+	err := st.Update(ctx, func(t Tx) error {
 		events = nil
 		ex, err := t.Execution(executionID)
 		if err != nil {
@@ -35,20 +34,20 @@ func FailReleasedAction(ctx context.Context, db *store.DB, executionID, external
 		if err != nil {
 			return err
 		}
-		var run *store.PipelineActionRun
+		var run *ActionRecord
 		for _, r := range runs {
 			if r.ExternalID == externalID && (run == nil || r.Attempt > run.Attempt) {
 				run = r
 			}
 		}
-		if run != nil && run.Status == string(StatusInProgress) {
+		if run != nil && run.Status == StatusInProgress {
 			return ErrActionInProgress
 		}
-		if run == nil || run.Status != string(StatusSucceeded) {
+		if run == nil || run.Status != StatusSucceeded {
 			return nil
 		}
 		msg := "rolled back after release: " + reason
-		run.Status, run.ErrorMessage, run.Summary = string(StatusFailed), msg, msg
+		run.Status, run.ErrorMessage, run.Summary = StatusFailed, msg, msg
 		if err := t.PutActionRun(run); err != nil {
 			return err
 		}
@@ -58,16 +57,16 @@ func FailReleasedAction(ctx context.Context, db *store.DB, executionID, external
 		if err != nil {
 			return err
 		}
-		if stage.Status == string(StatusSucceeded) {
-			stage.Status, stage.Message = string(StatusFailed), "action "+run.Action+": "+msg
+		if stage.Status == StatusSucceeded {
+			stage.Status, stage.Message = StatusFailed, "action "+run.Action+": "+msg
 			if err := t.PutStageRun(stage); err != nil {
 				return err
 			}
 			events = append(events, with(base, event.KindStage, "", stage.Message))
 		}
-		if ex.Status == string(StatusSucceeded) {
+		if ex.Status == StatusSucceeded {
 			summary := fmt.Sprintf("stage %s failed after release: action %s: %s", run.Stage, run.Action, msg)
-			ex.Status, ex.StatusSummary, ex.UpdatedAt = string(StatusFailed), summary, now
+			ex.Status, ex.StatusSummary, ex.UpdatedAt = StatusFailed, summary, now
 			if err := t.UpdateExecution(ex); err != nil {
 				return err
 			}
@@ -90,6 +89,28 @@ func FailReleasedAction(ctx context.Context, db *store.DB, executionID, external
 
 // ErrActionInProgress is returned by FailReleasedAction for an action still running.
 var ErrActionInProgress = errors.New("action still in progress")
+
+// FailReleasedExecution is FailReleasedAction for the execution that released a
+// deployment rolled back afterwards (during its termination wait): the action may
+// still be recording its success, so it tries again every poll until within has
+// passed.
+func FailReleasedExecution(ctx context.Context, st Store, executionID, deploymentID, reason string, poll, within time.Duration) error {
+	if executionID == "" {
+		return nil
+	}
+	deadline := time.Now().Add(within)
+	for {
+		_, err := FailReleasedAction(ctx, st, executionID, deploymentID, reason, time.Now())
+		if !errors.Is(err, ErrActionInProgress) || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(poll):
+		}
+	}
+}
 
 func with(base event.Event, kind event.Kind, action, msg string) event.Event {
 	base.Kind, base.Action, base.Status, base.Message = kind, action, string(StatusFailed), msg

@@ -1,4 +1,4 @@
-package pipeline
+package pipeline_test
 
 import (
 	"context"
@@ -14,6 +14,8 @@ import (
 
 	"github.com/greenlight-ci/greenlight/internal/event"
 	"github.com/greenlight-ci/greenlight/internal/manifest"
+	"github.com/greenlight-ci/greenlight/internal/pipeline"
+	"github.com/greenlight-ci/greenlight/internal/procfs"
 	"github.com/greenlight-ci/greenlight/internal/store"
 )
 
@@ -45,22 +47,22 @@ func childMain() int {
 		return 1
 	}
 	f := newFake()
-	f.on("Deploy", func(ctx context.Context, a *ActionRun) (Outcome, error) {
+	f.on("Deploy", func(ctx context.Context, a *pipeline.ActionRun) (pipeline.Outcome, error) {
 		if os.Getenv(childHoldEnv) != "1" {
-			return Outcome{Status: Succeeded}, nil
+			return pipeline.Outcome{Status: pipeline.Succeeded}, nil
 		}
 		if err := a.SetExternalID(deploymentID); err != nil {
-			return Outcome{}, err
+			return pipeline.Outcome{}, err
 		}
 		if err := os.WriteFile(filepath.Join(dir, deployMarker), nil, 0o644); err != nil {
-			return Outcome{}, err
+			return pipeline.Outcome{}, err
 		}
 		<-ctx.Done() // until SIGKILL
-		return Outcome{}, ctx.Err()
+		return pipeline.Outcome{}, ctx.Err()
 	})
-	e := New(crashDefinition(), db, Options{StateDir: dir, Providers: map[string]Provider{"Fake": f},
+	e := pipeline.New(crashDefinition(), db.Pipelines(), pipeline.Options{StateDir: dir, Processes: procfs.Table{}, Providers: map[string]pipeline.Provider{"Fake": f},
 		PollInterval: 20 * time.Millisecond, HeartbeatInterval: 200 * time.Millisecond})
-	id, err := e.Start(ctx, StartRequest{Trigger: TriggerCLI})
+	id, err := e.Start(ctx, pipeline.StartRequest{Trigger: pipeline.TriggerCLI})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "child: start:", err)
 		return 1
@@ -94,8 +96,8 @@ func startChild(t *testing.T, h *harness, holdDeploy bool) *exec.Cmd {
 		t.Fatalf("start child: %v", err)
 	}
 	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
 		if t.Failed() {
 			t.Logf("child stderr:\n%s", stderr.String())
 		}
@@ -108,12 +110,12 @@ func kill(t *testing.T, cmd *exec.Cmd) {
 	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatalf("kill child: %v", err)
 	}
-	cmd.Wait() // reap it: a zombie still has a /proc entry
+	_ = cmd.Wait() // reap it: a zombie still has a /proc entry
 }
 
 func (h *harness) onlyExecution() string {
 	h.t.Helper()
-	list, err := h.engine.Executions(context.Background(), 10)
+	list, err := h.engine.Executions(context.Background(), 0, 10)
 	if err != nil || len(list) != 1 {
 		h.t.Fatalf("executions %+v, %v", list, err)
 	}
@@ -135,11 +137,11 @@ func TestRecoverResumesAnActionAfterACrash(t *testing.T) {
 	}
 	kill(t, child)
 
-	h.fake.on("Deploy", func(_ context.Context, a *ActionRun) (Outcome, error) {
+	h.fake.on("Deploy", func(_ context.Context, a *pipeline.ActionRun) (pipeline.Outcome, error) {
 		if a.ExternalID != deploymentID {
-			return Outcome{Status: Failed, ErrorMessage: "cannot resume: no deployment id"}, nil
+			return pipeline.Outcome{Status: pipeline.Failed, ErrorMessage: "cannot resume: no deployment id"}, nil
 		}
-		return Outcome{Status: Succeeded, Summary: "resumed " + a.ExternalID}, nil
+		return pipeline.Outcome{Status: pipeline.Succeeded, Summary: "resumed " + a.ExternalID}, nil
 	})
 	ids, err := h.engine.Recover(context.Background())
 	if err != nil || !slices.Equal(ids, []string{id}) {
@@ -150,7 +152,7 @@ func TestRecoverResumesAnActionAfterACrash(t *testing.T) {
 	if err := h.engine.Approve(context.Background(), id, "", "", "alice", ""); err != nil {
 		t.Fatalf("approve: %v", err)
 	}
-	h.await(run, StatusSucceeded)
+	h.await(run, pipeline.StatusSucceeded)
 
 	deploys := h.fake.callsOf(id, "Deploy")
 	if len(deploys) != 1 || deploys[0].Attempt != 1 || deploys[0].ExternalID != deploymentID {
@@ -162,7 +164,11 @@ func TestRecoverResumesAnActionAfterACrash(t *testing.T) {
 	if deploys[0].Inputs[0].Dir != filepath.Join(h.stateDir, "artifacts", id, "source_output") {
 		t.Fatalf("resumed deploy inputs %+v", deploys[0].Inputs)
 	}
-	log, err := os.ReadFile(findAction(h.view(id), "Deploy", "Deploy").LogPath)
+	path, err := h.engine.LogPath(context.Background(), id, "Deploy", "Deploy")
+	if err != nil {
+		t.Fatal(err)
+	}
+	log, err := os.ReadFile(path)
 	if err != nil || !strings.Contains(string(log), "attempt 1 started") || !strings.Contains(string(log), "attempt 1 resumed") {
 		t.Fatalf("deploy log %q, %v", log, err)
 	}
@@ -177,7 +183,7 @@ func TestApprovalGivenWhileTheOwnerIsDeadIsHonoured(t *testing.T) {
 	h := newHarness(t, crashDefinition())
 	child := startChild(t, h, false)
 	h.waitFor("an execution", func() bool {
-		list, err := h.engine.Executions(context.Background(), 1)
+		list, err := h.engine.Executions(context.Background(), 0, 1)
 		return err == nil && len(list) == 1
 	})
 	id := h.onlyExecution()
@@ -190,7 +196,7 @@ func TestApprovalGivenWhileTheOwnerIsDeadIsHonoured(t *testing.T) {
 	if _, err := h.engine.Recover(context.Background()); err != nil {
 		t.Fatalf("recover: %v", err)
 	}
-	h.await(h.runAsync(id), StatusSucceeded)
+	h.await(h.runAsync(id), pipeline.StatusSucceeded)
 	if len(h.fake.callsOf(id, "Notify")) != 1 {
 		t.Fatal("the stage after the approval did not run")
 	}
@@ -214,7 +220,7 @@ func TestStopOfAnOrphanFinishesAtOnce(t *testing.T) {
 		t.Fatalf("stop: %v", err)
 	}
 	v := h.view(id)
-	if v.Status != StatusStopped || findAction(v, "Deploy", "Deploy").Status != StatusAbandoned || findStage(v, "Deploy").Status != StatusStopped {
+	if v.Status != pipeline.StatusStopped || findAction(v, "Deploy", "Deploy").Status != pipeline.StatusAbandoned || findStage(v, "Deploy").Status != pipeline.StatusStopped {
 		t.Fatalf("after stop and abandon of an orphan: %s / %+v", v.Status, v.Stages)
 	}
 	if ids, err := h.engine.Recover(context.Background()); err != nil || len(ids) != 0 {

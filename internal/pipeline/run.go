@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/greenlight-ci/greenlight/internal/event"
-	"github.com/greenlight-ci/greenlight/internal/store"
 )
 
 // run is one process driving one execution.
@@ -20,7 +19,7 @@ type run struct {
 	// as recorded, for a later resume.
 	ctx context.Context
 	// actions is the parent of every action's context; it is cancelled with
-	// errAbandoned on "stop and abandon".
+	// ErrAbandoned on "stop and abandon".
 	actions context.Context
 }
 
@@ -30,7 +29,7 @@ func (e *Engine) run(parent context.Context, id string) (Status, error) {
 	if err != nil {
 		return "", err
 	}
-	if st := Status(ex.Status); st.Final() {
+	if st := ex.Status; st.Final() {
 		return st, nil
 	}
 	ctx, cancel := context.WithCancelCause(parent)
@@ -56,9 +55,9 @@ func (e *Engine) run(parent context.Context, id string) (Status, error) {
 }
 
 // claim makes this engine the owner of the execution, unless a live process is.
-func (e *Engine) claim(ctx context.Context, id string) (*store.PipelineExecution, error) {
-	var ex *store.PipelineExecution
-	err := e.db.PipelineTx(ctx, func(t *store.PipelineTx) error {
+func (e *Engine) claim(ctx context.Context, id string) (*ExecutionRecord, error) {
+	var ex *ExecutionRecord
+	err := e.store.Update(ctx, func(t Tx) error {
 		var err error
 		if ex, err = t.Execution(id); err != nil {
 			return err
@@ -66,7 +65,7 @@ func (e *Engine) claim(ctx context.Context, id string) (*store.PipelineExecution
 		if err := e.ours(ex); err != nil {
 			return err
 		}
-		if Status(ex.Status).Final() {
+		if ex.Status.Final() {
 			return nil
 		}
 		if ex.StageIndex >= len(e.stages()) {
@@ -87,7 +86,7 @@ func (e *Engine) claim(ctx context.Context, id string) (*store.PipelineExecution
 }
 
 // ours refuses executions of another pipeline sharing the state file.
-func (e *Engine) ours(ex *store.PipelineExecution) error {
+func (e *Engine) ours(ex *ExecutionRecord) error {
 	if ex.Pipeline != e.name() {
 		return fmt.Errorf("execution %s belongs to pipeline %s, not %s: %w", ex.ID, ex.Pipeline, e.name(), ErrBadRequest)
 	}
@@ -97,12 +96,12 @@ func (e *Engine) ours(ex *store.PipelineExecution) error {
 // release clears the owner so that an unfinished execution is visibly orphaned
 // (Recover resumes it) instead of looking driven.
 func (e *Engine) release(ctx context.Context, id string) {
-	err := e.db.PipelineTx(ctx, func(t *store.PipelineTx) error {
+	err := e.store.Update(ctx, func(t Tx) error {
 		ex, err := t.Execution(id)
 		if err != nil || ex.Owner.ID != e.self.id {
 			return err
 		}
-		ex.Owner = store.ExecutionOwner{}
+		ex.Owner = Owner{}
 		return t.UpdateExecution(ex)
 	})
 	if err != nil {
@@ -128,12 +127,12 @@ func (r *run) watch(cancel, abandon context.CancelCauseFunc) {
 				r.log.Warn("poll execution", "err", err)
 				continue
 			}
-			if ex.StopMode == stopAbandon {
-				abandon(errAbandoned)
+			if ex.StopMode == StopAbandon {
+				abandon(ErrAbandoned)
 			}
 		case <-beat.C:
 			var ok bool
-			err := r.e.db.PipelineTx(r.ctx, func(t *store.PipelineTx) error {
+			err := r.e.store.Update(r.ctx, func(t Tx) error {
 				var err error
 				ok, err = t.Heartbeat(r.id, r.e.self.id, r.e.now())
 				return err
@@ -149,9 +148,9 @@ func (r *run) watch(cancel, abandon context.CancelCauseFunc) {
 	}
 }
 
-func (r *run) load() (*store.PipelineExecution, error) {
-	var ex *store.PipelineExecution
-	err := r.e.db.PipelineRead(r.ctx, func(t *store.PipelineTx) error {
+func (r *run) load() (*ExecutionRecord, error) {
+	var ex *ExecutionRecord
+	err := r.e.store.View(r.ctx, func(t Tx) error {
 		var err error
 		ex, err = t.Execution(r.id)
 		return err
@@ -166,7 +165,7 @@ func (r *run) drive() (Status, error) {
 		if err != nil {
 			return "", err
 		}
-		st := Status(ex.Status)
+		st := ex.Status
 		switch {
 		case st.Final():
 			r.relayFinal(ex)
@@ -198,9 +197,9 @@ func (r *run) waitAtGate() error {
 	for {
 		var g gateResult
 		waiting := false
-		err := r.e.db.PipelineTx(r.ctx, func(t *store.PipelineTx) error {
+		err := r.e.store.Update(r.ctx, func(t Tx) error {
 			me, err := t.Execution(r.id)
-			if err != nil || !me.Waiting || me.Status != string(StatusInProgress) {
+			if err != nil || !me.Waiting || me.Status != StatusInProgress {
 				return err
 			}
 			if g, err = r.e.gate(t, me); err != nil {
@@ -265,7 +264,7 @@ func (r *run) completeStage(idx int, res stageResult) error {
 	var final Status
 	var summary string
 	var moved bool
-	err := r.e.db.PipelineTx(r.ctx, func(t *store.PipelineTx) error {
+	err := r.e.store.Update(r.ctx, func(t Tx) error {
 		ex, err := t.Execution(r.id)
 		if err != nil {
 			return err
@@ -275,7 +274,7 @@ func (r *run) completeStage(idx int, res stageResult) error {
 			return err
 		}
 		now := r.e.now()
-		sr.Status, sr.Message, sr.EndedAt = string(res.status), res.message, now
+		sr.Status, sr.Message, sr.EndedAt = res.status, res.message, now
 		if err := t.PutStageRun(sr); err != nil {
 			return err
 		}
@@ -286,7 +285,7 @@ func (r *run) completeStage(idx int, res stageResult) error {
 			final, summary = StatusStopped, stopSummary(ex)
 		case idx == len(stages)-1:
 			final = StatusSucceeded
-		case ex.Status == string(StatusStopping):
+		case ex.Status == StatusStopping:
 			final, summary = StatusStopped, stopSummary(ex)
 		}
 		if final != "" {
@@ -316,7 +315,7 @@ func (r *run) completeStage(idx int, res stageResult) error {
 
 // finishExecution ends an execution that is not inside a stage.
 func (r *run) finishExecution(idx int, st Status, summary string) error {
-	err := r.e.db.PipelineTx(r.ctx, func(t *store.PipelineTx) error {
+	err := r.e.store.Update(r.ctx, func(t Tx) error {
 		ex, err := t.Execution(r.id)
 		if err != nil {
 			return err
@@ -330,8 +329,8 @@ func (r *run) finishExecution(idx int, st Status, summary string) error {
 	return nil
 }
 
-func finalize(t *store.PipelineTx, ex *store.PipelineExecution, st Status, summary string, now time.Time) error {
-	ex.Status, ex.StatusSummary, ex.Waiting, ex.EndedAt, ex.UpdatedAt = string(st), summary, false, now, now
+func finalize(t Tx, ex *ExecutionRecord, st Status, summary string, now time.Time) error {
+	ex.Status, ex.StatusSummary, ex.Waiting, ex.EndedAt, ex.UpdatedAt = st, summary, false, now, now
 	return t.UpdateExecution(ex)
 }
 
@@ -342,32 +341,26 @@ func (r *run) emitFinal(st Status, summary string) {
 // relayFinal makes sure this process's event sink hears how the execution ended
 // when another process decided it (a newer execution superseded it): the stored
 // event is forwarded, or stored now when its author died before writing it.
-func (r *run) relayFinal(ex *store.PipelineExecution) {
+func (r *run) relayFinal(ex *ExecutionRecord) {
 	if r.e.announced.take(r.id) {
 		return
 	}
-	events, err := r.e.db.Events(r.ctx, store.EventFilter{ExecutionID: r.id, Kinds: []event.Kind{event.KindExecution}})
+	events, err := r.e.store.Events(r.ctx, event.Query{ExecutionID: r.id, Kinds: []event.Kind{event.KindExecution}})
 	if err != nil {
 		r.log.Warn("read final event", "err", err)
 	}
 	for i := len(events) - 1; i >= 0; i-- {
-		if events[i].Status == ex.Status {
+		if events[i].Status == string(ex.Status) {
 			r.e.opts.Events.Emit(events[i])
 			return
 		}
 	}
-	r.e.emit(r.ctx, event.Event{Kind: event.KindExecution, Status: ex.Status, ExecutionID: r.id, Message: ex.StatusSummary})
+	r.e.emit(r.ctx, event.Event{Kind: event.KindExecution, Status: string(ex.Status), ExecutionID: r.id, Message: ex.StatusSummary})
 }
 
-// Stop modes recorded on an execution.
-const (
-	stopWait    = "wait"
-	stopAbandon = "abandon"
-)
-
-func stopSummary(ex *store.PipelineExecution) string {
+func stopSummary(ex *ExecutionRecord) string {
 	how := "stopped"
-	if ex.StopMode == stopAbandon {
+	if ex.StopMode == StopAbandon {
 		how = "stopped and abandoned"
 	}
 	if ex.StopReason != "" {

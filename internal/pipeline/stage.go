@@ -61,7 +61,7 @@ func (r *run) runStage(idx int) (stageResult, error) {
 			}
 		}
 		switch {
-		case ex.Status == string(StatusStopping) || len(stopped) > 0:
+		case ex.Status == StatusStopping || len(stopped) > 0:
 			return stageResult{status: StatusStopped, message: stopSummary(ex)}, nil
 		case len(failed) > 0:
 			return stageResult{status: StatusFailed, message: strings.Join(failed, "; ")}, nil

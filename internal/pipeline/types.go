@@ -67,13 +67,13 @@ type Revision struct {
 
 // Action outcome statuses a provider returns.
 const (
-	Succeeded = "Succeeded"
-	Failed    = "Failed"
+	Succeeded = StatusSucceeded
+	Failed    = StatusFailed
 )
 
 // Outcome is what one attempt of an action produced.
 type Outcome struct {
-	Status          string            // Succeeded | Failed
+	Status          Status            // Succeeded | Failed
 	Summary         string            // one line shown next to the action
 	ErrorMessage    string            // why it failed
 	ExternalURL     string            // where to look at it elsewhere
@@ -83,7 +83,7 @@ type Outcome struct {
 
 // Options configure an Engine.
 type Options struct {
-	StateDir  string              // artifacts/<exec>/<name>/, logs/<exec>/<stage>.<action>.log; default: the state file's directory
+	StateDir  string              // required: artifacts/<exec>/<name>/, logs/<exec>/<stage>.<action>.log
 	Providers map[string]Provider // by provider name; "Manual" defaults to the built-in approval
 	Events    event.Sink          // every event also goes to the store
 	Logger    *slog.Logger
@@ -96,18 +96,24 @@ type Options struct {
 	// HeartbeatInterval is how often the owner of an execution says it is alive.
 	// Default 2s.
 	HeartbeatInterval time.Duration
+	// Processes tells whether the process owning an execution still runs (nil:
+	// only heartbeats tell, after staleHeartbeats missed ones).
+	Processes ProcessTable
 }
 
-// Triggers of an execution (CodePipeline's trigger types plus the CLI).
+// Trigger is what started an execution (CodePipeline's trigger types plus the CLI).
+type Trigger string
+
+// Triggers of an execution.
 const (
-	TriggerStart   = "StartPipelineExecution"
-	TriggerWebhook = "Webhook"
-	TriggerCLI     = "CLI"
+	TriggerStart   Trigger = "StartPipelineExecution"
+	TriggerWebhook Trigger = "Webhook"
+	TriggerCLI     Trigger = "CLI"
 )
 
 // StartRequest asks for a new execution.
 type StartRequest struct {
-	Trigger       string            // TriggerStart (default), TriggerWebhook, TriggerCLI
+	Trigger       Trigger           // TriggerStart (default), TriggerWebhook, TriggerCLI
 	TriggerDetail string            // who or what: a user, a webhook delivery id
 	Revision      string            // a commit or ref for the source actions; "" for the branch head
 	Variables     map[string]string // overrides of pipeline variable defaults
@@ -139,16 +145,36 @@ func (s Status) Final() bool {
 // RetryMode says which actions RetryStage runs again.
 type RetryMode string
 
+// Retry modes (CodePipeline's).
 const (
 	RetryFailedActions RetryMode = "FAILED_ACTIONS"
 	RetryAllActions    RetryMode = "ALL_ACTIONS"
 )
 
-// Approval statuses, as approval events carry them.
+// ApprovalStatus is the state of a manual approval, as approval events carry it.
+type ApprovalStatus string
+
+// Approval statuses.
 const (
-	ApprovalNeeded    = "Needed"
-	ApprovalApproved  = "Approved"
-	ApprovalRejected  = "Rejected"
-	ApprovalFailed    = "Failed" // timed out
-	ApprovalAbandoned = "Abandoned"
+	ApprovalNeeded    ApprovalStatus = "Needed"
+	ApprovalApproved  ApprovalStatus = "Approved"
+	ApprovalRejected  ApprovalStatus = "Rejected"
+	ApprovalFailed    ApprovalStatus = "Failed" // timed out
+	ApprovalAbandoned ApprovalStatus = "Abandoned"
 )
+
+// StopMode is how an execution is being stopped.
+type StopMode string
+
+// Stop modes: let in-progress actions finish, or abandon them.
+const (
+	StopWait    StopMode = "wait"
+	StopAbandon StopMode = "abandon"
+)
+
+// statusPending marks an attempt that RetryStage scheduled and nobody started yet.
+const statusPending Status = "Pending"
+
+// statusResumed is the status of the event that says an execution or stage goes
+// on after a crash or a retry.
+const statusResumed Status = "Resumed"

@@ -2,9 +2,10 @@ package pipeline
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/greenlight-ci/greenlight/internal/manifest"
-	"github.com/greenlight-ci/greenlight/internal/store"
 )
 
 // variableLookup resolves #{namespace.key} for one execution:
@@ -12,7 +13,7 @@ import (
 //   - variables.X: the pipeline variables (defaults overridden at start);
 //   - <namespace>.X: the output variables of the action declaring that namespace,
 //     from its latest successful attempt in this execution.
-func (e *Engine) variableLookup(ex *store.PipelineExecution, runs []*store.PipelineActionRun) func(ns, key string) (string, bool) {
+func (e *Engine) variableLookup(ex *ExecutionRecord, runs []*ActionRecord) func(ns, key string) (string, bool) {
 	outputs := map[string]map[string]string{} // namespace -> variables
 	for _, st := range e.stages() {
 		for _, a := range st.Actions {
@@ -43,10 +44,10 @@ func (e *Engine) variableLookup(ex *store.PipelineExecution, runs []*store.Pipel
 	}
 }
 
-func latestSucceeded(runs []*store.PipelineActionRun, stage, action string) *store.PipelineActionRun {
-	var latest *store.PipelineActionRun
+func latestSucceeded(runs []*ActionRecord, stage, action string) *ActionRecord {
+	var latest *ActionRecord
 	for _, run := range runs {
-		if run.Stage == stage && run.Action == action && run.Status == string(StatusSucceeded) &&
+		if run.Stage == stage && run.Action == action && run.Status == StatusSucceeded &&
 			(latest == nil || run.Attempt > latest.Attempt) {
 			latest = run
 		}
@@ -58,7 +59,7 @@ func latestSucceeded(runs []*store.PipelineActionRun, stage, action string) *sto
 // names the key and, when known, where the user wrote it.
 func resolveConfig(def *manifest.Action, lookup func(ns, key string) (string, bool)) (map[string]string, error) {
 	out := make(map[string]string, len(def.Configuration))
-	for _, k := range sortedKeys(def.Configuration) {
+	for _, k := range slices.Sorted(maps.Keys(def.Configuration)) {
 		v, err := manifest.ExpandVariables(def.Configuration[k], lookup)
 		if err != nil {
 			if pos, ok := def.ConfigurationPos[k]; ok && pos.File != "" {

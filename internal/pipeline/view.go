@@ -4,18 +4,17 @@ import (
 	"context"
 	"fmt"
 	"time"
-
-	"github.com/greenlight-ci/greenlight/internal/store"
 )
 
 // ExecutionSummary is one line of the execution history.
 type ExecutionSummary struct {
+	Seq               int64     `json:"seq"` // creation order: a higher Seq is a newer execution
 	ID                string    `json:"execution_id"`
 	Pipeline          string    `json:"pipeline"`
 	Status            Status    `json:"status"`
 	StatusSummary     string    `json:"status_summary,omitempty"`
 	Mode              string    `json:"execution_mode"`
-	Trigger           string    `json:"trigger"`
+	Trigger           Trigger   `json:"trigger"`
 	TriggerDetail     string    `json:"trigger_detail,omitempty"`
 	RequestedRevision string    `json:"requested_revision,omitempty"`
 	Source            Revision  `json:"source_revision"`
@@ -41,7 +40,7 @@ type StageView struct {
 	Name      string       `json:"name"`
 	Status    Status       `json:"status,omitempty"`
 	Attempt   int          `json:"attempt,omitempty"`
-	RetryMode string       `json:"retry_mode,omitempty"`
+	RetryMode RetryMode    `json:"retry_mode,omitempty"`
 	Message   string       `json:"message,omitempty"`
 	StartedAt time.Time    `json:"started_at,omitzero"`
 	EndedAt   time.Time    `json:"ended_at,omitzero"`
@@ -62,7 +61,6 @@ type ActionView struct {
 	ExternalURL     string            `json:"external_url,omitempty"`
 	OutputVariables map[string]string `json:"output_variables,omitempty"`
 	Data            map[string]any    `json:"data,omitempty"`
-	LogPath         string            `json:"log_path,omitempty"`
 	StartedAt       time.Time         `json:"started_at,omitzero"`
 	EndedAt         time.Time         `json:"ended_at,omitzero"`
 	Approval        *ApprovalView     `json:"approval,omitempty"`
@@ -80,21 +78,21 @@ type AttemptView struct {
 
 // ApprovalView is the request and decision of a Manual approval.
 type ApprovalView struct {
-	Status             string    `json:"status"`
-	CustomData         string    `json:"custom_data,omitempty"`
-	ExternalEntityLink string    `json:"external_entity_link,omitempty"`
-	RequestedAt        time.Time `json:"requested_at"`
-	ExpiresAt          time.Time `json:"expires_at,omitzero"`
-	DecidedBy          string    `json:"decided_by,omitempty"`
-	DecidedAt          time.Time `json:"decided_at,omitzero"`
-	Summary            string    `json:"summary,omitempty"`
+	Status             ApprovalStatus `json:"status"`
+	CustomData         string         `json:"custom_data,omitempty"`
+	ExternalEntityLink string         `json:"external_entity_link,omitempty"`
+	RequestedAt        time.Time      `json:"requested_at"`
+	ExpiresAt          time.Time      `json:"expires_at,omitzero"`
+	DecidedBy          string         `json:"decided_by,omitempty"`
+	DecidedAt          time.Time      `json:"decided_at,omitzero"`
+	Summary            string         `json:"summary,omitempty"`
 }
 
 // Execution returns one execution with its stages, actions, variables and
 // approvals, as recorded now.
 func (e *Engine) Execution(ctx context.Context, id string) (*ExecutionView, error) {
 	var v *ExecutionView
-	err := e.db.PipelineRead(ctx, func(t *store.PipelineTx) error {
+	err := e.store.View(ctx, func(t Tx) error {
 		ex, err := t.Execution(id)
 		if err != nil {
 			return err
@@ -128,9 +126,9 @@ func (e *Engine) Execution(ctx context.Context, id string) (*ExecutionView, erro
 	return v, nil
 }
 
-func (e *Engine) summary(ex *store.PipelineExecution) ExecutionSummary {
+func (e *Engine) summary(ex *ExecutionRecord) ExecutionSummary {
 	s := ExecutionSummary{
-		ID: ex.ID, Pipeline: ex.Pipeline, Status: Status(ex.Status), StatusSummary: ex.StatusSummary, Mode: ex.Mode,
+		Seq: ex.Seq, ID: ex.ID, Pipeline: ex.Pipeline, Status: ex.Status, StatusSummary: ex.StatusSummary, Mode: ex.Mode,
 		Trigger: ex.Trigger, TriggerDetail: ex.TriggerDetail, RequestedRevision: ex.RequestedRevision,
 		Source: revisionFrom(ex.SourceRevision), Waiting: ex.Waiting,
 		StartedAt: ex.StartedAt, UpdatedAt: ex.UpdatedAt, EndedAt: ex.EndedAt, OwnerPID: ex.Owner.PID, OwnerHost: ex.Owner.Host,
@@ -141,8 +139,8 @@ func (e *Engine) summary(ex *store.PipelineExecution) ExecutionSummary {
 	return s
 }
 
-func (e *Engine) stageViews(stageRuns []*store.PipelineStageRun, actionRuns []*store.PipelineActionRun, approvals []*store.PipelineApproval) []StageView {
-	byStage := map[string]*store.PipelineStageRun{}
+func (e *Engine) stageViews(stageRuns []*StageRecord, actionRuns []*ActionRecord, approvals []*ApprovalRecord) []StageView {
+	byStage := map[string]*StageRecord{}
 	for _, sr := range stageRuns {
 		byStage[sr.Stage] = sr
 	}
@@ -150,7 +148,7 @@ func (e *Engine) stageViews(stageRuns []*store.PipelineStageRun, actionRuns []*s
 	for _, st := range e.stages() {
 		sv := StageView{Name: st.Name}
 		if sr := byStage[st.Name]; sr != nil {
-			sv.Status, sv.Attempt, sv.RetryMode, sv.Message = Status(sr.Status), sr.Attempt, sr.RetryMode, sr.Message
+			sv.Status, sv.Attempt, sv.RetryMode, sv.Message = sr.Status, sr.Attempt, sr.RetryMode, sr.Message
 			sv.StartedAt, sv.EndedAt = sr.StartedAt, sr.EndedAt
 		}
 		for _, a := range st.Actions {
@@ -174,13 +172,13 @@ func (e *Engine) stageViews(stageRuns []*store.PipelineStageRun, actionRuns []*s
 }
 
 // fillActionView sets av from one attempt; attempts come in ascending order.
-func fillActionView(av *ActionView, run *store.PipelineActionRun) {
-	av.Status, av.Attempt, av.Summary, av.ErrorMessage = Status(run.Status), run.Attempt, run.Summary, run.ErrorMessage
+func fillActionView(av *ActionView, run *ActionRecord) {
+	av.Status, av.Attempt, av.Summary, av.ErrorMessage = run.Status, run.Attempt, run.Summary, run.ErrorMessage
 	av.ExternalID, av.ExternalURL, av.OutputVariables, av.Data = run.ExternalID, run.ExternalURL, run.OutputVariables, run.Data
-	av.LogPath, av.StartedAt, av.EndedAt = run.LogPath, run.StartedAt, run.EndedAt
+	av.StartedAt, av.EndedAt = run.StartedAt, run.EndedAt
 }
 
-func approvalView(approvals []*store.PipelineApproval, stage, action string, attempt int) *ApprovalView {
+func approvalView(approvals []*ApprovalRecord, stage, action string, attempt int) *ApprovalView {
 	for _, a := range approvals {
 		if a.Stage == stage && a.Action == action && a.Attempt == attempt {
 			return &ApprovalView{Status: a.Status, CustomData: a.CustomData, ExternalEntityLink: a.ExternalEntityLink,
@@ -188,4 +186,29 @@ func approvalView(approvals []*store.PipelineApproval, stage, action string, att
 		}
 	}
 	return nil
+}
+
+// LogPath returns the log file of an action of an execution, which every attempt
+// appends to; "" when the action never ran.
+func (e *Engine) LogPath(ctx context.Context, id, stage, action string) (string, error) {
+	var path string
+	err := e.store.View(ctx, func(t Tx) error {
+		runs, err := t.ActionRuns(id)
+		if err != nil {
+			return err
+		}
+		if len(runs) == 0 {
+			if _, err := t.Execution(id); err != nil {
+				return err
+			}
+		}
+		if latest := latestAttempt(runs, stage, action); latest != nil {
+			path = latest.LogPath
+		}
+		return nil
+	})
+	if err != nil {
+		return "", fmt.Errorf("log of %s/%s in %s: %w", stage, action, id, err)
+	}
+	return path, nil
 }

@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -27,6 +28,7 @@ type CodeBuild struct {
 // DefaultTimeout is CodeBuild's default build timeout.
 func (p *CodeBuild) DefaultTimeout() time.Duration { return 60 * time.Minute }
 
+// Run runs one build of the action's project.
 func (p *CodeBuild) Run(ctx context.Context, a *pipeline.ActionRun) (pipeline.Outcome, error) {
 	project, ok := p.Def.BuildProjects[a.Config["ProjectName"]]
 	if !ok {
@@ -36,7 +38,7 @@ func (p *CodeBuild) Run(ctx context.Context, a *pipeline.ActionRun) (pipeline.Ou
 	if source == "" {
 		return failed("the CodeBuild action needs an input artifact (inputs: %s)", inputNames(a)), nil
 	}
-	specPath := filepath.Join(source, orDefault(project.Buildspec, "buildspec.yml"))
+	specPath := filepath.Join(source, cmp.Or(project.Buildspec, "buildspec.yml"))
 	spec, err := manifest.ReadFile(specPath, manifest.ParseBuildspec)
 	if err != nil {
 		return failed("%v", err), nil

@@ -5,6 +5,7 @@
 package provider
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -15,23 +16,25 @@ import (
 	"strings"
 	"time"
 
+	"github.com/greenlight-ci/greenlight/internal/control"
 	"github.com/greenlight-ci/greenlight/internal/deploy"
 	"github.com/greenlight-ci/greenlight/internal/manifest"
 	"github.com/greenlight-ci/greenlight/internal/pipeline"
 )
 
 // Deployments is what the deploy actions need: the definition, where deployments
-// are recorded (the controller process drives them) and how a service's runtime
-// driver resolves.
+// are recorded (the controller process drives them), how to follow one, and how a
+// service's runtime driver resolves.
 type Deployments struct {
-	Def   *manifest.Definition
-	Store deploy.Store
+	Def    *manifest.Definition
+	Store  deploy.Store
+	Follow control.DeploymentSource
 	// Driver resolves a service's configured driver (auto, docker, process) to the
 	// one it runs on now.
 	Driver func(ctx context.Context, service string) (string, error)
 	// EnsureController makes sure a controller process will drive what is created.
 	EnsureController func(ctx context.Context) error
-	Poll             time.Duration // default 100ms
+	Poll             time.Duration // default control.DefaultPoll
 }
 
 // ECS is the ECS standard deploy action: imagedefinitions.json applied to the
@@ -39,16 +42,18 @@ type Deployments struct {
 // healthy, old tasks stopped.
 type ECS struct{ Deployments }
 
+// Run creates the staging deployment (or follows the one an earlier attempt
+// created) until it is done.
 func (p ECS) Run(ctx context.Context, a *pipeline.ActionRun) (pipeline.Outcome, error) {
 	if p.exists(ctx, a.ExternalID) {
 		return p.follow(ctx, a, a.ExternalID, deploy.Status.Done)
 	}
 	service := a.Config["ServiceName"]
 	if len(a.Inputs) == 0 {
-		return failed("the ECS action needs an input artifact holding %s", orDefault(a.Config["FileName"], "imagedefinitions.json")), nil
+		return failed("the ECS action needs an input artifact holding %s", cmp.Or(a.Config["FileName"], "imagedefinitions.json")), nil
 	}
 	dir := a.Inputs[0].Dir
-	file := filepath.Join(dir, orDefault(a.Config["FileName"], "imagedefinitions.json"))
+	file := filepath.Join(dir, cmp.Or(a.Config["FileName"], "imagedefinitions.json"))
 	images, err := manifest.ReadFile(file, manifest.ParseImageDefinitions)
 	if err != nil {
 		return failed("%v", err), nil
@@ -93,6 +98,8 @@ func (p ECS) baseTaskDefinition(ctx context.Context, service, dir string) (*mani
 // CodeDeployToECS is the blue-green deploy action.
 type CodeDeployToECS struct{ Deployments }
 
+// Run creates the blue-green deployment (or follows the one an earlier attempt
+// created) until production serves the new revision or it is rolled back.
 func (p CodeDeployToECS) Run(ctx context.Context, a *pipeline.ActionRun) (pipeline.Outcome, error) {
 	released := func(s deploy.Status) bool { return s.Released() || s.Done() }
 	if p.exists(ctx, a.ExternalID) {
@@ -108,11 +115,11 @@ func (p CodeDeployToECS) Run(ctx context.Context, a *pipeline.ActionRun) (pipeli
 	if taskdefDir == "" || appspecDir == "" {
 		return failed("input artifact for the task definition or appspec not found (inputs: %s)", inputNames(a)), nil
 	}
-	taskdefPath, err := renderTaskDefinition(a, filepath.Join(taskdefDir, orDefault(a.Config["TaskDefinitionTemplatePath"], "taskdef.json")))
+	taskdefPath, err := renderTaskDefinition(a, filepath.Join(taskdefDir, cmp.Or(a.Config["TaskDefinitionTemplatePath"], "taskdef.json")))
 	if err != nil {
 		return failed("%v", err), nil
 	}
-	rev, err := deploy.LoadBlueGreenRevision(filepath.Join(appspecDir, orDefault(a.Config["AppSpecTemplatePath"], "appspec.yaml")), taskdefPath, taskdefDir)
+	rev, err := deploy.LoadBlueGreenRevision(filepath.Join(appspecDir, cmp.Or(a.Config["AppSpecTemplatePath"], "appspec.yaml")), taskdefPath, taskdefDir)
 	if err != nil {
 		return failed("%v", err), nil
 	}
@@ -148,7 +155,7 @@ func renderTaskDefinition(a *pipeline.ActionRun, path string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("read task definition: %w", err)
 	}
-	placeholder := "<" + orDefault(a.Config["Image1ContainerName"], "IMAGE1_NAME") + ">"
+	placeholder := "<" + cmp.Or(a.Config["Image1ContainerName"], "IMAGE1_NAME") + ">"
 	rendered := filepath.Join(a.StateDir, "rendered", a.ExecutionID, filepath.Base(path))
 	if err := os.MkdirAll(filepath.Dir(rendered), 0o755); err != nil {
 		return "", err
@@ -201,29 +208,19 @@ func (p Deployments) follow(ctx context.Context, a *pipeline.ActionRun, id strin
 			return pipeline.Outcome{}, err
 		}
 	}
-	poll := p.Poll
-	if poll <= 0 {
-		poll = 100 * time.Millisecond
+	seen := map[deploy.StepName]deploy.StepStatus{}
+	d, err := control.FollowDeployment(ctx, p.Follow, id, control.Follow{
+		Until:  func(d *deploy.Deployment) bool { return until(d.Status) },
+		OnRead: func(d *deploy.Deployment) { logSteps(a.Log, d, seen) },
+		Poll:   p.Poll,
+	})
+	if err != nil {
+		return pipeline.Outcome{}, err
 	}
-	seen := map[string]deploy.StepStatus{}
-	for {
-		d, err := p.Store.Deployment(ctx, id)
-		if err != nil {
-			return pipeline.Outcome{}, fmt.Errorf("read deployment %s: %w", id, err)
-		}
-		logSteps(a.Log, d, seen)
-		if until(d.Status) {
-			return outcomeOf(d), nil
-		}
-		select {
-		case <-ctx.Done():
-			return pipeline.Outcome{}, ctx.Err()
-		case <-time.After(poll):
-		}
-	}
+	return outcomeOf(d), nil
 }
 
-func logSteps(w io.Writer, d *deploy.Deployment, seen map[string]deploy.StepStatus) {
+func logSteps(w io.Writer, d *deploy.Deployment, seen map[deploy.StepName]deploy.StepStatus) {
 	for _, s := range d.Steps {
 		if seen[s.Name] == s.Status || s.Status == deploy.StepPending {
 			continue
@@ -243,15 +240,15 @@ func outcomeOf(d *deploy.Deployment) pipeline.Outcome {
 		data["rolled_back_by"] = d.RolledBackBy
 	}
 	if d.Rollback != nil {
-		data["rollback_restore_ms"] = d.Rollback.Restore.Milliseconds()
-		data["rollback_detection_ms"] = d.Rollback.Detection.Milliseconds()
+		data["rollback_restore_ms"] = d.Rollback.Restore.D().Milliseconds()
+		data["rollback_detection_ms"] = d.Rollback.Detection.D().Milliseconds()
 	}
 	url := "http://" + d.Config.Service.ProductionListener
-	switch {
-	case d.Status == deploy.StatusBaking:
+	switch d.Status {
+	case deploy.StatusBaking:
 		return pipeline.Outcome{Status: pipeline.Succeeded, ExternalURL: url, Data: data,
 			Summary: fmt.Sprintf("%s: production on the new revision; original kept warm until %s", d.ID, d.TerminationDue.Format(time.TimeOnly))}
-	case d.Status == deploy.StatusSucceeded:
+	case deploy.StatusSucceeded:
 		return pipeline.Outcome{Status: pipeline.Succeeded, ExternalURL: url, Data: data, Summary: fmt.Sprintf("%s: succeeded", d.ID)}
 	default:
 		msg := fmt.Sprintf("deployment %s %s: %s", d.ID, strings.ToLower(string(d.Status)), d.ErrorMessage)
@@ -265,13 +262,6 @@ func outcomeOf(d *deploy.Deployment) pipeline.Outcome {
 func failed(format string, args ...any) pipeline.Outcome {
 	msg := fmt.Sprintf(format, args...)
 	return pipeline.Outcome{Status: pipeline.Failed, Summary: msg, ErrorMessage: msg}
-}
-
-func orDefault(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }
 
 // artifactDir returns the input artifact named name (the first input when name is empty).

@@ -79,7 +79,7 @@ func (r *repo) engine() *pipeline.Engine {
 		r.t.Fatal(err)
 	}
 	git := source.New()
-	return pipeline.New(def, r.db, pipeline.Options{
+	return pipeline.New(def, r.db.Pipelines(), pipeline.Options{
 		StateDir:  r.stateDir,
 		Providers: map[string]pipeline.Provider{manifest.ProviderGit: git, manifest.ProviderCodeBuild: &provider.CodeBuild{Def: def}},
 		LogOutput: func(_, _ string) io.Writer { return r.live },

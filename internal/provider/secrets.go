@@ -44,6 +44,8 @@ func (s Secrets) SecretsManager(_ context.Context, ref string) (string, error) {
 	return string(b), nil
 }
 
+// ParameterStore resolves a parameter-store name from the definition's local
+// secret sources.
 func (s Secrets) ParameterStore(_ context.Context, name string) (string, error) {
 	var sources map[string]*manifest.SecretSource
 	if s.Def.Secrets != nil {

@@ -3,6 +3,7 @@ package provider_test
 import (
 	"context"
 	"encoding/json"
+	"github.com/greenlight-ci/greenlight/internal/event"
 	"os"
 	"strings"
 	"testing"
@@ -10,7 +11,6 @@ import (
 	"github.com/greenlight-ci/greenlight/internal/manifest"
 	"github.com/greenlight-ci/greenlight/internal/pipeline"
 	"github.com/greenlight-ci/greenlight/internal/provider"
-	"github.com/greenlight-ci/greenlight/internal/store"
 )
 
 // Secret values of every kind of source a build reads.
@@ -102,11 +102,15 @@ func TestSecretsFromEverySourceAreMaskedEverywhere(t *testing.T) {
 	if build.Status != pipeline.StatusFailed {
 		t.Fatalf("build %s (%s), want Failed: the failed test in the report fails it", build.Status, build.ErrorMessage)
 	}
-	logText, err := os.ReadFile(build.LogPath)
+	logPath, err := r.engine().LogPath(context.Background(), v.ID, "Build", "Build")
 	if err != nil {
 		t.Fatal(err)
 	}
-	events, err := r.db.Events(context.Background(), store.EventFilter{ExecutionID: v.ID})
+	logText, err := os.ReadFile(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	events, err := r.db.Events(context.Background(), event.Query{ExecutionID: v.ID})
 	if err != nil {
 		t.Fatal(err)
 	}

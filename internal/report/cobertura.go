@@ -1,7 +1,9 @@
 package report
 
 import (
+	"maps"
 	"regexp"
+	"slices"
 	"strconv"
 )
 
@@ -64,7 +66,7 @@ func parseCobertura(data []byte) (*Report, error) {
 			}
 		}
 		covered := 0
-		for _, key := range sortedKeys(lines) {
+		for _, key := range slices.Sorted(maps.Keys(lines)) {
 			st := lines[key]
 			if st.covered {
 				covered++

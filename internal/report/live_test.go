@@ -7,7 +7,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -113,7 +112,10 @@ func TestGoTestJSONAndCoverProfileFromGo(t *testing.T) {
 		"broken/broken.go":  "package broken\n\nfunc F() int { return \"x\" }\n",
 		"broken/b_test.go":  "package broken\n\nimport \"testing\"\n\nfunc TestF(t *testing.T) { F() }\n",
 	})
-	goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
+	goBin, err := exec.LookPath("go") // go test puts its own first on PATH
+	if err != nil {
+		t.Fatal(err)
+	}
 	env := []string{"GOTOOLCHAIN=local", "GOFLAGS=-mod=mod", "GOWORK=off", "GOPROXY=off"}
 	out, err := run(t, dir, env, goBin, "test", "-json", "-count=1", "-coverprofile=cover.out", "./cart/", "./tax/", "./broken/")
 	if err == nil {

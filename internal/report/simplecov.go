@@ -2,6 +2,8 @@ package report
 
 import (
 	"encoding/json"
+	"maps"
+	"slices"
 )
 
 // SimpleCov output, any of its three JSON shapes:
@@ -33,7 +35,7 @@ func parseSimpleCov(data []byte) (*Report, error) {
 			return nil, err
 		}
 	} else {
-		for _, command := range sortedKeys(top) {
+		for _, command := range slices.Sorted(maps.Keys(top)) {
 			var run struct {
 				Coverage json.RawMessage `json:"coverage"`
 			}
@@ -49,7 +51,7 @@ func parseSimpleCov(data []byte) (*Report, error) {
 		}
 	}
 	var t coverageTotals
-	for _, name := range sortedKeys(files) {
+	for _, name := range slices.Sorted(maps.Keys(files)) {
 		covered, total := mergeSimpleCovLines(files[name])
 		t.addLines(dirOf(name), covered, total)
 		for _, f := range files[name] {

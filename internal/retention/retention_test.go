@@ -2,7 +2,7 @@ package retention_test
 
 import (
 	"context"
-	"encoding/json"
+	"github.com/greenlight-ci/greenlight/internal/pipeline"
 	"os"
 	"path/filepath"
 	"slices"
@@ -60,12 +60,12 @@ func (s *stateDir) age(rel string, age time.Duration) {
 
 func (s *stateDir) execution(id, status string, endedAgo time.Duration) {
 	s.t.Helper()
-	ex := &store.PipelineExecution{ID: id, Pipeline: "p", Mode: "SUPERSEDED", Status: status,
+	ex := &pipeline.ExecutionRecord{ID: id, Pipeline: "p", Mode: "SUPERSEDED", Status: pipeline.Status(status),
 		StartedAt: s.now.Add(-endedAgo - hour), UpdatedAt: s.now}
 	if status != "InProgress" {
 		ex.EndedAt = s.now.Add(-endedAgo)
 	}
-	err := s.db.PipelineTx(context.Background(), func(t *store.PipelineTx) error { return t.InsertExecution(ex) })
+	err := s.db.Pipelines().Update(context.Background(), func(t pipeline.Tx) error { return t.InsertExecution(ex) })
 	if err != nil {
 		s.t.Fatal(err)
 	}
@@ -78,9 +78,15 @@ func (s *stateDir) deployment(id, service string, status deploy.Status, artifact
 	if status.Done() {
 		d.Completed = d.Created.Add(hour)
 	}
-	data, _ := json.Marshal(d)
-	rec := store.DeploymentRecord{ID: id, Service: service, Kind: string(d.Kind), Status: string(status), Created: d.Created, Data: data}
-	if err := s.db.InsertDeployment(context.Background(), rec, store.DeploymentQuery{}, nil); err != nil {
+	d.Config.Service.Name = service
+	// Recorded done first, so that several active ones of a service can be set up.
+	d.Status = deploy.StatusSucceeded
+	ds := s.db.Deployments()
+	if err := ds.CreateDeployment(context.Background(), &d); err != nil {
+		s.t.Fatal(err)
+	}
+	d.Status = status
+	if err := ds.SaveDeployment(context.Background(), &d); err != nil {
 		s.t.Fatal(err)
 	}
 }
@@ -174,7 +180,7 @@ func TestGCRemovesWhatExpiredAndKeepsWhatRunsAndDeploys(t *testing.T) {
 			t.Errorf("%s was removed", rel)
 		}
 	}
-	events, _ := s.db.Events(context.Background(), store.EventFilter{})
+	events, _ := s.db.Events(context.Background(), event.Query{})
 	if len(events) != 3 {
 		t.Errorf("%d events left, want 3 (the running execution's, the active deployment's, the recent one)", len(events))
 	}

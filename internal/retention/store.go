@@ -2,11 +2,9 @@ package retention
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 
-	"github.com/greenlight-ci/greenlight/internal/deploy"
 	"github.com/greenlight-ci/greenlight/internal/pipeline"
 	"github.com/greenlight-ci/greenlight/internal/store"
 )
@@ -16,11 +14,11 @@ type StoreState struct{ DB *store.DB }
 
 func (s StoreState) Executions(ctx context.Context) ([]Execution, error) {
 	var out []Execution
-	err := s.DB.PipelineRead(ctx, func(t *store.PipelineTx) error {
-		list, err := t.RecentExecutions("", 0)
+	err := s.DB.Pipelines().View(ctx, func(t pipeline.Tx) error {
+		list, err := t.ListExecutions("", 0, 0)
 		out = make([]Execution, 0, len(list))
 		for _, e := range list {
-			out = append(out, Execution{ID: e.ID, Final: pipeline.Status(e.Status).Final(), Ended: e.EndedAt})
+			out = append(out, Execution{ID: e.ID, Final: e.Status.Final(), Ended: e.EndedAt})
 		}
 		return err
 	})
@@ -28,17 +26,13 @@ func (s StoreState) Executions(ctx context.Context) ([]Execution, error) {
 }
 
 func (s StoreState) Deployments(ctx context.Context) ([]Deployment, error) {
-	recs, err := s.DB.Deployments(ctx, store.DeploymentQuery{Newest: true})
+	ds, err := s.DB.Deployments().LatestDeployments(ctx, "", 0)
 	if err != nil {
 		return nil, fmt.Errorf("list deployments: %w", err)
 	}
-	out := make([]Deployment, 0, len(recs))
-	for _, rec := range recs {
-		var d deploy.Deployment
-		if err := json.Unmarshal(rec.Data, &d); err != nil {
-			return nil, fmt.Errorf("read deployment %s: %w", rec.ID, err)
-		}
-		out = append(out, Deployment{ID: rec.ID, Service: rec.Service, Done: d.Status.Done(), Released: d.Status.Released(),
+	out := make([]Deployment, 0, len(ds))
+	for _, d := range ds {
+		out = append(out, Deployment{ID: d.ID, Service: d.Config.Service.Name, Done: d.Status.Done(), Released: d.Status.Released(),
 			ArtifactDir: d.Revision.ArtifactDir, Created: d.Created, Completed: d.Completed})
 	}
 	return out, nil

@@ -224,7 +224,7 @@ func TestWebSocketOnDrainingTargetLastsUntilDelay(t *testing.T) {
 	if err != nil {
 		t.Fatalf("dial websocket through the router: %v", err)
 	}
-	defer c.CloseNow()
+	defer func() { _ = c.CloseNow() }()
 	echo := func(msg string) error {
 		if err := c.Write(ctx, websocket.MessageText, []byte(msg)); err != nil {
 			return err

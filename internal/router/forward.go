@@ -248,7 +248,7 @@ func (c *frontConn) relayResponse(ex *exchange, headLen int) bool {
 	}
 	c.copier.headRead()
 	closeClient := c.req.Close || c.front.closing.Load()
-	if framing != h1.NoBody && !(framing == h1.Fixed && int64(len(up.r.Buffered())-headLen) >= p.ContentLength) {
+	if framing != h1.NoBody && (framing != h1.Fixed || int64(len(up.r.Buffered())-headLen) < p.ContentLength) {
 		_ = up.conn.SetDeadline(time.Time{}) // the body may stream for as long as it likes
 	}
 	w := c.writer()

@@ -110,7 +110,7 @@ func (b *backend) mux() http.Handler {
 		if err != nil {
 			return
 		}
-		defer c.CloseNow()
+		defer func() { _ = c.CloseNow() }()
 		for {
 			typ, msg, err := c.Read(r.Context())
 			if err != nil {

@@ -18,7 +18,7 @@ import (
 // request may get a 503 from the moment in between.
 func TestNoRequestFailsWhenTargetsLeaveInTheSameChangeAsTheWeights(t *testing.T) {
 	backend := func(body string) string {
-		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, body) }))
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, body) }))
 		t.Cleanup(srv.Close)
 		return strings.TrimPrefix(srv.URL, "http://")
 	}
@@ -74,7 +74,7 @@ func TestNoRequestFailsWhenTargetsLeaveInTheSameChangeAsTheWeights(t *testing.T)
 					failed.Add(1)
 				}
 				if resp != nil {
-					io.Copy(io.Discard, resp.Body)
+					_, _ = io.Copy(io.Discard, resp.Body)
 					resp.Body.Close()
 				}
 			}

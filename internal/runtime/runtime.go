@@ -65,6 +65,7 @@ type TaskSpec struct {
 // TaskState is whether a task is running.
 type TaskState string
 
+// Task states.
 const (
 	TaskRunning TaskState = "running"
 	TaskExited  TaskState = "exited"

@@ -32,7 +32,7 @@ func (g *Git) export(ctx context.Context, repo repository, commit, dir string) (
 		return 0, fmt.Errorf("git archive: %w", err)
 	}
 	files, extractErr := extractTar(out, dir)
-	io.Copy(io.Discard, out) // let git finish writing if extraction stopped early
+	_, _ = io.Copy(io.Discard, out) // let git finish writing if extraction stopped early
 	waitErr := cmd.Wait()
 	switch {
 	case waitErr != nil && strings.Contains(stderr.String(), "not a valid object name"):

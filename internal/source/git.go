@@ -6,6 +6,7 @@
 package source
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"strings"
@@ -61,13 +62,13 @@ func (g *Git) Run(ctx context.Context, a *pipeline.ActionRun) (pipeline.Outcome,
 	if err != nil {
 		return pipeline.Outcome{}, err
 	}
-	fmt.Fprintf(a.Log, "commit %s (%s) %s\n", c.ID, firstNonEmpty(branch, "detached"), c.Subject())
+	fmt.Fprintf(a.Log, "commit %s (%s) %s\n", c.ID, cmp.Or(branch, "detached"), c.Subject())
 	files, err := g.export(ctx, repo, c.ID, a.Outputs[0].Dir)
 	if err != nil {
 		return failed("%v", err), nil
 	}
-	fmt.Fprintf(a.Log, "exported %d files of %s into %s\n", files, firstNonEmpty(repo.prefix, "the repository root"), a.Outputs[0].Name)
-	name := firstNonEmpty(a.Config[ConfigFullRepositoryID], repo.fullName())
+	fmt.Fprintf(a.Log, "exported %d files of %s into %s\n", files, cmp.Or(repo.prefix, "the repository root"), a.Outputs[0].Name)
+	name := cmp.Or(a.Config[ConfigFullRepositoryID], repo.fullName())
 	return pipeline.Outcome{
 		Status:  pipeline.Succeeded,
 		Summary: fmt.Sprintf("%s %s", c.ID[:min(12, len(c.ID))], c.Subject()),
@@ -81,15 +82,6 @@ func (g *Git) Run(ctx context.Context, a *pipeline.ActionRun) (pipeline.Outcome,
 
 func failed(format string, args ...any) pipeline.Outcome {
 	return pipeline.Outcome{Status: pipeline.Failed, ErrorMessage: fmt.Sprintf(format, args...)}
-}
-
-func firstNonEmpty(ss ...string) string {
-	for _, s := range ss {
-		if s != "" {
-			return s
-		}
-	}
-	return ""
 }
 
 // isURL tells a git URL (scheme://... or scp-like user@host:path) from a path.

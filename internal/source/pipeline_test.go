@@ -45,7 +45,7 @@ func TestSourceStageInAnExecution(t *testing.T) {
 	}
 	defer db.Close()
 	build := checkBuild{got: make(chan *pipeline.ActionRun, 1)}
-	e := pipeline.New(def, db, pipeline.Options{StateDir: state, PollInterval: 20 * time.Millisecond,
+	e := pipeline.New(def, db.Pipelines(), pipeline.Options{StateDir: state, PollInterval: 20 * time.Millisecond,
 		Providers: map[string]pipeline.Provider{manifest.ProviderCodeStar: New(), "CodeBuild": build}})
 	id, err := e.Start(context.Background(), pipeline.StartRequest{})
 	if err != nil {

@@ -2,6 +2,7 @@ package source
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -11,8 +12,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 
+	"github.com/greenlight-ci/greenlight/internal/flock"
 	"github.com/greenlight-ci/greenlight/internal/pipeline"
 )
 
@@ -70,23 +71,23 @@ func (g *Git) locate(ctx context.Context, a *pipeline.ActionRun) (repository, er
 	}
 	loc = filepath.Clean(loc)
 	if fi, err := os.Stat(loc); err != nil || !fi.IsDir() {
-		return repository{}, fmt.Errorf("Repository %s: not a directory", loc)
+		return repository{}, fmt.Errorf("repository %s: not a directory", loc)
 	}
 	bare, err := g.git(ctx, loc, "rev-parse", "--is-bare-repository")
 	if err != nil {
-		return repository{}, fmt.Errorf("Repository %s is not a git repository: %w", loc, err)
+		return repository{}, fmt.Errorf("repository %s is not a git repository: %w", loc, err)
 	}
 	if bare == "true" {
 		return repository{location: loc, gitDir: loc}, nil
 	}
 	prefix, err := g.git(ctx, loc, "rev-parse", "--show-prefix")
 	if err != nil {
-		return repository{}, fmt.Errorf("Repository %s: %w", loc, err)
+		return repository{}, fmt.Errorf("repository %s: %w", loc, err)
 	}
 	// git archive resolves paths against its working directory: run it at the top.
 	top, err := g.git(ctx, loc, "rev-parse", "--show-toplevel")
 	if err != nil {
-		return repository{}, fmt.Errorf("Repository %s: %w", loc, err)
+		return repository{}, fmt.Errorf("repository %s: %w", loc, err)
 	}
 	return repository{location: loc, gitDir: top, prefix: strings.TrimSuffix(prefix, "/")}, nil
 }
@@ -99,11 +100,11 @@ func (g *Git) mirror(ctx context.Context, a *pipeline.ActionRun, url string) (re
 	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
 		return repository{}, fmt.Errorf("create source cache: %w", err)
 	}
-	unlock, err := lockFile(dir + ".lock")
+	lock, err := flock.Acquire(dir + ".lock")
 	if err != nil {
-		return repository{}, err
+		return repository{}, fmt.Errorf("lock source cache: %w", err)
 	}
-	defer unlock()
+	defer lock.Release()
 	if _, err := os.Stat(filepath.Join(dir, "HEAD")); err != nil {
 		if _, err := g.git(ctx, "", "init", "--bare", "--quiet", dir); err != nil {
 			return repository{}, fmt.Errorf("create mirror of %s: %w", url, err)
@@ -121,18 +122,6 @@ func (g *Git) mirror(ctx context.Context, a *pipeline.ActionRun, url string) (re
 		}
 	}
 	return repository{location: url, gitDir: dir, remote: true}, nil
-}
-
-func lockFile(path string) (func(), error) {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		return nil, fmt.Errorf("open lock %s: %w", path, err)
-	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("lock %s: %w", path, err)
-	}
-	return func() { f.Close() }, nil // closing releases the lock
 }
 
 // resolve returns the commit to export and the branch it reports: the requested
@@ -162,7 +151,7 @@ func (g *Git) resolve(ctx context.Context, repo repository, branch, requested st
 			what = "branch " + branch
 		}
 		return "", "", fmt.Errorf("%s not found in %s (branches: %s)", what, repo.location,
-			firstNonEmpty(strings.ReplaceAll(branches, "\n", ", "), "none"))
+			cmp.Or(strings.ReplaceAll(branches, "\n", ", "), "none"))
 	}
 	return commit, branch, nil
 }

@@ -3,10 +3,12 @@ package store
 import (
 	"context"
 	"database/sql"
-	"errors"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/greenlight-ci/greenlight/internal/deploy"
 )
 
 // deploySchema holds deployments (the controller's record, as JSON, with the columns
@@ -34,98 +36,119 @@ CREATE TABLE deployment_commands (
 CREATE INDEX deployment_commands_deployment ON deployment_commands(deployment_id, seq);
 `
 
-// DeploymentRecord is a deployment as stored: the deploy package owns Data's format.
-type DeploymentRecord struct {
-	ID          string
-	Service     string
-	Application string
-	Group       string
-	Kind        string
-	Status      string
-	ExecutionID string
-	Created     time.Time
-	Data        []byte
+// Deployments is the deploy controller's store (deploy.Store) on this file: each
+// deployment is its JSON record, with the columns queries need beside it.
+func (db *DB) Deployments() deploy.Store { return deployStore{db} }
+
+// deployStore implements deploy.Store.
+type deployStore struct{ db *DB }
+
+var doneStatuses = []deploy.Status{deploy.StatusSucceeded, deploy.StatusFailed, deploy.StatusStopped}
+
+// deploymentQuery selects deployment rows; zero fields match everything.
+type deploymentQuery struct {
+	id        string
+	service   string
+	notStatus []deploy.Status
+	status    []deploy.Status
+	newest    bool // newest first (default oldest first)
+	limit     int
 }
 
-// DeploymentQuery selects deployment records; zero fields match everything.
-type DeploymentQuery struct {
-	ID          string
-	Service     string
-	ExecutionID string
-	// NotStatus excludes records in these statuses (e.g. the final ones, to list
-	// active deployments).
-	NotStatus []string
-	Status    []string
-	Newest    bool // newest first (default oldest first)
-	Limit     int
-}
-
-// InsertDeployment stores a new record in one transaction with check, which sees
-// the service's other records matching active (to refuse a second active deployment).
-func (db *DB) InsertDeployment(ctx context.Context, rec DeploymentRecord, active DeploymentQuery, check func([]DeploymentRecord) error) error {
-	return db.Tx(ctx, func(tx *sql.Tx) error {
-		if check != nil {
-			active.Service = rec.Service
-			others, err := queryDeployments(ctx, tx, active)
-			if err != nil {
-				return err
-			}
-			if err := check(others); err != nil {
-				return err
-			}
-		}
-		return insertDeployment(ctx, tx, rec)
-	})
-}
-
-// UpdateDeployment overwrites a record's status and data.
-func (db *DB) UpdateDeployment(ctx context.Context, rec DeploymentRecord) error {
-	return db.Tx(ctx, func(tx *sql.Tx) error { return updateDeployment(ctx, tx, rec) })
-}
-
-// UpdateAndInsertDeployment updates one record and inserts another atomically (a
-// deployment and the rollback deployment that replaces it).
-func (db *DB) UpdateAndInsertDeployment(ctx context.Context, updated, inserted DeploymentRecord) error {
-	return db.Tx(ctx, func(tx *sql.Tx) error {
-		if err := updateDeployment(ctx, tx, updated); err != nil {
+func (s deployStore) CreateDeployment(ctx context.Context, d *deploy.Deployment) error {
+	data, err := encodeDeployment(d)
+	if err != nil {
+		return err
+	}
+	return s.db.Tx(ctx, func(tx *sql.Tx) error {
+		active, err := queryDeployments(ctx, tx, deploymentQuery{service: d.Config.Service.Name, notStatus: doneStatuses})
+		if err != nil {
 			return err
 		}
-		return insertDeployment(ctx, tx, inserted)
+		for _, a := range active {
+			if a.Status != deploy.StatusBaking {
+				return fmt.Errorf("service %s: %w: %s is %s", d.Config.Service.Name, deploy.ErrServiceBusy, a.ID, a.Status)
+			}
+		}
+		return insertDeployment(ctx, tx, d, data)
 	})
 }
 
-// Deployments returns the records matching q.
-func (db *DB) Deployments(ctx context.Context, q DeploymentQuery) ([]DeploymentRecord, error) {
-	return queryDeployments(ctx, db.sql, q)
+func (s deployStore) SaveDeployment(ctx context.Context, d *deploy.Deployment) error {
+	data, err := encodeDeployment(d)
+	if err != nil {
+		return err
+	}
+	return s.db.Tx(ctx, func(tx *sql.Tx) error { return updateDeployment(ctx, tx, d, data) })
 }
 
-// AddDeploymentCommand queues a command (opaque data) for a deployment.
-func (db *DB) AddDeploymentCommand(ctx context.Context, deploymentID string, data []byte) error {
-	_, err := db.sql.ExecContext(ctx, `INSERT INTO deployment_commands(deployment_id, data) VALUES (?, ?)`, deploymentID, string(data))
+func (s deployStore) CreateRollback(ctx context.Context, rolledBack, rollback *deploy.Deployment) error {
+	upd, err := encodeDeployment(rolledBack)
+	if err != nil {
+		return err
+	}
+	ins, err := encodeDeployment(rollback)
+	if err != nil {
+		return err
+	}
+	return s.db.Tx(ctx, func(tx *sql.Tx) error {
+		if err := updateDeployment(ctx, tx, rolledBack, upd); err != nil {
+			return err
+		}
+		return insertDeployment(ctx, tx, rollback, ins)
+	})
+}
+
+func (s deployStore) Deployment(ctx context.Context, id string) (*deploy.Deployment, error) {
+	ds, err := queryDeployments(ctx, s.db.sql, deploymentQuery{id: id})
+	if err != nil {
+		return nil, err
+	}
+	if len(ds) == 0 {
+		return nil, fmt.Errorf("deployment %s: %w", id, deploy.ErrNotFound)
+	}
+	return ds[0], nil
+}
+
+func (s deployStore) ActiveDeployments(ctx context.Context) ([]*deploy.Deployment, error) {
+	return queryDeployments(ctx, s.db.sql, deploymentQuery{notStatus: doneStatuses})
+}
+
+func (s deployStore) LatestDeployments(ctx context.Context, service string, limit int) ([]*deploy.Deployment, error) {
+	return queryDeployments(ctx, s.db.sql, deploymentQuery{service: service, newest: true, limit: limit})
+}
+
+func (s deployStore) LastReleased(ctx context.Context, service string) (*deploy.Deployment, error) {
+	ds, err := queryDeployments(ctx, s.db.sql, deploymentQuery{service: service, newest: true,
+		status: []deploy.Status{deploy.StatusBaking, deploy.StatusSucceeded}, limit: 1})
+	if err != nil || len(ds) == 0 {
+		return nil, err
+	}
+	return ds[0], nil
+}
+
+// AddCommand queues a command for a deployment.
+func (s deployStore) AddCommand(ctx context.Context, deploymentID string, c deploy.Command) error {
+	if c.Time.IsZero() {
+		c.Time = time.Now()
+	}
+	b, err := json.Marshal(c)
+	if err != nil {
+		return fmt.Errorf("encode command for %s: %w", deploymentID, err)
+	}
+	_, err = s.db.sql.ExecContext(ctx, `INSERT INTO deployment_commands(deployment_id, data) VALUES (?, ?)`, deploymentID, string(b))
 	if err != nil {
 		return fmt.Errorf("queue command for %s: %w", deploymentID, err)
 	}
 	return nil
 }
 
-// TakeDeploymentCommands returns and deletes a deployment's queued commands, oldest first.
-func (db *DB) TakeDeploymentCommands(ctx context.Context, deploymentID string) ([][]byte, error) {
-	var out [][]byte
-	err := db.Tx(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT data FROM deployment_commands WHERE deployment_id = ? ORDER BY seq`, deploymentID)
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
-			var s string
-			if err := rows.Scan(&s); err != nil {
-				rows.Close()
-				return err
-			}
-			out = append(out, []byte(s))
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil || len(out) == 0 {
+// TakeCommands returns and deletes a deployment's queued commands, oldest first.
+func (s deployStore) TakeCommands(ctx context.Context, deploymentID string) ([]deploy.Command, error) {
+	var out []deploy.Command
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		if out, err = queuedCommands(ctx, tx, deploymentID); err != nil || len(out) == 0 {
 			return err
 		}
 		_, err = tx.ExecContext(ctx, `DELETE FROM deployment_commands WHERE deployment_id = ?`, deploymentID)
@@ -137,22 +160,51 @@ func (db *DB) TakeDeploymentCommands(ctx context.Context, deploymentID string) (
 	return out, nil
 }
 
-func insertDeployment(ctx context.Context, tx *sql.Tx, r DeploymentRecord) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO deployments(id, service, application, grp, kind, status, execution_id, created, data) VALUES (?,?,?,?,?,?,?,?,?)`,
-		r.ID, r.Service, r.Application, r.Group, r.Kind, r.Status, r.ExecutionID, formatTime(r.Created), string(r.Data))
+func queuedCommands(ctx context.Context, tx *sql.Tx, deploymentID string) ([]deploy.Command, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT data FROM deployment_commands WHERE deployment_id = ? ORDER BY seq`, deploymentID)
 	if err != nil {
-		return fmt.Errorf("insert deployment %s: %w", r.ID, err)
+		return nil, err
+	}
+	defer rows.Close()
+	var out []deploy.Command
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return nil, err
+		}
+		var c deploy.Command
+		if err := json.Unmarshal([]byte(s), &c); err != nil {
+			return nil, fmt.Errorf("decode command for %s: %w", deploymentID, err)
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+func encodeDeployment(d *deploy.Deployment) (string, error) {
+	data, err := json.Marshal(d)
+	if err != nil {
+		return "", fmt.Errorf("encode deployment %s: %w", d.ID, err)
+	}
+	return string(data), nil
+}
+
+func insertDeployment(ctx context.Context, tx *sql.Tx, d *deploy.Deployment, data string) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO deployments(id, service, application, grp, kind, status, execution_id, created, data) VALUES (?,?,?,?,?,?,?,?,?)`,
+		d.ID, d.Config.Service.Name, d.Application, d.Group, string(d.Kind), string(d.Status), d.ExecutionID, formatTime(d.Created), data)
+	if err != nil {
+		return fmt.Errorf("insert deployment %s: %w", d.ID, err)
 	}
 	return nil
 }
 
-func updateDeployment(ctx context.Context, tx *sql.Tx, r DeploymentRecord) error {
-	res, err := tx.ExecContext(ctx, `UPDATE deployments SET status = ?, data = ? WHERE id = ?`, r.Status, string(r.Data), r.ID)
+func updateDeployment(ctx context.Context, tx *sql.Tx, d *deploy.Deployment, data string) error {
+	res, err := tx.ExecContext(ctx, `UPDATE deployments SET status = ?, data = ? WHERE id = ?`, string(d.Status), data, d.ID)
 	if err != nil {
-		return fmt.Errorf("update deployment %s: %w", r.ID, err)
+		return fmt.Errorf("update deployment %s: %w", d.ID, err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("update deployment %s: %w", r.ID, ErrNotFound)
+		return fmt.Errorf("update deployment %s: %w", d.ID, deploy.ErrNotFound)
 	}
 	return nil
 }
@@ -161,68 +213,53 @@ type querier interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }
 
-func queryDeployments(ctx context.Context, q querier, f DeploymentQuery) ([]DeploymentRecord, error) {
-	where, args := []string{"1=1"}, []any{}
-	add := func(cond string, vals ...any) {
-		where = append(where, cond)
-		args = append(args, vals...)
-	}
-	if f.ID != "" {
-		add("id = ?", f.ID)
-	}
-	if f.Service != "" {
-		add("service = ?", f.Service)
-	}
-	if f.ExecutionID != "" {
-		add("execution_id = ?", f.ExecutionID)
-	}
-	if len(f.NotStatus) > 0 {
-		add("status NOT IN ("+placeholders(len(f.NotStatus))+")", toAny(f.NotStatus)...)
-	}
-	if len(f.Status) > 0 {
-		add("status IN ("+placeholders(len(f.Status))+")", toAny(f.Status)...)
-	}
+func queryDeployments(ctx context.Context, q querier, f deploymentQuery) ([]*deploy.Deployment, error) {
+	where, args := deploymentWhere(f)
 	order := "created, id"
-	if f.Newest {
+	if f.newest {
 		order = "created DESC, id DESC"
 	}
-	query := `SELECT id, service, application, grp, kind, status, execution_id, created, data FROM deployments WHERE ` + strings.Join(where, " AND ") + ` ORDER BY ` + order
-	if f.Limit > 0 {
-		query += fmt.Sprintf(" LIMIT %d", f.Limit)
+	query := `SELECT id, data FROM deployments WHERE ` + strings.Join(where, " AND ") + ` ORDER BY ` + order
+	if f.limit > 0 {
+		query += fmt.Sprintf(" LIMIT %d", f.limit)
 	}
 	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("query deployments: %w", err)
 	}
 	defer rows.Close()
-	var out []DeploymentRecord
+	var out []*deploy.Deployment
 	for rows.Next() {
-		var r DeploymentRecord
-		var created, data string
-		if err := rows.Scan(&r.ID, &r.Service, &r.Application, &r.Group, &r.Kind, &r.Status, &r.ExecutionID, &created, &data); err != nil {
+		var id, data string
+		if err := rows.Scan(&id, &data); err != nil {
 			return nil, fmt.Errorf("scan deployment: %w", err)
 		}
-		r.Created, r.Data = parseTime(created), []byte(data)
-		out = append(out, r)
+		var d deploy.Deployment
+		if err := json.Unmarshal([]byte(data), &d); err != nil {
+			return nil, fmt.Errorf("decode deployment %s: %w", id, err)
+		}
+		out = append(out, &d)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	if f.ID != "" && len(out) == 0 {
-		return nil, fmt.Errorf("deployment %s: %w", f.ID, ErrNotFound)
-	}
-	return out, nil
+	return out, rows.Err()
 }
 
-func placeholders(n int) string { return strings.TrimSuffix(strings.Repeat("?,", n), ",") }
-
-func toAny(ss []string) []any {
-	out := make([]any, len(ss))
-	for i, s := range ss {
-		out[i] = s
+func deploymentWhere(f deploymentQuery) ([]string, []any) {
+	where, args := []string{"1=1"}, []any{}
+	add := func(cond string, vals ...any) {
+		where = append(where, cond)
+		args = append(args, vals...)
 	}
-	return out
+	if f.id != "" {
+		add("id = ?", f.id)
+	}
+	if f.service != "" {
+		add("service = ?", f.service)
+	}
+	if len(f.notStatus) > 0 {
+		add("status NOT IN ("+placeholders(len(f.notStatus))+")", toAny(f.notStatus)...)
+	}
+	if len(f.status) > 0 {
+		add("status IN ("+placeholders(len(f.status))+")", toAny(f.status)...)
+	}
+	return where, args
 }
-
-// IsNotFound reports whether err means a missing row.
-func IsNotFound(err error) bool { return errors.Is(err, ErrNotFound) }

@@ -50,17 +50,8 @@ func (db *DB) AppendEvent(ctx context.Context, e event.Event) (event.Event, erro
 	return e, err
 }
 
-// EventFilter selects events; zero fields match everything.
-type EventFilter struct {
-	ExecutionID  string
-	DeploymentID string
-	Kinds        []event.Kind
-	AfterSeq     int64
-	Limit        int // 0: no limit
-}
-
-// Events returns matching events in the order they happened.
-func (db *DB) Events(ctx context.Context, f EventFilter) ([]event.Event, error) {
+// Events returns the events f selects in the order they happened.
+func (db *DB) Events(ctx context.Context, f event.Query) ([]event.Event, error) {
 	var where []string
 	var args []any
 	where = append(where, "seq > ?")
@@ -69,15 +60,13 @@ func (db *DB) Events(ctx context.Context, f EventFilter) ([]event.Event, error) 
 		where = append(where, "execution_id = ?")
 		args = append(args, f.ExecutionID)
 	}
-	if f.DeploymentID != "" {
-		where = append(where, "deployment_id = ?")
-		args = append(args, f.DeploymentID)
+	if len(f.DeploymentIDs) > 0 {
+		where = append(where, "deployment_id IN ("+placeholders(len(f.DeploymentIDs))+")")
+		args = append(args, toAny(f.DeploymentIDs)...)
 	}
 	if len(f.Kinds) > 0 {
-		where = append(where, "kind IN ("+strings.TrimSuffix(strings.Repeat("?,", len(f.Kinds)), ",")+")")
-		for _, k := range f.Kinds {
-			args = append(args, string(k))
-		}
+		where = append(where, "kind IN ("+placeholders(len(f.Kinds))+")")
+		args = append(args, toAny(f.Kinds)...)
 	}
 	q := `SELECT seq, time, kind, status, pipeline, execution_id, stage, action, deployment_id, grp, name, message, data FROM events WHERE ` +
 		strings.Join(where, " AND ") + ` ORDER BY seq`

@@ -28,13 +28,13 @@ func TestEventsAreStoredInOrderAndFiltered(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	all, _ := db.Events(ctx, EventFilter{})
+	all, _ := db.Events(ctx, event.Query{})
 	if len(all) != 4 || all[0].Seq >= all[1].Seq || !all[0].Time.Equal(now.Round(0).UTC()) && all[0].Time.Sub(now).Abs() > time.Microsecond {
 		t.Fatalf("all events: %+v", all)
 	}
-	e1, _ := db.Events(ctx, EventFilter{ExecutionID: "e1"})
-	d1, _ := db.Events(ctx, EventFilter{DeploymentID: "d-1", Kinds: []event.Kind{event.KindAlarm}})
-	after, _ := db.Events(ctx, EventFilter{AfterSeq: all[1].Seq, Limit: 1})
+	e1, _ := db.Events(ctx, event.Query{ExecutionID: "e1"})
+	d1, _ := db.Events(ctx, event.Query{DeploymentIDs: []string{"d-1"}, Kinds: []event.Kind{event.KindAlarm}})
+	after, _ := db.Events(ctx, event.Query{AfterSeq: all[1].Seq, Limit: 1})
 	if len(e1) != 2 || len(d1) != 1 || d1[0].Name != "error-rate" || len(after) != 1 || after[0].Seq != all[2].Seq {
 		t.Fatalf("filters: e1 %d, d-1 alarms %v, after %v", len(e1), d1, after)
 	}
@@ -48,7 +48,7 @@ func TestEventsAreStoredInOrderAndFiltered(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	if again, _ := db.Events(ctx, EventFilter{}); len(again) != 4 {
+	if again, _ := db.Events(ctx, event.Query{}); len(again) != 4 {
 		t.Fatalf("after reopening: %d events", len(again))
 	}
 }

@@ -195,7 +195,7 @@ func (s Notifications) SaveCursor(ctx context.Context, name string, seq int64) e
 // EventsAfter reads the event log after seq, leaving out log lines (no
 // notification is about them).
 func (s Notifications) EventsAfter(ctx context.Context, seq int64, limit int) ([]event.Event, error) {
-	return s.DB.Events(ctx, EventFilter{AfterSeq: seq, Limit: limit, Kinds: notifiedKinds})
+	return s.DB.Events(ctx, event.Query{AfterSeq: seq, Limit: limit, Kinds: notifiedKinds})
 }
 
 var notifiedKinds = []event.Kind{event.KindExecution, event.KindStage, event.KindAction, event.KindApproval,

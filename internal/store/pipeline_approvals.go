@@ -2,28 +2,12 @@ package store
 
 import (
 	"fmt"
-	"time"
+
+	"github.com/greenlight-ci/greenlight/internal/pipeline"
 )
 
-// PipelineApproval is the request and decision of one Manual approval attempt.
-type PipelineApproval struct {
-	ExecutionID        string
-	Stage              string
-	Action             string
-	Attempt            int
-	Status             string
-	CustomData         string
-	ExternalEntityLink string
-	NotificationArn    string
-	RequestedAt        time.Time
-	ExpiresAt          time.Time
-	DecidedBy          string
-	DecidedAt          time.Time
-	Summary            string
-}
-
 // PutApproval inserts or replaces the approval of (ExecutionID, Stage, Action, Attempt).
-func (t *PipelineTx) PutApproval(a *PipelineApproval) error {
+func (t *pipelineTx) PutApproval(a *pipeline.ApprovalRecord) error {
 	_, err := t.exec(`INSERT INTO pipeline_approvals(execution_id, stage, action, attempt, status, custom_data, external_entity_link,
 		notification_arn, requested_at, expires_at, decided_by, decided_at, summary) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)
 		ON CONFLICT(execution_id, stage, action, attempt) DO UPDATE SET status=excluded.status, custom_data=excluded.custom_data,
@@ -40,7 +24,7 @@ func (t *PipelineTx) PutApproval(a *PipelineApproval) error {
 
 // CloseApprovals sets status on the approvals of one action attempt that are still
 // in status from (an abandoned or failed action no longer waits for a decision).
-func (t *PipelineTx) CloseApprovals(id, stage, action string, attempt int, from, status string) error {
+func (t *pipelineTx) CloseApprovals(id, stage, action string, attempt int, from, status pipeline.ApprovalStatus) error {
 	_, err := t.exec(`UPDATE pipeline_approvals SET status=? WHERE execution_id=? AND stage=? AND action=? AND attempt=? AND status=?`,
 		status, id, stage, action, attempt, from)
 	if err != nil {
@@ -50,7 +34,7 @@ func (t *PipelineTx) CloseApprovals(id, stage, action string, attempt int, from,
 }
 
 // Approvals returns every approval of execution id, oldest first.
-func (t *PipelineTx) Approvals(id string) ([]*PipelineApproval, error) {
+func (t *pipelineTx) Approvals(id string) ([]*pipeline.ApprovalRecord, error) {
 	rows, err := t.query(`SELECT execution_id, stage, action, attempt, status, custom_data, external_entity_link, notification_arn,
 		requested_at, expires_at, decided_by, decided_at, summary FROM pipeline_approvals WHERE execution_id=?
 		ORDER BY requested_at, stage, action, attempt`, id)
@@ -58,9 +42,9 @@ func (t *PipelineTx) Approvals(id string) ([]*PipelineApproval, error) {
 		return nil, fmt.Errorf("list approvals of %s: %w", id, err)
 	}
 	defer rows.Close()
-	var out []*PipelineApproval
+	var out []*pipeline.ApprovalRecord
 	for rows.Next() {
-		var a PipelineApproval
+		var a pipeline.ApprovalRecord
 		var requested, expires, decided string
 		err := rows.Scan(&a.ExecutionID, &a.Stage, &a.Action, &a.Attempt, &a.Status, &a.CustomData, &a.ExternalEntityLink,
 			&a.NotificationArn, &requested, &expires, &a.DecidedBy, &decided, &a.Summary)
@@ -73,8 +57,8 @@ func (t *PipelineTx) Approvals(id string) ([]*PipelineApproval, error) {
 	return out, rows.Err()
 }
 
-// Approval returns the approval of one action attempt, or ErrNotFound.
-func (t *PipelineTx) Approval(id, stage, action string, attempt int) (*PipelineApproval, error) {
+// Approval returns the approval of one action attempt, or pipeline.ErrNotFound.
+func (t *pipelineTx) Approval(id, stage, action string, attempt int) (*pipeline.ApprovalRecord, error) {
 	all, err := t.Approvals(id)
 	if err != nil {
 		return nil, err
@@ -84,5 +68,5 @@ func (t *PipelineTx) Approval(id, stage, action string, attempt int) (*PipelineA
 			return a, nil
 		}
 	}
-	return nil, fmt.Errorf("approval %s/%s/%s#%d: %w", id, stage, action, attempt, ErrNotFound)
+	return nil, fmt.Errorf("approval %s/%s/%s#%d: %w", id, stage, action, attempt, pipeline.ErrNotFound)
 }

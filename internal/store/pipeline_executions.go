@@ -5,48 +5,16 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/greenlight-ci/greenlight/internal/pipeline"
 )
-
-// PipelineExecution is one execution of a pipeline.
-type PipelineExecution struct {
-	Seq               int64 // creation order: a higher Seq is a newer execution
-	ID                string
-	Pipeline          string
-	Mode              string // execution mode the execution started under
-	Status            string
-	StatusSummary     string
-	Trigger           string
-	TriggerDetail     string
-	RequestedRevision string
-	SourceRevision    map[string]string
-	Variables         map[string]string
-	// StageIndex is the stage the execution is in or, when Waiting, in front of.
-	StageIndex   int
-	Waiting      bool
-	WaitingSince time.Time
-	StopMode     string // "", "wait" or "abandon"
-	StopReason   string
-	Owner        ExecutionOwner
-	StartedAt    time.Time
-	UpdatedAt    time.Time
-	EndedAt      time.Time
-}
-
-// ExecutionOwner identifies the process driving an execution.
-type ExecutionOwner struct {
-	ID        string // one engine instance
-	PID       int
-	Start     uint64 // process start time (clock ticks since boot, /proc/<pid>/stat)
-	Host      string
-	Heartbeat time.Time
-}
 
 const executionColumns = `seq, id, pipeline, mode, status, status_summary, trigger_type, trigger_detail,
 	requested_revision, source_revision, variables, stage_index, waiting, waiting_since, stop_mode, stop_reason,
 	owner_id, owner_pid, owner_start, owner_host, heartbeat_at, started_at, updated_at, ended_at`
 
 // InsertExecution records a new execution; e.Seq is set from the row.
-func (t *PipelineTx) InsertExecution(e *PipelineExecution) error {
+func (t *pipelineTx) InsertExecution(e *pipeline.ExecutionRecord) error {
 	src, vars, err := encodeExecutionMaps(e)
 	if err != nil {
 		return err
@@ -67,7 +35,7 @@ func (t *PipelineTx) InsertExecution(e *PipelineExecution) error {
 }
 
 // UpdateExecution writes every mutable field of e.
-func (t *PipelineTx) UpdateExecution(e *PipelineExecution) error {
+func (t *pipelineTx) UpdateExecution(e *pipeline.ExecutionRecord) error {
 	src, vars, err := encodeExecutionMaps(e)
 	if err != nil {
 		return err
@@ -83,14 +51,14 @@ func (t *PipelineTx) UpdateExecution(e *PipelineExecution) error {
 		return fmt.Errorf("update execution %s: %w", e.ID, err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("update execution %s: %w", e.ID, ErrNotFound)
+		return fmt.Errorf("update execution %s: %w", e.ID, pipeline.ErrNotFound)
 	}
 	return nil
 }
 
 // Heartbeat records that ownerID still drives execution id. It reports false when
 // the execution has another owner now (it was taken over).
-func (t *PipelineTx) Heartbeat(id, ownerID string, at time.Time) (bool, error) {
+func (t *pipelineTx) Heartbeat(id, ownerID string, at time.Time) (bool, error) {
 	res, err := t.exec(`UPDATE pipeline_executions SET heartbeat_at=? WHERE id=? AND owner_id=?`, formatTime(at), id, ownerID)
 	if err != nil {
 		return false, fmt.Errorf("heartbeat %s: %w", id, err)
@@ -99,8 +67,8 @@ func (t *PipelineTx) Heartbeat(id, ownerID string, at time.Time) (bool, error) {
 	return n > 0, err
 }
 
-// Execution returns one execution, or ErrNotFound.
-func (t *PipelineTx) Execution(id string) (*PipelineExecution, error) {
+// Execution returns one execution, or pipeline.ErrNotFound.
+func (t *pipelineTx) Execution(id string) (*pipeline.ExecutionRecord, error) {
 	rows, err := t.query(`SELECT `+executionColumns+` FROM pipeline_executions WHERE id=?`, id)
 	if err != nil {
 		return nil, fmt.Errorf("read execution %s: %w", id, err)
@@ -110,45 +78,45 @@ func (t *PipelineTx) Execution(id string) (*PipelineExecution, error) {
 		return nil, err
 	}
 	if len(list) == 0 {
-		return nil, fmt.Errorf("execution %s: %w", id, ErrNotFound)
+		return nil, fmt.Errorf("execution %s: %w", id, pipeline.ErrNotFound)
 	}
 	return list[0], nil
 }
 
 // ExecutionsWithStatus returns the executions of pipeline in one of statuses, oldest
 // first.
-func (t *PipelineTx) ExecutionsWithStatus(pipeline string, statuses ...string) ([]*PipelineExecution, error) {
+func (t *pipelineTx) ExecutionsWithStatus(name string, statuses ...pipeline.Status) ([]*pipeline.ExecutionRecord, error) {
 	if len(statuses) == 0 {
 		return nil, errors.New("executions with status: no status given")
 	}
-	args := append([]any{pipeline}, pipelineArgs(statuses)...)
+	args := append([]any{name}, toAny(statuses)...)
 	rows, err := t.query(`SELECT `+executionColumns+` FROM pipeline_executions
-		WHERE pipeline=? AND status IN (`+pipelinePlaceholders(len(statuses))+`) ORDER BY seq`, args...)
+		WHERE pipeline=? AND status IN (`+placeholders(len(statuses))+`) ORDER BY seq`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list executions: %w", err)
 	}
 	return scanExecutions(rows)
 }
 
-// RecentExecutions returns up to limit executions of pipeline, newest first; every
-// pipeline's when pipeline is "".
-func (t *PipelineTx) RecentExecutions(pipeline string, limit int) ([]*PipelineExecution, error) {
+// ListExecutions returns up to limit executions of name, newest first, older than
+// beforeSeq when it is not 0; every pipeline's when name is "".
+func (t *pipelineTx) ListExecutions(name string, beforeSeq int64, limit int) ([]*pipeline.ExecutionRecord, error) {
 	if limit <= 0 {
 		limit = -1 // SQLite: no limit
 	}
 	rows, err := t.query(`SELECT `+executionColumns+` FROM pipeline_executions
-		WHERE (?='' OR pipeline=?) ORDER BY seq DESC LIMIT ?`, pipeline, pipeline, limit)
+		WHERE (?='' OR pipeline=?) AND (?=0 OR seq<?) ORDER BY seq DESC LIMIT ?`, name, name, beforeSeq, beforeSeq, limit)
 	if err != nil {
 		return nil, fmt.Errorf("list executions: %w", err)
 	}
 	return scanExecutions(rows)
 }
 
-func scanExecutions(rows *sql.Rows) ([]*PipelineExecution, error) {
+func scanExecutions(rows *sql.Rows) ([]*pipeline.ExecutionRecord, error) {
 	defer rows.Close()
-	var out []*PipelineExecution
+	var out []*pipeline.ExecutionRecord
 	for rows.Next() {
-		var e PipelineExecution
+		var e pipeline.ExecutionRecord
 		var src, vars, waitingSince, heartbeat, started, updated, ended string
 		var waiting int
 		var ownerStart int64
@@ -172,7 +140,7 @@ func scanExecutions(rows *sql.Rows) ([]*PipelineExecution, error) {
 	return out, rows.Err()
 }
 
-func encodeExecutionMaps(e *PipelineExecution) (src, vars string, err error) {
+func encodeExecutionMaps(e *pipeline.ExecutionRecord) (src, vars string, err error) {
 	if src, err = encodeJSON(e.SourceRevision); err != nil {
 		return "", "", fmt.Errorf("encode execution %s source revision: %w", e.ID, err)
 	}

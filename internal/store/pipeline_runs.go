@@ -4,25 +4,12 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"time"
+
+	"github.com/greenlight-ci/greenlight/internal/pipeline"
 )
 
-// PipelineStageRun is one execution's run of one stage (retries bump Attempt).
-type PipelineStageRun struct {
-	ExecutionID string
-	Pipeline    string
-	Stage       string
-	Index       int
-	Attempt     int
-	Status      string
-	Message     string
-	RetryMode   string
-	StartedAt   time.Time
-	EndedAt     time.Time
-}
-
 // PutStageRun inserts or replaces the stage run of (ExecutionID, Stage).
-func (t *PipelineTx) PutStageRun(r *PipelineStageRun) error {
+func (t *pipelineTx) PutStageRun(r *pipeline.StageRecord) error {
 	_, err := t.exec(`INSERT INTO pipeline_stage_runs(execution_id, stage, pipeline, idx, attempt, status, message, retry_mode, started_at, ended_at)
 		VALUES (?,?,?,?,?,?,?,?,?,?)
 		ON CONFLICT(execution_id, stage) DO UPDATE SET idx=excluded.idx, attempt=excluded.attempt, status=excluded.status,
@@ -34,8 +21,8 @@ func (t *PipelineTx) PutStageRun(r *PipelineStageRun) error {
 	return nil
 }
 
-// StageRun returns the run of stage in execution id, or ErrNotFound.
-func (t *PipelineTx) StageRun(id, stage string) (*PipelineStageRun, error) {
+// StageRun returns the run of stage in execution id, or pipeline.ErrNotFound.
+func (t *pipelineTx) StageRun(id, stage string) (*pipeline.StageRecord, error) {
 	rows, err := t.query(`SELECT `+stageRunColumns+` FROM pipeline_stage_runs WHERE execution_id=? AND stage=?`, id, stage)
 	if err != nil {
 		return nil, fmt.Errorf("read stage run %s/%s: %w", id, stage, err)
@@ -45,13 +32,13 @@ func (t *PipelineTx) StageRun(id, stage string) (*PipelineStageRun, error) {
 		return nil, err
 	}
 	if len(list) == 0 {
-		return nil, fmt.Errorf("stage run %s/%s: %w", id, stage, ErrNotFound)
+		return nil, fmt.Errorf("stage run %s/%s: %w", id, stage, pipeline.ErrNotFound)
 	}
 	return list[0], nil
 }
 
 // StageRuns returns every stage run of execution id in stage order.
-func (t *PipelineTx) StageRuns(id string) ([]*PipelineStageRun, error) {
+func (t *pipelineTx) StageRuns(id string) ([]*pipeline.StageRecord, error) {
 	rows, err := t.query(`SELECT `+stageRunColumns+` FROM pipeline_stage_runs WHERE execution_id=? ORDER BY idx`, id)
 	if err != nil {
 		return nil, fmt.Errorf("list stage runs of %s: %w", id, err)
@@ -60,26 +47,26 @@ func (t *PipelineTx) StageRuns(id string) ([]*PipelineStageRun, error) {
 }
 
 // StageRunsWithStatus returns the stage runs of pipeline's stage in one of statuses.
-func (t *PipelineTx) StageRunsWithStatus(pipeline, stage string, statuses ...string) ([]*PipelineStageRun, error) {
+func (t *pipelineTx) StageRunsWithStatus(name, stage string, statuses ...pipeline.Status) ([]*pipeline.StageRecord, error) {
 	if len(statuses) == 0 {
 		return nil, errors.New("stage runs with status: no status given")
 	}
-	args := append([]any{pipeline, stage}, pipelineArgs(statuses)...)
+	args := append([]any{name, stage}, toAny(statuses)...)
 	rows, err := t.query(`SELECT `+stageRunColumns+` FROM pipeline_stage_runs
-		WHERE pipeline=? AND stage=? AND status IN (`+pipelinePlaceholders(len(statuses))+`)`, args...)
+		WHERE pipeline=? AND stage=? AND status IN (`+placeholders(len(statuses))+`)`, args...)
 	if err != nil {
-		return nil, fmt.Errorf("list stage runs of %s/%s: %w", pipeline, stage, err)
+		return nil, fmt.Errorf("list stage runs of %s/%s: %w", name, stage, err)
 	}
 	return scanStageRuns(rows)
 }
 
 const stageRunColumns = `execution_id, pipeline, stage, idx, attempt, status, message, retry_mode, started_at, ended_at`
 
-func scanStageRuns(rows *sql.Rows) ([]*PipelineStageRun, error) {
+func scanStageRuns(rows *sql.Rows) ([]*pipeline.StageRecord, error) {
 	defer rows.Close()
-	var out []*PipelineStageRun
+	var out []*pipeline.StageRecord
 	for rows.Next() {
-		var r PipelineStageRun
+		var r pipeline.StageRecord
 		var started, ended string
 		if err := rows.Scan(&r.ExecutionID, &r.Pipeline, &r.Stage, &r.Index, &r.Attempt, &r.Status, &r.Message, &r.RetryMode, &started, &ended); err != nil {
 			return nil, fmt.Errorf("scan stage run: %w", err)
@@ -90,28 +77,8 @@ func scanStageRuns(rows *sql.Rows) ([]*PipelineStageRun, error) {
 	return out, rows.Err()
 }
 
-// PipelineActionRun is one attempt of one action.
-type PipelineActionRun struct {
-	ExecutionID     string
-	Stage           string
-	Action          string
-	Attempt         int
-	RunOrder        int
-	Provider        string
-	Status          string
-	Summary         string
-	ErrorMessage    string
-	ExternalID      string
-	ExternalURL     string
-	OutputVariables map[string]string
-	Data            map[string]any
-	LogPath         string
-	StartedAt       time.Time
-	EndedAt         time.Time
-}
-
 // PutActionRun inserts or replaces the attempt (ExecutionID, Stage, Action, Attempt).
-func (t *PipelineTx) PutActionRun(r *PipelineActionRun) error {
+func (t *pipelineTx) PutActionRun(r *pipeline.ActionRecord) error {
 	vars, err := encodeJSON(r.OutputVariables)
 	if err != nil {
 		return fmt.Errorf("encode output variables of %s/%s: %w", r.Stage, r.Action, err)
@@ -137,21 +104,21 @@ func (t *PipelineTx) PutActionRun(r *PipelineActionRun) error {
 
 // SetActionExternalID records the external id of an attempt (a deployment id, a
 // build id) before the provider acts on it.
-func (t *PipelineTx) SetActionExternalID(id, stage, action string, attempt int, externalID string) error {
+func (t *pipelineTx) SetActionExternalID(id, stage, action string, attempt int, externalID string) error {
 	res, err := t.exec(`UPDATE pipeline_action_runs SET external_id=? WHERE execution_id=? AND stage=? AND action=? AND attempt=?`,
 		externalID, id, stage, action, attempt)
 	if err != nil {
 		return fmt.Errorf("set external id of %s/%s#%d: %w", stage, action, attempt, err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("set external id of %s/%s#%d: %w", stage, action, attempt, ErrNotFound)
+		return fmt.Errorf("set external id of %s/%s#%d: %w", stage, action, attempt, pipeline.ErrNotFound)
 	}
 	return nil
 }
 
 // ActionRuns returns every attempt of every action of execution id, by stage,
 // action and attempt.
-func (t *PipelineTx) ActionRuns(id string) ([]*PipelineActionRun, error) {
+func (t *pipelineTx) ActionRuns(id string) ([]*pipeline.ActionRecord, error) {
 	rows, err := t.query(`SELECT execution_id, stage, action, attempt, run_order, provider, status, summary, error_message,
 		external_id, external_url, output_variables, data, log_path, started_at, ended_at
 		FROM pipeline_action_runs WHERE execution_id=? ORDER BY stage, action, attempt`, id)
@@ -159,9 +126,9 @@ func (t *PipelineTx) ActionRuns(id string) ([]*PipelineActionRun, error) {
 		return nil, fmt.Errorf("list action runs of %s: %w", id, err)
 	}
 	defer rows.Close()
-	var out []*PipelineActionRun
+	var out []*pipeline.ActionRecord
 	for rows.Next() {
-		var r PipelineActionRun
+		var r pipeline.ActionRecord
 		var vars, data, started, ended string
 		err := rows.Scan(&r.ExecutionID, &r.Stage, &r.Action, &r.Attempt, &r.RunOrder, &r.Provider, &r.Status, &r.Summary,
 			&r.ErrorMessage, &r.ExternalID, &r.ExternalURL, &vars, &data, &r.LogPath, &started, &ended)
@@ -180,19 +147,8 @@ func (t *PipelineTx) ActionRuns(id string) ([]*PipelineActionRun, error) {
 	return out, rows.Err()
 }
 
-// PipelineArtifact is a sealed output artifact of an execution.
-type PipelineArtifact struct {
-	ExecutionID string
-	Name        string
-	Stage       string
-	Action      string
-	Attempt     int
-	Dir         string
-	SealedAt    time.Time
-}
-
 // PutArtifact records (or, after a retry, replaces) an execution's artifact.
-func (t *PipelineTx) PutArtifact(a *PipelineArtifact) error {
+func (t *pipelineTx) PutArtifact(a *pipeline.ArtifactRecord) error {
 	_, err := t.exec(`INSERT INTO pipeline_artifacts(execution_id, name, stage, action, attempt, dir, sealed_at) VALUES (?,?,?,?,?,?,?)
 		ON CONFLICT(execution_id, name) DO UPDATE SET stage=excluded.stage, action=excluded.action, attempt=excluded.attempt,
 			dir=excluded.dir, sealed_at=excluded.sealed_at`,
@@ -204,7 +160,7 @@ func (t *PipelineTx) PutArtifact(a *PipelineArtifact) error {
 }
 
 // DeleteArtifact forgets an artifact about to be produced again (a retry).
-func (t *PipelineTx) DeleteArtifact(id, name string) error {
+func (t *pipelineTx) DeleteArtifact(id, name string) error {
 	if _, err := t.exec(`DELETE FROM pipeline_artifacts WHERE execution_id=? AND name=?`, id, name); err != nil {
 		return fmt.Errorf("forget artifact %s of %s: %w", name, id, err)
 	}
@@ -212,16 +168,16 @@ func (t *PipelineTx) DeleteArtifact(id, name string) error {
 }
 
 // Artifacts returns the sealed artifacts of execution id by name.
-func (t *PipelineTx) Artifacts(id string) ([]*PipelineArtifact, error) {
+func (t *pipelineTx) Artifacts(id string) ([]*pipeline.ArtifactRecord, error) {
 	rows, err := t.query(`SELECT execution_id, name, stage, action, attempt, dir, sealed_at FROM pipeline_artifacts
 		WHERE execution_id=? ORDER BY name`, id)
 	if err != nil {
 		return nil, fmt.Errorf("list artifacts of %s: %w", id, err)
 	}
 	defer rows.Close()
-	var out []*PipelineArtifact
+	var out []*pipeline.ArtifactRecord
 	for rows.Next() {
-		var a PipelineArtifact
+		var a pipeline.ArtifactRecord
 		var sealed string
 		if err := rows.Scan(&a.ExecutionID, &a.Name, &a.Stage, &a.Action, &a.Attempt, &a.Dir, &sealed); err != nil {
 			return nil, fmt.Errorf("scan artifact: %w", err)

@@ -7,6 +7,8 @@ import (
 	"reflect"
 	"testing"
 	"time"
+
+	"github.com/greenlight-ci/greenlight/internal/pipeline"
 )
 
 // Every field of the pipeline rows survives a write and a read, in the same file
@@ -19,20 +21,20 @@ func TestPipelineRowsRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	now := time.Date(2025, 5, 1, 10, 0, 0, 123456789, time.UTC)
-	ex := &PipelineExecution{ID: "e1", Pipeline: "orders", Mode: "SUPERSEDED", Status: "InProgress", StatusSummary: "s",
+	ex := &pipeline.ExecutionRecord{ID: "e1", Pipeline: "orders", Mode: "SUPERSEDED", Status: "InProgress", StatusSummary: "s",
 		Trigger: "CLI", TriggerDetail: "ada", RequestedRevision: "main", SourceRevision: map[string]string{"commit_id": "abc"},
 		Variables: map[string]string{"Env": "prod"}, StageIndex: 2, Waiting: true, WaitingSince: now, StopMode: "wait",
-		StopReason: "r", Owner: ExecutionOwner{ID: "o", PID: 42, Start: 1 << 40, Host: "h", Heartbeat: now},
+		StopReason: "r", Owner: pipeline.Owner{ID: "o", PID: 42, Start: 1 << 40, Host: "h", Heartbeat: now},
 		StartedAt: now, UpdatedAt: now}
-	stage := &PipelineStageRun{ExecutionID: "e1", Pipeline: "orders", Stage: "Build", Index: 1, Attempt: 2, Status: "Failed",
+	stage := &pipeline.StageRecord{ExecutionID: "e1", Pipeline: "orders", Stage: "Build", Index: 1, Attempt: 2, Status: "Failed",
 		Message: "m", RetryMode: "ALL_ACTIONS", StartedAt: now, EndedAt: now}
-	action := &PipelineActionRun{ExecutionID: "e1", Stage: "Build", Action: "Build", Attempt: 1, RunOrder: 2, Provider: "CodeBuild",
+	action := &pipeline.ActionRecord{ExecutionID: "e1", Stage: "Build", Action: "Build", Attempt: 1, RunOrder: 2, Provider: "CodeBuild",
 		Status: "Succeeded", Summary: "ok", ExternalID: "b-1", ExternalURL: "http://x", OutputVariables: map[string]string{"K": "V"},
 		Data: map[string]any{"tests": float64(3)}, LogPath: "/l", StartedAt: now, EndedAt: now}
-	art := &PipelineArtifact{ExecutionID: "e1", Name: "build_output", Stage: "Build", Action: "Build", Attempt: 1, Dir: "/a", SealedAt: now}
-	appr := &PipelineApproval{ExecutionID: "e1", Stage: "Approval", Action: "Approve", Attempt: 1, Status: "Needed", CustomData: "c",
+	art := &pipeline.ArtifactRecord{ExecutionID: "e1", Name: "build_output", Stage: "Build", Action: "Build", Attempt: 1, Dir: "/a", SealedAt: now}
+	appr := &pipeline.ApprovalRecord{ExecutionID: "e1", Stage: "Approval", Action: "Approve", Attempt: 1, Status: "Needed", CustomData: "c",
 		ExternalEntityLink: "http://l", NotificationArn: "arn", RequestedAt: now, ExpiresAt: now.Add(time.Hour)}
-	err = db.PipelineTx(ctx, func(t *PipelineTx) error {
+	err = db.Pipelines().Update(ctx, func(t pipeline.Tx) error {
 		for _, write := range []func() error{
 			func() error { return t.InsertExecution(ex) }, func() error { return t.PutStageRun(stage) },
 			func() error { return t.PutActionRun(action) }, func() error { return t.PutArtifact(art) },
@@ -54,7 +56,7 @@ func TestPipelineRowsRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	err = db.PipelineRead(ctx, func(tx *PipelineTx) error {
+	err = db.Pipelines().View(ctx, func(tx pipeline.Tx) error {
 		gotEx, err := tx.Execution("e1")
 		if err != nil {
 			return err
@@ -80,7 +82,7 @@ func TestPipelineRowsRoundTrip(t *testing.T) {
 			return err
 		}
 		check(t, "approval", gotAppr, appr)
-		if _, err := tx.Execution("nope"); !errors.Is(err, ErrNotFound) {
+		if _, err := tx.Execution("nope"); !errors.Is(err, pipeline.ErrNotFound) {
 			t.Errorf("missing execution: %v", err)
 		}
 		active, err := tx.ExecutionsWithStatus("orders", "InProgress", "Stopping")

@@ -5,61 +5,58 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"strings"
 
 	"github.com/greenlight-ci/greenlight/internal/event"
+	"github.com/greenlight-ci/greenlight/internal/pipeline"
 )
 
-// PipelineTx is one transaction over the pipeline tables. The engine composes its
+// Pipelines is the pipeline engine's store (pipeline.Store) on this file.
+func (db *DB) Pipelines() pipeline.Store { return pipelineStore{db} }
+
+// pipelineStore implements pipeline.Store.
+type pipelineStore struct{ db *DB }
+
+// Update runs fn in one immediate (write-locking) transaction: every decision that
+// reads state and then changes it goes through here.
+func (s pipelineStore) Update(ctx context.Context, fn func(pipeline.Tx) error) error {
+	return s.db.Tx(ctx, func(tx *sql.Tx) error {
+		return fn(&pipelineTx{ctx: ctx, tx: tx})
+	})
+}
+
+// View runs fn in a read-only transaction: a consistent snapshot that does not
+// block writers in other processes.
+func (s pipelineStore) View(ctx context.Context, fn func(pipeline.Tx) error) error {
+	tx, err := s.db.sql.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return fmt.Errorf("begin read: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	return fn(&pipelineTx{ctx: ctx, tx: tx})
+}
+
+func (s pipelineStore) AppendEvent(ctx context.Context, e event.Event) (event.Event, error) {
+	return s.db.AppendEvent(ctx, e)
+}
+
+func (s pipelineStore) Events(ctx context.Context, q event.Query) ([]event.Event, error) {
+	return s.db.Events(ctx, q)
+}
+
+// pipelineTx is one transaction over the pipeline tables. The engine composes its
 // decisions (stage locks, superseding, retries) from these reads and writes inside
 // a single transaction, so that several processes sharing the file agree.
-type PipelineTx struct {
+type pipelineTx struct {
 	ctx context.Context
 	tx  *sql.Tx
 }
 
-// PipelineTx runs fn in one immediate (write-locking) transaction: every decision
-// that reads state and then changes it goes through here.
-func (db *DB) PipelineTx(ctx context.Context, fn func(*PipelineTx) error) error {
-	return db.Tx(ctx, func(tx *sql.Tx) error {
-		return fn(&PipelineTx{ctx: ctx, tx: tx})
-	})
-}
-
-// PipelineRead runs fn in a read-only transaction: a consistent snapshot that does
-// not block writers in other processes.
-func (db *DB) PipelineRead(ctx context.Context, fn func(*PipelineTx) error) error {
-	tx, err := db.sql.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
-	if err != nil {
-		return fmt.Errorf("begin read: %w", err)
-	}
-	defer tx.Rollback()
-	return fn(&PipelineTx{ctx: ctx, tx: tx})
-}
-
-func (t *PipelineTx) exec(query string, args ...any) (sql.Result, error) {
+func (t *pipelineTx) exec(query string, args ...any) (sql.Result, error) {
 	return t.tx.ExecContext(t.ctx, query, args...)
 }
 
-func (t *PipelineTx) query(query string, args ...any) (*sql.Rows, error) {
+func (t *pipelineTx) query(query string, args ...any) (*sql.Rows, error) {
 	return t.tx.QueryContext(t.ctx, query, args...)
-}
-
-func (t *PipelineTx) queryRow(query string, args ...any) *sql.Row {
-	return t.tx.QueryRowContext(t.ctx, query, args...)
-}
-
-// pipelinePlaceholders returns "?,?,?" for n values.
-func pipelinePlaceholders(n int) string {
-	return strings.TrimSuffix(strings.Repeat("?,", n), ",")
-}
-
-func pipelineArgs(ss []string) []any {
-	out := make([]any, len(ss))
-	for i, s := range ss {
-		out[i] = s
-	}
-	return out
 }
 
 // encodeJSON returns "" for empty values so that columns stay readable.
@@ -91,7 +88,7 @@ func boolInt(b bool) int {
 
 // AppendEvent stores e inside the transaction, so that an event and the state
 // change it reports commit together (or not at all).
-func (t *PipelineTx) AppendEvent(e event.Event) (event.Event, error) {
+func (t *pipelineTx) AppendEvent(e event.Event) (event.Event, error) {
 	data, err := encodeJSON(e.Data)
 	if err != nil {
 		return e, fmt.Errorf("encode event data: %w", err)

@@ -1,8 +1,9 @@
 // Package store owns greenlight's durable state in one SQLite file: pipeline
 // executions, stage and action runs, approvals, deployments with their lifecycle
 // events, alarm states and the event log. Several greenlight processes (a `run`, an
-// `approve` from another terminal, the server) share one file; every write is a
-// transaction, so a crash never leaves a half-written row.
+// `approve` from another terminal, the controller) share one file; every write is a
+// transaction, so a crash never leaves a half-written row. It implements the ports
+// the domain declares: pipeline.Store (Pipelines) and deploy.Store (Deployments).
 package store
 
 import (
@@ -12,10 +13,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"syscall"
 	"time"
 
 	_ "modernc.org/sqlite" // pure-Go SQLite driver: no cgo
+
+	"github.com/greenlight-ci/greenlight/internal/flock"
 )
 
 // ErrNotFound is returned when a requested row does not exist.
@@ -64,13 +66,13 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	// Processes that open a new file at once (a `run` and a `status` from another
 	// terminal) take turns setting it up: switching a new file to WAL does not
 	// always wait on a busy file, so the setup runs under a file lock.
-	unlock, err := lockFile(path + ".lock")
+	lock, err := flock.Acquire(path + ".lock")
 	if err != nil {
-		sqldb.Close()
-		return nil, err
+		_ = sqldb.Close()
+		return nil, fmt.Errorf("lock state setup: %w", err)
 	}
 	err = db.migrate(ctx)
-	unlock()
+	lock.Release()
 	if err != nil {
 		sqldb.Close()
 		return nil, fmt.Errorf("migrate state %s: %w", path, err)
@@ -78,23 +80,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	return db, nil
 }
 
-// lockFile takes an exclusive flock on path, waiting for it, and returns its
-// release.
-func lockFile(path string) (func(), error) {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("open state lock: %w", err)
-	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("lock state: %w", err)
-	}
-	return func() {
-		syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
-		f.Close()
-	}, nil
-}
-
+// Close closes the state file.
 func (db *DB) Close() error { return db.sql.Close() }
 
 // Path is the state file's location.
@@ -135,7 +121,7 @@ func (db *DB) Tx(ctx context.Context, fn func(*sql.Tx) error) error {
 		return fmt.Errorf("begin: %w", err)
 	}
 	if err := fn(tx); err != nil {
-		tx.Rollback()
+		_ = tx.Rollback() // fn failed: its error is the one to report
 		return err
 	}
 	if err := tx.Commit(); err != nil {

@@ -11,7 +11,9 @@ func TestCopySkipsOutputsKeepsModesAndUnchangedFiles(t *testing.T) {
 	src, dst := t.TempDir(), t.TempDir()
 	write := func(dir, name, content string, mode os.FileMode) {
 		path := filepath.Join(dir, name)
-		os.MkdirAll(filepath.Dir(path), 0o755)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
 		if err := os.WriteFile(path, []byte(content), mode); err != nil {
 			t.Fatal(err)
 		}
@@ -21,7 +23,9 @@ func TestCopySkipsOutputsKeepsModesAndUnchangedFiles(t *testing.T) {
 	write(src, "dist/binary", "x", 0o755)
 	write(dst, "main.go", "package main", 0o644)
 	old := time.Now().Add(-time.Hour)
-	os.Chtimes(filepath.Join(dst, "main.go"), old, old)
+	if err := os.Chtimes(filepath.Join(dst, "main.go"), old, old); err != nil {
+		t.Fatal(err)
+	}
 
 	if err := Copy(src, dst, BuildOutputs...); err != nil {
 		t.Fatal(err)

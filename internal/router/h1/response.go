@@ -23,6 +23,7 @@ type Response struct {
 // Framing is how a message's body is delimited (RFC 9112 6.3).
 type Framing uint8
 
+// Framings of a message body.
 const (
 	NoBody     Framing = iota
 	Fixed              // Content-Length bytes

@@ -185,11 +185,11 @@ func TestTaskOf(t *testing.T) {
 		"no state": {nil, runtime.Task{ID: "t", State: runtime.TaskExited}},
 	}
 	for name, c := range cases {
+		network := &container.NetworkSettings{}
+		network.Ports = nat.PortMap{"8080/tcp": {{HostIP: "127.0.0.1", HostPort: "4000"}}, "9000/tcp": nil}
 		got := taskOf(container.InspectResponse{
 			ContainerJSONBase: &container.ContainerJSONBase{Name: "/t", State: c.state},
-			NetworkSettings: &container.NetworkSettings{NetworkSettingsBase: container.NetworkSettingsBase{
-				Ports: nat.PortMap{"8080/tcp": {{HostIP: "127.0.0.1", HostPort: "4000"}}, "9000/tcp": nil},
-			}},
+			NetworkSettings:   network,
 		})
 		if !got.Started.Equal(c.want.Started) {
 			t.Errorf("%s: started %v, want %v", name, got.Started, c.want.Started)

@@ -4,35 +4,30 @@
 package process
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"path/filepath"
-	"strings"
 	"time"
 
+	"github.com/greenlight-ci/greenlight/internal/jsonapi"
 	"github.com/greenlight-ci/greenlight/internal/runtime"
 )
 
 // Driver implements runtime.Driver against the agent's supervisor.
 type Driver struct {
-	client  *http.Client
-	baseURL string
-	token   string
+	api *jsonapi.Client
 }
 
 var _ runtime.Driver = (*Driver)(nil)
 
-// New returns a driver that calls the supervisor at baseURL (such as
-// "http://agent" for a client that dials the agent's unix socket) with
-// Authorization: Bearer token. The client must not have a total timeout, as
-// followed logs stream for as long as the task runs.
-func New(client *http.Client, baseURL, token string) *Driver {
-	return &Driver{client: client, baseURL: strings.TrimSuffix(baseURL, "/"), token: token}
+// New returns a driver that calls the supervisor through api (the agent's API
+// client). Its http.Client must not have a total timeout, as followed logs stream
+// for as long as the task runs.
+func New(api *jsonapi.Client) *Driver {
+	return &Driver{api: api}
 }
 
 // Name returns "process".
@@ -49,12 +44,8 @@ func (d *Driver) Start(ctx context.Context, spec runtime.TaskSpec) (runtime.Task
 	if spec.LogPath, err = absolute(spec.LogPath); err != nil {
 		return runtime.Task{}, fmt.Errorf("start task %s: log path: %w", spec.ID, err)
 	}
-	body, err := json.Marshal(spec)
-	if err != nil {
-		return runtime.Task{}, fmt.Errorf("start task %s: encode spec: %w", spec.ID, err)
-	}
 	var task runtime.Task
-	if err := d.do(ctx, http.MethodPost, "/v1/processes", bytes.NewReader(body), &task); err != nil {
+	if err := d.do(ctx, http.MethodPost, "/v1/processes", spec, &task); err != nil {
 		return runtime.Task{}, fmt.Errorf("start task %s: %w", spec.ID, err)
 	}
 	return task, nil
@@ -110,9 +101,9 @@ func (d *Driver) Logs(ctx context.Context, id string, w io.Writer, follow bool) 
 	if follow {
 		path += "?follow=1"
 	}
-	resp, err := d.send(ctx, http.MethodGet, path, nil)
+	resp, err := d.api.Stream(ctx, path)
 	if err != nil {
-		return fmt.Errorf("logs of task %s: %w", id, err)
+		return fmt.Errorf("logs of task %s: %w", id, supervisorError(err))
 	}
 	defer resp.Body.Close()
 	if _, err := io.Copy(w, resp.Body); err != nil {
@@ -128,55 +119,14 @@ func taskPath(id string) string {
 	return "/v1/processes/" + url.PathEscape(id)
 }
 
-// do sends a request and decodes a JSON answer into out (when not nil).
-func (d *Driver) do(ctx context.Context, method, path string, body io.Reader, out any) error {
-	resp, err := d.send(ctx, method, path, body)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if out == nil {
-		return nil
-	}
-	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
-		return fmt.Errorf("decode %s %s answer: %w", method, path, err)
-	}
-	return nil
+// do calls the supervisor; a 404 wraps runtime.ErrNotFound.
+func (d *Driver) do(ctx context.Context, method, path string, in, out any) error {
+	return supervisorError(d.api.Do(ctx, method, path, nil, in, out))
 }
 
-// send sends a request and returns the response when its status is 2xx; else
-// it returns the supervisor's error, wrapping runtime.ErrNotFound for a 404.
-func (d *Driver) send(ctx context.Context, method, path string, body io.Reader) (*http.Response, error) {
-	req, err := http.NewRequestWithContext(ctx, method, d.baseURL+path, body)
-	if err != nil {
-		return nil, fmt.Errorf("build request: %w", err)
+func supervisorError(err error) error {
+	if jsonapi.Code(err) == http.StatusNotFound {
+		return fmt.Errorf("supervisor: %w: %w", runtime.ErrNotFound, err)
 	}
-	req.Header.Set("Authorization", "Bearer "+d.token)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := d.client.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("call supervisor: %w", err)
-	}
-	if resp.StatusCode/100 == 2 {
-		return resp, nil
-	}
-	defer resp.Body.Close()
-	return nil, responseError(resp)
-}
-
-func responseError(resp *http.Response) error {
-	data, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	var e struct {
-		Error string `json:"error"`
-	}
-	msg := strings.TrimSpace(string(data))
-	if json.Unmarshal(data, &e) == nil && e.Error != "" {
-		msg = e.Error
-	}
-	if resp.StatusCode == http.StatusNotFound {
-		return fmt.Errorf("supervisor: %s: %w", msg, runtime.ErrNotFound)
-	}
-	return fmt.Errorf("supervisor answered %s: %s", resp.Status, msg)
+	return err
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/greenlight-ci/greenlight/internal/gobuild"
+	"github.com/greenlight-ci/greenlight/internal/jsonapi"
 	"github.com/greenlight-ci/greenlight/internal/runtime"
 	"github.com/greenlight-ci/greenlight/internal/runtime/runtimetest"
 	"github.com/greenlight-ci/greenlight/internal/runtime/supervisor"
@@ -28,6 +29,13 @@ const token = "s3cret"
 // newDriver serves a supervisor's API behind a bearer-token check, as the
 // agent does, and returns a driver that calls it.
 func newDriver(t *testing.T) *Driver {
+	t.Helper()
+	client, url := newServer(t)
+	return New(jsonapi.New(client, url, token))
+}
+
+// newServer serves a supervisor's API and returns how to reach it.
+func newServer(t *testing.T) (*http.Client, string) {
 	t.Helper()
 	sup, err := supervisor.New(t.TempDir(), nil)
 	if err != nil {
@@ -49,7 +57,7 @@ func newDriver(t *testing.T) *Driver {
 		}
 		_ = sup.Close()
 	})
-	return New(srv.Client(), srv.URL+"/", token)
+	return srv.Client(), srv.URL + "/"
 }
 
 func serverSpec(id string, labels map[string]string, env ...string) runtime.TaskSpec {
@@ -86,7 +94,8 @@ func TestRelativePathsAreResolvedHere(t *testing.T) {
 }
 
 func TestSupervisorErrorsReachTheCaller(t *testing.T) {
-	d := newDriver(t)
+	client, url := newServer(t)
+	d := New(jsonapi.New(client, url, token))
 	spec := serverSpec("no-command", nil)
 	spec.ProcessCommand = nil
 	_, err := d.Start(t.Context(), spec)
@@ -94,7 +103,7 @@ func TestSupervisorErrorsReachTheCaller(t *testing.T) {
 		t.Errorf("Start = %v, want the supervisor's 400 and its reason", err)
 	}
 
-	wrong := New(d.client, d.baseURL, "wrong")
+	wrong := New(jsonapi.New(client, url, "wrong"))
 	if _, err := wrong.List(t.Context(), nil); err == nil || !strings.Contains(err.Error(), "bad token") {
 		t.Errorf("List with a wrong token = %v, want the 401 reason", err)
 	}
@@ -104,8 +113,8 @@ func TestUnreachableAgent(t *testing.T) {
 	srv := httptest.NewServer(http.NotFoundHandler())
 	url := srv.URL
 	srv.Close()
-	d := New(http.DefaultClient, url, token)
-	if _, err := d.Inspect(t.Context(), "x"); err == nil || !strings.Contains(err.Error(), "call supervisor") {
+	d := New(jsonapi.New(http.DefaultClient, url, token))
+	if _, err := d.Inspect(t.Context(), "x"); err == nil || !strings.Contains(err.Error(), "connection refused") {
 		t.Errorf("Inspect with no agent = %v, want a call error", err)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/greenlight-ci/greenlight/internal/procfs"
 	"github.com/greenlight-ci/greenlight/internal/runtime"
 )
 
@@ -119,7 +120,7 @@ func (s *Supervisor) spawn(spec runtime.TaskSpec) (*task, *exec.Cmd, error) {
 		return nil, nil, fmt.Errorf("run %q in %q: %w", spec.ProcessCommand, spec.ProcessDir, err)
 	}
 	// Readable until the process is reaped, which only s.wait does.
-	st, err := readStat(cmd.Process.Pid)
+	st, err := procfs.ReadStat(cmd.Process.Pid)
 	if err != nil {
 		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 		_ = cmd.Wait()

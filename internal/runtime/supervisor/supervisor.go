@@ -18,9 +18,9 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
-	"syscall"
 	"time"
 
+	"github.com/greenlight-ci/greenlight/internal/flock"
 	"github.com/greenlight-ci/greenlight/internal/runtime"
 )
 
@@ -45,7 +45,7 @@ type Supervisor struct {
 
 	done     chan struct{} // closed by Close: ends the watchers
 	watchers sync.WaitGroup
-	lock     *os.File // flocked while open: one supervisor per dir
+	lock     *flock.Lock // held while open: one supervisor per dir
 }
 
 // task is one supervised process; its record changes under Supervisor.mu.
@@ -81,7 +81,7 @@ func New(dir string, logger *slog.Logger) (*Supervisor, error) {
 	}
 	records, err := loadState(s.statePath())
 	if err != nil {
-		lock.Close()
+		lock.Release()
 		return nil, err
 	}
 	s.mu.Lock()
@@ -169,25 +169,21 @@ func (s *Supervisor) closeLocked() {
 	if !s.closed {
 		s.closed = true
 		close(s.done)
-		s.lock.Close() // releases the flock
+		s.lock.Release()
 	}
 }
 
 // lockDir takes an exclusive lock on dir, so that two agents never adopt and
 // rewrite the same processes. The kernel drops it when the agent dies.
-func lockDir(dir string) (*os.File, error) {
-	f, err := os.OpenFile(filepath.Join(dir, lockFile), os.O_RDWR|os.O_CREATE, 0o644)
+func lockDir(dir string) (*flock.Lock, error) {
+	l, err := flock.TryAcquire(filepath.Join(dir, lockFile))
+	if errors.Is(err, flock.ErrLocked) {
+		return nil, fmt.Errorf("another supervisor is running on %s", dir)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("supervisor lock: %w", err)
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		f.Close()
-		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, fmt.Errorf("another supervisor is running on %s", dir)
-		}
-		return nil, fmt.Errorf("supervisor lock: %w", err)
-	}
-	return f, nil
+	return l, nil
 }
 
 // Name is the runtime driver name the supervisor's tasks run under.
