@@ -9,6 +9,7 @@ import (
 // Result is how a call ended, as the audit log records it.
 type Result string
 
+// Results of an audited call.
 const (
 	ResultSucceeded       Result = "succeeded"
 	ResultFailed          Result = "failed"          // allowed, but the action failed or was refused (e.g. approving a finished execution)

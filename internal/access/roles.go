@@ -15,6 +15,7 @@ import (
 // Role is what a token may do; each role may do everything the ones below it may.
 type Role string
 
+// Roles, each allowed what the one before it is and more.
 const (
 	RoleViewer   Role = "viewer"   // reads everything but the audit log and tokens
 	RoleApprover Role = "approver" // + approves or rejects manual approvals

@@ -52,6 +52,7 @@ func (t Token) Status(at time.Time) TokenStatus {
 // TokenStatus is a token's state.
 type TokenStatus string
 
+// Token statuses.
 const (
 	TokenActive  TokenStatus = "active"
 	TokenExpired TokenStatus = "expired"

@@ -65,7 +65,7 @@ type Handler struct {
 	Logger     *slog.Logger
 }
 
-// ErrBadEvent: an event without its ids cannot be reported on.
+// ErrBadEvent means an event without its ids cannot be reported on.
 var ErrBadEvent = errors.New("hook event without DeploymentId or LifecycleEventHookExecutionId")
 
 // Handle runs the hook for ev and reports its result. It returns an error only

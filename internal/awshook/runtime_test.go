@@ -35,7 +35,7 @@ func (rt *fakeRuntime) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Lambda-Runtime-Aws-Request-Id", "req-1")
 		w.Header().Set("Lambda-Runtime-Deadline-Ms", strconv.FormatInt(rt.deadline.UnixMilli(), 10))
 		w.Header().Set("Lambda-Runtime-Invoked-Function-Arn", "arn:aws:lambda:eu-west-1:123456789012:function:LambdaFunctionToValidateBeforeTraffic")
-		w.Write(rt.event)
+		_, _ = w.Write(rt.event)
 	case r.Method == http.MethodPost && strings.HasPrefix(r.URL.Path, "/2018-06-01/runtime/invocation/req-1/"):
 		body, _ := io.ReadAll(r.Body)
 		rt.answered <- strings.TrimPrefix(r.URL.Path, "/2018-06-01/runtime/invocation/req-1/") + ": " + string(body)
@@ -70,7 +70,7 @@ func invokeFunction(t *testing.T, f *fakeAWS, deadline time.Time, command []stri
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
 	select {
 	case answer := <-rt.answered:
 		return answer

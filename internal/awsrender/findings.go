@@ -14,9 +14,9 @@ import (
 type FindingKind string
 
 const (
-	// Changed: rendered with a different value or mechanism (Msg says which).
+	// Changed means rendered with a different value or mechanism (Msg says which).
 	Changed FindingKind = "changed"
-	// LocalOnly: has no AWS equivalent and is left out of the stack.
+	// LocalOnly means a field has no AWS equivalent and is left out of the stack.
 	LocalOnly FindingKind = "local only"
 )
 

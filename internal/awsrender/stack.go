@@ -21,12 +21,14 @@ type Pipeline struct {
 	Stages        []Stage    `json:"stages"`
 }
 
+// Variable is a pipeline variable (CodePipeline V2).
 type Variable struct {
 	Name         string `json:"name"`
 	DefaultValue string `json:"default_value"`
 	Description  string `json:"description"`
 }
 
+// Stage is a pipeline stage with its actions.
 type Stage struct {
 	Name    string   `json:"name"`
 	Actions []Action `json:"actions"`
@@ -90,6 +92,7 @@ type BuildProject struct {
 	Secrets    []string `json:"secrets"`
 }
 
+// EnvironmentVariable is a build project environment variable.
 type EnvironmentVariable struct {
 	Name  string `json:"name"`
 	Value string `json:"value"`
@@ -171,6 +174,7 @@ type Alarm struct {
 	TreatMissingData   string        `json:"treat_missing_data"`
 }
 
+// MetricQuery is one metric or expression of a metric-math alarm.
 type MetricQuery struct {
 	ID         string  `json:"id"`
 	MetricName *string `json:"metric_name"`

@@ -231,7 +231,7 @@ func (c *buildCache) save(files map[string]string) (cacheInfo, bool, error) {
 		return info, false, err
 	}
 	tmp := filepath.Join(c.dir, ".tmp-"+strings.ToLower(rand.Text()[:12]))
-	defer RemoveTree(tmp)
+	defer func() { _ = RemoveTree(tmp) }() // gone once renamed into place; else a failed save
 	for _, src := range slices.Sorted(maps.Keys(files)) {
 		saved, err := saveFile(src, filepath.Join(tmp, cacheFiles, files[src]))
 		if err != nil {
@@ -328,7 +328,7 @@ func syncFilesystem(dir string) error {
 // DiskUsage is the size of the regular files under path (of path, a file).
 func DiskUsage(path string) int64 {
 	var n int64
-	filepath.WalkDir(path, func(_ string, d fs.DirEntry, err error) error {
+	_ = filepath.WalkDir(path, func(_ string, d fs.DirEntry, err error) error {
 		if err == nil && d.Type().IsRegular() {
 			if info, err := d.Info(); err == nil {
 				n += info.Size()

@@ -13,7 +13,9 @@ func TestCacheSaveIsAtomic(t *testing.T) {
 	work, dir := t.TempDir(), t.TempDir()
 	c := &buildCache{dir: dir, version: cacheVersion([]string{"deps/**/*"})}
 	write := func(name, body string) { // a new file in place of the old, as tools write caches
-		os.MkdirAll(filepath.Join(work, filepath.Dir(name)), 0o755)
+		if err := os.MkdirAll(filepath.Join(work, filepath.Dir(name)), 0o755); err != nil {
+			t.Fatal(err)
+		}
 		tmp := filepath.Join(work, name+".tmp")
 		if err := os.WriteFile(tmp, []byte(body), 0o644); err != nil {
 			t.Fatal(err)

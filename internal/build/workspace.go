@@ -112,8 +112,8 @@ func (ws Workspaces) NextNumber(project string) (int, error) {
 	return n, nil
 }
 
-// BuildDirs is one build's folders found in builds/.
-type BuildDirs struct {
+// Folders is one build's folders found in builds/.
+type Folders struct {
 	Name    string   // "<project>-<id>"
 	Project string   // exactly the build project's name
 	Paths   []string // the work directory and its -artifacts and -secondary folders that exist
@@ -122,7 +122,7 @@ type BuildDirs struct {
 
 // List returns the builds found in the folder, newest first; project "" lists
 // every project's.
-func (ws Workspaces) List(project string) ([]BuildDirs, error) {
+func (ws Workspaces) List(project string) ([]Folders, error) {
 	entries, err := os.ReadDir(ws.Dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
@@ -130,7 +130,7 @@ func (ws Workspaces) List(project string) ([]BuildDirs, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list builds: %w", err)
 	}
-	byName := map[string]*BuildDirs{}
+	byName := map[string]*Folders{}
 	for _, e := range entries {
 		m := buildDirName.FindStringSubmatch(e.Name())
 		if !e.IsDir() || m == nil || strings.HasPrefix(e.Name(), ".") || project != "" && m[1] != project {
@@ -139,7 +139,7 @@ func (ws Workspaces) List(project string) ([]BuildDirs, error) {
 		name := m[1] + "-" + m[2]
 		b := byName[name]
 		if b == nil {
-			b = &BuildDirs{Name: name, Project: m[1]}
+			b = &Folders{Name: name, Project: m[1]}
 			byName[name] = b
 		}
 		b.Paths = append(b.Paths, filepath.Join(ws.Dir, e.Name()))
@@ -147,23 +147,23 @@ func (ws Workspaces) List(project string) ([]BuildDirs, error) {
 			b.ModTime = info.ModTime()
 		}
 	}
-	out := make([]BuildDirs, 0, len(byName))
+	out := make([]Folders, 0, len(byName))
 	for _, b := range byName {
 		out = append(out, *b)
 	}
-	slices.SortFunc(out, func(a, b BuildDirs) int { return b.ModTime.Compare(a.ModTime) })
+	slices.SortFunc(out, func(a, b Folders) int { return b.ModTime.Compare(a.ModTime) })
 	return out, nil
 }
 
 // Prune removes the builds of project beyond the newest keep, with their
 // -artifacts and -secondary folders, and returns those it removed (with dryRun,
 // those it would remove). A build that is running is kept.
-func (ws Workspaces) Prune(project string, keep int, dryRun bool) ([]BuildDirs, error) {
+func (ws Workspaces) Prune(project string, keep int, dryRun bool) ([]Folders, error) {
 	builds, err := ws.List(project)
 	if err != nil {
 		return nil, err
 	}
-	var removed []BuildDirs
+	var removed []Folders
 	var errs []error
 	for _, b := range builds[min(keep, len(builds)):] {
 		ok, err := ws.remove(b, dryRun)
@@ -178,7 +178,7 @@ func (ws Workspaces) Prune(project string, keep int, dryRun bool) ([]BuildDirs, 
 }
 
 // remove removes one build's folders unless it is running.
-func (ws Workspaces) remove(b BuildDirs, dryRun bool) (bool, error) {
+func (ws Workspaces) remove(b Folders, dryRun bool) (bool, error) {
 	work := filepath.Join(ws.Dir, b.Name)
 	lock, err := lockDir(work, syscall.LOCK_EX|syscall.LOCK_NB)
 	switch {

@@ -1,6 +1,7 @@
 package build_test
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -127,10 +128,13 @@ func TestPruneMatchesTheExactProjectAndTakesArtifactFolders(t *testing.T) {
 		if err := os.MkdirAll(filepath.Join(path, "sealed"), 0o755); err != nil {
 			t.Fatal(err)
 		}
-		os.WriteFile(filepath.Join(path, "sealed", "f"), []byte("x"), 0o444)
-		os.Chmod(filepath.Join(path, "sealed"), 0o555) // as the pipeline seals artifacts
 		at := base.Add(time.Duration(i) * time.Minute)
-		os.Chtimes(path, at, at)
+		err := errors.Join(os.WriteFile(filepath.Join(path, "sealed", "f"), []byte("x"), 0o444),
+			os.Chmod(filepath.Join(path, "sealed"), 0o555), // as the pipeline seals artifacts
+			os.Chtimes(path, at, at))
+		if err != nil {
+			t.Fatal(err)
+		}
 	}
 	removed, err := build.Workspaces{Dir: dir}.Prune("api", 2, false)
 	if err != nil {

@@ -29,7 +29,7 @@ func TestNotificationsListsDeliveriesWithTheirOutcome(t *testing.T) {
 	n := notify.New(notify.Options{Rules: rules, Store: q, PollInterval: 10 * time.Millisecond})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { n.Run(ctx); close(done) }()
+	go func() { _ = n.Run(ctx); close(done) }()
 	n.Emit(event.Event{Seq: 1, Time: time.Now(), Kind: event.KindAlarm, Name: "error-rate", Status: "ALARM"})
 	deadline := time.Now().Add(10 * time.Second)
 	for {

@@ -93,7 +93,9 @@ func TestTokensBadInput(t *testing.T) {
 			t.Errorf("%v: %v, want %q", c.args, err, c.want)
 		}
 	}
-	greenlight(t, dir, "tokens", "create", "x", "--role", "viewer")
+	if _, err := greenlight(t, dir, "tokens", "create", "x", "--role", "viewer"); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := greenlight(t, dir, "tokens", "create", "x", "--role", "admin"); err == nil || !strings.Contains(err.Error(), "a token with this name is active: x") {
 		t.Errorf("duplicate: %v", err)
 	}

@@ -23,16 +23,16 @@ func (c *compiler) bracket() error {
 	rangeStart := false
 	for c.i < len(c.src) {
 		r := c.take()
-		switch {
-		case r == ']':
+		switch r {
+		case ']':
 			if c.out.Len() == members {
 				return c.fail(start, "empty brackets")
 			}
 			c.out.WriteString("]")
 			return nil
-		case r == '/':
+		case '/':
 			return c.fail(c.i-1, "explicit '/' inside brackets")
-		case r == '-':
+		case '-':
 			if !rangeStart {
 				return c.fail(c.i-1, "invalid range")
 			}

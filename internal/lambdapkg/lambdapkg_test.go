@@ -61,7 +61,9 @@ func TestBuildWritesAnArm64BootstrapAndTheSameBytesTwice(t *testing.T) {
 
 func TestBuildFailureNamesTheProgram(t *testing.T) {
 	mod := writeModule(t)
-	os.WriteFile(filepath.Join(mod, "main.go"), []byte("package main\n\nfunc main() { undefined() }\n"), 0o644)
+	if err := os.WriteFile(filepath.Join(mod, "main.go"), []byte("package main\n\nfunc main() { undefined() }\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	err := Build(t.Context(), filepath.Join(t.TempDir(), "fn.zip"), "arm64", []Program{{Name: "bootstrap", Pkg: ".", Dir: mod}})
 	if err == nil || !bytes.Contains([]byte(err.Error()), []byte("build bootstrap (. for linux/arm64)")) || !bytes.Contains([]byte(err.Error()), []byte("undefined")) {
 		t.Fatalf("Build = %v", err)

@@ -85,14 +85,6 @@ func New(o Options) *Notifier {
 	return &Notifier{o: o, wake: make(chan struct{}, 1)}
 }
 
-func cmpOr[T comparable](v, def T) T {
-	var zero T
-	if v == zero {
-		return def
-	}
-	return v
-}
-
 // Emit queues the deliveries an event asks for and returns: it never waits for
 // an endpoint, only for the queue's insert when a rule matches. It implements
 // event.Sink; a failed insert is logged (Enqueue returns it).
@@ -158,7 +150,10 @@ func (n *Notifier) dispatch(ctx context.Context, wg *sync.WaitGroup, slots chan 
 		select {
 		case slots <- struct{}{}:
 		case <-ctx.Done():
-			n.o.Store.SaveAttempt(context.WithoutCancel(ctx), d) // ends the lease untouched
+			// ends the lease untouched
+			if err := n.o.Store.SaveAttempt(context.WithoutCancel(ctx), d); err != nil {
+				n.o.Logger.Error("release notification lease", "delivery", d.Seq, "err", err)
+			}
 			continue
 		}
 		wg.Add(1)

@@ -67,7 +67,7 @@ func newNotifier(q store.Notifications, rs []*manifest.NotificationRule, tune fu
 func run(t *testing.T, n *notify.Notifier) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { n.Run(ctx); close(done) }()
+	go func() { _ = n.Run(ctx); close(done) }()
 	t.Cleanup(func() { cancel(); <-done })
 }
 
@@ -230,7 +230,9 @@ func blocksText(t *testing.T, body []byte) string {
 		}
 	}
 	var raw any
-	json.Unmarshal(body, &raw)
+	if err := json.Unmarshal(body, &raw); err != nil {
+		t.Fatal(err)
+	}
 	walk(raw)
 	return b.String()
 }
@@ -318,7 +320,7 @@ func TestDeadEndpointNeverBlocks(t *testing.T) {
 func TestRefusedUndeliverableAndMaskedFailures(t *testing.T) {
 	gone := newEndpoint(t, func(_ int, w http.ResponseWriter, _ *http.Request) {
 		w.WriteHeader(http.StatusNotFound)
-		io.WriteString(w, "no_service")
+		_, _ = io.WriteString(w, "no_service")
 	})
 	closed := freeAddr(t) // nothing listens: connection refused
 	t.Setenv("GL_TEST_SLACK_URL", "http://"+closed+"/services/T000/B000/SECRETPART")
@@ -386,7 +388,9 @@ func TestQueueSurvivesARestart(t *testing.T) {
 		t.Fatalf("after restart: %+v, endpoint got %d", d, len(hook.got()))
 	}
 	var msg notify.Notification
-	json.Unmarshal(hook.got()[0].body, &msg)
+	if err := json.Unmarshal(hook.got()[0].body, &msg); err != nil {
+		t.Fatal(err)
+	}
 	if msg.Detail["stage"] != "Test" || msg.AdditionalAttributes["failedStage"] != "Test" || msg.AdditionalAttributes["message"] != "UnitTests failed" {
 		t.Errorf("FULL stage failure = %s", hook.got()[0].body)
 	}
@@ -412,7 +416,7 @@ func TestFollowTheEventLog(t *testing.T) {
 	follow := func() {
 		fctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
 		defer cancel()
-		n.Follow(fctx, q)
+		_ = n.Follow(fctx, q)
 	}
 	follow()
 	appendEvent("InProgress")
@@ -470,7 +474,7 @@ func TestSlackRetriesAfter500And429(t *testing.T) {
 		case 2:
 			w.Header().Set("Retry-After", "1")
 			w.WriteHeader(http.StatusTooManyRequests)
-			io.WriteString(w, "rate_limited")
+			_, _ = io.WriteString(w, "rate_limited")
 		}
 	})
 	t.Setenv("GL_TEST_SLACK_URL", slack.URL+"/services/T/B/X")

@@ -11,6 +11,7 @@ import (
 // Status is where a delivery stands.
 type Status string
 
+// Delivery statuses.
 const (
 	StatusPending   Status = "pending"   // waiting for its next attempt
 	StatusSucceeded Status = "succeeded" // the endpoint accepted it

@@ -107,7 +107,9 @@ func TestPruningAfterABuildMatchesTheExactProject(t *testing.T) {
 			t.Fatal(err)
 		}
 		at := time.Now().Add(time.Duration(i-100) * time.Minute)
-		os.Chtimes(path, at, at)
+		if err := os.Chtimes(path, at, at); err != nil {
+			t.Fatal(err)
+		}
 	}
 	buildAction(t, &provider.CodeBuild{Def: def}, stateDir, sourceWith(t, "version: 0.2\nphases:\n  build:\n    commands: [\"true\"]\nartifacts:\n  files: [buildspec.yml]\n"))
 	left := map[string]bool{}

@@ -13,7 +13,7 @@ import (
 // greenlight.yaml declares none.
 const WebhookSecretEnv = "GREENLIGHT_WEBHOOK_SECRET"
 
-// ErrNoWebhookSecret: neither greenlight.yaml nor the environment gives a secret,
+// ErrNoWebhookSecret means neither greenlight.yaml nor the environment gives a secret,
 // so no delivery can be verified (and none is accepted).
 var ErrNoWebhookSecret = errors.New("no webhook secret: set " + WebhookSecretEnv + " or webhook.secret in greenlight.yaml")
 

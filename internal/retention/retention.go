@@ -17,6 +17,7 @@ import (
 // Kind is what a removed item was.
 type Kind string
 
+// Kinds of what gc removes.
 const (
 	KindArtifacts Kind = "artifacts" // artifacts/<execution>/ (or part of it)
 	KindLogs      Kind = "logs"      // logs/<execution>/, logs/deployments/<id>.log

@@ -139,7 +139,9 @@ func TestGCRemovesWhatExpiredAndKeepsWhatRunsAndDeploys(t *testing.T) {
 	s.deployment("a2", "api", deploy.StatusSucceeded, "artifacts/failed/api_v2", 4*day)
 	for _, id := range []string{"d1", "d2", "a1"} {
 		s.folder("logs/deployments", 0)
-		os.WriteFile(filepath.Join(s.dir, "logs/deployments", id+".log"), []byte("steps\n"), 0o644)
+		if err := os.WriteFile(filepath.Join(s.dir, "logs/deployments", id+".log"), []byte("steps\n"), 0o644); err != nil {
+			s.t.Fatal(err)
+		}
 	}
 	s.event("old", "", 5*day)
 	s.event("running", "", 5*day)

@@ -12,6 +12,7 @@ import (
 // StoreState is the State of greenlight's SQLite state file.
 type StoreState struct{ DB *store.DB }
 
+// Executions lists every execution with whether and when it ended.
 func (s StoreState) Executions(ctx context.Context) ([]Execution, error) {
 	var out []Execution
 	err := s.DB.Pipelines().View(ctx, func(t pipeline.Tx) error {
@@ -25,6 +26,7 @@ func (s StoreState) Executions(ctx context.Context) ([]Execution, error) {
 	return out, err
 }
 
+// Deployments lists every deployment with the artifact directory it runs from.
 func (s StoreState) Deployments(ctx context.Context) ([]Deployment, error) {
 	ds, err := s.DB.Deployments().LatestDeployments(ctx, "", 0)
 	if err != nil {
@@ -38,6 +40,8 @@ func (s StoreState) Deployments(ctx context.Context) ([]Deployment, error) {
 	return out, nil
 }
 
+// DeleteEvents removes events older than before, but those of the kept executions
+// and deployments.
 func (s StoreState) DeleteEvents(ctx context.Context, before time.Time, keepExecutions, keepDeployments []string, dryRun bool) (int64, error) {
 	return s.DB.DeleteEventsBefore(ctx, before, keepExecutions, keepDeployments, dryRun)
 }

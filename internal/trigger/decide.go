@@ -12,6 +12,7 @@ import (
 // Outcome is what an event means for one pipeline.
 type Outcome string
 
+// Outcomes of a decision.
 const (
 	OutcomeStart      Outcome = "start"       // start an execution
 	OutcomeNotSource  Outcome = "not-source"  // the repository is not a source of the pipeline

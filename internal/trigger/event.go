@@ -14,6 +14,7 @@ import (
 // Kind is what happened in the repository.
 type Kind string
 
+// Kinds of GitHub event a trigger decides on.
 const (
 	KindPush        Kind = "push"
 	KindPullRequest Kind = "pull_request"

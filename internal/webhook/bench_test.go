@@ -45,7 +45,9 @@ func BenchmarkDeliveryToDecision(b *testing.B) {
 			if dec := trigger.Decide(def, *d.Trigger); !dec.Start() {
 				b.Fatalf("not started: %s", dec.Reason)
 			}
-			r.Finish(context.Background(), d, webhook.OutcomeStarted, "bench")
+			if err := r.Finish(context.Background(), d, webhook.OutcomeStarted, "bench"); err != nil {
+				b.Fatal(err)
+			}
 		}
 	})
 }

@@ -9,6 +9,7 @@ import (
 // Code names why a delivery was refused.
 type Code string
 
+// Codes of refused deliveries.
 const (
 	CodeUnsupportedMediaType Code = "unsupported_media_type"
 	CodeTooLarge             Code = "payload_too_large"

@@ -47,15 +47,15 @@ func serve(t *testing.T, r *webhook.Receiver) *httptest.Server {
 		switch {
 		case errors.As(err, &refused):
 			w.WriteHeader(refused.Status())
-			json.NewEncoder(w).Encode(map[string]any{"error": map[string]string{"code": string(refused.Code), "message": refused.Msg}})
+			_ = json.NewEncoder(w).Encode(map[string]any{"error": map[string]string{"code": string(refused.Code), "message": refused.Msg}})
 			return
 		case err != nil:
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
 		}
-		r.Finish(req.Context(), d, webhook.OutcomeIgnored, "test")
+		_ = r.Finish(req.Context(), d, webhook.OutcomeIgnored, "test")
 		w.WriteHeader(http.StatusAccepted)
-		json.NewEncoder(w).Encode(map[string]any{"delivery": d.ID, "summary": d.Summary(), "trigger": d.Trigger, "secret": d.SecretIndex})
+		_ = json.NewEncoder(w).Encode(map[string]any{"delivery": d.ID, "summary": d.Summary(), "trigger": d.Trigger, "secret": d.SecretIndex})
 	}))
 	t.Cleanup(srv.Close)
 	return srv
@@ -81,7 +81,9 @@ func deliver(t *testing.T, srv *httptest.Server, event, id, contentType string, 
 	}
 	defer resp.Body.Close()
 	var out map[string]any
-	json.NewDecoder(resp.Body).Decode(&out)
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		t.Fatal(err)
+	}
 	return reply{resp.StatusCode, out}
 }
 

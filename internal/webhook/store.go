@@ -9,6 +9,7 @@ import (
 // Outcome is what came of a delivery.
 type Outcome string
 
+// Outcomes of a delivery.
 const (
 	OutcomeClaimed Outcome = "claimed" // being acted upon (or the server stopped while it was)
 	OutcomeStarted Outcome = "started" // an execution started

@@ -54,7 +54,7 @@ func (p *Poster) Post(ctx context.Context, url string, body []byte, header map[s
 	}
 	defer resp.Body.Close()
 	start, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // let the connection be reused
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // let the connection be reused; a failed drain only costs it
 	return notify.Response{Status: resp.StatusCode, RetryAfter: retryAfter(resp.Header.Get("Retry-After")), Body: string(start)}, nil
 }
 
