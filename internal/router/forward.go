@@ -88,7 +88,7 @@ func (c *frontConn) forwardTo(t *target, start time.Time) bool {
 	}
 	replayable := c.req.Idempotent() && !ex.streamBody
 	for attempt := 1; ; attempt++ {
-		up, err := t.upstreams.get(c.front.svc.ctx, attempt == maxAttempts, !replayable)
+		up, err := t.upstreams.get(c.front.svc.ctx, attempt == maxAttempts)
 		if err != nil {
 			return c.targetFailed(&ex, err)
 		}

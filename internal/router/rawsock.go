@@ -27,9 +27,7 @@ type rawSocket struct {
 	rc syscall.RawConn
 	r  rawOp // the read in progress
 	w  rawOp // the write in progress
-
-	probeFn   func(fd uintptr) bool // probe, bound once
-	probeOpen bool
+	fd int   // the socket, for probes of an idle connection only its owner makes
 }
 
 // rawOp is one direction's call state; read and readFn (write and writeFn) are
@@ -51,37 +49,37 @@ func newRawSocket(c net.Conn) net.Conn {
 	if err != nil {
 		return c
 	}
-	s := &rawSocket{Conn: c, rc: rc}
+	s := &rawSocket{Conn: c, rc: rc, fd: -1}
 	s.r.fn = s.read
 	s.w.fn = s.write
-	s.probeFn = s.probe
+	_ = rc.Control(func(fd uintptr) { s.fd = int(fd) })
 	return s
 }
 
-// idleOpen reports whether an idle connection is still open and quiet: a
+// idleOpen reports whether an idle connection is still open and quiet: no
+// byte has come that nobody asked for, and the peer has not closed it. A
 // target may close a pooled connection at any time (Node.js does after 5 s),
-// and only a request that may be sent twice can find out by trying. A
+// and a misbehaving one may send more than its answer (a body after a HEAD or
+// 204 answer, more than its Content-Length, in a later send): such a
+// connection must never carry another request, or the next client gets the
+// stray bytes as its response. It peeks at one byte without waiting: nothing
+// to read (EAGAIN) means open and quiet; a byte, the end of the stream or an
+// error mean unusable. The caller owns the connection (it is in no one
+// else's hands), so the descriptor cannot be closed under the call. A
 // connection that cannot be probed is taken as open.
 func idleOpen(c net.Conn) bool {
 	s, ok := c.(*rawSocket)
-	if !ok {
+	if !ok || s.fd < 0 {
 		return true
 	}
-	s.probeOpen = false
-	if err := s.rc.Read(s.probeFn); err != nil {
-		return false
-	}
-	return s.probeOpen
-}
-
-// probe peeks at one byte without waiting: nothing to read (EAGAIN) means open;
-// the end of the stream, an error or an unasked-for byte mean unusable.
-func (s *rawSocket) probe(fd uintptr) bool {
 	var b [1]byte
-	_, _, errno := syscall.RawSyscall6(syscall.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&b[0])), 1,
-		syscall.MSG_PEEK|syscall.MSG_DONTWAIT, 0, 0)
-	s.probeOpen = errno == syscall.EAGAIN
-	return true
+	for {
+		_, _, errno := syscall.RawSyscall6(syscall.SYS_RECVFROM, uintptr(s.fd), uintptr(unsafe.Pointer(&b[0])), 1,
+			syscall.MSG_PEEK|syscall.MSG_DONTWAIT, 0, 0)
+		if errno != syscall.EINTR {
+			return errno == syscall.EAGAIN
+		}
+	}
 }
 
 func (s *rawSocket) Read(p []byte) (int, error) {

@@ -78,15 +78,16 @@ type Router struct {
 	h1bufs    *h1Buffers
 	dates     dateCache
 
-	stopRotation context.CancelFunc
-	rotationDone chan struct{}
+	stopBackground context.CancelFunc
+	background     sync.WaitGroup // slot rotation, idle connection sweep
 
 	mu       sync.Mutex // serialises changes; the hot path never takes it
 	services map[string]*service
 	closed   bool
 }
 
-// New returns a router with no services; it starts the metrics slot rotation.
+// New returns a router with no services; it starts the metrics slot rotation
+// and the sweep of idle target connections.
 func New(opts Options) *Router {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -123,16 +124,13 @@ func New(opts Options) *Router {
 			headerTimeout: opts.ClientHeaderTimeout,
 			idleTimeout:   opts.ClientIdleTimeout,
 		},
-		buffers:      newBufferPool(),
-		h1bufs:       newH1Buffers(),
-		stopRotation: cancel,
-		rotationDone: make(chan struct{}),
-		services:     map[string]*service{},
+		buffers:        newBufferPool(),
+		h1bufs:         newH1Buffers(),
+		stopBackground: cancel,
+		services:       map[string]*service{},
 	}
-	go func() {
-		defer close(r.rotationDone)
-		r.rotateSlots(ctx)
-	}()
+	r.background.Go(func() { r.rotateSlots(ctx) })
+	r.background.Go(func() { r.sweepIdle(ctx) })
 	return r
 }
 
@@ -321,8 +319,8 @@ func (r *Router) Close(ctx context.Context) error {
 		wg.Go(func() { errs[i] = svc.shutdown(ctx) })
 	}
 	wg.Wait()
-	r.stopRotation()
-	<-r.rotationDone
+	r.stopBackground()
+	r.background.Wait()
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("close router: %w", err)
 	}

@@ -248,3 +248,14 @@ func (s *service) sortedTargets() []*target {
 	})
 	return out
 }
+
+// targetList returns every target of the service, draining ones included.
+func (s *service) targetList() []*target {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]*target, 0, len(s.targets))
+	for _, t := range s.targets {
+		out = append(out, t)
+	}
+	return out
+}

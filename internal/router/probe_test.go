@@ -1,0 +1,215 @@
+package router
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/greenlight-ci/greenlight/internal/router/h1"
+)
+
+// The probe corpus: the requests an attacker sends and the answers a
+// misbehaving backend gives, run against the router on loopback. Each probe
+// says what the client must get and what must never happen: above all, no
+// response may ever reach a client other than the one that asked.
+
+// scriptedBackend answers each request on a raw connection as its path says,
+// misbehaving on purpose; every other path gets a normal answer whose body is
+// the path, so that a client can tell whose response it got.
+type scriptedBackend struct {
+	addr string
+	mu   sync.Mutex
+	// written is signalled after every answer is completely written (second
+	// writes included), so that a test can send the next request only then.
+	written chan string
+	open    int // connections open now
+}
+
+// poison is a complete response a misbehaving backend sends after its answer.
+const poison = "HTTP/1.1 200 OK\r\nContent-Length: 9\r\nX-Poison: 1\r\n\r\nPOISONED!"
+
+func startScriptedBackend(t testing.TB) *scriptedBackend {
+	t.Helper()
+	b := &scriptedBackend{written: make(chan string, 1024)}
+	b.addr = tcpServer(t, b.serve)
+	return b
+}
+
+func (b *scriptedBackend) serve(c net.Conn) {
+	defer c.Close()
+	b.mu.Lock()
+	b.open++
+	b.mu.Unlock()
+	defer func() {
+		b.mu.Lock()
+		b.open--
+		b.mu.Unlock()
+	}()
+	r := h1.NewReader(c, make([]byte, 4096), 64<<10)
+	var q h1.Request
+	for {
+		n, err := h1.ReadHead(r, nil)
+		if err != nil {
+			return
+		}
+		if err := h1.ParseRequest(r.Buffered()[:n], &q); err != nil {
+			return
+		}
+		r.Discard(n)
+		if q.ContentLength > 0 && h1.CopyFixed(bufio.NewWriter(io.Discard), r, q.ContentLength) != nil {
+			return
+		}
+		path, method := string(q.Target), string(q.Method)
+		keep := b.answer(c, method, path)
+		b.written <- path
+		if !keep {
+			return
+		}
+	}
+}
+
+// answer writes the response path asks for; false ends the connection.
+func (b *scriptedBackend) answer(c net.Conn, method, path string) bool {
+	second := func(s string) {
+		time.Sleep(5 * time.Millisecond) // a separate send(), after the router has read the answer
+		_, _ = io.WriteString(c, s)
+	}
+	switch path {
+	case "/head-extra": // a HEAD answered with a body, in a second send
+		_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 60\r\n\r\n")
+		second(poison)
+	case "/no-content-body": // a 204 with a body
+		_, _ = io.WriteString(c, "HTTP/1.1 204 No Content\r\n\r\n")
+		second(poison)
+	case "/not-modified-body": // a 304 with a body
+		_, _ = io.WriteString(c, "HTTP/1.1 304 Not Modified\r\n\r\n")
+		second(poison)
+	case "/longer-than-length": // more bytes than Content-Length
+		_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+		second(poison)
+	case "/longer-than-length-one-send":
+		_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"+poison)
+	case "/close-after": // answers, then closes the keep-alive connection
+		_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+		return false
+	case "/bad-status":
+		_, _ = io.WriteString(c, "HTTP/1.1 2000 OK\r\nContent-Length: 2\r\n\r\nok")
+		return false
+	case "/early-close":
+		_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly part")
+		return false
+	case "/no-answer":
+		return false
+	default:
+		body := path
+		if method == http.MethodHead {
+			body = ""
+		}
+		_, _ = fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", len(path), body)
+	}
+	return true
+}
+
+// waitWritten waits until the backend has written its whole answer to path.
+func (b *scriptedBackend) waitWritten(t testing.TB, path string) {
+	t.Helper()
+	timeout := time.After(10 * time.Second)
+	for {
+		select {
+		case p := <-b.written:
+			if p == path {
+				return
+			}
+		case <-timeout:
+			t.Fatalf("the backend never answered %s", path)
+		}
+	}
+}
+
+// scriptedRouter routes one service to b, checked once and then left alone, so
+// that every backend connection is a proxied one.
+func scriptedRouter(t testing.TB, r *Router, b *scriptedBackend) string {
+	t.Helper()
+	name := strings.ToLower(strings.NewReplacer("/", "-", "_", "-").Replace(t.Name()))
+	if len(name) > 100 {
+		name = name[:100]
+	}
+	spec := twoGroupSpec(name, []TargetSpec{{ID: "s", Address: b.addr}}, nil)
+	spec.HealthCheck.Path = "/health"
+	spec.HealthCheck.HealthyThreshold = 1
+	spec.HealthCheck.Interval = Duration(time.Hour)
+	spec.HealthCheck.Timeout = Duration(5 * time.Second)
+	st := mustApply(t, r, spec)
+	waitState(t, r, name, "s", TargetHealthy)
+	b.waitWritten(t, "/health")
+	return st.ProductionAddress
+}
+
+// TestNoResponseReachesAnotherClient is the reproduction of issue 10: a backend
+// writes a complete response after its answer, in a separate send; the next
+// request, from another client on another connection, must get its own answer.
+func TestNoResponseReachesAnotherClient(t *testing.T) {
+	b := startScriptedBackend(t)
+	addr := scriptedRouter(t, newTestRouter(t), b)
+	for _, tc := range []struct{ method, path string }{
+		{http.MethodHead, "/head-extra"},
+		{http.MethodGet, "/no-content-body"},
+		{http.MethodGet, "/not-modified-body"},
+		{http.MethodGet, "/longer-than-length"},
+		{http.MethodGet, "/longer-than-length-one-send"},
+		{http.MethodGet, "/close-after"},
+	} {
+		for _, victim := range []string{http.MethodGet, http.MethodHead, http.MethodPut, http.MethodDelete, http.MethodOptions} {
+			t.Run(strings.TrimPrefix(tc.path, "/")+"/"+victim, func(t *testing.T) {
+				a := dialRaw(t, addr)
+				a.send(tc.method + " " + tc.path + " HTTP/1.1\r\nHost: x\r\n\r\n")
+				a.read(tc.method)
+				b.waitWritten(t, tc.path)
+				time.Sleep(20 * time.Millisecond) // the second send has landed
+
+				v := dialRaw(t, addr)
+				v.send(victim + " /victim HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n")
+				resp, body := v.read(victim)
+				if resp.Header.Get("X-Poison") != "" || strings.Contains(body, "POISONED") {
+					t.Fatalf("%s /victim got the answer meant for another client: %d %q", victim, resp.StatusCode, body)
+				}
+				want := "/victim"
+				if victim == http.MethodHead {
+					want = ""
+				}
+				if resp.StatusCode != 200 || body != want {
+					t.Fatalf("%s /victim: %d %q, want 200 %q", victim, resp.StatusCode, body, want)
+				}
+			})
+		}
+	}
+}
+
+func (b *scriptedBackend) openConns() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.open
+}
+
+// TestIdlePooledConnectionsAreWatched: a pooled connection that receives bytes
+// nobody asked for is closed without waiting for a request to find out.
+func TestIdlePooledConnectionsAreWatched(t *testing.T) {
+	b := startScriptedBackend(t)
+	addr := scriptedRouter(t, newTestRouter(t), b)
+	eventually(t, 10*time.Second, "the health check connection closed", func() bool { return b.openConns() == 0 })
+	a := dialRaw(t, addr)
+	a.send("HEAD /head-extra HTTP/1.1\r\nHost: x\r\n\r\n")
+	a.read(http.MethodHead)
+	b.waitWritten(t, "/head-extra")
+	start := time.Now()
+	eventually(t, 10*time.Second, "the poisoned idle connection closed by the router", func() bool { return b.openConns() == 0 })
+	if d := time.Since(start); d > 2*idleSweepInterval+time.Second {
+		t.Fatalf("poisoned idle connection closed after %s", d)
+	}
+}
