@@ -213,3 +213,128 @@ func TestIdlePooledConnectionsAreWatched(t *testing.T) {
 		t.Fatalf("poisoned idle connection closed after %s", d)
 	}
 }
+
+// requestProbe is one request an attacker or a broken client sends, and the
+// status the router must answer with; close says the connection must end.
+type requestProbe struct {
+	name, raw string
+	status    int
+	close     bool
+}
+
+// smugglingProbes are the framing tricks request smuggling relies on: each must
+// get a 400 and a closed connection, and never reach the target.
+var smugglingProbes = []requestProbe{
+	{"CL.TE", "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /admin HTTP/1.1\r\nHost: x\r\n\r\n", 400, true},
+	{"TE.CL", "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n8\r\nSMUGGLED\r\n0\r\n\r\n", 400, true},
+	{"TE.TE second field", "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nTransfer-encoding: identity\r\n\r\n0\r\n\r\n", 400, true},
+	{"TE list not ending in chunked", "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, identity\r\n\r\n0\r\n\r\n", 400, true},
+	{"TE unknown coding", "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: xchunked\r\n\r\n0\r\n\r\n", 400, true},
+	{"TE space before colon", "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding : chunked\r\nContent-Length: 3\r\n\r\nabc", 400, true},
+	{"TE vertical tab", "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding:\x0bchunked\r\n\r\n0\r\n\r\n", 400, true},
+	{"TE folded", "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding:\r\n chunked\r\n\r\nabc", 400, true},
+	{"TE on HTTP/1.0", "POST /echo HTTP/1.0\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400, true},
+	{"TE and CL on HTTP/1.0", "POST /echo HTTP/1.0\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n0\r\n\r\n", 400, true},
+	{"CL with sign", "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: +3\r\n\r\nabc", 400, true},
+	{"CL list", "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3, 3\r\n\r\nabc", 400, true},
+	{"CL differ", "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd", 400, true},
+	{"CL hex", "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 0x3\r\n\r\nabc", 400, true},
+	{"empty Host", "GET / HTTP/1.1\r\nHost: \r\n\r\n", 400, true},
+	{"no Host", "GET / HTTP/1.1\r\n\r\n", 400, true},
+	{"two Hosts", "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400, true},
+	{"NUL in a field", "GET / HTTP/1.1\r\nHost: x\r\nX-A: a\x00b\r\n\r\n", 400, true},
+	{"lone CR line end", "GET / HTTP/1.1\rHost: x\r\n\r\n", 400, true},
+	{"space in target", "GET /a b HTTP/1.1\r\nHost: x\r\n\r\n", 400, true},
+}
+
+// chunkProbes are broken chunked bodies: 400 and close.
+var chunkProbes = []requestProbe{
+	{"chunk size not hex", "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n", 400, true},
+	{"chunk size bare LF", "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\nabc\r\n0\r\n\r\n", 400, true},
+	{"chunk size overflow", "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n10000000000000003\r\nabc\r\n0\r\n\r\n", 400, true},
+	{"chunk size negative", "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n-3\r\nabc\r\n0\r\n\r\n", 400, true},
+	{"chunk data too long", "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcdef\r\n0\r\n\r\n", 400, true},
+	{"chunk extension control", "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3;a=\x01\r\nabc\r\n0\r\n\r\n", 400, true},
+	{"chunk line too long", "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3;" + strings.Repeat("e", 5000) + "\r\nabc\r\n0\r\n\r\n", 400, true},
+	{"trailer without colon", "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\nBad Trailer\r\n\r\n", 400, true},
+}
+
+// limitProbes are heads past the router's limits.
+var limitProbes = []requestProbe{
+	{"head over 64 kB", "GET / HTTP/1.1\r\nHost: x\r\nCookie: " + strings.Repeat("c", 70<<10) + "\r\n\r\n", 431, true},
+	{"300 fields", "GET / HTTP/1.1\r\nHost: x\r\n" + strings.Repeat("X-A: 1\r\n", 300) + "\r\n", 431, true},
+	{"60 kB head fits", "GET / HTTP/1.1\r\nHost: x\r\nCookie: " + strings.Repeat("c", 60<<10) + "\r\n\r\n", 200, false},
+	{"256 fields fit", "GET / HTTP/1.1\r\nHost: x\r\n" + strings.Repeat("X-A: 1\r\n", 250) + "\r\n", 200, false},
+}
+
+func TestProbeCorpusRequests(t *testing.T) {
+	b := startBackend(t, "b")
+	addr := fastRouter(t, newTestRouter(t), b)
+	for _, set := range []struct {
+		name   string
+		probes []requestProbe
+	}{{"smuggling", smugglingProbes}, {"chunks", chunkProbes}, {"limits", limitProbes}} {
+		for _, p := range set.probes {
+			t.Run(set.name+"/"+p.name, func(t *testing.T) {
+				hits := b.hits.Load()
+				rc := dialRaw(t, addr)
+				rc.send(p.raw)
+				resp, _ := rc.read(http.MethodPost)
+				if resp.StatusCode != p.status {
+					t.Fatalf("status %d, want %d", resp.StatusCode, p.status)
+				}
+				if p.close {
+					rc.expectClosed()
+				}
+				if p.status == 400 && !strings.HasPrefix(p.name, "chunk") && !strings.HasPrefix(p.name, "trailer") && b.hits.Load() != hits {
+					t.Fatal("the target got the request")
+				}
+			})
+		}
+	}
+}
+
+// TestForbiddenTrailerFieldsAreDropped: a chunked body's trailer may not carry
+// framing, routing or authentication fields; the router drops them both ways.
+func TestForbiddenTrailerFieldsAreDropped(t *testing.T) {
+	b := startCustomBackend(t, "b", map[string]http.HandlerFunc{
+		"POST /trailers": func(w http.ResponseWriter, r *http.Request) {
+			_, _ = io.ReadAll(r.Body)
+			got := []string{}
+			for k := range r.Trailer {
+				got = append(got, k)
+			}
+			_, _ = io.WriteString(w, strings.Join(sortedStrings(got), ","))
+		},
+	})
+	rc := dialRaw(t, fastRouter(t, newTestRouter(t), b))
+	rc.send("POST /trailers HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n" +
+		"X-Checksum: 1\r\nContent-Length: 5\r\nHost: evil\r\nTransfer-Encoding: chunked\r\nAuthorization: Basic eDp5\r\n\r\n")
+	if _, body := rc.read(http.MethodPost); body != "X-Checksum" {
+		t.Fatalf("target got trailers %q, want X-Checksum only", body)
+	}
+
+	target := rawBackend(t, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n"+
+		"X-Sum: 1\r\nContent-Length: 99\r\nHost: evil\r\nSet-Cookie: a=b\r\n\r\n")
+	r := newTestRouter(t)
+	st := mustApply(t, r, twoGroupSpec("trailers", []TargetSpec{{ID: "raw", Address: target}}, nil))
+	waitState(t, r, "trailers", "raw", TargetHealthy)
+	rc = dialRaw(t, st.ProductionAddress)
+	rc.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	resp, body := rc.read(http.MethodGet)
+	if body != "abc" || len(resp.Trailer) != 1 || resp.Trailer.Get("X-Sum") != "1" {
+		t.Fatalf("client got body %q trailers %v, want abc and X-Sum: 1 only", body, resp.Trailer)
+	}
+}
+
+func sortedStrings(s []string) []string {
+	out := append([]string(nil), s...)
+	for i := range out {
+		for j := i + 1; j < len(out); j++ {
+			if out[j] < out[i] {
+				out[i], out[j] = out[j], out[i]
+			}
+		}
+	}
+	return out
+}

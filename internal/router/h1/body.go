@@ -232,8 +232,12 @@ func copyTrailer(dst *bufio.Writer, src *Reader) error {
 		if total > maxTrailer {
 			return &ReadError{ErrMalformed}
 		}
-		if _, _, err := parseField(field); err != nil {
+		f, _, err := parseField(field)
+		if err != nil {
 			return &ReadError{ErrMalformed}
+		}
+		if forbiddenInTrailer(f.Name) {
+			continue
 		}
 		if _, err := dst.Write(field); err != nil {
 			return err
@@ -242,6 +246,31 @@ func copyTrailer(dst *bufio.Writer, src *Reader) error {
 			return err
 		}
 	}
+}
+
+// notInTrailers are the fields RFC 9110 6.5.1 forbids in a trailer section,
+// as they control framing, routing, authentication, request modifiers or
+// response control, which a recipient must have before the content; with the
+// hop-by-hop fields and those a proxy sets itself. A relay drops them: a
+// recipient that merged them into the header section would be misled.
+var notInTrailers = []string{
+	"Age", "Authorization", "Cache-Control", "Connection", "Content-Encoding",
+	"Content-Length", "Content-Range", "Content-Type", "Cookie", "Date", "Expect",
+	"Expires", "Forwarded", "Host", "If-Match", "If-Modified-Since", "If-None-Match",
+	"If-Range", "If-Unmodified-Since", "Keep-Alive", "Location", "Max-Forwards",
+	"Pragma", "Proxy-Authenticate", "Proxy-Authorization", "Proxy-Connection",
+	"Range", "Retry-After", "Set-Cookie", "TE", "Trailer", "Transfer-Encoding",
+	"Upgrade", "Vary", "WWW-Authenticate", "X-Forwarded-For", "X-Forwarded-Host",
+	"X-Forwarded-Port", "X-Forwarded-Proto",
+}
+
+func forbiddenInTrailer(name []byte) bool {
+	for _, n := range notInTrailers {
+		if equalFold(name, n) {
+			return true
+		}
+	}
+	return false
 }
 
 // ChunkUntilEOF relays a body delimited by the end of the connection as a

@@ -16,7 +16,7 @@ import (
 
 // Errors of parsing. A head that fails with ErrMalformed deserves a 400 from a
 // server and a 502 from a proxy; ErrUnsupported marks a head that is valid HTTP
-// the fast path chooses not to handle (obsolete line folding, unusual framing,
+// the fast path chooses not to handle (unusual framing,
 // other request-target forms), for a more general implementation to take over.
 var (
 	ErrMalformed     = errors.New("malformed HTTP/1.1 message")

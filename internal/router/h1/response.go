@@ -67,9 +67,6 @@ func ParseResponse(head []byte, p *Response) error {
 			break
 		}
 		f, info, err := parseField(line)
-		if err == ErrUnsupported {
-			err = ErrMalformed // obs-fold in a response: RFC 9112 5.2 says reject
-		}
 		if err != nil {
 			return err
 		}
