@@ -71,7 +71,13 @@ func (s *service) shutdown(ctx context.Context) error {
 	}
 	s.publish()
 	listeners := []*listener{s.prod, s.test}
+	redirects := []*redirectServer{s.prodRedirect, s.testRedirect}
 	s.mu.Unlock()
+	for _, rs := range redirects {
+		if rs != nil {
+			go rs.retire(time.Second)
+		}
+	}
 
 	var wg sync.WaitGroup
 	for _, l := range listeners {

@@ -173,6 +173,8 @@ func writeRouterError(w http.ResponseWriter, status int) {
 type clientConn struct {
 	conn     net.Conn
 	port     []string // X-Forwarded-Port value
+	proto    []string // X-Forwarded-Proto value
+	hsts     string   // Strict-Transport-Security value for responses, or ""
 	target   atomic.Pointer[target]
 	hijacked atomic.Bool
 	xff      []string // X-Forwarded-For for requests without one

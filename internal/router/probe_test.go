@@ -62,6 +62,10 @@ func (b *scriptedBackend) serve(c net.Conn) {
 			return
 		}
 		r.Discard(n)
+		if string(q.Target) == "/no-read" {
+			time.Sleep(time.Minute) // a target that never reads the body nor answers
+			return
+		}
 		if q.ContentLength > 0 && h1.CopyFixed(bufio.NewWriter(io.Discard), r, q.ContentLength) != nil {
 			return
 		}
@@ -106,6 +110,18 @@ func (b *scriptedBackend) answer(c net.Conn, method, path string) bool {
 		return false
 	case "/no-answer":
 		return false
+	case "/stall-body": // a head and part of the body, then nothing
+		_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nstart")
+		_, _ = io.Copy(io.Discard, c) // until the router closes the connection
+		return false
+	case "/huge": // more than any socket buffer holds
+		_, _ = fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n", 256<<20)
+		chunk := make([]byte, 1<<20)
+		for range 256 {
+			if _, err := c.Write(chunk); err != nil {
+				return false
+			}
+		}
 	default:
 		body := path
 		if method == http.MethodHead {

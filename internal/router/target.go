@@ -102,9 +102,7 @@ func (t *target) release() {
 	}
 }
 
-var (
-	forwardedProtoHTTP = []string{"http"}
-)
+var forwardedProtoHTTP = []string{"http"}
 
 // rewrite points the outbound request at the target. The Host header is kept, as
 // an ALB keeps it; X-Forwarded-For is appended to, as an ALB does. The header
@@ -114,11 +112,14 @@ func (t *target) rewrite(pr *httputil.ProxyRequest) {
 	out.URL.Scheme = "http"
 	out.URL.Host = t.spec.Address
 	h := out.Header
-	h["X-Forwarded-Proto"] = forwardedProtoHTTP
 	cc, _ := pr.In.Context().Value(connKey{}).(*clientConn)
 	if cc == nil {
 		// Not from one of our listeners (benchmarks calling the handler directly).
 		cc = &clientConn{}
+	}
+	h["X-Forwarded-Proto"] = forwardedProtoHTTP
+	if cc.proto != nil {
+		h["X-Forwarded-Proto"] = cc.proto
 	}
 	if prior := pr.In.Header["X-Forwarded-For"]; len(prior) > 0 {
 		h["X-Forwarded-For"] = []string{strings.Join(prior, ", ") + ", " + remoteIP(pr.In.RemoteAddr)}

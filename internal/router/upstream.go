@@ -22,6 +22,7 @@ type upstreamPool struct {
 	dialer      *net.Dialer
 	maxIdle     int
 	idleTimeout time.Duration
+	ioTimeout   time.Duration // a response body's or request write's longest stall
 	bufs        *h1Buffers
 
 	mu   sync.Mutex
@@ -31,6 +32,7 @@ type upstreamPool struct {
 // upstreamConn is one connection to a target, used by one request at a time.
 type upstreamConn struct {
 	conn      net.Conn
+	sock      *rawSocket // conn's socket: idle timeouts and cuts; nil if it has none
 	r         h1.Reader
 	rbuf      *[]byte
 	w         *bufio.Writer
@@ -44,6 +46,7 @@ func newUpstreamPool(address string, ts transportSettings, bufs *h1Buffers) *ups
 		dialer:      &net.Dialer{Timeout: ts.dialTimeout, KeepAlive: 30 * time.Second},
 		maxIdle:     ts.maxIdleConns,
 		idleTimeout: ts.idleTimeout,
+		ioTimeout:   ts.responseHeaderTimeout,
 		bufs:        bufs,
 	}
 }
@@ -64,6 +67,9 @@ func (p *upstreamPool) get(ctx context.Context, fresh bool) (*upstreamConn, erro
 			return nil, fmt.Errorf("dial target %s: %w", p.address, err)
 		}
 		uc = &upstreamConn{conn: newRawSocket(conn)}
+		if uc.sock = socketOf(uc.conn); uc.sock != nil {
+			uc.sock.setWriteIdle(p.ioTimeout)
+		}
 	}
 	uc.rbuf = p.bufs.getLarge()
 	uc.r.Reset(uc.conn, *uc.rbuf, maxResponseHead)

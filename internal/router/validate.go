@@ -51,6 +51,8 @@ const nameRule = "1-128 letters, digits, '.', '_' or '-', starting with a letter
 // check fields and load balancing algorithms. It does not validate.
 func Normalize(spec ServiceSpec) ServiceSpec {
 	spec.ProductionWeights = maps.Clone(spec.ProductionWeights)
+	spec.Listeners.Production = spec.Listeners.Production.normalized()
+	spec.Listeners.Test = spec.Listeners.Test.normalized()
 	hc := &spec.HealthCheck
 	if hc.Path == "" {
 		hc.Path = DefaultHealthCheckPath

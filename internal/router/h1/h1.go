@@ -72,6 +72,7 @@ const (
 	infoForwarded
 	infoContentType
 	infoDate
+	infoHSTS
 )
 
 // classify looks a field name up among those the proxy understands. Names are
@@ -142,6 +143,10 @@ func classify(name []byte) fieldInfo {
 	case 19:
 		if equalFold(name, "Proxy-Authorization") {
 			return infoHop
+		}
+	case 25:
+		if equalFold(name, "Strict-Transport-Security") {
+			return infoHSTS
 		}
 	}
 	return infoOther

@@ -13,9 +13,10 @@ type Response struct {
 	Chunked       bool
 	// Close is set when the server closes the connection after this response.
 	Close bool
-	// HasDate is set when the response has a Date field; EventStream when its
-	// Content-Type is text/event-stream.
-	HasDate, EventStream bool
+	// HasDate is set when the response has a Date field, HasHSTS a
+	// Strict-Transport-Security field; EventStream when its Content-Type is
+	// text/event-stream.
+	HasDate, HasHSTS, EventStream bool
 
 	connTokens [][]byte
 }
@@ -104,6 +105,8 @@ func ParseResponse(head []byte, p *Response) error {
 			})
 		case infoDate:
 			p.HasDate = true
+		case infoHSTS:
+			p.HasHSTS = true
 		case infoContentType:
 			p.EventStream = hasPrefixFold(f.Value, "text/event-stream")
 		case infoHop, infoTE, infoUpgrade:
