@@ -21,9 +21,9 @@ const maxRequestHead = 64 << 10
 // read a request head, route, forward, relay the response, again.
 type frontConn struct {
 	front    *front
-	conn     net.Conn    // the accepted connection, read and written as a rawSocket
-	sock     *rawSocket  // conn's socket: idle timeouts and cuts; nil if it has none
-	tls      *tls.Conn   // conn over TLS (HTTPS listener), or nil
+	conn     net.Conn   // the accepted connection, read and written as a rawSocket
+	sock     *rawSocket // conn's socket: idle timeouts and cuts; nil if it has none
+	tls      *tls.Conn  // conn over TLS (HTTPS listener), or nil
 	cfg      *listenerConfig
 	cc       *clientConn // cc.conn is the connection as accepted
 	remoteIP []byte      // X-Forwarded-For value for this client
@@ -151,6 +151,10 @@ func (c *frontConn) serveOne() bool {
 	err = h1.ParseRequest(c.r.Buffered()[:n], &c.req)
 	switch {
 	case err == nil && !c.req.Upgrade && !c.req.Expect:
+	case string(c.req.Method) == "PRI" && !c.cfg.spec.H2C:
+		// HTTP/2 with prior knowledge, which this listener does not take.
+		c.answerAndClose(statusVersionNotSupported)
+		return false
 	case err == nil, errors.Is(err, h1.ErrUnsupported):
 		c.handOver()
 		return false

@@ -53,6 +53,7 @@ func (h *listenerHandler) forward(w http.ResponseWriter, r *http.Request, t *tar
 	cc, _ := r.Context().Value(connKey{}).(*clientConn)
 	if cc != nil {
 		cc.target.Store(t)
+		rw.hsts = cc.hsts
 	}
 	if r.ContentLength != 0 {
 		// Let the target answer while the request body is still coming (an
@@ -102,11 +103,15 @@ type respWriter struct {
 	fromRouter bool // the router answered (502, 504), not the target
 	recorded   bool
 	longLived  bool
+	hsts       string // Strict-Transport-Security to add, or ""
 }
 
 func (w *respWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 func (w *respWriter) WriteHeader(code int) {
+	if h := w.Header(); w.hsts != "" && code >= 200 && h["Strict-Transport-Security"] == nil {
+		h["Strict-Transport-Security"] = []string{w.hsts}
+	}
 	if code >= 200 && !w.recorded {
 		w.recordResponse(code)
 		if isStream(code, w.Header()) {

@@ -106,13 +106,16 @@ const (
 	statusRequestTimeout = http.StatusRequestTimeout
 	statusBodyTooLarge   = http.StatusRequestEntityTooLarge
 	statusHeaderTooLarge = http.StatusRequestHeaderFieldsTooLarge
+	// statusVersionNotSupported answers HTTP/2 prior knowledge where h2c is off.
+	statusVersionNotSupported = http.StatusHTTPVersionNotSupported
 )
 
 var clientErrorBodies = map[int][]byte{
-	statusBadRequest:     []byte("400 Bad Request: malformed HTTP/1.1 request\n"),
-	statusRequestTimeout: []byte("408 Request Timeout: the request did not arrive in time\n"),
-	statusBodyTooLarge:   []byte("413 Content Too Large: the request body is over the listener's limit\n"),
-	statusHeaderTooLarge: []byte("431 Request Header Fields Too Large\n"),
+	statusBadRequest:          []byte("400 Bad Request: malformed HTTP/1.1 request\n"),
+	statusRequestTimeout:      []byte("408 Request Timeout: the request did not arrive in time\n"),
+	statusBodyTooLarge:        []byte("413 Content Too Large: the request body is over the listener's limit\n"),
+	statusHeaderTooLarge:      []byte("431 Request Header Fields Too Large\n"),
+	statusVersionNotSupported: []byte("505 HTTP Version Not Supported: use HTTP/1.1, or HTTP/2 over TLS\n"),
 }
 
 // writeRouterAnswer writes one of the router's own responses (no body for a
