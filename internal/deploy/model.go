@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/greenlight-ci/greenlight/internal/manifest"
+	"github.com/greenlight-ci/greenlight/internal/router"
 )
 
 // Kind is the deployment strategy.
@@ -179,6 +180,7 @@ type ServiceConfig struct {
 	DesiredCount        int                  `json:"desired_count"`
 	ProductionListener  string               `json:"production_listener"`
 	TestListener        string               `json:"test_listener,omitempty"`
+	Listeners           router.ListenerSpecs `json:"listeners,omitzero"` // protocols, certificates, limits
 	HealthCheck         manifest.HealthCheck `json:"health_check"`
 	DeregistrationDelay time.Duration        `json:"deregistration_delay"`
 	ProcessCommand      []string             `json:"process_command,omitempty"`

@@ -26,6 +26,7 @@ func baseSpec(cur *router.ServiceSpec, cfg ServiceConfig) router.ServiceSpec {
 		Name:               cfg.Name,
 		ProductionListener: cfg.ProductionListener,
 		TestListener:       cfg.TestListener,
+		Listeners:          cfg.Listeners,
 		HealthCheck: router.HealthCheck{
 			Path:               cfg.HealthCheck.Path,
 			Interval:           router.Duration(cfg.HealthCheck.Interval),

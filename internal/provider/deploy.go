@@ -246,7 +246,7 @@ func outcomeOf(d *deploy.Deployment) pipeline.Outcome {
 		data["rollback_restore_ms"] = d.Rollback.Restore.Milliseconds()
 		data["rollback_detection_ms"] = d.Rollback.Detection.Milliseconds()
 	}
-	url := "http://" + d.Config.Service.ProductionListener
+	url := d.Config.Service.ProductionURL()
 	switch {
 	case d.Status == deploy.StatusBaking:
 		return pipeline.Outcome{Status: pipeline.Succeeded, ExternalURL: url, Data: data,
