@@ -52,8 +52,17 @@ func (h *listenerHandler) forward(w http.ResponseWriter, r *http.Request, t *tar
 	*rw = respWriter{ResponseWriter: w, target: t, start: start}
 	cc, _ := r.Context().Value(connKey{}).(*clientConn)
 	if cc != nil {
-		cc.target.Store(t)
 		rw.hsts = cc.hsts
+	}
+	if r.ProtoMajor >= 2 {
+		// One HTTP/2 connection carries streams to many targets: a drained
+		// target's deregistration delay ends its streams, not the connection.
+		var stop func()
+		r, stop = t.trackStream(r)
+		defer stop()
+		cc = nil
+	} else if cc != nil {
+		cc.target.Store(t)
 	}
 	if r.ContentLength != 0 {
 		// Let the target answer while the request body is still coming (an

@@ -142,12 +142,12 @@ func (s *service) forgetConn(c net.Conn) {
 	delete(s.conns, c)
 }
 
-// cutConns closes the client connections whose current request is served by t:
-// its deregistration delay is over.
+// cutConns closes the client connections whose current request is served by t,
+// and ends its HTTP/2 streams: its deregistration delay is over.
 func (s *service) cutConns(t *target) int {
 	s.connMu.Lock()
 	defer s.connMu.Unlock()
-	n := 0
+	n := t.cutStreams()
 	for _, cc := range s.conns {
 		if cc.target.Load() == t {
 			cc.cut()

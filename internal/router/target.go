@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -26,6 +27,9 @@ type target struct {
 	longLived atomic.Int64 // of which upgraded or streaming
 	removed   atomic.Bool  // deregistered: draining or gone
 	idle      chan struct{}
+
+	streamsMu sync.Mutex
+	streams   map[*http.Request]context.CancelFunc // HTTP/2 requests in flight
 
 	// Guarded by service.mu.
 	health        TargetState // initial, healthy or unhealthy (draining is derived from removed)
@@ -85,6 +89,35 @@ func (t *target) acquire() bool {
 		return false
 	}
 	return true
+}
+
+// trackStream gives an HTTP/2 request a context that cutStreams cancels; stop
+// ends the tracking.
+func (t *target) trackStream(r *http.Request) (*http.Request, func()) {
+	ctx, cancel := context.WithCancel(r.Context())
+	r = r.WithContext(ctx)
+	t.streamsMu.Lock()
+	if t.streams == nil {
+		t.streams = map[*http.Request]context.CancelFunc{}
+	}
+	t.streams[r] = cancel
+	t.streamsMu.Unlock()
+	return r, func() {
+		t.streamsMu.Lock()
+		delete(t.streams, r)
+		t.streamsMu.Unlock()
+		cancel()
+	}
+}
+
+// cutStreams ends t's HTTP/2 requests in flight and returns how many.
+func (t *target) cutStreams() int {
+	t.streamsMu.Lock()
+	defer t.streamsMu.Unlock()
+	for _, cancel := range t.streams {
+		cancel()
+	}
+	return len(t.streams)
 }
 
 // closeIdle closes the keep-alive connections to t not in use.

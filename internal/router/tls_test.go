@@ -315,3 +315,28 @@ func TestH2CIsOffByDefault(t *testing.T) {
 		t.Fatalf("h2c: %s %q", resp.Proto, body)
 	}
 }
+
+// protocolVariant is one way clients reach a listener: plain HTTP/1.1, or
+// HTTPS with HTTP/1.1 or with HTTP/2.
+type protocolVariant struct {
+	name      string
+	https, h2 bool
+}
+
+var protocolVariants = []protocolVariant{{"http", false, false}, {"https", true, false}, {"h2", true, true}}
+
+// prepare makes spec's production listener speak v and returns a client
+// factory and the scheme for URLs.
+func (v protocolVariant) prepare(t testing.TB, spec *ServiceSpec) (func() *http.Client, string) {
+	if !v.https {
+		return newClient, "http://"
+	}
+	ca := newTestCA(t)
+	cert, _ := ca.issue(t, "zero", "zero.test")
+	spec.Listeners.Production = ListenerSpec{Protocol: ProtocolHTTPS, Certificates: []CertificateSpec{cert}}
+	return func() *http.Client {
+		c := ca.client(v.h2)
+		c.Transport.(*http.Transport).TLSClientConfig.ServerName = "zero.test"
+		return c
+	}, "https://"
+}
