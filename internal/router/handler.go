@@ -75,6 +75,10 @@ func (h *listenerHandler) forward(w http.ResponseWriter, r *http.Request, t *tar
 		r = r.WithContext(context.WithValue(r.Context(), respWriterKey{}, rw))
 	}
 	defer h.finish(rw, cc, upgrade)
+	if isGRPC(r) {
+		t.grpcProxy.ServeHTTP(rw, r)
+		return
+	}
 	t.proxy.ServeHTTP(rw, r)
 }
 

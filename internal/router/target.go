@@ -20,8 +20,10 @@ type target struct {
 	group     *group
 	log       *slog.Logger
 	proxy     *httputil.ReverseProxy
-	transport *http.Transport // for requests the fast path hands to net/http
-	upstreams *upstreamPool   // the fast path's keep-alive connections
+	transport *http.Transport        // for requests the fast path hands to net/http
+	grpcProxy *httputil.ReverseProxy // gRPC: HTTP/2 to the target too
+	grpcTrans *http.Transport
+	upstreams *upstreamPool // the fast path's keep-alive connections
 
 	inflight  atomic.Int64 // requests and connections being served
 	longLived atomic.Int64 // of which upgraded or streaming
@@ -66,17 +68,23 @@ func newTarget(spec TargetSpec, g *group, log *slog.Logger, ts transportSettings
 	}
 	t.transport = newTargetTransport(spec.Address, ts)
 	t.upstreams = newUpstreamPool(spec.Address, ts, bufs)
-	t.proxy = &httputil.ReverseProxy{
+	t.grpcTrans = newGRPCTransport(spec.Address, ts)
+	t.grpcProxy = t.newProxy(t.grpcTrans, pool)
+	t.proxy = t.newProxy(t.transport, pool)
+	return t
+}
+
+func (t *target) newProxy(transport http.RoundTripper, pool httputil.BufferPool) *httputil.ReverseProxy {
+	return &httputil.ReverseProxy{
 		Rewrite:        t.rewrite,
-		Transport:      t.transport,
+		Transport:      transport,
 		BufferPool:     pool,
 		ErrorHandler:   t.proxyError,
 		ModifyResponse: modifyResponse,
 		ErrorLog:       slog.NewLogLogger(t.log.Handler(), slog.LevelDebug),
-		// Streams (SSE, unknown length) are flushed at once by ReverseProxy itself.
+		// Streams (SSE, gRPC, unknown length) are flushed at once by ReverseProxy itself.
 		FlushInterval: 0,
 	}
-	return t
 }
 
 // acquire counts a request against t and reports whether t still takes requests.
@@ -124,6 +132,7 @@ func (t *target) cutStreams() int {
 func (t *target) closeIdle() {
 	t.upstreams.closeIdle()
 	t.transport.CloseIdleConnections()
+	t.grpcTrans.CloseIdleConnections()
 }
 
 func (t *target) release() {
