@@ -64,13 +64,17 @@ func (rs *redirectServer) retire(grace time.Duration) {
 
 func (rs *redirectServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	t := rs.target.Load()
-	if t.acme != nil && strings.HasPrefix(r.URL.Path, acmeChallengePrefix) {
-		t.acme.ServeHTTP(w, r)
-		return
-	}
 	host := r.Host
 	if h, _, err := net.SplitHostPort(host); err == nil {
 		host = h
+	}
+	if t.acme != nil && strings.HasPrefix(r.URL.Path, acmeChallengePrefix) {
+		// autocert checks the Host against the domains as is; a CA reaching
+		// a listener on another port than 80 names the port too.
+		r = r.Clone(r.Context())
+		r.Host = host
+		t.acme.ServeHTTP(w, r)
+		return
 	}
 	if host == "" {
 		http.Error(w, "400 Bad Request: no Host to redirect to", http.StatusBadRequest)
