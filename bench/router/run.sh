@@ -152,6 +152,20 @@ sample_rss() {
 	done
 }
 
+# proxy_location is nginx's reverse proxy block, the same for HTTP and HTTPS.
+proxy_location() {
+	cat <<'EOF'
+		location / {
+			proxy_pass http://backend;
+			proxy_http_version 1.1;
+			proxy_set_header Connection "";
+			proxy_set_header Host $host;
+			proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+			proxy_set_header X-Forwarded-Proto $scheme;
+		}
+EOF
+}
+
 write_nginx_conf() {
 	local listen=$1 upstream=$2 tls_listen=$3
 	mkdir -p "$WORK/nginx/logs"
@@ -173,14 +187,7 @@ http {
 	}
 	server {
 		listen $listen;
-		location / {
-			proxy_pass http://backend;
-			proxy_http_version 1.1;
-			proxy_set_header Connection "";
-			proxy_set_header Host \$host;
-			proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
-			proxy_set_header X-Forwarded-Proto \$scheme;
-		}
+$(proxy_location)
 	}
 	server {
 		listen $tls_listen ssl;
@@ -188,14 +195,7 @@ http {
 		ssl_certificate_key $WORK/key.pem;
 		ssl_protocols TLSv1.2 TLSv1.3;
 		ssl_session_cache shared:SSL:10m;
-		location / {
-			proxy_pass http://backend;
-			proxy_http_version 1.1;
-			proxy_set_header Connection "";
-			proxy_set_header Host \$host;
-			proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
-			proxy_set_header X-Forwarded-Proto \$scheme;
-		}
+$(proxy_location)
 	}
 }
 EOF

@@ -229,11 +229,9 @@ func (b *recordingBackend) serve(c net.Conn) {
 	var q h1.Request
 	for {
 		_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
-		n, err := h1.ReadHead(r, nil)
-		if err != nil || h1.ParseRequest(r.Buffered()[:n], &q) != nil {
+		if !readRequest(r, &q) {
 			return
 		}
-		r.Discard(n)
 		path := string(q.Target)
 		if err := skipBody(r, &q); err != nil {
 			return
@@ -246,17 +244,6 @@ func (b *recordingBackend) serve(c net.Conn) {
 			return
 		}
 	}
-}
-
-func skipBody(r *h1.Reader, q *h1.Request) error {
-	w := bufio.NewWriter(io.Discard)
-	if q.Chunked {
-		return h1.CopyChunked(w, r)
-	}
-	if q.ContentLength > 0 {
-		return h1.CopyFixed(w, r, q.ContentLength)
-	}
-	return nil
 }
 
 // answer writes the fuzzed answer for path; false closes the connection.

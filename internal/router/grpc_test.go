@@ -23,11 +23,8 @@ import (
 func TestGRPCPassesThroughHTTPS(t *testing.T) {
 	hs := health.NewServer()
 	target := startGRPCBackend(t, hs)
-	ca := newTestCA(t)
-	cert, _ := ca.issue(t, "grpc", "grpc.test")
 	r := newTestRouter(t)
-	st := mustApply(t, r, httpsSpec("grpc", []TargetSpec{{ID: "g", Address: target}}, cert))
-	waitState(t, r, "grpc", "g", TargetHealthy)
+	ca, st := httpsService(t, r, "grpc", "grpc.test", TargetSpec{ID: "g", Address: target})
 
 	conn, err := grpc.NewClient("passthrough:///"+st.ProductionAddress,
 		grpc.WithTransportCredentials(credentials.NewTLS(&tls.Config{RootCAs: ca.pool, ServerName: "grpc.test"})))

@@ -15,12 +15,8 @@ import (
 // removed), an HTTP/2 client gets GOAWAY at once, and its stream in flight
 // still gets its whole response.
 func TestHTTP2StreamsDrainWithGOAWAY(t *testing.T) {
-	ca := newTestCA(t)
-	cert, _ := ca.issue(t, "h2", "h2.test")
-	b := startBackend(t, "b")
 	r := newTestRouter(t)
-	st := mustApply(t, r, httpsSpec("goaway", []TargetSpec{b.target("b1")}, cert))
-	waitState(t, r, "goaway", "b1", TargetHealthy)
+	ca, st := httpsService(t, r, "goaway", "h2.test", startBackend(t, "b").target("b1"))
 
 	conn, err := tls.Dial("tcp", st.ProductionAddress, &tls.Config{RootCAs: ca.pool, ServerName: "h2.test", NextProtos: []string{"h2"}})
 	if err != nil {

@@ -1,7 +1,6 @@
 package router
 
 import (
-	"bufio"
 	"fmt"
 	"io"
 	"net"
@@ -53,20 +52,12 @@ func (b *scriptedBackend) serve(c net.Conn) {
 	}()
 	r := h1.NewReader(c, make([]byte, 4096), 64<<10)
 	var q h1.Request
-	for {
-		n, err := h1.ReadHead(r, nil)
-		if err != nil {
-			return
-		}
-		if err := h1.ParseRequest(r.Buffered()[:n], &q); err != nil {
-			return
-		}
-		r.Discard(n)
+	for readRequest(r, &q) {
 		if string(q.Target) == "/no-read" {
 			time.Sleep(time.Minute) // a target that never reads the body nor answers
 			return
 		}
-		if q.ContentLength > 0 && h1.CopyFixed(bufio.NewWriter(io.Discard), r, q.ContentLength) != nil {
+		if skipBody(r, &q) != nil {
 			return
 		}
 		path, method := string(q.Target), string(q.Method)

@@ -113,16 +113,23 @@ func httpsSpec(name string, blue []TargetSpec, certs ...CertificateSpec) Service
 	return spec
 }
 
+// httpsService applies a service whose HTTPS production listener has a
+// certificate for host, waits until its first target is healthy, and returns
+// the CA that clients trust and the status.
+func httpsService(t *testing.T, r *Router, service, host string, targets ...TargetSpec) (*testCA, ServiceStatus) {
+	t.Helper()
+	ca := newTestCA(t)
+	cert, _ := ca.issue(t, service, host)
+	st := mustApply(t, r, httpsSpec(service, targets, cert))
+	waitState(t, r, service, targets[0].ID, TargetHealthy)
+	return ca, st
+}
+
 // TestHTTPSListenerSpeaksHTTP1AndHTTP2: the fast path serves HTTP/1.1 over
 // TLS, HTTP/2 is negotiated by ALPN, and both tell the target the request came
 // over HTTPS on the listener's port.
 func TestHTTPSListenerSpeaksHTTP1AndHTTP2(t *testing.T) {
-	ca := newTestCA(t)
-	cert, _ := ca.issue(t, "site", "site.test")
-	b := startBackend(t, "b")
-	r := newTestRouter(t)
-	st := mustApply(t, r, httpsSpec("https", []TargetSpec{b.target("b1")}, cert))
-	waitState(t, r, "https", "b1", TargetHealthy)
+	ca, st := httpsService(t, newTestRouter(t), "https", "site.test", startBackend(t, "b").target("b1"))
 	_, port, _ := net.SplitHostPort(st.ProductionAddress)
 	url := "https://site.test:" + port + "/"
 	for _, h2 := range []bool{false, true} {
@@ -228,10 +235,7 @@ func TestHTTPSCertificatesBySNIAndReload(t *testing.T) {
 }
 
 func TestHTTPSOnlyModernTLS(t *testing.T) {
-	ca := newTestCA(t)
-	cert, _ := ca.issue(t, "m", "m.test")
-	r := newTestRouter(t)
-	st := mustApply(t, r, httpsSpec("modern", []TargetSpec{startBackend(t, "b").target("b1")}, cert))
+	ca, st := httpsService(t, newTestRouter(t), "modern", "m.test", startBackend(t, "b").target("b1"))
 	for name, cfg := range map[string]*tls.Config{
 		"TLS 1.1":              {MaxVersion: tls.VersionTLS11},
 		"TLS 1.2 CBC":          {MaxVersion: tls.VersionTLS12, CipherSuites: []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA}},

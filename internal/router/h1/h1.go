@@ -249,6 +249,21 @@ func parseLength(b []byte) (int64, bool) {
 	return n, true
 }
 
+// noteLength records a Content-Length field's value in length (-1: none yet).
+// A repeated identical value is forwarded once: the repeat becomes hop-by-hop;
+// a different or invalid value is malformed.
+func noteLength(f *Field, length *int64) error {
+	n, ok := parseLength(f.Value)
+	if !ok || *length >= 0 && n != *length {
+		return ErrMalformed
+	}
+	if *length >= 0 {
+		f.Kind = KindHop
+	}
+	*length = n
+	return nil
+}
+
 // tokens calls fn with each element of a comma-separated list value (RFC 9110
 // 5.6.1), trimmed, skipping empty ones.
 func tokens(v []byte, fn func(tok []byte)) {

@@ -99,14 +99,9 @@ func (q *Request) note(f *Field, info fieldInfo, te *transferCodings) error {
 		q.Host = f.Value
 		f.Kind = KindHost
 	case infoContentLength:
-		n, ok := parseLength(f.Value)
-		if !ok || q.ContentLength >= 0 && n != q.ContentLength {
-			return ErrMalformed
+		if err := noteLength(f, &q.ContentLength); err != nil {
+			return err
 		}
-		if q.ContentLength >= 0 {
-			f.Kind = KindHop // a repeated identical value is forwarded once
-		}
-		q.ContentLength = n
 	case infoTransferEncoding:
 		f.Kind = KindHop
 		te.fields++

@@ -76,14 +76,9 @@ func ParseResponse(head []byte, p *Response) error {
 		}
 		switch info {
 		case infoContentLength:
-			n, ok := parseLength(f.Value)
-			if !ok || p.ContentLength >= 0 && n != p.ContentLength {
-				return ErrMalformed
+			if err := noteLength(&f, &p.ContentLength); err != nil {
+				return err
 			}
-			if p.ContentLength >= 0 {
-				f.Kind = KindHop // a repeated identical value is forwarded once
-			}
-			p.ContentLength = n
 			clField = len(p.Fields)
 		case infoTransferEncoding:
 			f.Kind = KindHop
