@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"slices"
 	"strings"
@@ -295,9 +296,5 @@ func (s *service) sortedTargets() []*target {
 func (s *service) targetList() []*target {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]*target, 0, len(s.targets))
-	for _, t := range s.targets {
-		out = append(out, t)
-	}
-	return out
+	return slices.Collect(maps.Values(s.targets))
 }
