@@ -126,11 +126,13 @@ func (c *frontConn) exchange(ex *exchange) (keep, retry bool) {
 	c.cc.setUpstream(up)
 	c.watch.gone = false
 	up.r.ResetCount()
+	// Only reads need a deadline here: a write that waits has its own idle
+	// timeout (rawSocket), and no write deadline is ever left set.
 	if ex.streamBody {
 		// The response header timeout starts once the body is sent (copier).
-		_ = up.conn.SetDeadline(time.Time{})
+		_ = up.conn.SetReadDeadline(time.Time{})
 	} else {
-		_ = up.conn.SetDeadline(time.Now().Add(opts.responseHeaderTimeout))
+		_ = up.conn.SetReadDeadline(time.Now().Add(opts.responseHeaderTimeout))
 	}
 	writeRequestHead(up.w, &c.req, c.remoteIP, c.front.port, c.cfg.proto)
 	var err error
@@ -272,7 +274,7 @@ func (c *frontConn) relayResponse(ex *exchange, headLen int) bool {
 	closeClient := c.req.Close || c.front.closing.Load()
 	if framing != h1.NoBody && !(framing == h1.Fixed && int64(len(up.r.Buffered())-headLen) >= p.ContentLength) {
 		// The body may stream for as long as it likes, as long as it moves.
-		_ = up.conn.SetDeadline(time.Time{})
+		_ = up.conn.SetReadDeadline(time.Time{})
 		up.sock.setReadIdle(c.front.svc.router.transport.responseHeaderTimeout)
 		defer up.sock.setReadIdle(0)
 	}
