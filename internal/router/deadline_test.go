@@ -166,3 +166,57 @@ func TestMaxRequestBody(t *testing.T) {
 		})
 	}
 }
+
+// TestHandedOverBodiesAreBounded: requests net/http serves (Expect:
+// 100-continue uploads on HTTP/1.1, HTTP/2 streams) get the same body timeout
+// and body limit as the fast path's.
+func TestHandedOverBodiesAreBounded(t *testing.T) {
+	r := New(Options{Logger: testLogger(t), ClientBodyTimeout: 500 * time.Millisecond})
+	t.Cleanup(func() { _ = r.Close(context.Background()) })
+	ca := newTestCA(t)
+	cert, _ := ca.issue(t, "bodies", "bodies.test")
+	spec := httpsSpec("bodies", []TargetSpec{startBackend(t, "b").target("b1")}, cert)
+	spec.Listeners.Production.MaxRequestBody = 1000
+	st := mustApply(t, r, spec)
+	waitState(t, r, "bodies", "b1", TargetHealthy)
+	url := "https://" + st.ProductionAddress + "/echo"
+	for _, h2 := range []bool{false, true} {
+		c := ca.client(h2)
+		tr := c.Transport.(*http.Transport)
+		tr.TLSClientConfig.ServerName = "bodies.test"
+		tr.ExpectContinueTimeout = 5 * time.Second
+		post := func(body io.Reader, length int64) int {
+			req, _ := http.NewRequest(http.MethodPost, url, body)
+			req.ContentLength = length
+			req.Header.Set("Expect", "100-continue")
+			resp, err := c.Do(req)
+			if err != nil {
+				t.Fatalf("h2=%v: %v", h2, err)
+			}
+			resp.Body.Close()
+			return resp.StatusCode
+		}
+		if code := post(strings.NewReader(strings.Repeat("x", 1000)), 1000); code != 200 {
+			t.Fatalf("h2=%v: body at the limit: %d", h2, code)
+		}
+		if code := post(strings.NewReader(strings.Repeat("x", 1001)), 1001); code != http.StatusRequestEntityTooLarge {
+			t.Fatalf("h2=%v: declared length over the limit: %d, want 413", h2, code)
+		}
+		if code := post(io.MultiReader(strings.NewReader(strings.Repeat("x", 1001))), -1); code != http.StatusRequestEntityTooLarge {
+			t.Fatalf("h2=%v: streamed body over the limit: %d, want 413", h2, code)
+		}
+		pr, pw := io.Pipe()
+		go func() {
+			_, _ = pw.Write([]byte("partial"))
+			time.Sleep(3 * time.Second) // stalls past the body timeout
+			_ = pw.Close()
+		}()
+		start := time.Now()
+		if code := post(pr, 100); code != http.StatusRequestTimeout {
+			t.Fatalf("h2=%v: stalled body: %d, want 408", h2, code)
+		}
+		if d := time.Since(start); d > 2500*time.Millisecond {
+			t.Fatalf("h2=%v: 408 after %s with a 500ms body timeout", h2, d)
+		}
+	}
+}

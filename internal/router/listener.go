@@ -46,7 +46,7 @@ func (s *service) bindListener(addr string, test bool) (*listener, error) {
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
 			cfg := front.cfg.Load()
-			cc := &clientConn{conn: c, port: portValue, proto: cfg.protoHS, hsts: cfg.hstsHeader}
+			cc := &clientConn{conn: c, port: portValue, proto: cfg.protoHS, hsts: cfg.hstsHeader, maxBody: cfg.spec.MaxRequestBody}
 			s.trackConn(cc)
 			return context.WithValue(ctx, connKey{}, cc)
 		},

@@ -182,6 +182,15 @@ func (t *target) rewrite(pr *httputil.ProxyRequest) {
 // time: 504 on a timeout, else 502; both are counted as ELB 5XX.
 func (t *target) proxyError(w http.ResponseWriter, r *http.Request, err error) {
 	rw, _ := w.(*respWriter)
+	if rw != nil {
+		if status := rw.guard.fault(); status != 0 {
+			// The client's body failed, not the target: answer for it.
+			t.log.Debug("request body failed", "status", status, "err", err)
+			rw.fromRouter = true
+			writeRouterError(w, status)
+			return
+		}
+	}
 	if r.Context().Err() != nil {
 		// The client went away: nobody to answer (ALB logs 460).
 		t.log.Debug("client closed the request", "err", err)
