@@ -229,11 +229,15 @@ round_ratios() {
 				if (cpu["NGINX", i] > 0 && cpu["ROUTER", i] != "n/a") c[i] = cpu["ROUTER", i] / cpu["NGINX", i]
 				if (rps["NGINX_TLS", i] > 0) ts[i] = rps["ROUTER_TLS", i] / rps["NGINX_TLS", i]
 				if (cpu["NGINX_TLS", i] > 0 && cpu["ROUTER_TLS", i] != "n/a") tc[i] = cpu["ROUTER_TLS", i] / cpu["NGINX_TLS", i]
+				if (rps["BASELINE", i] > 0) b[i] = rps["ROUTER", i] / rps["BASELINE", i]
+				if (cpu["BASELINE", i] > 0 && cpu["ROUTER", i] != "n/a") bc[i] = cpu["ROUTER", i] / cpu["BASELINE", i]
 			}
 			report("HTTP  router/nginx requests/s", t, n, "max")
 			report("HTTP  router/nginx CPU/request", c, n, "min")
 			report("HTTPS router/nginx requests/s", ts, n, "max")
 			report("HTTPS router/nginx CPU/request", tc, n, "min")
+			report("HTTP  router/baseline requests/s", b, n, "max")
+			report("HTTP  router/baseline CPU/request", bc, n, "min")
 		}' "$WORK/rounds.tsv"
 }
 
