@@ -345,3 +345,36 @@ func sortedStrings(s []string) []string {
 	}
 	return out
 }
+
+// TestProbeCorpusBackends: a target that answers with a bad status line,
+// closes mid-body or closes without answering gives its client a 502 or a cut
+// response, and the next client, on another connection, its own answer.
+func TestProbeCorpusBackends(t *testing.T) {
+	b := startScriptedBackend(t)
+	addr := scriptedRouter(t, newTestRouter(t), b)
+	for _, tc := range []struct {
+		path   string
+		status int // 0: a response cut short
+	}{{"/bad-status", 502}, {"/no-answer", 502}, {"/early-close", 0}, {"/close-after", 200}} {
+		t.Run(strings.TrimPrefix(tc.path, "/"), func(t *testing.T) {
+			a := dialRaw(t, addr)
+			a.send("GET " + tc.path + " HTTP/1.1\r\nHost: x\r\n\r\n")
+			resp, err := http.ReadResponse(a.br, &http.Request{Method: http.MethodGet})
+			if err == nil {
+				_, err = io.ReadAll(resp.Body)
+			}
+			switch {
+			case tc.status == 0 && err == nil:
+				t.Fatal("a response cut short reached the client whole")
+			case tc.status != 0 && (err != nil || resp.StatusCode != tc.status):
+				t.Fatalf("got %v %v, want %d", resp, err, tc.status)
+			}
+			b.waitWritten(t, tc.path)
+			v := dialRaw(t, addr)
+			v.send("GET /victim HTTP/1.1\r\nHost: x\r\n\r\n")
+			if resp, body := v.read(http.MethodGet); resp.StatusCode != 200 || body != "/victim" {
+				t.Fatalf("next client: %d %q, want its own answer", resp.StatusCode, body)
+			}
+		})
+	}
+}
