@@ -9,7 +9,12 @@
 # It also prints each proxy's CPU time per request (user + system, all its
 # threads or worker processes), which depends far less than requests/s on what
 # else the machine runs. BASELINE=/path/to/proxy adds a router harness built from
-# another tree (an older commit) to the comparison.
+# another tree (an older commit) to the comparison. HTTPS=0 skips the HTTPS
+# round (nginx and the router with the same self-signed ECDSA certificate,
+# TLS keep-alive connections, HTTP/1.1).
+#
+# Every round's router/nginx ratios are printed, then their median and best:
+# on a shared machine one round says little.
 set -euo pipefail
 
 DURATION=${DURATION:-5s}
@@ -21,6 +26,8 @@ BODY_SIZE=${BODY_SIZE:-64}
 # round is reported: others' load on a shared machine drifts during a run.
 ROUNDS=${ROUNDS:-2}
 BASELINE=${BASELINE:-}
+HTTPS=${HTTPS:-1}
+ROUND=0
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 WORK=$(mktemp -d)
@@ -125,6 +132,7 @@ bench() {
 		cpu=$(awk -v t=$((after - before)) -v hz="$(getconf CLK_TCK)" -v n="$requests" 'BEGIN { printf "%.1f", t / hz * 1e6 / n }')
 	fi
 	echo "  $name round: $rps requests/s, p50 $p50 ms, p99 $p99 ms, proxy CPU $cpu µs/request" >&2
+	printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$ROUND" "$rps" "$p50" "$p99" "$cpu" >>"$WORK/rounds.tsv"
 	best=${name}_RPS
 	if [[ -z ${!best:-} ]] || awk -v a="$rps" -v b="${!best}" 'BEGIN { exit !(a > b) }'; then
 		printf -v "${name}_RPS" '%s' "$rps"
@@ -144,8 +152,22 @@ sample_rss() {
 	done
 }
 
+# proxy_location is nginx's reverse proxy block, the same for HTTP and HTTPS.
+proxy_location() {
+	cat <<'EOF'
+		location / {
+			proxy_pass http://backend;
+			proxy_http_version 1.1;
+			proxy_set_header Connection "";
+			proxy_set_header Host $host;
+			proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+			proxy_set_header X-Forwarded-Proto $scheme;
+		}
+EOF
+}
+
 write_nginx_conf() {
-	local listen=$1 upstream=$2
+	local listen=$1 upstream=$2 tls_listen=$3
 	mkdir -p "$WORK/nginx/logs"
 	cat >"$WORK/nginx.conf" <<EOF
 worker_processes auto;
@@ -165,17 +187,58 @@ http {
 	}
 	server {
 		listen $listen;
-		location / {
-			proxy_pass http://backend;
-			proxy_http_version 1.1;
-			proxy_set_header Connection "";
-			proxy_set_header Host \$host;
-			proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
-			proxy_set_header X-Forwarded-Proto \$scheme;
-		}
+$(proxy_location)
+	}
+	server {
+		listen $tls_listen ssl;
+		ssl_certificate $WORK/cert.pem;
+		ssl_certificate_key $WORK/key.pem;
+		ssl_protocols TLSv1.2 TLSv1.3;
+		ssl_session_cache shared:SSL:10m;
+$(proxy_location)
 	}
 }
 EOF
+}
+
+# make_cert writes a self-signed ECDSA P-256 certificate both proxies serve.
+make_cert() {
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=bench.test \
+		-addext subjectAltName=DNS:bench.test -keyout "$WORK/key.pem" -out "$WORK/cert.pem" 2>/dev/null
+}
+
+# round_ratios prints, per round, router/nginx throughput and CPU per request
+# (HTTP, and HTTPS when measured), then the median and the best of each.
+round_ratios() {
+	awk -F'\t' '
+		{ rps[$1, $2] = $3; cpu[$1, $2] = $6; if ($2 > n) n = $2 }
+		function med(a, k,   i, j, t) {
+			for (i = 1; i <= k; i++) for (j = i + 1; j <= k; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
+			return (k % 2) ? a[(k + 1) / 2] : (a[k / 2] + a[k / 2 + 1]) / 2
+		}
+		function report(label, r, n, better,   i, k, v, s, best) {
+			k = 0; s = ""
+			for (i = 1; i <= n; i++) if ((i in r) && r[i] != "") { k++; v[k] = r[i]; s = s sprintf(" %.2f", r[i]) }
+			if (k == 0) return
+			best = v[1]; for (i = 2; i <= k; i++) if ((better == "max" && v[i] > best) || (better == "min" && v[i] < best)) best = v[i]
+			printf "%-32s rounds:%s  median %.2f  best %.2f\n", label, s, med(v, k), best
+		}
+		END {
+			for (i = 1; i <= n; i++) {
+				if (rps["NGINX", i] > 0) t[i] = rps["ROUTER", i] / rps["NGINX", i]
+				if (cpu["NGINX", i] > 0 && cpu["ROUTER", i] != "n/a") c[i] = cpu["ROUTER", i] / cpu["NGINX", i]
+				if (rps["NGINX_TLS", i] > 0) ts[i] = rps["ROUTER_TLS", i] / rps["NGINX_TLS", i]
+				if (cpu["NGINX_TLS", i] > 0 && cpu["ROUTER_TLS", i] != "n/a") tc[i] = cpu["ROUTER_TLS", i] / cpu["NGINX_TLS", i]
+				if (rps["BASELINE", i] > 0) b[i] = rps["ROUTER", i] / rps["BASELINE", i]
+				if (cpu["BASELINE", i] > 0 && cpu["ROUTER", i] != "n/a") bc[i] = cpu["ROUTER", i] / cpu["BASELINE", i]
+			}
+			report("HTTP  router/nginx requests/s", t, n, "max")
+			report("HTTP  router/nginx CPU/request", c, n, "min")
+			report("HTTPS router/nginx requests/s", ts, n, "max")
+			report("HTTPS router/nginx CPU/request", tc, n, "min")
+			report("HTTP  router/baseline requests/s", b, n, "max")
+			report("HTTP  router/baseline CPU/request", bc, n, "min")
+		}' "$WORK/rounds.tsv"
 }
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
@@ -185,16 +248,21 @@ main() {
 	echo "building backend and router harness" >&2
 	(cd "$ROOT" && go build -o "$WORK/backend" ./bench/router/backend && go build -o "$WORK/proxy" ./bench/router/proxy)
 
-	local backend nginx_addr router
+	local backend nginx_addr nginx_tls router
+	make_cert
 	start backend "$WORK/backend" -size "$BODY_SIZE"
 	backend=$backend_ADDR
 	nginx_addr="127.0.0.1:$(free_port)"
-	write_nginx_conf "$nginx_addr" "$backend"
+	nginx_tls="127.0.0.1:$(free_port)"
+	write_nginx_conf "$nginx_addr" "$backend" "$nginx_tls"
 	nginx -p "$WORK/nginx" -c "$WORK/nginx.conf" -g 'daemon off;' 2>"$WORK/nginx.err" &
 	local nginx_pid=$!
 	PIDS+=("$nginx_pid")
 	start router "$WORK/proxy" -target "$backend"
 	router=$router_ADDR
+	if [[ $HTTPS == 1 ]]; then
+		start router_tls "$WORK/proxy" -target "$backend" -cert "$WORK/cert.pem" -key "$WORK/key.pem"
+	fi
 	if [[ -n $BASELINE ]]; then
 		start baseline "$BASELINE" -target "$backend"
 	fi
@@ -209,11 +277,16 @@ main() {
 	sample_rss "$router_PID" "$WORK/rss" &
 	local sampler=$!
 	for _ in $(seq "$ROUNDS"); do
+		ROUND=$((ROUND + 1))
 		bench DIRECT "http://$backend/"
 		bench NGINX "http://$nginx_addr/" "${nginx_pids[@]}"
 		bench ROUTER "http://$router/" "$router_PID"
 		if [[ -n $BASELINE ]]; then
 			bench BASELINE "http://$baseline_ADDR/" "$baseline_PID"
+		fi
+		if [[ $HTTPS == 1 ]]; then
+			bench NGINX_TLS "https://$nginx_tls/" "${nginx_pids[@]}"
+			bench ROUTER_TLS "https://$router_tls_ADDR/" "$router_tls_PID"
 		fi
 	done
 	kill "$sampler" 2>/dev/null || true
@@ -230,6 +303,12 @@ main() {
 	echo "router/nginx:  throughput $(ratio "$ROUTER_RPS" "$NGINX_RPS")  p50 $(ratio "$ROUTER_P50" "$NGINX_P50")  p99 $(ratio "$ROUTER_P99" "$NGINX_P99")"
 	echo "router/direct: throughput $(ratio "$ROUTER_RPS" "$DIRECT_RPS")  p50 $(ratio "$ROUTER_P50" "$DIRECT_P50")  p99 $(ratio "$ROUTER_P99" "$DIRECT_P99")"
 	echo "router/nginx:  CPU per request $(ratio "$ROUTER_CPU" "$NGINX_CPU")"
+	if [[ $HTTPS == 1 ]]; then
+		printf '%-8s %12.0f %10.3f %10.3f %14s\n' nginx-tls "$NGINX_TLS_RPS" "$NGINX_TLS_P50" "$NGINX_TLS_P99" "$NGINX_TLS_CPU"
+		printf '%-8s %12.0f %10.3f %10.3f %14s\n' rtr-tls "$ROUTER_TLS_RPS" "$ROUTER_TLS_P50" "$ROUTER_TLS_P99" "$ROUTER_TLS_CPU"
+		echo "HTTPS router/nginx (best rounds): throughput $(ratio "$ROUTER_TLS_RPS" "$NGINX_TLS_RPS")  p99 $(ratio "$ROUTER_TLS_P99" "$NGINX_TLS_P99")  CPU per request $(ratio "$ROUTER_TLS_CPU" "$NGINX_TLS_CPU")"
+	fi
+	round_ratios
 	echo "router RSS at load: $((rss_kb / 1024)) MB (VmRSS peak ${rss_kb} kB)"
 }
 

@@ -91,7 +91,7 @@ func (a *app) deploymentResult(p *printer, d *control.Deployment) error {
 	} else {
 		switch {
 		case d.Status.Released():
-			p.line("✔ %s: production http://%s serves the new revision", d.ID, d.Config.Service.ProductionListener)
+			p.line("✔ %s: production %s serves the new revision", d.ID, d.Config.Service.ProductionURL())
 			if d.Status == control.DeploymentBaking {
 				p.line("  original kept warm until %s: `greenlight rollback %s` moves production back at once", d.TerminationDue.Local().Format("15:04:05"), d.ID)
 			}

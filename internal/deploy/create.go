@@ -80,7 +80,7 @@ func BlueGreenConfig(def *manifest.Definition, app, group, driver string, appspe
 		return Config{}, fmt.Errorf("deployment group %s/%s: unknown deployment config %q", app, group, g.DeploymentConfig)
 	}
 	cfg := Config{
-		Service:          serviceConfig(svc, driver),
+		Service:          serviceConfig(def, svc, driver),
 		DeploymentConfig: dc,
 		ReadyAction:      cmp.Or(g.DeploymentReady.ActionOnTimeout, manifest.ReadyContinue),
 		ReadyWait:        g.DeploymentReady.WaitTime,
@@ -118,19 +118,20 @@ func StandardConfig(def *manifest.Definition, service, driver string) (Config, e
 		return Config{}, fmt.Errorf("service %q is not defined in %s", service, def.Path)
 	}
 	return Config{
-		Service:          serviceConfig(svc, driver),
+		Service:          serviceConfig(def, svc, driver),
 		DeploymentConfig: manifest.BuiltinDeploymentConfigs["CodeDeployDefault.ECSAllAtOnce"],
 		InstallTimeout:   jsontime.Duration(DefaultInstallTimeout),
 	}, nil
 }
 
-func serviceConfig(svc *manifest.Service, driver string) ServiceConfig {
+func serviceConfig(def *manifest.Definition, svc *manifest.Service, driver string) ServiceConfig {
 	return ServiceConfig{
 		Name:                svc.Name,
 		Driver:              driver,
 		DesiredCount:        max(svc.DesiredCount, 1),
 		ProductionListener:  svc.Listeners.Production,
 		TestListener:        svc.Listeners.Test,
+		Listeners:           routerListeners(svc.Listeners, def.Dir),
 		HealthCheck:         svc.HealthCheck,
 		DeregistrationDelay: svc.DeregistrationDelay,
 		ProcessCommand:      svc.Process.Command,

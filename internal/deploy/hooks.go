@@ -69,14 +69,11 @@ func (r *run) hookEnv(event string) []string {
 		"GREENLIGHT_DEPLOYMENT_GROUP=" + d.Group,
 		"GREENLIGHT_SERVICE=" + svc.Name,
 		"GREENLIGHT_COMMIT_ID=" + d.Revision.CommitID,
-		"GREENLIGHT_PRODUCTION_URL=http://" + svc.ProductionListener,
+		"GREENLIGHT_PRODUCTION_URL=" + svc.ProductionURL(),
 	}
 	// The test URL reaches the replacement: through the test listener once it routes
 	// there, else straight to a replacement task.
-	testURL := ""
-	if svc.TestListener != "" {
-		testURL = "http://" + svc.TestListener
-	}
+	testURL := svc.TestURL()
 	if (svc.TestListener == "" || d.Step(StepAllowTestTraffic) == nil || d.Step(StepAllowTestTraffic).Status == StepPending) && len(d.ReplacementTasks) > 0 {
 		testURL = "http://" + d.ReplacementTasks[0].Address
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/greenlight-ci/greenlight/internal/jsontime"
 
 	"github.com/greenlight-ci/greenlight/internal/manifest"
+	"github.com/greenlight-ci/greenlight/internal/routing"
 )
 
 // Kind is the deployment strategy.
@@ -189,14 +190,15 @@ type Config struct {
 
 // ServiceConfig is the part of a service definition a deployment needs.
 type ServiceConfig struct {
-	Name                string               `json:"name"`
-	Driver              string               `json:"driver"` // resolved: docker or process
-	DesiredCount        int                  `json:"desired_count"`
-	ProductionListener  string               `json:"production_listener"`
-	TestListener        string               `json:"test_listener,omitempty"`
-	HealthCheck         manifest.HealthCheck `json:"health_check"`
-	DeregistrationDelay jsontime.Duration    `json:"deregistration_delay"`
-	ProcessCommand      []string             `json:"process_command,omitempty"`
+	Name                string                `json:"name"`
+	Driver              string                `json:"driver"` // resolved: docker or process
+	DesiredCount        int                   `json:"desired_count"`
+	ProductionListener  string                `json:"production_listener"`
+	TestListener        string                `json:"test_listener,omitempty"`
+	Listeners           routing.ListenerSpecs `json:"listeners,omitzero"` // protocols, certificates, limits
+	HealthCheck         manifest.HealthCheck  `json:"health_check"`
+	DeregistrationDelay jsontime.Duration     `json:"deregistration_delay"`
+	ProcessCommand      []string              `json:"process_command,omitempty"`
 }
 
 // Task is one running task of a task set.

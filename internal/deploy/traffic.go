@@ -27,6 +27,7 @@ func baseSpec(cur *routing.ServiceSpec, cfg ServiceConfig) routing.ServiceSpec {
 		Name:               cfg.Name,
 		ProductionListener: cfg.ProductionListener,
 		TestListener:       cfg.TestListener,
+		Listeners:          cfg.Listeners,
 		HealthCheck: routing.HealthCheck{
 			Path:               cfg.HealthCheck.Path,
 			Interval:           jsontime.Duration(cfg.HealthCheck.Interval),

@@ -54,6 +54,8 @@ func FuzzParseDefinition(f *testing.F) {
 	addTestdata(f, "greenlight.yaml")
 	f.Add([]byte(minimal))
 	f.Add([]byte(minimal + "retention: {builds: 3, artifacts: 7d, logs: 12h, events: forever, keep_executions: 0}\n"))
+	f.Add([]byte(minimal + "services:\n  s:\n    listeners:\n      production: {address: \"0.0.0.0:7443\", protocol: HTTPS, certificates: [{cert_file: a, key_file: b}], redirect_http: \":7080\", hsts: {max_age: 1h, preload: true}, max_request_body: 1MiB}\n      test: {address: \"127.0.0.1:7081\", h2c: true, max_request_body: 5}\n"))
+	f.Add([]byte(minimal + "services:\n  s:\n    listeners:\n      production: {address: \":443\", protocol: HTTPS, acme: {domains: [a.example.com], email: x, directory_url: \"https://ca/dir\", cache_dir: c, ca_file: f}}\n"))
 	f.Add([]byte("version: 1\npipeline: {name: p, stages: [{name: a, actions: [{name: x, category: Source, provider: Git}]}]}\n"))
 	f.Add([]byte("a: &x [*x]\n"))
 	f.Add([]byte(withTriggers("    - {provider_type: CodeStarSourceConnection, git_configuration: {source_action_name: Src, push: [{branches: {includes: [\"a[!b]{c,d}**\"]}}]}}\n")))

@@ -3,6 +3,7 @@ package manifest
 import (
 	"fmt"
 	"maps"
+	"math"
 	"net"
 	"slices"
 	"strconv"
@@ -37,18 +38,159 @@ func (d *decoder) service(name string, keyPos Pos, n *node) *Service {
 }
 
 func (d *decoder) listeners(n *node, l *Listeners) {
-	addr := func(key string, dst *string) func(v *node) {
-		return func(v *node) {
-			s, ok := d.name(v, key)
-			if ok && d.checkAddress(v, key, s) {
-				*dst = s
+	d.object(n, "listeners", l,
+		req("production", func(v *node) { l.Production = d.listener(v, "production", &l.ProductionOptions) }),
+		opt("test", func(v *node) { l.Test = d.listener(v, "test", &l.TestOptions) }),
+	)
+}
+
+// listener decodes a listener: an address ("127.0.0.1:8080", plain HTTP), or
+// a mapping with the address and the listener's options.
+func (d *decoder) listener(n *node, key string, opts *Listener) string {
+	*opts = Listener{Protocol: ProtocolHTTP, Pos: n.pos}
+	if n.kind != kindMap {
+		return d.address(n, key)
+	}
+	addr := ""
+	d.object(n, key+" listener", opts,
+		req("address", func(v *node) { addr = d.address(v, "address") }),
+		opt("protocol", func(v *node) { opts.Protocol, _ = d.enum(v, "protocol", ProtocolHTTP, ProtocolHTTPS) }),
+		opt("certificates", func(v *node) { opts.Certificates = d.certificates(v) }),
+		opt("acme", func(v *node) { opts.ACME = d.acme(v) }),
+		opt("redirect_http", func(v *node) { opts.RedirectHTTP = d.address(v, "redirect_http") }),
+		opt("hsts", func(v *node) { opts.HSTS = d.hsts(v) }),
+		opt("h2c", func(v *node) { opts.H2C, _ = d.boolean(v, "h2c") }),
+		opt("max_request_body", func(v *node) { opts.MaxRequestBody, _ = d.size(v, "max_request_body") }),
+	)
+	d.checkListener(n, key, addr, opts)
+	return addr
+}
+
+// address decodes a host:port address; "" when it is not one.
+func (d *decoder) address(v *node, key string) string {
+	s, ok := d.name(v, key)
+	if ok && d.checkAddress(v, key, s) {
+		return s
+	}
+	return ""
+}
+
+func (d *decoder) certificates(n *node) []Certificate {
+	var out []Certificate
+	d.list(n, "certificates", func(i int, v *node) {
+		c := Certificate{Pos: v.pos}
+		d.object(v, fmt.Sprintf("certificates[%d]", i), &c,
+			req("cert_file", func(v *node) { c.CertFile, _ = d.name(v, "cert_file") }),
+			req("key_file", func(v *node) { c.KeyFile, _ = d.name(v, "key_file") }),
+		)
+		out = append(out, c)
+	})
+	if n.kind == kindSeq && len(n.items) == 0 {
+		d.errorf(n.pos, "certificates: want at least one {cert_file, key_file}")
+	}
+	return out
+}
+
+func (d *decoder) acme(n *node) *ACME {
+	a := &ACME{}
+	d.object(n, "acme", a,
+		req("domains", func(v *node) {
+			a.Domains = d.strings(v, "domains", a)
+			for i, dom := range a.Domains {
+				if !isHostname(dom) || !strings.Contains(dom, ".") {
+					d.errorf(d.at(a, fmt.Sprintf("domains[%d]", i), v.pos), "domains: %q is not a public host name (like www.example.com)", clip(dom))
+				}
 			}
+			if v.kind == kindSeq && len(v.items) == 0 {
+				d.errorf(v.pos, "domains: want at least one host name")
+			}
+		}),
+		opt("email", func(v *node) { a.Email, _ = d.name(v, "email") }),
+		opt("directory_url", func(v *node) {
+			if s, ok := d.name(v, "directory_url"); ok {
+				if !strings.HasPrefix(s, "https://") && !strings.HasPrefix(s, "http://") {
+					d.errorf(v.pos, "directory_url: %q is not an http(s) URL", clip(s))
+				}
+				a.DirectoryURL = s
+			}
+		}),
+		opt("cache_dir", func(v *node) { a.CacheDir, _ = d.name(v, "cache_dir") }),
+		opt("ca_file", func(v *node) { a.CAFile, _ = d.name(v, "ca_file") }),
+	)
+	return a
+}
+
+func (d *decoder) hsts(n *node) *HSTS {
+	h := &HSTS{MaxAge: Duration(365 * 24 * time.Hour)}
+	d.object(n, "hsts", h,
+		opt("max_age", func(v *node) { h.MaxAge, _ = d.durationIn(v, "max_age", 0, 2*365*24*time.Hour) }),
+		opt("include_subdomains", func(v *node) { h.IncludeSubdomains, _ = d.boolean(v, "include_subdomains") }),
+		opt("preload", func(v *node) { h.Preload, _ = d.boolean(v, "preload") }),
+	)
+	return h
+}
+
+// checkListener checks the options that depend on each other.
+func (d *decoder) checkListener(n *node, key, addr string, l *Listener) {
+	if l.Protocol == ProtocolHTTPS {
+		if len(l.Certificates) == 0 && l.ACME == nil {
+			d.errorf(d.at(l, "protocol", n.pos), "%s: protocol HTTPS needs certificates or acme", key)
+		}
+		if l.H2C {
+			d.errorf(d.at(l, "h2c", n.pos), "h2c: only for protocol HTTP (HTTPS negotiates HTTP/2 by ALPN)")
+		}
+		if l.RedirectHTTP != "" && l.RedirectHTTP == addr {
+			d.errorf(d.at(l, "redirect_http", n.pos), "redirect_http: %s is the listener's own address", addr)
+		}
+		return
+	}
+	for _, k := range []string{"certificates", "acme", "redirect_http", "hsts"} {
+		if p, ok := d.where[posKey{l, k}]; ok {
+			d.errorf(p, "%s: only for protocol HTTPS (add protocol: HTTPS)", k)
 		}
 	}
-	d.object(n, "listeners", l,
-		req("production", addr("production", &l.Production)),
-		opt("test", addr("test", &l.Test)),
-	)
+}
+
+// size decodes a byte count: an integer, or a number with a unit (KB, MB, GB,
+// KiB, MiB, GiB).
+func (d *decoder) size(n *node, what string) (int64, bool) {
+	if n.kind == kindInt {
+		if n.i < 0 {
+			d.errorf(n.pos, "%s: %d must not be negative", what, n.i)
+			return 0, false
+		}
+		return n.i, true
+	}
+	s, ok := d.str(n, what)
+	if !ok {
+		return 0, false
+	}
+	v, ok := parseSize(s)
+	if !ok {
+		d.errorf(n.pos, "%s: invalid size %q (write bytes, or a number with KB, MB, GB, KiB, MiB or GiB)", what, clip(s))
+	}
+	return v, ok
+}
+
+var sizeUnits = []struct {
+	suffix string
+	factor int64
+}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"B", 1}}
+
+func parseSize(s string) (int64, bool) {
+	s = strings.TrimSpace(s)
+	factor := int64(1)
+	for _, u := range sizeUnits {
+		if rest, ok := strings.CutSuffix(s, u.suffix); ok {
+			s, factor = strings.TrimSpace(rest), u.factor
+			break
+		}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < 0 || n > math.MaxInt64/factor {
+		return 0, false
+	}
+	return n * factor, true
 }
 
 func (d *decoder) checkAddress(v *node, key, s string) bool {
@@ -159,36 +301,52 @@ func (d *decoder) process(n *node) ProcessConfig {
 	return pc
 }
 
-// validateListeners rejects two listeners on one address; a wildcard host
-// (0.0.0.0, ::, empty) takes its port on every address.
+// validateListeners rejects two listeners (or redirect listeners) on one
+// address; a wildcard host (0.0.0.0, ::, empty) takes its port on every
+// address.
 func (d *decoder) validateListeners(def *Definition) {
-	type listener struct {
-		host, port, owner string
-		pos               Pos
-	}
-	var seen []listener
+	var seen []boundAddress
 	for _, name := range slices.Sorted(maps.Keys(def.Services)) {
-		s := def.Services[name]
-		for _, kind := range []string{"production", "test"} {
-			addr := s.Listeners.Production
-			if kind == "test" {
-				addr = s.Listeners.Test
-			}
-			host, port, err := net.SplitHostPort(addr)
-			if addr == "" || err != nil {
+		for _, b := range d.serviceAddresses(name, def.Services[name]) {
+			host, port, err := net.SplitHostPort(b.addr)
+			if b.addr == "" || err != nil {
 				continue
 			}
-			l := listener{host: strings.ToLower(host), port: port, owner: fmt.Sprintf("service %q %s listener", name, kind), pos: d.at(&s.Listeners, kind, s.Pos)}
-			i := slices.IndexFunc(seen, func(o listener) bool {
-				return o.port == l.port && (o.host == l.host || isWildcard(o.host) || isWildcard(l.host))
+			b.host, b.port = strings.ToLower(host), port
+			i := slices.IndexFunc(seen, func(o boundAddress) bool {
+				return o.port == b.port && (o.host == b.host || isWildcard(o.host) || isWildcard(b.host))
 			})
 			if i >= 0 {
-				d.errorf(l.pos, "%s: %s is already taken by the %s (line %d)", kind, addr, seen[i].owner, seen[i].pos.Line)
+				d.errorf(b.pos, "%s: %s is already taken by the %s (line %d)", b.key, b.addr, seen[i].owner, seen[i].pos.Line)
 				continue
 			}
-			seen = append(seen, l)
+			seen = append(seen, b)
 		}
 	}
+}
+
+// boundAddress is one address a service's listeners bind.
+type boundAddress struct {
+	addr, key, owner, host, port string
+	pos                          Pos
+}
+
+func (d *decoder) serviceAddresses(name string, s *Service) []boundAddress {
+	l := &s.Listeners
+	out := []boundAddress{
+		{addr: l.Production, key: "production", owner: fmt.Sprintf("service %q production listener", name), pos: d.at(l, "production", s.Pos)},
+		{addr: l.Test, key: "test", owner: fmt.Sprintf("service %q test listener", name), pos: d.at(l, "test", s.Pos)},
+	}
+	for _, o := range []struct {
+		kind string
+		opts *Listener
+	}{{"production", &l.ProductionOptions}, {"test", &l.TestOptions}} {
+		if o.opts.RedirectHTTP != "" {
+			out = append(out, boundAddress{addr: o.opts.RedirectHTTP, key: "redirect_http",
+				owner: fmt.Sprintf("service %q %s listener's redirect_http", name, o.kind), pos: d.at(o.opts, "redirect_http", s.Pos)})
+		}
+	}
+	return out
 }
 
 func isWildcard(host string) bool { return host == "" || host == "0.0.0.0" || host == "::" }

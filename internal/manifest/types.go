@@ -178,10 +178,56 @@ type Service struct {
 	Pos                 Pos           `json:"-"`
 }
 
-// Listeners are loopback addresses ("127.0.0.1:8080") the router serves the service on.
+// Listeners are the addresses ("127.0.0.1:8080", loopback unless the operator
+// says otherwise) the router serves the service on, with their options when a
+// listener is written in the long form ({address: ..., protocol: HTTPS, ...}).
 type Listeners struct {
-	Production string `json:"production"`
-	Test       string `json:"test,omitempty"`
+	Production        string   `json:"production"`
+	Test              string   `json:"test,omitempty"`
+	ProductionOptions Listener `json:"production_options,omitzero"`
+	TestOptions       Listener `json:"test_options,omitzero"`
+}
+
+// Listener protocols, as an ALB's listener names them.
+const (
+	ProtocolHTTP  = "HTTP"
+	ProtocolHTTPS = "HTTPS"
+)
+
+// Listener is how one listener speaks to clients (the long form's keys).
+type Listener struct {
+	Protocol       string        `json:"protocol,omitempty"` // HTTP (default) or HTTPS
+	Certificates   []Certificate `json:"certificates,omitempty"`
+	ACME           *ACME         `json:"acme,omitempty"`
+	RedirectHTTP   string        `json:"redirect_http,omitempty"` // address answering plain HTTP with a redirect to this listener
+	HSTS           *HSTS         `json:"hsts,omitempty"`
+	H2C            bool          `json:"h2c,omitempty"`
+	MaxRequestBody int64         `json:"max_request_body,omitempty"` // bytes; 0: no limit
+	Pos            Pos           `json:"-"`
+}
+
+// Certificate is a PEM certificate chain and its key; relative paths are from
+// the directory of greenlight.yaml.
+type Certificate struct {
+	CertFile string `json:"cert_file"`
+	KeyFile  string `json:"key_file"`
+	Pos      Pos    `json:"-"`
+}
+
+// ACME obtains certificates from an ACME CA for public host names.
+type ACME struct {
+	Domains      []string `json:"domains"`
+	Email        string   `json:"email,omitempty"`
+	DirectoryURL string   `json:"directory_url,omitempty"` // default Let's Encrypt
+	CacheDir     string   `json:"cache_dir,omitempty"`     // default .greenlight/acme beside greenlight.yaml
+	CAFile       string   `json:"ca_file,omitempty"`       // PEM roots to trust for the CA's API
+}
+
+// HSTS is a Strict-Transport-Security policy.
+type HSTS struct {
+	MaxAge            Duration `json:"max_age"`
+	IncludeSubdomains bool     `json:"include_subdomains,omitempty"`
+	Preload           bool     `json:"preload,omitempty"`
 }
 
 // HealthCheck follows an ALB target group's health check settings.

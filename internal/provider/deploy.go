@@ -243,7 +243,7 @@ func outcomeOf(d *deploy.Deployment) pipeline.Outcome {
 		data["rollback_restore_ms"] = d.Rollback.Restore.D().Milliseconds()
 		data["rollback_detection_ms"] = d.Rollback.Detection.D().Milliseconds()
 	}
-	url := "http://" + d.Config.Service.ProductionListener
+	url := d.Config.Service.ProductionURL()
 	switch d.Status {
 	case deploy.StatusBaking:
 		return pipeline.Outcome{Status: pipeline.Succeeded, ExternalURL: url, Data: data,

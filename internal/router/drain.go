@@ -71,7 +71,13 @@ func (s *service) shutdown(ctx context.Context) error {
 	}
 	s.publish()
 	listeners := []*listener{s.prod, s.test}
+	redirects := []*redirectServer{s.prodRedirect, s.testRedirect}
 	s.mu.Unlock()
+	for _, rs := range redirects {
+		if rs != nil {
+			go rs.retire(time.Second)
+		}
+	}
 
 	var wg sync.WaitGroup
 	for _, l := range listeners {
@@ -89,6 +95,7 @@ func (s *service) shutdown(ctx context.Context) error {
 	}
 	s.cancel() // cuts whatever drain is left and stops health checks
 	<-drained
+	waitListeners(ctx, &wg)
 	for _, l := range listeners {
 		if l != nil {
 			l.close()
@@ -102,4 +109,25 @@ func (s *service) shutdown(ctx context.Context) error {
 	}
 	s.mu.Unlock()
 	return err
+}
+
+// listenerGrace bounds the wait for the listeners' graceful shutdown once
+// nothing is in flight: the last responses net/http serves (HTTP/2 streams
+// above all) are written after the request stops counting against its
+// target, and HTTP/2 connections end after their GOAWAY.
+const listenerGrace = 5 * time.Second
+
+func waitListeners(ctx context.Context, wg *sync.WaitGroup) {
+	done := make(chan struct{})
+	go func() {
+		wg.Wait()
+		close(done)
+	}()
+	timer := time.NewTimer(listenerGrace)
+	defer timer.Stop()
+	select {
+	case <-done:
+	case <-ctx.Done():
+	case <-timer.C:
+	}
 }

@@ -21,6 +21,12 @@ import (
 // target is replaced; old backends are shut down only once the router reports
 // them drained. Every response must be a 200.
 func TestZeroFailedRequestsWhileFlippingAndReplacing(t *testing.T) {
+	for _, v := range protocolVariants {
+		t.Run(v.name, func(t *testing.T) { zeroFailedWhileFlipping(t, v) })
+	}
+}
+
+func zeroFailedWhileFlipping(t *testing.T, v protocolVariant) {
 	r := newTestRouter(t)
 	gen := 0
 	newBackend := func(color string) *backend {
@@ -30,10 +36,11 @@ func TestZeroFailedRequestsWhileFlippingAndReplacing(t *testing.T) {
 	blue, green := newBackend("blue"), newBackend("green")
 	spec := twoGroupSpec("zero", []TargetSpec{blue.target(blue.name)}, []TargetSpec{green.target(green.name)})
 	spec.DeregistrationDelay = Duration(10 * time.Second)
+	client, scheme := v.prepare(t, &spec)
 	st := mustApply(t, r, spec)
 	waitState(t, r, "zero", blue.name, TargetHealthy)
 	waitState(t, r, "zero", green.name, TargetHealthy)
-	url := "http://" + st.ProductionAddress + "/"
+	url := scheme + st.ProductionAddress + "/"
 
 	var stop atomic.Bool
 	var ok, failed atomic.Int64
@@ -41,7 +48,7 @@ func TestZeroFailedRequestsWhileFlippingAndReplacing(t *testing.T) {
 	var load sync.WaitGroup
 	for range 6 {
 		load.Go(func() {
-			c := newClient()
+			c := client()
 			for !stop.Load() {
 				resp, err := c.Get(url)
 				if err == nil {

@@ -41,25 +41,37 @@ func serveRaw(c net.Conn, response string) {
 	r := h1.NewReader(c, make([]byte, 4096), 64<<10)
 	w := bufio.NewWriter(c)
 	var q h1.Request
-	for {
-		n, err := h1.ReadHead(r, nil)
-		if err != nil {
+	for readRequest(r, &q) {
+		if err := skipBody(r, &q); err != nil {
 			return
-		}
-		if err := h1.ParseRequest(r.Buffered()[:n], &q); err != nil {
-			return
-		}
-		r.Discard(n)
-		if q.ContentLength > 0 {
-			if err := h1.CopyFixed(bufio.NewWriter(io.Discard), r, q.ContentLength); err != nil {
-				return
-			}
 		}
 		_, _ = w.WriteString(response)
 		if w.Flush() != nil || q.Close {
 			return
 		}
 	}
+}
+
+// readRequest reads and parses the next request head from r, for test
+// targets; false when there is none (or it is not valid).
+func readRequest(r *h1.Reader, q *h1.Request) bool {
+	n, err := h1.ReadHead(r, nil)
+	if err != nil || h1.ParseRequest(r.Buffered()[:n], q) != nil {
+		return false
+	}
+	r.Discard(n)
+	return true
+}
+
+// skipBody reads the body of q, if any, for test targets.
+func skipBody(r *h1.Reader, q *h1.Request) error {
+	switch {
+	case q.Chunked:
+		return h1.CopyChunked(bufio.NewWriter(io.Discard), r)
+	case q.ContentLength > 0:
+		return h1.CopyFixed(bufio.NewWriter(io.Discard), r, q.ContentLength)
+	}
+	return nil
 }
 
 // rawGets sends GETs on keep-alive connections, one per parallel goroutine,

@@ -88,7 +88,7 @@ func (c *frontConn) forwardTo(t *target, start time.Time) bool {
 	}
 	replayable := c.req.Idempotent() && !ex.streamBody
 	for attempt := 1; ; attempt++ {
-		up, err := t.upstreams.get(c.front.svc.ctx, attempt == maxAttempts, !replayable)
+		up, err := t.upstreams.get(c.front.svc.ctx, attempt == maxAttempts)
 		if err != nil {
 			return c.targetFailed(&ex, err)
 		}
@@ -126,13 +126,15 @@ func (c *frontConn) exchange(ex *exchange) (keep, retry bool) {
 	c.cc.setUpstream(up)
 	c.watch.gone = false
 	up.r.ResetCount()
+	// Only reads need a deadline here: a write that waits has its own idle
+	// timeout (rawSocket), and no write deadline is ever left set.
 	if ex.streamBody {
 		// The response header timeout starts once the body is sent (copier).
-		_ = up.conn.SetDeadline(time.Time{})
+		_ = up.conn.SetReadDeadline(time.Time{})
 	} else {
-		_ = up.conn.SetDeadline(time.Now().Add(opts.responseHeaderTimeout))
+		_ = up.conn.SetReadDeadline(time.Now().Add(opts.responseHeaderTimeout))
 	}
-	writeRequestHead(up.w, &c.req, c.remoteIP, c.front.port)
+	writeRequestHead(up.w, &c.req, c.remoteIP, c.front.port, c.cfg.proto)
 	var err error
 	if ex.streamBody {
 		c.copier.start(c, up, opts.responseHeaderTimeout)
@@ -186,7 +188,8 @@ func (c *frontConn) beforeResponseRead(int) error {
 }
 
 // exchangeFailed ends an exchange that got no response head: the client is
-// gone, or the request goes again, or the router answers 502 or 504.
+// gone, or its body failed (400, 408, 413), or the request goes again, or the
+// router answers 502 or 504.
 func (c *frontConn) exchangeFailed(ex *exchange, err error) (keep, retry bool) {
 	c.watch.stop()
 	copyErr, copyDone := c.copier.finish(c, ex.up, 0)
@@ -194,13 +197,14 @@ func (c *frontConn) exchangeFailed(ex *exchange, err error) (keep, retry bool) {
 	gotBytes := ex.up.r.BytesRead() > 0
 	ex.t.upstreams.discard(ex.up)
 	rec := ex.t.group.rec
+	if status := bodyFault(copyErr); status != 0 {
+		rec.Record(metrics.Outcome{Status: status, Latency: -1})
+		c.answerAndClose(status)
+		return false, false
+	}
 	var re *h1.ReadError
 	switch {
-	case errors.As(copyErr, &re) && errors.Is(re, h1.ErrMalformed):
-		rec.Record(metrics.Outcome{Status: statusBadRequest, Latency: -1})
-		c.answerAndClose(statusBadRequest)
-		return false, false
-	case re != nil || c.watch.gone || aborted:
+	case errors.As(copyErr, &re) || c.watch.gone || aborted && !isTimeout(copyErr):
 		// The client went away before any response: a request without a status.
 		rec.Record(metrics.Outcome{Latency: -1})
 		return false, false
@@ -209,10 +213,10 @@ func (c *frontConn) exchangeFailed(ex *exchange, err error) (keep, retry bool) {
 		return false, true
 	}
 	status := http.StatusBadGateway
-	if errors.Is(err, os.ErrDeadlineExceeded) {
+	if isTimeout(err) || isTimeout(copyErr) {
 		status = http.StatusGatewayTimeout
 	}
-	ex.t.log.Warn("proxy error", "status", status, "err", err)
+	ex.t.log.Warn("proxy error", "status", status, "err", err, "body_err", copyErr)
 	rec.Record(metrics.Outcome{Status: status, Latency: -1})
 	keep = c.answer(status, time.Now())
 	if !copyDone {
@@ -221,6 +225,26 @@ func (c *frontConn) exchangeFailed(ex *exchange, err error) (keep, retry bool) {
 	}
 	return keep, false
 }
+
+// bodyFault is the router's answer to a request body that failed on the
+// client's side: 400 when malformed, 408 when it stalled past the body
+// timeout, 413 when over the listener's limit; 0 for any other error.
+func bodyFault(err error) int {
+	var re *h1.ReadError
+	switch {
+	case !errors.As(err, &re):
+		return 0
+	case errors.Is(re, h1.ErrMalformed):
+		return statusBadRequest
+	case errors.Is(re, os.ErrDeadlineExceeded):
+		return statusRequestTimeout
+	case errors.Is(re, h1.ErrBodyTooLarge):
+		return statusBodyTooLarge
+	}
+	return 0
+}
+
+func isTimeout(err error) bool { return err != nil && errors.Is(err, os.ErrDeadlineExceeded) }
 
 // targetFailed answers for a target that could not be reached.
 func (c *frontConn) targetFailed(ex *exchange, err error) bool {
@@ -249,10 +273,13 @@ func (c *frontConn) relayResponse(ex *exchange, headLen int) bool {
 	c.copier.headRead()
 	closeClient := c.req.Close || c.front.closing.Load()
 	if framing != h1.NoBody && (framing != h1.Fixed || int64(len(up.r.Buffered())-headLen) < p.ContentLength) {
-		_ = up.conn.SetDeadline(time.Time{}) // the body may stream for as long as it likes
+		// The body may stream for as long as it likes, as long as it moves.
+		_ = up.conn.SetReadDeadline(time.Time{})
+		up.sock.setReadIdle(c.front.svc.router.transport.responseHeaderTimeout)
+		defer up.sock.setReadIdle(0)
 	}
 	w := c.writer()
-	writeResponseHead(w, p, c.front.svc.router.dates.lineFor(now), framing, closeClient)
+	writeResponseHead(w, p, c.front.svc.router.dates.lineFor(now), c.cfg.hsts, framing, closeClient)
 	up.r.Discard(headLen)
 	var err error
 	switch framing {
@@ -290,6 +317,12 @@ func (c *frontConn) relayResponse(ex *exchange, headLen int) bool {
 // the connection's goroutine waits for the response: a target may answer
 // before the body is all sent (an echo, an early error), and must not wait on
 // the router for it. Only the connection's goroutine calls its methods.
+//
+// Every wait is bounded: a read from the client by the body timeout (reset
+// by every byte), a write to the target by the target timeout. When the
+// client side fails (gone, stalled, malformed, over the limit) or the target
+// stops reading, the copier ends the exchange with the target, so that the
+// connection's goroutine stops waiting for a response that cannot come.
 type bodyCopier struct {
 	running  bool // started and not stopped
 	finished bool // the goroutine has ended, with err
@@ -298,36 +331,47 @@ type bodyCopier struct {
 
 	mu       sync.Mutex
 	response bool // the response head came: the goroutine must not set a deadline
+	cutting  bool // finish cuts the copy short: the goroutine's error is the cut's
 }
+
+// errBodyCut is a copy finish cut short.
+var errBodyCut = errors.New("request body copy cut short")
 
 func (b *bodyCopier) start(c *frontConn, up *upstreamConn, headerTimeout time.Duration) {
 	if b.done == nil {
 		b.done = make(chan error, 1)
 	}
-	b.running, b.finished, b.err, b.response = true, false, nil, false
-	chunked, length := c.req.Chunked, c.req.ContentLength
-	go func() {
-		var err error
-		if chunked {
-			err = h1.CopyChunked(up.w, &c.r)
-		} else {
-			err = h1.CopyFixed(up.w, &c.r, length)
-		}
-		if err == nil {
-			err = up.w.Flush()
-		}
-		var re *h1.ReadError
-		if errors.As(err, &re) && !errors.Is(err, os.ErrDeadlineExceeded) {
-			c.cc.abortUpstream() // the client went away, or sent a broken body
-		}
-		b.mu.Lock()
-		if err == nil && !b.response {
-			// The request is sent: the response header timeout starts.
-			_ = up.conn.SetReadDeadline(time.Now().Add(headerTimeout))
-		}
-		b.mu.Unlock()
-		b.done <- err
-	}()
+	b.running, b.finished, b.err, b.response, b.cutting = true, false, nil, false, false
+	// The head's deadline gives way to the body's idle timeout.
+	_ = c.conn.SetReadDeadline(time.Time{})
+	c.sock.setReadIdle(c.front.opts.bodyTimeout)
+	go func() { b.done <- b.copy(c, up, headerTimeout) }()
+}
+
+// copy runs on the copier's goroutine.
+func (b *bodyCopier) copy(c *frontConn, up *upstreamConn, headerTimeout time.Duration) error {
+	var err error
+	if c.req.Chunked {
+		err = h1.CopyChunkedLimit(up.w, &c.r, c.cfg.bodyLimit())
+	} else {
+		err = h1.CopyFixed(up.w, &c.r, c.req.ContentLength)
+	}
+	if err == nil {
+		err = up.w.Flush()
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var re *h1.ReadError
+	switch {
+	case b.cutting && err != nil:
+		return errBodyCut
+	case err == nil && !b.response:
+		// The request is sent: the response header timeout starts.
+		_ = up.conn.SetReadDeadline(time.Now().Add(headerTimeout))
+	case errors.As(err, &re), isTimeout(err):
+		c.cc.abortUpstream() // the client went away or stalled, or the target stopped reading
+	}
+	return err
 }
 
 // poll reports whether the goroutine has ended.
@@ -369,14 +413,36 @@ func (b *bodyCopier) finish(c *frontConn, up *upstreamConn, grace time.Duration)
 		}
 		timer.Stop()
 	}
-	if b.finished {
-		return b.err, b.err == nil
+	if !b.finished {
+		b.mu.Lock()
+		b.cutting = true
+		b.mu.Unlock()
+		cutReads(c.conn, c.sock)
+		cutWrites(up.conn, up.sock)
+		b.err, b.finished = <-b.done, true
+		c.sock.uncutRead()
 	}
-	_ = c.conn.SetReadDeadline(aLongTimeAgo)
-	_ = up.conn.SetDeadline(aLongTimeAgo)
-	err := <-b.done
-	if errors.Is(err, os.ErrDeadlineExceeded) {
-		err = nil // the cut's doing
+	c.sock.setReadIdle(0)
+	if b.err == errBodyCut {
+		return nil, false
 	}
-	return err, false
+	return b.err, b.err == nil
+}
+
+// cutReads ends the reads of conn in progress.
+func cutReads(conn net.Conn, s *rawSocket) {
+	if s != nil {
+		s.cutRead()
+		return
+	}
+	_ = conn.SetReadDeadline(aLongTimeAgo)
+}
+
+// cutWrites ends the writes of conn in progress.
+func cutWrites(conn net.Conn, s *rawSocket) {
+	if s != nil {
+		s.cutWrite()
+		return
+	}
+	_ = conn.SetWriteDeadline(aLongTimeAgo)
 }

@@ -22,16 +22,19 @@ type front struct {
 	port    []byte // X-Forwarded-Port value
 	handoff *handoffListener
 	opts    frontOptions
+	cfg     atomic.Pointer[listenerConfig] // swapped by Apply; each connection keeps its own
 
 	closing atomic.Bool
 	mu      sync.Mutex
 	conns   map[*frontConn]struct{}
 }
 
-// frontOptions are the client-side timeouts.
+// frontOptions are the client-side limits.
 type frontOptions struct {
 	headerTimeout time.Duration // to read a request head, from its first byte
 	idleTimeout   time.Duration // to wait for the next request on a keep-alive connection
+	bodyTimeout   time.Duration // between two reads of a request body
+	sendTimeout   time.Duration // for the client to take what the router writes
 }
 
 func newFront(s *service, test bool, ln net.Listener, handoff *handoffListener) *front {

@@ -2,6 +2,7 @@ package router
 
 import (
 	"bufio"
+	"crypto/tls"
 	"errors"
 	"io"
 	"net"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/greenlight-ci/greenlight/internal/router/h1"
+	"golang.org/x/crypto/acme"
 )
 
 // Request head limits, an ALB's: a head that does not fit gets 431.
@@ -19,7 +21,10 @@ const maxRequestHead = 64 << 10
 // read a request head, route, forward, relay the response, again.
 type frontConn struct {
 	front    *front
-	conn     net.Conn    // the accepted connection, read and written as a rawSocket
+	conn     net.Conn   // the accepted connection, read and written as a rawSocket
+	sock     *rawSocket // conn's socket: idle timeouts and cuts; nil if it has none
+	tls      *tls.Conn  // conn over TLS (HTTPS listener), or nil
+	cfg      *listenerConfig
 	cc       *clientConn // cc.conn is the connection as accepted
 	remoteIP []byte      // X-Forwarded-For value for this client
 
@@ -41,8 +46,11 @@ type frontConn struct {
 }
 
 func newFrontConn(f *front, conn net.Conn) *frontConn {
-	c := &frontConn{front: f, conn: newRawSocket(conn), accepted: time.Now()}
-	c.cc = &clientConn{conn: conn, port: []string{string(f.port)}}
+	c := &frontConn{front: f, conn: newRawSocket(conn), accepted: time.Now(), cfg: f.cfg.Load()}
+	if c.sock = socketOf(c.conn); c.sock != nil {
+		c.sock.setWriteIdle(f.opts.sendTimeout)
+	}
+	c.cc = &clientConn{conn: conn, port: []string{string(f.port)}, proto: c.cfg.protoHS}
 	c.remoteIP = []byte(remoteIP(conn.RemoteAddr().String()))
 	c.watch.c = c
 	return c
@@ -51,6 +59,14 @@ func newFrontConn(f *front, conn net.Conn) *frontConn {
 func (c *frontConn) buffers() *h1Buffers { return c.front.svc.router.h1bufs }
 
 func (c *frontConn) serve() {
+	if c.cfg.tls != nil && !c.startTLS() {
+		if !c.handedOver {
+			c.front.untrack(c)
+			c.watch.close()
+			_ = c.conn.Close()
+		}
+		return
+	}
 	bufs := c.buffers()
 	c.rbuf = bufs.getSmall()
 	c.r.Reset(c.conn, *c.rbuf, maxRequestHead)
@@ -69,6 +85,34 @@ func (c *frontConn) serve() {
 		return
 	}
 	_ = c.conn.Close()
+}
+
+// startTLS makes the TLS handshake within the header timeout. It reports
+// whether the connection goes on to the fast path: HTTP/2 is handed over to
+// the listener's net/http server; an ACME TLS-ALPN-01 challenge ends with
+// its handshake.
+func (c *frontConn) startTLS() bool {
+	tc := tls.Server(c.conn, c.cfg.tls.config)
+	_ = tc.SetDeadline(time.Now().Add(c.front.opts.headerTimeout))
+	if err := tc.Handshake(); err != nil {
+		c.front.svc.log.Debug("TLS handshake", "remote", c.cc.conn.RemoteAddr(), "err", err)
+		return false
+	}
+	_ = tc.SetDeadline(time.Time{})
+	c.conn, c.tls = tc, tc
+	switch tc.ConnectionState().NegotiatedProtocol {
+	case alpnH2:
+		c.front.untrack(c)
+		c.watch.close()
+		c.handedOver = true
+		if !c.front.handoff.handOver(tc) {
+			_ = tc.Close()
+		}
+		return false
+	case acme.ALPNProto:
+		return false
+	}
+	return true
 }
 
 // lingerTime bounds how long a connection closed with input unread is drained.
@@ -107,6 +151,10 @@ func (c *frontConn) serveOne() bool {
 	err = h1.ParseRequest(c.r.Buffered()[:n], &c.req)
 	switch {
 	case err == nil && !c.req.Upgrade && !c.req.Expect:
+	case string(c.req.Method) == "PRI" && !c.cfg.spec.H2C:
+		// HTTP/2 with prior knowledge, which this listener does not take.
+		c.answerAndClose(statusVersionNotSupported)
+		return false
 	case err == nil, errors.Is(err, h1.ErrUnsupported):
 		c.handOver()
 		return false
@@ -119,6 +167,10 @@ func (c *frontConn) serveOne() bool {
 	}
 	c.r.Discard(n)
 	c.served.Add(1)
+	if limit := c.cfg.spec.MaxRequestBody; limit > 0 && c.req.ContentLength > limit {
+		c.answerAndClose(statusBodyTooLarge)
+		return false
+	}
 	return c.route() && !c.front.closing.Load()
 }
 
@@ -170,7 +222,11 @@ func (c *frontConn) handOver() {
 	c.front.untrack(c)
 	c.release()
 	c.handedOver = true
-	if !c.front.handoff.handOver(&replayConn{Conn: c.cc.conn, pending: pending}) {
+	inner := c.cc.conn
+	if c.tls != nil {
+		inner = c.tls
+	}
+	if !c.front.handoff.handOver(&replayConn{Conn: inner, pending: pending}) {
 		_ = c.conn.Close()
 	}
 }

@@ -2,8 +2,11 @@ package router
 
 import (
 	"context"
+	"errors"
+	"io"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -25,6 +28,11 @@ const maxPickAttempts = 4
 
 func (h *listenerHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
+	cc, _ := r.Context().Value(connKey{}).(*clientConn)
+	if cc != nil && cc.maxBody > 0 && r.ContentLength > cc.maxBody {
+		writeRouterError(w, statusBodyTooLarge)
+		return
+	}
 	for range maxPickAttempts {
 		g := h.svc.table.Load().route(h.test)
 		if g == nil {
@@ -52,19 +60,41 @@ func (h *listenerHandler) forward(w http.ResponseWriter, r *http.Request, t *tar
 	*rw = respWriter{ResponseWriter: w, target: t, start: start}
 	cc, _ := r.Context().Value(connKey{}).(*clientConn)
 	if cc != nil {
+		rw.hsts = cc.hsts
+	}
+	if r.ProtoMajor >= 2 {
+		// One HTTP/2 connection carries streams to many targets: a drained
+		// target's deregistration delay ends its streams, not the connection.
+		var stop func()
+		r, stop = t.trackStream(r)
+		defer stop()
+	} else if cc != nil {
 		cc.target.Store(t)
 	}
-	if r.ContentLength != 0 {
+	upgrade := r.Header.Get("Upgrade") != ""
+	if r.ContentLength != 0 && !upgrade {
 		// Let the target answer while the request body is still coming (an
 		// echo or an early error): net/http's server is half duplex by default.
-		_ = http.NewResponseController(w).EnableFullDuplex()
+		ctl := http.NewResponseController(w)
+		_ = ctl.EnableFullDuplex()
+		rw.guard = &bodyGuard{ReadCloser: r.Body, ctl: ctl, timeout: h.svc.router.front.bodyTimeout}
+		if cc != nil {
+			rw.guard.limit = cc.maxBody
+		}
+		r.Body = rw.guard
 	}
-	upgrade := r.Header.Get("Upgrade") != ""
 	if upgrade {
 		rw.markLongLived()
 		r = r.WithContext(context.WithValue(r.Context(), respWriterKey{}, rw))
 	}
+	if r.ProtoMajor >= 2 {
+		cc = nil // finish has no connection to release
+	}
 	defer h.finish(rw, cc, upgrade)
+	if isGRPC(r) {
+		t.grpcProxy.ServeHTTP(rw, r)
+		return
+	}
 	t.proxy.ServeHTTP(rw, r)
 }
 
@@ -102,11 +132,61 @@ type respWriter struct {
 	fromRouter bool // the router answered (502, 504), not the target
 	recorded   bool
 	longLived  bool
+	hsts       string     // Strict-Transport-Security to add, or ""
+	guard      *bodyGuard // the request body's, when it has one
+}
+
+// bodyGuard bounds a request body that net/http's server reads (requests the
+// fast path hands over, HTTP/2 streams) as the fast path bounds its own: each
+// read waits at most the body timeout (reset by every read, per stream in
+// HTTP/2), and the body may not go past the listener's limit.
+type bodyGuard struct {
+	io.ReadCloser
+	ctl      *http.ResponseController
+	timeout  time.Duration
+	limit    int64 // 0: none
+	read     int64
+	timedOut bool
+	tooLarge bool
+}
+
+// errBodyTooLarge is a request body over the listener's limit.
+var errBodyTooLarge = errors.New("request body over the listener's limit")
+
+func (g *bodyGuard) Read(p []byte) (int, error) {
+	_ = g.ctl.SetReadDeadline(time.Now().Add(g.timeout))
+	n, err := g.ReadCloser.Read(p)
+	g.read += int64(n)
+	switch {
+	case g.limit > 0 && g.read > g.limit:
+		g.tooLarge = true
+		return n, errBodyTooLarge
+	case err != nil && errors.Is(err, os.ErrDeadlineExceeded):
+		g.timedOut = true
+	}
+	return n, err
+}
+
+// fault is the router's answer when the body failed on the client's side:
+// 413 over the limit, 408 stalled; 0 otherwise.
+func (g *bodyGuard) fault() int {
+	switch {
+	case g == nil:
+		return 0
+	case g.tooLarge:
+		return statusBodyTooLarge
+	case g.timedOut:
+		return statusRequestTimeout
+	}
+	return 0
 }
 
 func (w *respWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 func (w *respWriter) WriteHeader(code int) {
+	if h := w.Header(); w.hsts != "" && code >= 200 && h["Strict-Transport-Security"] == nil {
+		h["Strict-Transport-Security"] = []string{w.hsts}
+	}
 	if code >= 200 && !w.recorded {
 		w.recordResponse(code)
 		if isStream(code, w.Header()) {
@@ -159,6 +239,9 @@ var routerErrorBodies = map[int][]byte{
 
 func writeRouterError(w http.ResponseWriter, status int) {
 	body := routerErrorBodies[status]
+	if body == nil {
+		body = clientErrorBodies[status]
+	}
 	h := w.Header()
 	h.Set("Content-Type", "text/plain; charset=utf-8")
 	h.Set("Content-Length", strconv.Itoa(len(body)))
@@ -173,6 +256,9 @@ func writeRouterError(w http.ResponseWriter, status int) {
 type clientConn struct {
 	conn     net.Conn
 	port     []string // X-Forwarded-Port value
+	proto    []string // X-Forwarded-Proto value
+	maxBody  int64    // request body limit of the listener, 0: none
+	hsts     string   // Strict-Transport-Security value for responses, or ""
 	target   atomic.Pointer[target]
 	hijacked atomic.Bool
 	xff      []string // X-Forwarded-For for requests without one

@@ -14,7 +14,7 @@ import (
 // as received (in HTTP/1.1), the end-to-end fields as received, the framing the
 // body is sent with, and X-Forwarded-For (appended to), -Host, -Port and -Proto
 // (replaced), as an ALB sends them. Write errors stay in w until it is flushed.
-func writeRequestHead(w *bufio.Writer, q *h1.Request, remoteIP, port []byte) {
+func writeRequestHead(w *bufio.Writer, q *h1.Request, remoteIP, port, proto []byte) {
 	_, _ = w.Write(q.Method)
 	_ = w.WriteByte(' ')
 	_, _ = w.Write(q.Target)
@@ -46,7 +46,9 @@ func writeRequestHead(w *bufio.Writer, q *h1.Request, remoteIP, port []byte) {
 		_, _ = w.WriteString("\r\nX-Forwarded-Port: ")
 		_, _ = w.Write(port)
 	}
-	_, _ = w.WriteString("\r\nX-Forwarded-Proto: http\r\n\r\n")
+	_, _ = w.WriteString("\r\nX-Forwarded-Proto: ")
+	_, _ = w.Write(proto)
+	_, _ = w.WriteString("\r\n\r\n")
 }
 
 func writeField(w *bufio.Writer, name, value []byte) {
@@ -58,11 +60,15 @@ func writeField(w *bufio.Writer, name, value []byte) {
 
 // writeResponseHead writes the head of p as the client gets it: HTTP/1.1, the
 // target's status and reason, its end-to-end fields, a Date when it sent none,
-// and the framing the body is relayed with.
-func writeResponseHead(w *bufio.Writer, p *h1.Response, date []byte, framing h1.Framing, closeConn bool) {
+// the listener's HSTS field (hsts, when set) when it sent none, and the
+// framing the body is relayed with.
+func writeResponseHead(w *bufio.Writer, p *h1.Response, date, hsts []byte, framing h1.Framing, closeConn bool) {
 	writeStatusLine(w, p)
 	if !p.HasDate {
 		_, _ = w.Write(date)
+	}
+	if hsts != nil && !p.HasHSTS {
+		_, _ = w.Write(hsts)
 	}
 	if framing == h1.Chunked || framing == h1.UntilClose {
 		_, _ = w.WriteString("Transfer-Encoding: chunked\r\n")
@@ -98,13 +104,18 @@ func writeStatusLine(w *bufio.Writer, p *h1.Response) {
 const (
 	statusBadRequest     = http.StatusBadRequest
 	statusRequestTimeout = http.StatusRequestTimeout
+	statusBodyTooLarge   = http.StatusRequestEntityTooLarge
 	statusHeaderTooLarge = http.StatusRequestHeaderFieldsTooLarge
+	// statusVersionNotSupported answers HTTP/2 prior knowledge where h2c is off.
+	statusVersionNotSupported = http.StatusHTTPVersionNotSupported
 )
 
 var clientErrorBodies = map[int][]byte{
-	statusBadRequest:     []byte("400 Bad Request: malformed HTTP/1.1 request\n"),
-	statusRequestTimeout: []byte("408 Request Timeout: the request head did not arrive in time\n"),
-	statusHeaderTooLarge: []byte("431 Request Header Fields Too Large\n"),
+	statusBadRequest:          []byte("400 Bad Request: malformed HTTP/1.1 request\n"),
+	statusRequestTimeout:      []byte("408 Request Timeout: the request did not arrive in time\n"),
+	statusBodyTooLarge:        []byte("413 Content Too Large: the request body is over the listener's limit\n"),
+	statusHeaderTooLarge:      []byte("431 Request Header Fields Too Large\n"),
+	statusVersionNotSupported: []byte("505 HTTP Version Not Supported: use HTTP/1.1, or HTTP/2 over TLS\n"),
 }
 
 // writeRouterAnswer writes one of the router's own responses (no body for a

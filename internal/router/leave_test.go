@@ -17,6 +17,12 @@ import (
 // the targets of the group it leaves. Under concurrent load, over many flips, no
 // request may get a 503 from the moment in between.
 func TestNoRequestFailsWhenTargetsLeaveInTheSameChangeAsTheWeights(t *testing.T) {
+	for _, v := range protocolVariants {
+		t.Run(v.name, func(t *testing.T) { noFailureWhenTargetsLeave(t, v) })
+	}
+}
+
+func noFailureWhenTargetsLeave(t *testing.T, v protocolVariant) {
 	backend := func(body string) string {
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, body) }))
 		t.Cleanup(srv.Close)
@@ -32,6 +38,7 @@ func TestNoRequestFailsWhenTargetsLeaveInTheSameChangeAsTheWeights(t *testing.T)
 		TargetGroups:        []TargetGroupSpec{{Name: "g1", Targets: []TargetSpec{{ID: "b", Address: blue}}}, {Name: "g2"}},
 		ProductionWeights:   map[string]int{"g1": 100},
 	}
+	client, scheme := v.prepare(t, &spec)
 	st, err := r.Apply(spec)
 	if err != nil {
 		t.Fatal(err)
@@ -61,14 +68,14 @@ func TestNoRequestFailsWhenTargetsLeaveInTheSameChangeAsTheWeights(t *testing.T)
 	var wg sync.WaitGroup
 	for range 8 {
 		wg.Go(func() {
-			client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 2}}
+			client := client()
 			for {
 				select {
 				case <-stop:
 					return
 				default:
 				}
-				resp, err := client.Get("http://" + addr + "/")
+				resp, err := client.Get(scheme + addr + "/")
 				total.Add(1)
 				if err != nil || resp.StatusCode != 200 {
 					failed.Add(1)

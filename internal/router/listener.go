@@ -22,13 +22,14 @@ type listener struct {
 	srv     *http.Server
 }
 
-// bindListener binds addr and prepares (but does not start) its servers.
+// bindListener binds addr with the router's listen function and prepares
+// (but does not start) its servers.
 func (s *service) bindListener(addr string, test bool) (*listener, error) {
 	kind := "production"
 	if test {
 		kind = "test"
 	}
-	ln, err := net.Listen("tcp", addr)
+	ln, err := s.router.listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("bind %s listener %s: %w", kind, addr, err)
 	}
@@ -36,6 +37,7 @@ func (s *service) bindListener(addr string, test bool) (*listener, error) {
 	_, port, _ := net.SplitHostPort(bound)
 	portValue := []string{port}
 	handoff := newHandoffListener(ln.Addr())
+	front := newFront(s, test, ln, handoff)
 	opts := s.router.front
 	srv := &http.Server{
 		Handler:           &listenerHandler{svc: s, test: test},
@@ -43,20 +45,37 @@ func (s *service) bindListener(addr string, test bool) (*listener, error) {
 		IdleTimeout:       opts.idleTimeout,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
-			cc := &clientConn{conn: c, port: portValue}
+			cfg := front.cfg.Load()
+			cc := &clientConn{conn: c, port: portValue, proto: cfg.protoHS, hsts: cfg.hstsHeader, maxBody: cfg.spec.MaxRequestBody}
 			s.trackConn(cc)
 			return context.WithValue(ctx, connKey{}, cc)
 		},
 		ConnState: s.connState,
+		// HTTP/2 comes from the fast path only: negotiated by ALPN on HTTPS
+		// listeners, or with prior knowledge where h2c is on (serveOne).
+		Protocols: serverProtocols(),
 	}
-	return &listener{
-		addr:    addr,
-		bound:   bound,
-		ln:      ln,
-		front:   newFront(s, test, ln, handoff),
-		handoff: handoff,
-		srv:     srv,
-	}, nil
+	return &listener{addr: addr, bound: bound, ln: ln, front: front, handoff: handoff, srv: srv}, nil
+}
+
+func serverProtocols() *http.Protocols {
+	p := &http.Protocols{}
+	p.SetHTTP1(true)
+	p.SetHTTP2(true)
+	p.SetUnencryptedHTTP2(true)
+	return p
+}
+
+// configure makes cfg the listener's config for the connections it accepts
+// from now on.
+func (l *listener) configure(cfg *listenerConfig) { l.front.cfg.Store(cfg) }
+
+// currentConfig returns the listener's current config; nil for no listener.
+func (l *listener) currentConfig() *listenerConfig {
+	if l == nil {
+		return nil
+	}
+	return l.front.cfg.Load()
 }
 
 func (l *listener) serve(log *slog.Logger) {
@@ -123,12 +142,12 @@ func (s *service) forgetConn(c net.Conn) {
 	delete(s.conns, c)
 }
 
-// cutConns closes the client connections whose current request is served by t:
-// its deregistration delay is over.
+// cutConns closes the client connections whose current request is served by t,
+// and ends its HTTP/2 streams: its deregistration delay is over.
 func (s *service) cutConns(t *target) int {
 	s.connMu.Lock()
 	defer s.connMu.Unlock()
-	n := 0
+	n := t.cutStreams()
 	for _, cc := range s.conns {
 		if cc.target.Load() == t {
 			cc.cut()

@@ -3,7 +3,9 @@ package router
 import (
 	"io"
 	"net"
+	"sync/atomic"
 	"syscall"
+	"time"
 	"unsafe"
 )
 
@@ -20,6 +22,12 @@ import (
 // BenchmarkSocketIO shows the context switches going (0.09 against 0.14 per
 // round trip), wall time being the same.
 //
+// Each direction may have an idle timeout: the longest a read or write may
+// wait without progress (a body's bytes stalling, a peer not reading what it
+// is sent). It costs nothing while the socket is ready: the deadline is set
+// only when a call is about to wait, and cleared after. A cut (cutRead,
+// cutWrite) ends the wait at once and wins over any idle deadline set after.
+//
 // Deadlines, Close and everything else are the wrapped connection's. A read
 // and a write may run at the same time, as on a net.Conn.
 type rawSocket struct {
@@ -27,18 +35,44 @@ type rawSocket struct {
 	rc syscall.RawConn
 	r  rawOp // the read in progress
 	w  rawOp // the write in progress
-
-	probeFn   func(fd uintptr) bool // probe, bound once
-	probeOpen bool
+	fd int   // the socket, for probes of an idle connection only its owner makes
 }
 
-// rawOp is one direction's call state; read and readFn (write and writeFn) are
-// bound once, so that a call allocates nothing.
+// rawOp is one direction's call state; fn is bound once, so that a call
+// allocates nothing.
 type rawOp struct {
 	p   []byte
 	n   int
 	err error
 	fn  func(fd uintptr) bool
+
+	// idle bounds a wait without progress; 0: only the connection's deadline.
+	// Set by the direction's user between calls.
+	idle    time.Duration
+	mark    int  // n when the idle deadline was last set; -1: not set in this call
+	stalled bool // the call stopped before waiting, for the idle deadline to be set
+	cut     atomic.Bool
+}
+
+func (op *rawOp) begin(p []byte) {
+	op.p, op.n, op.err, op.mark, op.stalled = p, 0, nil, -1, false
+}
+
+// wouldWait is the EAGAIN answer of a call: wait (false), or stop so that the
+// caller sets the idle deadline first, when there was progress since it was
+// last set.
+func (op *rawOp) wouldWait() bool {
+	if op.idle > 0 && op.mark != op.n {
+		op.stalled = true
+		return true
+	}
+	return false
+}
+
+// socketOf returns the rawSocket under c, or nil.
+func socketOf(c net.Conn) *rawSocket {
+	s, _ := c.(*rawSocket)
+	return s
 }
 
 // newRawSocket wraps c, or returns it as it is when it has no file descriptor.
@@ -51,50 +85,119 @@ func newRawSocket(c net.Conn) net.Conn {
 	if err != nil {
 		return c
 	}
-	s := &rawSocket{Conn: c, rc: rc}
+	s := &rawSocket{Conn: c, rc: rc, fd: -1}
 	s.r.fn = s.read
 	s.w.fn = s.write
-	s.probeFn = s.probe
+	_ = rc.Control(func(fd uintptr) { s.fd = int(fd) })
 	return s
 }
 
-// idleOpen reports whether an idle connection is still open and quiet: a
+// idleOpen reports whether an idle connection is still open and quiet: no
+// byte has come that nobody asked for, and the peer has not closed it. A
 // target may close a pooled connection at any time (Node.js does after 5 s),
-// and only a request that may be sent twice can find out by trying. A
+// and a misbehaving one may send more than its answer (a body after a HEAD or
+// 204 answer, more than its Content-Length, in a later send): such a
+// connection must never carry another request, or the next client gets the
+// stray bytes as its response. It peeks at one byte without waiting: nothing
+// to read (EAGAIN) means open and quiet; a byte, the end of the stream or an
+// error mean unusable. The caller owns the connection (it is in no one
+// else's hands), so the descriptor cannot be closed under the call. A
 // connection that cannot be probed is taken as open.
 func idleOpen(c net.Conn) bool {
 	s, ok := c.(*rawSocket)
-	if !ok {
+	if !ok || s.fd < 0 {
 		return true
 	}
-	s.probeOpen = false
-	if err := s.rc.Read(s.probeFn); err != nil {
-		return false
-	}
-	return s.probeOpen
-}
-
-// probe peeks at one byte without waiting: nothing to read (EAGAIN) means open;
-// the end of the stream, an error or an unasked-for byte mean unusable.
-func (s *rawSocket) probe(fd uintptr) bool {
 	var b [1]byte
-	_, _, errno := syscall.RawSyscall6(syscall.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&b[0])), 1,
-		syscall.MSG_PEEK|syscall.MSG_DONTWAIT, 0, 0)
-	s.probeOpen = errno == syscall.EAGAIN
-	return true
+	for {
+		_, _, errno := syscall.RawSyscall6(syscall.SYS_RECVFROM, uintptr(s.fd), uintptr(unsafe.Pointer(&b[0])), 1,
+			syscall.MSG_PEEK|syscall.MSG_DONTWAIT, 0, 0)
+		if errno != syscall.EINTR {
+			return errno == syscall.EAGAIN
+		}
+	}
 }
 
 func (s *rawSocket) Read(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
-	s.r = rawOp{p: p, fn: s.r.fn}
-	if err := s.rc.Read(s.r.fn); err != nil {
-		return 0, err
+	s.r.begin(p)
+	err := s.rc.Read(s.r.fn)
+	for err == nil && s.r.stalled {
+		s.armIdle(&s.r, true)
+		err = s.rc.Read(s.r.fn)
 	}
-	n, err := s.r.n, s.r.err
+	s.disarmIdle(&s.r, true)
+	n := s.r.n
+	if err == nil {
+		err = s.r.err
+	}
 	s.r.p = nil
 	return n, err
+}
+
+// armIdle sets the idle deadline of a call about to wait.
+func (s *rawSocket) armIdle(op *rawOp, read bool) {
+	op.stalled = false
+	op.mark = op.n
+	s.setDeadline(op, read, time.Now().Add(op.idle))
+}
+
+// disarmIdle clears the idle deadline a call set, so that it cannot fail a
+// later call that does not wait.
+func (s *rawSocket) disarmIdle(op *rawOp, read bool) {
+	if op.mark >= 0 {
+		s.setDeadline(op, read, time.Time{})
+	}
+}
+
+// setDeadline sets one direction's deadline, unless it is cut: the cut's
+// deadline in the past stays (cutRead sets the flag before the deadline, this
+// checks it after, so one of the two sees the other).
+func (s *rawSocket) setDeadline(op *rawOp, read bool, t time.Time) {
+	set := s.SetWriteDeadline
+	if read {
+		set = s.SetReadDeadline
+	}
+	_ = set(t)
+	if op.cut.Load() {
+		_ = set(aLongTimeAgo)
+	}
+}
+
+// setReadIdle and setWriteIdle set the idle timeouts of reads and writes; 0
+// turns one off. Only between calls of that direction; s may be nil (a
+// connection without a socket: no idle timeouts).
+func (s *rawSocket) setReadIdle(d time.Duration) {
+	if s != nil {
+		s.r.idle = d
+	}
+}
+
+func (s *rawSocket) setWriteIdle(d time.Duration) {
+	if s != nil {
+		s.w.idle = d
+	}
+}
+
+// cutRead ends the read in progress, if any, and every read until uncutRead.
+func (s *rawSocket) cutRead() {
+	s.r.cut.Store(true)
+	_ = s.SetReadDeadline(aLongTimeAgo)
+}
+
+// cutWrite is cutRead for writes.
+func (s *rawSocket) cutWrite() {
+	s.w.cut.Store(true)
+	_ = s.SetWriteDeadline(aLongTimeAgo)
+}
+
+// uncutRead lets reads go on after a cut, with no deadline.
+func (s *rawSocket) uncutRead() {
+	if s != nil && s.r.cut.Swap(false) {
+		_ = s.SetReadDeadline(time.Time{})
+	}
 }
 
 // read makes one read(2); false asks RawConn to wait until the socket is readable.
@@ -111,7 +214,7 @@ func (s *rawSocket) read(fd uintptr) bool {
 		case syscall.EINTR:
 			continue
 		case syscall.EAGAIN:
-			return false
+			return s.r.wouldWait()
 		}
 		s.r.err = &net.OpError{Op: "read", Net: "tcp", Source: s.LocalAddr(), Addr: s.RemoteAddr(), Err: errno}
 		return true
@@ -122,8 +225,13 @@ func (s *rawSocket) Write(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
-	s.w = rawOp{p: p, fn: s.w.fn}
+	s.w.begin(p)
 	err := s.rc.Write(s.w.fn)
+	for err == nil && s.w.stalled {
+		s.armIdle(&s.w, false)
+		err = s.rc.Write(s.w.fn)
+	}
+	s.disarmIdle(&s.w, false)
 	n := s.w.n
 	if err == nil {
 		err = s.w.err
@@ -143,7 +251,7 @@ func (s *rawSocket) write(fd uintptr) bool {
 			s.w.n += int(n)
 		case syscall.EINTR:
 		case syscall.EAGAIN:
-			return false
+			return s.w.wouldWait()
 		default:
 			s.w.err = &net.OpError{Op: "write", Net: "tcp", Source: s.LocalAddr(), Addr: s.RemoteAddr(), Err: errno}
 			return true

@@ -222,3 +222,30 @@ func BenchmarkSocketIO(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkIdleOpen is the price of the check every pooled target connection
+// gets when taken (one non-blocking peek).
+func BenchmarkIdleOpen(b *testing.B) {
+	client, _ := tcpPair(b)
+	raw := newRawSocket(client)
+	b.ReportAllocs()
+	for b.Loop() {
+		if !idleOpen(raw) {
+			b.Fatal("an open, quiet connection probed as unusable")
+		}
+	}
+}
+
+func TestIdleOpenSeesStrayBytesAndClose(t *testing.T) {
+	client, server := tcpPair(t)
+	raw := newRawSocket(client)
+	if !idleOpen(raw) {
+		t.Fatal("open and quiet: probed unusable")
+	}
+	_, _ = server.Write([]byte("x"))
+	eventually(t, 5*time.Second, "the stray byte seen", func() bool { return !idleOpen(raw) })
+	client2, server2 := tcpPair(t)
+	raw2 := newRawSocket(client2)
+	server2.Close()
+	eventually(t, 5*time.Second, "the close seen", func() bool { return !idleOpen(raw2) })
+}

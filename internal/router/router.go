@@ -30,6 +30,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"os"
 	"slices"
 	"sync"
 	"time"
@@ -43,7 +45,10 @@ type Options struct {
 	// MetricsRetention is how long completed 100 ms slots are kept; default 5m.
 	MetricsRetention time.Duration
 	// TargetTimeout is how long a target may take to send its response headers
-	// before the router answers 504; default 60s (an ALB's idle timeout).
+	// before the router answers 504, and the longest it may leave a response
+	// body without a byte or a request body unread (the exchange is ended);
+	// default 60s (an ALB's idle timeout, nginx's proxy_read_timeout and
+	// proxy_send_timeout).
 	TargetTimeout time.Duration
 	// DialTimeout bounds connecting to a target (502 after it); default 5s.
 	DialTimeout time.Duration
@@ -53,14 +58,37 @@ type Options struct {
 	// slow client gets 408); default 30s.
 	ClientHeaderTimeout time.Duration
 	// ClientIdleTimeout is how long a keep-alive client connection may wait for
-	// its next request; default 60s, an ALB's idle timeout. There is no write
-	// timeout: streams last as long as the client wants.
+	// its next request; default 60s, an ALB's idle timeout.
 	ClientIdleTimeout time.Duration
+	// ClientBodyTimeout bounds the wait between two reads of a request body,
+	// reset by every byte that comes (nginx's client_body_timeout): a slow
+	// upload goes on as long as it moves; a stalled one gets 408 and its
+	// exchange with the target is ended. Default 60s.
+	ClientBodyTimeout time.Duration
+	// Listen creates the listening sockets; default net.Listen. It is the one
+	// place listeners come from, so that an agent that inherits its
+	// predecessor's sockets can return those (ListenerFromFile) instead of
+	// binding new ones.
+	Listen func(network, address string) (net.Listener, error)
+	// ClientSendTimeout bounds how long a write to a client may wait for it to
+	// take the bytes (nginx's send_timeout); streams last as long as the
+	// client reads them. Default 60s.
+	ClientSendTimeout time.Duration
 }
 
 // targetIdleTimeout is how long an unused keep-alive connection to a target is
 // kept in the pool.
 const targetIdleTimeout = 30 * time.Second
+
+// ListenerFromFile returns the listening socket f holds (one inherited from
+// another process), for an Options.Listen that hands such sockets out.
+func ListenerFromFile(f *os.File) (net.Listener, error) {
+	ln, err := net.FileListener(f)
+	if err != nil {
+		return nil, fmt.Errorf("listener from file %s: %w", f.Name(), err)
+	}
+	return ln, nil
+}
 
 // Errors returned by the Router besides *SpecError (ErrInvalidSpec).
 var (
@@ -77,16 +105,18 @@ type Router struct {
 	buffers   *bufferPool
 	h1bufs    *h1Buffers
 	dates     dateCache
+	listen    func(network, address string) (net.Listener, error)
 
-	stopRotation context.CancelFunc
-	rotationDone chan struct{}
+	stopBackground context.CancelFunc
+	background     sync.WaitGroup // slot rotation, idle connection sweep
 
 	mu       sync.Mutex // serialises changes; the hot path never takes it
 	services map[string]*service
 	closed   bool
 }
 
-// New returns a router with no services; it starts the metrics slot rotation.
+// New returns a router with no services; it starts the metrics slot rotation
+// and the sweep of idle target connections.
 func New(opts Options) *Router {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -109,6 +139,15 @@ func New(opts Options) *Router {
 	if opts.ClientIdleTimeout <= 0 {
 		opts.ClientIdleTimeout = 60 * time.Second
 	}
+	if opts.Listen == nil {
+		opts.Listen = net.Listen
+	}
+	if opts.ClientBodyTimeout <= 0 {
+		opts.ClientBodyTimeout = 60 * time.Second
+	}
+	if opts.ClientSendTimeout <= 0 {
+		opts.ClientSendTimeout = 60 * time.Second
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &Router{
 		log:       opts.Logger,
@@ -122,17 +161,17 @@ func New(opts Options) *Router {
 		front: frontOptions{
 			headerTimeout: opts.ClientHeaderTimeout,
 			idleTimeout:   opts.ClientIdleTimeout,
+			bodyTimeout:   opts.ClientBodyTimeout,
+			sendTimeout:   opts.ClientSendTimeout,
 		},
-		buffers:      newBufferPool(),
-		h1bufs:       newH1Buffers(),
-		stopRotation: cancel,
-		rotationDone: make(chan struct{}),
-		services:     map[string]*service{},
+		listen:         opts.Listen,
+		buffers:        newBufferPool(),
+		h1bufs:         newH1Buffers(),
+		stopBackground: cancel,
+		services:       map[string]*service{},
 	}
-	go func() {
-		defer close(r.rotationDone)
-		r.rotateSlots(ctx)
-	}()
+	r.background.Go(func() { r.rotateSlots(ctx) })
+	r.background.Go(func() { r.sweepIdle(ctx) })
 	return r
 }
 
@@ -160,14 +199,18 @@ func (r *Router) apply(spec ServiceSpec, seeds seed) (ServiceStatus, error) {
 	if isNew {
 		svc = newService(r, spec.Name)
 	}
-	bound, err := svc.bindNew(spec)
+	cfgs, err := svc.listenerConfigs(spec)
+	var bound boundListeners
+	if err == nil {
+		bound, err = svc.bindNew(spec)
+	}
 	if err != nil {
 		if isNew {
 			svc.cancel()
 		}
 		return ServiceStatus{}, fmt.Errorf("apply service %q: %w", spec.Name, err)
 	}
-	svc.commit(spec, bound, seeds)
+	svc.commit(spec, bound, cfgs, seeds)
 	r.services[spec.Name] = svc
 	return r.statusOf(svc), nil
 }
@@ -321,8 +364,8 @@ func (r *Router) Close(ctx context.Context) error {
 		wg.Go(func() { errs[i] = svc.shutdown(ctx) })
 	}
 	wg.Wait()
-	r.stopRotation()
-	<-r.rotationDone
+	r.stopBackground()
+	r.background.Wait()
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("close router: %w", err)
 	}

@@ -2,7 +2,9 @@ package router
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"slices"
 	"strings"
@@ -27,14 +29,16 @@ type service struct {
 	cancel context.CancelFunc
 	drains sync.WaitGroup
 
-	mu       sync.Mutex
-	spec     ServiceSpec
-	version  uint64
-	groups   map[string]*group // every group the service ever had
-	targets  map[targetKey]*target
-	prod     *listener
-	test     *listener
-	stopping bool
+	mu      sync.Mutex
+	spec    ServiceSpec
+	version uint64
+	groups  map[string]*group // every group the service ever had
+	targets map[targetKey]*target
+	prod    *listener
+	test    *listener
+	// prodRedirect and testRedirect serve the listeners' RedirectHTTP addresses.
+	prodRedirect, testRedirect *redirectServer
+	stopping                   bool
 
 	connMu sync.Mutex
 	conns  map[net.Conn]*clientConn
@@ -58,7 +62,10 @@ func newService(r *Router, name string) *service {
 }
 
 // boundListeners are the listeners an Apply bound for addresses new to the service.
-type boundListeners struct{ prod, test *listener }
+type boundListeners struct {
+	prod, test                 *listener
+	prodRedirect, testRedirect *redirectServer
+}
 
 func (b boundListeners) closeNow() {
 	for _, l := range []*listener{b.prod, b.test} {
@@ -66,10 +73,35 @@ func (b boundListeners) closeNow() {
 			l.closeNow()
 		}
 	}
+	for _, r := range []*redirectServer{b.prodRedirect, b.testRedirect} {
+		if r != nil {
+			_ = r.ln.Close()
+		}
+	}
 }
 
+// listenerConfigs prepares the configs of the spec's listeners (certificates
+// read, ACME set up), reusing what the current ones can lend.
+func (s *service) listenerConfigs(spec ServiceSpec) (listenerConfigs, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	prod, err := newListenerConfig(spec.Listeners.Production, s.prod.currentConfig())
+	if err != nil {
+		return listenerConfigs{}, fmt.Errorf("production listener: %w", err)
+	}
+	test, err := newListenerConfig(spec.Listeners.Test, s.test.currentConfig())
+	if err != nil {
+		return listenerConfigs{}, fmt.Errorf("test listener: %w", err)
+	}
+	return listenerConfigs{prod: prod, test: test}, nil
+}
+
+// listenerConfigs are the configs an Apply prepared for both listeners.
+type listenerConfigs struct{ prod, test *listenerConfig }
+
 // bindNew binds the spec's listener addresses that the service does not listen on
-// yet. On error nothing stays bound.
+// yet, and the redirect addresses it does not serve yet. On error nothing stays
+// bound.
 func (s *service) bindNew(spec ServiceSpec) (boundListeners, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -89,6 +121,10 @@ func (s *service) bindNew(spec ServiceSpec) (boundListeners, error) {
 		}
 		b.test = l
 	}
+	if err := s.bindRedirects(&b, spec); err != nil {
+		b.closeNow()
+		return boundListeners{}, err
+	}
 	return b, nil
 }
 
@@ -98,7 +134,7 @@ type seed map[targetKey]checkResult
 
 // commit makes spec the service's routing: registers new targets, drains removed
 // ones, swaps listeners, publishes the table. It cannot fail.
-func (s *service) commit(spec ServiceSpec, bound boundListeners, seeds seed) {
+func (s *service) commit(spec ServiceSpec, bound boundListeners, cfgs listenerConfigs, seeds seed) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	cfg, _ := newHealthConfig(spec.HealthCheck) // validated already
@@ -129,7 +165,7 @@ func (s *service) commit(spec ServiceSpec, bound boundListeners, seeds seed) {
 			s.drain(t, now.Add(spec.DeregistrationDelay.D()))
 		}
 	}
-	s.swapListeners(bound, spec.DeregistrationDelay.D())
+	s.swapListeners(bound, cfgs, spec.DeregistrationDelay.D())
 }
 
 func (s *service) register(k targetKey, ts TargetSpec, seeds seed) {
@@ -160,26 +196,33 @@ func (s *service) register(k targetKey, ts TargetSpec, seeds seed) {
 	go s.runHealth(ctx, t, !seeded)
 }
 
-func (s *service) swapListeners(bound boundListeners, grace time.Duration) {
+func (s *service) swapListeners(bound boundListeners, cfgs listenerConfigs, grace time.Duration) {
 	grace = max(grace, time.Second)
 	if bound.prod != nil {
 		old := s.prod
 		s.prod = bound.prod
+		s.prod.configure(cfgs.prod)
 		s.prod.serve(s.log)
 		if old != nil {
 			go old.retire(grace)
 		}
 	}
+	s.prod.configure(cfgs.prod)
 	if bound.test != nil || s.spec.TestListener == "" {
 		old := s.test
 		s.test = bound.test
 		if s.test != nil {
+			s.test.configure(cfgs.test)
 			s.test.serve(s.log)
 		}
 		if old != nil {
 			go old.retire(grace)
 		}
 	}
+	if s.test != nil {
+		s.test.configure(cfgs.test)
+	}
+	s.swapRedirects(bound, cfgs, grace)
 }
 
 // publish builds the routing table from the spec and the targets' states and
@@ -247,4 +290,11 @@ func (s *service) sortedTargets() []*target {
 		return strings.Compare(a.spec.ID+"\x00"+a.spec.Address, b.spec.ID+"\x00"+b.spec.Address)
 	})
 	return out
+}
+
+// targetList returns every target of the service, draining ones included.
+func (s *service) targetList() []*target {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Collect(maps.Values(s.targets))
 }

@@ -27,6 +27,22 @@ type (
 	TargetStatus = routing.TargetStatus
 	// Duration is jsontime.Duration.
 	Duration = jsontime.Duration
+	// ListenerSpecs is routing.ListenerSpecs.
+	ListenerSpecs = routing.ListenerSpecs
+	// ListenerSpec is routing.ListenerSpec.
+	ListenerSpec = routing.ListenerSpec
+	// CertificateSpec is routing.CertificateSpec.
+	CertificateSpec = routing.CertificateSpec
+	// ACMESpec is routing.ACMESpec.
+	ACMESpec = routing.ACMESpec
+	// HSTSSpec is routing.HSTSSpec.
+	HSTSSpec = routing.HSTSSpec
+)
+
+// Listener protocols (see routing).
+const (
+	ProtocolHTTP  = routing.ProtocolHTTP
+	ProtocolHTTPS = routing.ProtocolHTTPS
 )
 
 // Target states (see routing.TargetState).

@@ -1,5 +1,10 @@
 package router
 
+import (
+	"maps"
+	"slices"
+)
+
 // status reports the service as the agent shows it; s.mu must be held.
 func (s *service) status() ServiceStatus {
 	st := ServiceStatus{Spec: s.spec, Version: s.version}
@@ -56,9 +61,5 @@ func (s *service) specGroups() []*group {
 func (s *service) allGroups() []*group {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]*group, 0, len(s.groups))
-	for _, g := range s.groups {
-		out = append(out, g)
-	}
-	return out
+	return slices.Collect(maps.Values(s.groups))
 }

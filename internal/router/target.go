@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -19,13 +20,18 @@ type target struct {
 	group     *group
 	log       *slog.Logger
 	proxy     *httputil.ReverseProxy
-	transport *http.Transport // for requests the fast path hands to net/http
-	upstreams *upstreamPool   // the fast path's keep-alive connections
+	transport *http.Transport        // for requests the fast path hands to net/http
+	grpcProxy *httputil.ReverseProxy // gRPC: HTTP/2 to the target too
+	grpcTrans *http.Transport
+	upstreams *upstreamPool // the fast path's keep-alive connections
 
 	inflight  atomic.Int64 // requests and connections being served
 	longLived atomic.Int64 // of which upgraded or streaming
 	removed   atomic.Bool  // deregistered: draining or gone
 	idle      chan struct{}
+
+	streamsMu sync.Mutex
+	streams   map[*http.Request]context.CancelFunc // HTTP/2 requests in flight
 
 	// Guarded by service.mu.
 	health        TargetState // initial, healthy or unhealthy (draining is derived from removed)
@@ -62,17 +68,23 @@ func newTarget(spec TargetSpec, g *group, log *slog.Logger, ts transportSettings
 	}
 	t.transport = newTargetTransport(spec.Address, ts)
 	t.upstreams = newUpstreamPool(spec.Address, ts, bufs)
-	t.proxy = &httputil.ReverseProxy{
+	t.grpcTrans = newGRPCTransport(spec.Address, ts)
+	t.grpcProxy = t.newProxy(t.grpcTrans, pool)
+	t.proxy = t.newProxy(t.transport, pool)
+	return t
+}
+
+func (t *target) newProxy(transport http.RoundTripper, pool httputil.BufferPool) *httputil.ReverseProxy {
+	return &httputil.ReverseProxy{
 		Rewrite:        t.rewrite,
-		Transport:      t.transport,
+		Transport:      transport,
 		BufferPool:     pool,
 		ErrorHandler:   t.proxyError,
 		ModifyResponse: modifyResponse,
 		ErrorLog:       slog.NewLogLogger(t.log.Handler(), slog.LevelDebug),
-		// Streams (SSE, unknown length) are flushed at once by ReverseProxy itself.
+		// Streams (SSE, gRPC, unknown length) are flushed at once by ReverseProxy itself.
 		FlushInterval: 0,
 	}
-	return t
 }
 
 // acquire counts a request against t and reports whether t still takes requests.
@@ -87,10 +99,40 @@ func (t *target) acquire() bool {
 	return true
 }
 
+// trackStream gives an HTTP/2 request a context that cutStreams cancels; stop
+// ends the tracking.
+func (t *target) trackStream(r *http.Request) (*http.Request, func()) {
+	ctx, cancel := context.WithCancel(r.Context())
+	r = r.WithContext(ctx)
+	t.streamsMu.Lock()
+	if t.streams == nil {
+		t.streams = map[*http.Request]context.CancelFunc{}
+	}
+	t.streams[r] = cancel
+	t.streamsMu.Unlock()
+	return r, func() {
+		t.streamsMu.Lock()
+		delete(t.streams, r)
+		t.streamsMu.Unlock()
+		cancel()
+	}
+}
+
+// cutStreams ends t's HTTP/2 requests in flight and returns how many.
+func (t *target) cutStreams() int {
+	t.streamsMu.Lock()
+	defer t.streamsMu.Unlock()
+	for _, cancel := range t.streams {
+		cancel()
+	}
+	return len(t.streams)
+}
+
 // closeIdle closes the keep-alive connections to t not in use.
 func (t *target) closeIdle() {
 	t.upstreams.closeIdle()
 	t.transport.CloseIdleConnections()
+	t.grpcTrans.CloseIdleConnections()
 }
 
 func (t *target) release() {
@@ -102,9 +144,7 @@ func (t *target) release() {
 	}
 }
 
-var (
-	forwardedProtoHTTP = []string{"http"}
-)
+var forwardedProtoHTTP = []string{"http"}
 
 // rewrite points the outbound request at the target. The Host header is kept, as
 // an ALB keeps it; X-Forwarded-For is appended to, as an ALB does. The header
@@ -114,11 +154,14 @@ func (t *target) rewrite(pr *httputil.ProxyRequest) {
 	out.URL.Scheme = "http"
 	out.URL.Host = t.spec.Address
 	h := out.Header
-	h["X-Forwarded-Proto"] = forwardedProtoHTTP
 	cc, _ := pr.In.Context().Value(connKey{}).(*clientConn)
 	if cc == nil {
 		// Not from one of our listeners (benchmarks calling the handler directly).
 		cc = &clientConn{}
+	}
+	h["X-Forwarded-Proto"] = forwardedProtoHTTP
+	if cc.proto != nil {
+		h["X-Forwarded-Proto"] = cc.proto
 	}
 	if prior := pr.In.Header["X-Forwarded-For"]; len(prior) > 0 {
 		h["X-Forwarded-For"] = []string{strings.Join(prior, ", ") + ", " + remoteIP(pr.In.RemoteAddr)}
@@ -139,6 +182,15 @@ func (t *target) rewrite(pr *httputil.ProxyRequest) {
 // time: 504 on a timeout, else 502; both are counted as ELB 5XX.
 func (t *target) proxyError(w http.ResponseWriter, r *http.Request, err error) {
 	rw, _ := w.(*respWriter)
+	if rw != nil {
+		if status := rw.guard.fault(); status != 0 {
+			// The client's body failed, not the target: answer for it.
+			t.log.Debug("request body failed", "status", status, "err", err)
+			rw.fromRouter = true
+			writeRouterError(w, status)
+			return
+		}
+	}
 	if r.Context().Err() != nil {
 		// The client went away: nobody to answer (ALB logs 460).
 		t.log.Debug("client closed the request", "err", err)

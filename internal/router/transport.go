@@ -3,6 +3,7 @@ package router
 import (
 	"net"
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -24,4 +25,21 @@ func newTargetTransport(address string, ts transportSettings) *http.Transport {
 		WriteBufferSize:       32 << 10,
 		ReadBufferSize:        32 << 10,
 	}
+}
+
+// newGRPCTransport is the RoundTripper of one target for gRPC requests, which
+// need HTTP/2 end to end (trailers carry their status): HTTP/2 over cleartext
+// with prior knowledge, as gRPC servers listen without TLS behind a load
+// balancer (an ALB target group with protocol version gRPC).
+func newGRPCTransport(address string, ts transportSettings) *http.Transport {
+	t := newTargetTransport(address, ts)
+	t.Protocols = &http.Protocols{}
+	t.Protocols.SetUnencryptedHTTP2(true)
+	return t
+}
+
+// isGRPC reports a gRPC request (not gRPC-Web, which works over HTTP/1.1).
+func isGRPC(r *http.Request) bool {
+	ct := r.Header.Get("Content-Type")
+	return r.ProtoMajor >= 2 && strings.HasPrefix(ct, "application/grpc") && !strings.HasPrefix(ct, "application/grpc-web")
 }

@@ -22,6 +22,7 @@ type upstreamPool struct {
 	dialer      *net.Dialer
 	maxIdle     int
 	idleTimeout time.Duration
+	ioTimeout   time.Duration // a response body's or request write's longest stall
 	bufs        *h1Buffers
 
 	mu   sync.Mutex
@@ -31,6 +32,7 @@ type upstreamPool struct {
 // upstreamConn is one connection to a target, used by one request at a time.
 type upstreamConn struct {
 	conn      net.Conn
+	sock      *rawSocket // conn's socket: idle timeouts and cuts; nil if it has none
 	r         h1.Reader
 	rbuf      *[]byte
 	w         *bufio.Writer
@@ -44,17 +46,17 @@ func newUpstreamPool(address string, ts transportSettings, bufs *h1Buffers) *ups
 		dialer:      &net.Dialer{Timeout: ts.dialTimeout, KeepAlive: 30 * time.Second},
 		maxIdle:     ts.maxIdleConns,
 		idleTimeout: ts.idleTimeout,
+		ioTimeout:   ts.responseHeaderTimeout,
 		bufs:        bufs,
 	}
 }
 
-// get returns an idle connection, or a new one when there is none or fresh is
-// set. With probe, idle connections the target has closed are skipped: for a
-// request that cannot be sent again if its connection turns out dead.
-func (p *upstreamPool) get(ctx context.Context, fresh, probe bool) (*upstreamConn, error) {
+// get returns an idle connection that is still open and quiet (idleOpen), or
+// a new one when there is none or fresh is set.
+func (p *upstreamPool) get(ctx context.Context, fresh bool) (*upstreamConn, error) {
 	var uc *upstreamConn
 	for !fresh {
-		if uc = p.takeIdle(); uc == nil || !probe || idleOpen(uc.conn) {
+		if uc = p.takeIdle(); uc == nil || idleOpen(uc.conn) {
 			break
 		}
 		_ = uc.conn.Close()
@@ -65,6 +67,9 @@ func (p *upstreamPool) get(ctx context.Context, fresh, probe bool) (*upstreamCon
 			return nil, fmt.Errorf("dial target %s: %w", p.address, err)
 		}
 		uc = &upstreamConn{conn: newRawSocket(conn)}
+		if uc.sock = socketOf(uc.conn); uc.sock != nil {
+			uc.sock.setWriteIdle(p.ioTimeout)
+		}
 	}
 	uc.rbuf = p.bufs.getLarge()
 	uc.r.Reset(uc.conn, *uc.rbuf, maxResponseHead)
@@ -131,6 +136,51 @@ func (p *upstreamPool) closeIdle() {
 	p.mu.Unlock()
 	for _, uc := range idle {
 		_ = uc.conn.Close()
+	}
+}
+
+// sweep closes the idle connections that may not carry another request: past
+// the idle timeout, closed by the target, or holding bytes nobody asked for.
+// get checks the one it takes anyway; the sweep frees the others' descriptors
+// and the target's resources without waiting for a request.
+func (p *upstreamPool) sweep(now time.Time) int {
+	var dead []*upstreamConn
+	p.mu.Lock()
+	kept := p.idle[:0]
+	for _, uc := range p.idle {
+		if now.Sub(uc.idleSince) < p.idleTimeout && idleOpen(uc.conn) {
+			kept = append(kept, uc)
+		} else {
+			dead = append(dead, uc)
+		}
+	}
+	clear(p.idle[len(kept):])
+	p.idle = kept
+	p.mu.Unlock()
+	for _, uc := range dead {
+		_ = uc.conn.Close()
+	}
+	return len(dead)
+}
+
+// idleSweepInterval is how often idle pooled connections are checked.
+const idleSweepInterval = 250 * time.Millisecond
+
+// sweepIdle sweeps every target's idle connections until ctx ends.
+func (r *Router) sweepIdle(ctx context.Context) {
+	ticker := time.NewTicker(idleSweepInterval)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-ticker.C:
+			for _, svc := range r.serviceList() {
+				for _, t := range svc.targetList() {
+					t.upstreams.sweep(now)
+				}
+			}
+		}
 	}
 }
 

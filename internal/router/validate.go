@@ -51,6 +51,8 @@ const nameRule = "1-128 letters, digits, '.', '_' or '-', starting with a letter
 // check fields and load balancing algorithms. It does not validate.
 func Normalize(spec ServiceSpec) ServiceSpec {
 	spec.ProductionWeights = maps.Clone(spec.ProductionWeights)
+	spec.Listeners.Production = spec.Listeners.Production.Normalized()
+	spec.Listeners.Test = spec.Listeners.Test.Normalized()
 	hc := &spec.HealthCheck
 	if hc.Path == "" {
 		hc.Path = DefaultHealthCheckPath
@@ -92,6 +94,12 @@ func Validate(spec ServiceSpec) error {
 	v.listener("test_listener", spec.TestListener, false)
 	if spec.TestListener != "" && spec.TestListener == spec.ProductionListener && !strings.HasSuffix(spec.TestListener, ":0") {
 		v.addf("test_listener %q: must differ from production_listener", spec.TestListener)
+	}
+	v.listenerSpec("listeners.production", spec.Listeners.Production, spec)
+	if spec.TestListener != "" {
+		v.listenerSpec("listeners.test", spec.Listeners.Test, spec)
+	} else if !isZeroListener(spec.Listeners.Test) {
+		v.addf("listeners.test: options for a test listener the spec does not have (test_listener is empty)")
 	}
 	v.healthCheck(spec.HealthCheck)
 	if d := spec.DeregistrationDelay.D(); d < 0 || d > maxDeregistrationDelay {
@@ -229,4 +237,64 @@ func quotedKeys(set map[string]bool) string {
 	}
 	slices.Sort(keys)
 	return strings.Join(keys, ", ")
+}
+
+func isZeroListener(l ListenerSpec) bool {
+	return l.Protocol == ProtocolHTTP && len(l.Certificates) == 0 && l.ACME == nil && l.RedirectHTTP == "" &&
+		l.HSTS == nil && !l.H2C && l.MaxRequestBody == 0
+}
+
+// listenerSpec checks one listener's options.
+func (v *validator) listenerSpec(field string, l ListenerSpec, spec ServiceSpec) {
+	switch l.Protocol {
+	case ProtocolHTTP:
+		for _, o := range []struct {
+			name string
+			set  bool
+		}{{"certificates", len(l.Certificates) > 0}, {"acme", l.ACME != nil}, {"redirect_http", l.RedirectHTTP != ""}, {"hsts", l.HSTS != nil}} {
+			if o.set {
+				v.addf("%s.%s: only for protocol %q", field, o.name, ProtocolHTTPS)
+			}
+		}
+	case ProtocolHTTPS:
+		v.httpsSpec(field, l, spec)
+	default:
+		v.addf("%s.protocol %q: want %q or %q", field, l.Protocol, ProtocolHTTP, ProtocolHTTPS)
+	}
+	if l.MaxRequestBody < 0 {
+		v.addf("%s.max_request_body %d: want 0 (no limit) or more", field, l.MaxRequestBody)
+	}
+}
+
+func (v *validator) httpsSpec(field string, l ListenerSpec, spec ServiceSpec) {
+	if len(l.Certificates) == 0 && l.ACME == nil {
+		v.addf("%s: protocol HTTPS needs certificates or acme", field)
+	}
+	if l.H2C {
+		v.addf("%s.h2c: only for protocol %q (HTTPS negotiates HTTP/2 by ALPN)", field, ProtocolHTTP)
+	}
+	for i, c := range l.Certificates {
+		if c.CertFile == "" || c.KeyFile == "" {
+			v.addf("%s.certificates[%d]: want both cert_file and key_file", field, i)
+		}
+	}
+	if a := l.ACME; a != nil {
+		if len(a.Domains) == 0 {
+			v.addf("%s.acme.domains: want at least one domain name", field)
+		}
+		if a.CacheDir == "" {
+			v.addf("%s.acme.cache_dir: missing; want a directory for the account key and certificates", field)
+		}
+	}
+	if r := l.RedirectHTTP; r != "" {
+		if err := checkHostPort(r, 0); err != nil {
+			v.addf("%s.redirect_http %q: %v", field, r, err)
+		}
+		if r == spec.ProductionListener || r == spec.TestListener {
+			v.addf("%s.redirect_http %q: must differ from the listener addresses", field, r)
+		}
+	}
+	if l.HSTS != nil && l.HSTS.MaxAge.D() < 0 {
+		v.addf("%s.hsts.max_age %s: must not be negative", field, l.HSTS.MaxAge.D())
+	}
 }

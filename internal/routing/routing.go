@@ -19,8 +19,11 @@ type ServiceSpec struct {
 	// ProductionListener and TestListener are "host:port" addresses (loopback unless
 	// the operator says otherwise). TestListener is optional.
 	ProductionListener string      `json:"production_listener"`
-	TestListener       string      `json:"test_listener,omitempty"`
-	HealthCheck        HealthCheck `json:"health_check"`
+	TestListener       string `json:"test_listener,omitempty"`
+	// Listeners are the listeners' protocols, certificates and limits
+	// (listener.go); zero: plain HTTP.
+	Listeners   ListenerSpecs `json:"listeners,omitzero"`
+	HealthCheck HealthCheck   `json:"health_check"`
 	// DeregistrationDelay bounds how long a removed target keeps its in-flight
 	// requests and long-lived connections (SSE, WebSocket, other streams) before the
 	// router cuts them.

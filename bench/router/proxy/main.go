@@ -1,6 +1,7 @@
 // Command proxy runs the router in-process for the benchmark: router.New, one
-// service whose production listener forwards to one target, until SIGINT or
-// SIGTERM. It prints the listener's address on stdout once the target is healthy.
+// service whose production listener (HTTPS with -cert and -key) forwards to
+// one target, until SIGINT or SIGTERM. It prints the listener's address on
+// stdout once the target is healthy.
 package main
 
 import (
@@ -21,6 +22,8 @@ func main() {
 	listen := flag.String("listen", "127.0.0.1:0", "production listener address")
 	target := flag.String("target", "", "backend address host:port")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+	certFile := flag.String("cert", "", "PEM certificate: the listener speaks HTTPS")
+	keyFile := flag.String("key", "", "PEM private key of -cert")
 	flag.Parse()
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	if *cpuProfile != "" {
@@ -31,7 +34,11 @@ func main() {
 		}
 		defer stopProfile()
 	}
-	if err := run(*listen, *target, log); err != nil {
+	listener := router.ListenerSpec{}
+	if *certFile != "" {
+		listener = router.ListenerSpec{Protocol: router.ProtocolHTTPS, Certificates: []router.CertificateSpec{{CertFile: *certFile, KeyFile: *keyFile}}}
+	}
+	if err := run(*listen, *target, listener, log); err != nil {
 		log.Error("proxy", "err", err)
 		os.Exit(1)
 	}
@@ -52,13 +59,14 @@ func startCPUProfile(path string) (func(), error) {
 	}, nil
 }
 
-func run(listen, target string, log *slog.Logger) error {
+func run(listen, target string, listener router.ListenerSpec, log *slog.Logger) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	r := router.New(router.Options{Logger: log})
 	st, err := r.Apply(router.ServiceSpec{
 		Name:               "bench",
 		ProductionListener: listen,
+		Listeners:          router.ListenerSpecs{Production: listener},
 		HealthCheck: router.HealthCheck{
 			Path:               "/",
 			Interval:           router.Duration(time.Second),

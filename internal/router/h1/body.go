@@ -97,9 +97,19 @@ func fill(dst *bufio.Writer, src *Reader) error {
 	return nil
 }
 
+// ErrBodyTooLarge is a body longer than the limit its relay was given.
+var ErrBodyTooLarge = errors.New("message body too large")
+
 // CopyChunked relays a chunked body as a chunked body: each chunk as it comes,
 // chunk extensions dropped, the trailer section passed on.
 func CopyChunked(dst *bufio.Writer, src *Reader) error {
+	return CopyChunkedLimit(dst, src, -1)
+}
+
+// CopyChunkedLimit is CopyChunked for a body of at most limit bytes of data
+// (negative: any length). The chunk that would go past the limit is not
+// relayed: the copy fails with a ReadError of ErrBodyTooLarge.
+func CopyChunkedLimit(dst *bufio.Writer, src *Reader, limit int64) error {
 	for {
 		line, err := readLine(dst, src, maxChunkLine)
 		if err != nil {
@@ -112,6 +122,12 @@ func CopyChunked(dst *bufio.Writer, src *Reader) error {
 		}
 		if size == 0 {
 			return copyTrailer(dst, src)
+		}
+		if limit >= 0 {
+			if size > limit {
+				return &ReadError{ErrBodyTooLarge}
+			}
+			limit -= size
 		}
 		if err := writeChunkSize(dst, size); err != nil {
 			return err
@@ -232,8 +248,12 @@ func copyTrailer(dst *bufio.Writer, src *Reader) error {
 		if total > maxTrailer {
 			return &ReadError{ErrMalformed}
 		}
-		if _, _, err := parseField(field); err != nil {
+		f, _, err := parseField(field)
+		if err != nil {
 			return &ReadError{ErrMalformed}
+		}
+		if forbiddenInTrailer(f.Name) {
+			continue
 		}
 		if _, err := dst.Write(field); err != nil {
 			return err
@@ -242,6 +262,31 @@ func copyTrailer(dst *bufio.Writer, src *Reader) error {
 			return err
 		}
 	}
+}
+
+// notInTrailers are the fields RFC 9110 6.5.1 forbids in a trailer section,
+// as they control framing, routing, authentication, request modifiers or
+// response control, which a recipient must have before the content; with the
+// hop-by-hop fields and those a proxy sets itself. A relay drops them: a
+// recipient that merged them into the header section would be misled.
+var notInTrailers = []string{
+	"Age", "Authorization", "Cache-Control", "Connection", "Content-Encoding",
+	"Content-Length", "Content-Range", "Content-Type", "Cookie", "Date", "Expect",
+	"Expires", "Forwarded", "Host", "If-Match", "If-Modified-Since", "If-None-Match",
+	"If-Range", "If-Unmodified-Since", "Keep-Alive", "Location", "Max-Forwards",
+	"Pragma", "Proxy-Authenticate", "Proxy-Authorization", "Proxy-Connection",
+	"Range", "Retry-After", "Set-Cookie", "TE", "Trailer", "Transfer-Encoding",
+	"Upgrade", "Vary", "WWW-Authenticate", "X-Forwarded-For", "X-Forwarded-Host",
+	"X-Forwarded-Port", "X-Forwarded-Proto",
+}
+
+func forbiddenInTrailer(name []byte) bool {
+	for _, n := range notInTrailers {
+		if equalFold(name, n) {
+			return true
+		}
+	}
+	return false
 }
 
 // ChunkUntilEOF relays a body delimited by the end of the connection as a

@@ -23,6 +23,13 @@ func FuzzParseRequest(f *testing.F) {
 		"GET / HTTP/1.0\r\n\r\n",
 		"GET / HTTP/1.1\r\nHost: a\r\nX: \x80\xff\r\n\r\n",
 		"\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n",
+		"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n",
+		"POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n",
+		"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
+		"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, gzip\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: \r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: a\r\nX: 1\r\n folded\r\n\r\n",
+		"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
 	} {
 		f.Add(s)
 	}
@@ -108,6 +115,7 @@ func FuzzCopyChunked(f *testing.F) {
 		"3;a=b\r\nabc\r\n1\r\nd\r\n0\r\nX: 1\r\n\r\n",
 		"0\r\n\r\n",
 		"A\r\n0123456789\r\n0\r\n\r\n",
+		"1\r\na\r\n0\r\nContent-Length: 5\r\nX-Sum: 1\r\nHost: h\r\n\r\n",
 	} {
 		f.Add(s)
 	}

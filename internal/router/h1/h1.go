@@ -16,7 +16,7 @@ import (
 
 // Errors of parsing. A head that fails with ErrMalformed deserves a 400 from a
 // server and a 502 from a proxy; ErrUnsupported marks a head that is valid HTTP
-// the fast path chooses not to handle (obsolete line folding, unusual framing,
+// the fast path chooses not to handle (unusual framing,
 // other request-target forms), for a more general implementation to take over.
 var (
 	ErrMalformed     = errors.New("malformed HTTP/1.1 message")
@@ -72,6 +72,7 @@ const (
 	infoForwarded
 	infoContentType
 	infoDate
+	infoHSTS
 )
 
 // classify looks a field name up among those the proxy understands. Names are
@@ -142,6 +143,10 @@ func classify(name []byte) fieldInfo {
 	case 19:
 		if equalFold(name, "Proxy-Authorization") {
 			return infoHop
+		}
+	case 25:
+		if equalFold(name, "Strict-Transport-Security") {
+			return infoHSTS
 		}
 	}
 	return infoOther
@@ -242,6 +247,21 @@ func parseLength(b []byte) (int64, bool) {
 		n = n*10 + int64(c-'0')
 	}
 	return n, true
+}
+
+// noteLength records a Content-Length field's value in length (-1: none yet).
+// A repeated identical value is forwarded once: the repeat becomes hop-by-hop;
+// a different or invalid value is malformed.
+func noteLength(f *Field, length *int64) error {
+	n, ok := parseLength(f.Value)
+	if !ok || *length >= 0 && n != *length {
+		return ErrMalformed
+	}
+	if *length >= 0 {
+		f.Kind = KindHop
+	}
+	*length = n
+	return nil
 }
 
 // tokens calls fn with each element of a comma-separated list value (RFC 9110

@@ -71,7 +71,6 @@ func TestParseRequestOutcomes(t *testing.T) {
 		{"bare LF", "GET / HTTP/1.1\nHost: a\n\n", nil},
 		{"leading empty line", "\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n", nil},
 		{"HTTP/1.2 is 1.1", "GET / HTTP/1.2\r\nHost: a\r\n\r\n", nil},
-		{"empty host", "GET / HTTP/1.1\r\nHost:\r\n\r\n", nil},
 		{"chunked", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: Chunked\r\n\r\n", nil},
 		{"same length twice", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\n", nil},
 		{"no host", "GET / HTTP/1.1\r\n\r\n", ErrMalformed},
@@ -94,9 +93,22 @@ func TestParseRequestOutcomes(t *testing.T) {
 		{"absolute form", "GET http://a/ HTTP/1.1\r\nHost: a\r\n\r\n", ErrUnsupported},
 		{"asterisk", "OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n", ErrUnsupported},
 		{"CONNECT", "CONNECT /a HTTP/1.1\r\nHost: a\r\n\r\n", ErrUnsupported},
-		{"obs-fold", "GET / HTTP/1.1\r\nHost: a\r\nX: a\r\n b\r\n\r\n", ErrUnsupported},
+		{"obs-fold", "GET / HTTP/1.1\r\nHost: a\r\nX: a\r\n b\r\n\r\n", ErrMalformed},
+		{"folded chunked", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nTransfer-Encoding:\r\n chunked\r\n\r\n", ErrMalformed},
 		{"gzip coding", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", ErrUnsupported},
-		{"length and chunked", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n", ErrUnsupported},
+		// RFC 9112 framing and Host rules: 400 and close, never handed over.
+		{"empty host", "GET / HTTP/1.1\r\nHost:\r\n\r\n", ErrMalformed},
+		{"empty host with spaces", "GET / HTTP/1.1\r\nHost:   \r\n\r\n", ErrMalformed},
+		{"length and chunked", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n", ErrMalformed},
+		{"chunked and length", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n", ErrMalformed},
+		{"length and gzip", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", ErrMalformed},
+		{"chunked on HTTP/1.0", "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", ErrMalformed},
+		{"chunked and length on HTTP/1.0", "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n", ErrMalformed},
+		{"chunked on HTTP/1.0 absolute form", "POST http://a/ HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", ErrMalformed},
+		{"two chunked fields", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n", ErrMalformed},
+		{"chunked not last", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, gzip\r\n\r\n", ErrMalformed},
+		{"unknown coding", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: xchunked\r\n\r\n", ErrMalformed},
+		{"HTTP/1.0 with length", "POST / HTTP/1.0\r\nContent-Length: 3\r\n\r\n", ErrUnsupported},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if _, err := parseReq(t, tc.head); !errors.Is(err, tc.want) {
@@ -255,6 +267,21 @@ func TestCopyChunkedPassesChunksAndTrailers(t *testing.T) {
 	// The trickle gives one byte per read: the relay must not have read past the body.
 	if err := src.Fill(); err != nil || string(src.Buffered()) != "N" {
 		t.Fatalf("after the body: %q (%v), want the next message's first byte", src.Buffered(), err)
+	}
+}
+
+func TestCopyChunkedDropsForbiddenTrailerFields(t *testing.T) {
+	in := "3\r\nabc\r\n0\r\nContent-Length: 99\r\nX-Checksum: 1\r\ntransfer-encoding: chunked\r\n" +
+		"Host: evil\r\nSet-Cookie: a=b\r\nGrpc-Status: 0\r\nTrailer: X\r\nX-Forwarded-For: 6.6.6.6\r\n\r\n"
+	src := NewReader(strings.NewReader(in), make([]byte, 64), 64)
+	var out bytes.Buffer
+	dst := bufio.NewWriter(&out)
+	if err := CopyChunked(dst, src); err != nil {
+		t.Fatal(err)
+	}
+	dst.Flush()
+	if want := "3\r\nabc\r\n0\r\nX-Checksum: 1\r\nGrpc-Status: 0\r\n\r\n"; out.String() != want {
+		t.Fatalf("relayed %q, want %q", out.String(), want)
 	}
 }
 

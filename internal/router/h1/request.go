@@ -20,6 +20,7 @@ type Request struct {
 	Upgrade, Expect, TrailersOK bool
 
 	connTokens [][]byte // Connection tokens naming fields to drop
+	otherForm  bool     // a request-target other than origin form
 }
 
 // HasBody reports whether a body follows the head.
@@ -43,18 +44,20 @@ func (q *Request) reset() {
 }
 
 // ParseRequest parses head, a complete request head as ReadHead delimits it,
-// into q. It fails with ErrMalformed for a head a server must refuse (400),
-// ErrTooManyFields (431), or ErrUnsupported for a valid head the fast path
-// leaves to a general server: HTTP/1.0 and 2+, a request-target other than
-// origin form, obsolete line folding, a transfer coding other than chunked,
-// or both Content-Length and Transfer-Encoding.
+// into q. It fails with ErrMalformed for a head a server must refuse with 400
+// and close (RFC 9112: no or an empty or invalid Host, both Content-Length and
+// Transfer-Encoding, Transfer-Encoding in HTTP/1.0, a transfer coding list not
+// ending in chunked), ErrTooManyFields (431), or ErrUnsupported for a valid
+// head the fast path leaves to a general server: HTTP/1.0 and 2+, a
+// request-target other than origin form, a transfer coding besides chunked.
+// Obsolete line folding is malformed.
 func ParseRequest(head []byte, q *Request) error {
 	q.reset()
 	line, rest := nextLine(head)
 	if err := q.parseRequestLine(line); err != nil {
 		return err
 	}
-	te := 0
+	var te transferCodings
 	for {
 		line, rest = nextLine(rest)
 		if len(line) == 0 {
@@ -67,61 +70,96 @@ func ParseRequest(head []byte, q *Request) error {
 		if len(q.Fields) == MaxFields {
 			return ErrTooManyFields
 		}
-		switch info {
-		case infoHost:
-			if q.Host != nil {
-				return ErrMalformed // RFC 9112 3.2: more than one Host
-			}
-			q.Host = f.Value
-			f.Kind = KindHost
-		case infoContentLength:
-			n, ok := parseLength(f.Value)
-			if !ok || q.ContentLength >= 0 && n != q.ContentLength {
-				return ErrMalformed
-			}
-			if q.ContentLength >= 0 {
-				f.Kind = KindHop // a repeated identical value is forwarded once
-			}
-			q.ContentLength = n
-		case infoTransferEncoding:
-			te++
-			f.Kind = KindHop
-			if !equalFold(f.Value, "chunked") {
-				return ErrUnsupported
-			}
-			q.Chunked = true
-		case infoConnection:
-			f.Kind = KindHop
-			q.parseConnection(f.Value)
-		case infoUpgrade:
-			f.Kind = KindHop
-			q.Upgrade = true
-		case infoExpect:
-			q.Expect = true
-		case infoTE:
-			f.Kind = KindHop
-			tokens(f.Value, func(tok []byte) {
-				if equalFold(tok, "trailers") {
-					q.TrailersOK = true
-				}
-			})
-		case infoHop:
-			f.Kind = KindHop
-		case infoXForwardedFor:
-			f.Kind = KindXForwardedFor
-		case infoForwarded:
-			f.Kind = KindForwarded
+		if err := q.note(&f, info, &te); err != nil {
+			return err
 		}
 		q.Fields = append(q.Fields, f)
 	}
-	if te > 1 || q.Chunked && q.ContentLength >= 0 {
-		return ErrUnsupported
-	}
-	if q.Host == nil || !validHost(q.Host) {
-		return ErrMalformed // RFC 9112 3.2: an HTTP/1.1 request has one valid Host
+	if err := q.checkFraming(te); err != nil {
+		return err
 	}
 	markConnectionFields(q.Fields, q.connTokens)
 	return nil
+}
+
+// transferCodings is what a request's Transfer-Encoding fields said.
+type transferCodings struct {
+	fields       int  // Transfer-Encoding field lines
+	chunkedOnly  bool // the one field is exactly "chunked"
+	chunkedFinal bool // the codings end with chunked
+}
+
+// note records what field f tells about the request and classifies it.
+func (q *Request) note(f *Field, info fieldInfo, te *transferCodings) error {
+	switch info {
+	case infoHost:
+		if q.Host != nil {
+			return ErrMalformed // RFC 9112 3.2: more than one Host
+		}
+		q.Host = f.Value
+		f.Kind = KindHost
+	case infoContentLength:
+		if err := noteLength(f, &q.ContentLength); err != nil {
+			return err
+		}
+	case infoTransferEncoding:
+		f.Kind = KindHop
+		te.fields++
+		te.chunkedOnly = equalFold(f.Value, "chunked")
+		te.chunkedFinal = endsWithChunked(f.Value)
+	case infoConnection:
+		f.Kind = KindHop
+		q.parseConnection(f.Value)
+	case infoUpgrade:
+		f.Kind = KindHop
+		q.Upgrade = true
+	case infoExpect:
+		q.Expect = true
+	case infoTE:
+		f.Kind = KindHop
+		tokens(f.Value, func(tok []byte) {
+			if equalFold(tok, "trailers") {
+				q.TrailersOK = true
+			}
+		})
+	case infoHop:
+		f.Kind = KindHop
+	case infoXForwardedFor:
+		f.Kind = KindXForwardedFor
+	case infoForwarded:
+		f.Kind = KindForwarded
+	}
+	return nil
+}
+
+// checkFraming applies RFC 9112's rules on message framing and Host once the
+// whole head is read.
+func (q *Request) checkFraming(te transferCodings) error {
+	switch {
+	case te.fields > 0 && q.Minor == 0:
+		return ErrMalformed // 6.1: Transfer-Encoding in HTTP/1.0 is faulty framing
+	case te.fields > 0 && q.ContentLength >= 0:
+		return ErrMalformed // 6.1: both is a smuggling attempt; refuse and close
+	case te.fields > 1 || te.fields == 1 && !te.chunkedFinal:
+		return ErrMalformed // 6.3: the body length cannot be determined
+	case q.Minor == 0, q.otherForm:
+		return ErrUnsupported
+	case te.fields == 1 && !te.chunkedOnly:
+		return ErrUnsupported // other codings before chunked
+	}
+	q.Chunked = te.fields == 1
+	if len(q.Host) == 0 || !validHost(q.Host) {
+		return ErrMalformed // 3.2: an HTTP/1.1 request has one valid, non-empty Host
+	}
+	return nil
+}
+
+// endsWithChunked reports whether a Transfer-Encoding list's last coding is
+// chunked.
+func endsWithChunked(v []byte) bool {
+	last := []byte(nil)
+	tokens(v, func(tok []byte) { last = tok })
+	return equalFold(last, "chunked")
 }
 
 // parseRequestLine parses "method SP request-target SP HTTP/1.x".
@@ -142,11 +180,12 @@ func (q *Request) parseRequestLine(line []byte) error {
 	switch {
 	case !ok:
 		return ErrMalformed
-	case major != 1 || minor == 0:
+	case major != 1:
 		return ErrUnsupported
-	case q.Target[0] != '/' || string(q.Method) == "CONNECT":
-		return ErrUnsupported // absolute, authority or asterisk form
 	}
+	// Absolute, authority or asterisk form: left to a general server once the
+	// framing is known to be sound.
+	q.otherForm = q.Target[0] != '/' || string(q.Method) == "CONNECT"
 	q.Minor = minor
 	return nil
 }
@@ -249,7 +288,10 @@ func nextLine(b []byte) (line, rest []byte) {
 // parseField parses one field line "name: value".
 func parseField(line []byte) (Field, fieldInfo, error) {
 	if line[0] == ' ' || line[0] == '\t' {
-		return Field{}, 0, ErrUnsupported // obs-fold (RFC 9112 5.2)
+		// obs-fold (RFC 9112 5.2): refused, as nginx does. Unfolding it would
+		// make a folded Transfer-Encoding count here and not at a proxy in
+		// front that ignores it: a way to smuggle requests.
+		return Field{}, 0, ErrMalformed
 	}
 	colon := bytes.IndexByte(line, ':')
 	if colon <= 0 {

@@ -13,9 +13,10 @@ type Response struct {
 	Chunked       bool
 	// Close is set when the server closes the connection after this response.
 	Close bool
-	// HasDate is set when the response has a Date field; EventStream when its
-	// Content-Type is text/event-stream.
-	HasDate, EventStream bool
+	// HasDate is set when the response has a Date field, HasHSTS a
+	// Strict-Transport-Security field; EventStream when its Content-Type is
+	// text/event-stream.
+	HasDate, HasHSTS, EventStream bool
 
 	connTokens [][]byte
 }
@@ -68,9 +69,6 @@ func ParseResponse(head []byte, p *Response) error {
 			break
 		}
 		f, info, err := parseField(line)
-		if err == ErrUnsupported {
-			err = ErrMalformed // obs-fold in a response: RFC 9112 5.2 says reject
-		}
 		if err != nil {
 			return err
 		}
@@ -79,14 +77,9 @@ func ParseResponse(head []byte, p *Response) error {
 		}
 		switch info {
 		case infoContentLength:
-			n, ok := parseLength(f.Value)
-			if !ok || p.ContentLength >= 0 && n != p.ContentLength {
-				return ErrMalformed
+			if err := noteLength(&f, &p.ContentLength); err != nil {
+				return err
 			}
-			if p.ContentLength >= 0 {
-				f.Kind = KindHop // a repeated identical value is forwarded once
-			}
-			p.ContentLength = n
 			clField = len(p.Fields)
 		case infoTransferEncoding:
 			f.Kind = KindHop
@@ -108,6 +101,8 @@ func ParseResponse(head []byte, p *Response) error {
 			})
 		case infoDate:
 			p.HasDate = true
+		case infoHSTS:
+			p.HasHSTS = true
 		case infoContentType:
 			p.EventStream = hasPrefixFold(f.Value, "text/event-stream")
 		case infoHop, infoTE, infoUpgrade:
