@@ -61,9 +61,8 @@ func invokeFunction(t *testing.T, f *fakeAWS, deadline time.Time, command []stri
 		"AWS_LAMBDA_RUNTIME_API="+strings.TrimPrefix(srv.URL, "http://"),
 		"LAMBDA_TASK_ROOT="+t.TempDir(),
 		EnvCommand+"="+string(cmdJSON), EnvTimeout+"=30s",
-		"AWS_REGION=eu-west-1", "AWS_ACCESS_KEY_ID=AKIDTEST", "AWS_SECRET_ACCESS_KEY=test-secret", "AWS_EC2_METADATA_DISABLED=true",
-		"AWS_ENDPOINT_URL_CODEDEPLOY="+f.url, "AWS_ENDPOINT_URL_ECS="+f.url,
 	)
+	cmd.Env = append(cmd.Env, f.Env("CODEDEPLOY", "ECS")...)
 	cmd.Env = append(cmd.Env, env...)
 	var stderr syncBuffer
 	cmd.Stderr = &stderr
