@@ -96,13 +96,13 @@ func New(opts Options) *Backend {
 	}
 	cfg := opts.Config
 	return &Backend{
-		opts: opts,
-		cp:   codepipeline.NewFromConfig(cfg),
-		cb:   codebuild.NewFromConfig(cfg),
-		logs: cloudwatchlogs.NewFromConfig(cfg),
-		cd:   codedeploy.NewFromConfig(cfg),
-		ecs:  ecs.NewFromConfig(cfg),
-		cw:   cloudwatch.NewFromConfig(cfg),
+		opts:   opts,
+		cp:     codepipeline.NewFromConfig(cfg),
+		cb:     codebuild.NewFromConfig(cfg),
+		logs:   cloudwatchlogs.NewFromConfig(cfg),
+		cd:     codedeploy.NewFromConfig(cfg),
+		ecs:    ecs.NewFromConfig(cfg),
+		cw:     cloudwatch.NewFromConfig(cfg),
 		events: newObserver(),
 	}
 }
