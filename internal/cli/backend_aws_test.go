@@ -9,7 +9,6 @@ import (
 	"github.com/greenlight-ci/greenlight/internal/awsfake"
 )
 
-
 // fakeAWSForCLI points the SDK's default configuration at a fake AWS holding one
 // execution of the example's pipeline, waiting at its approval.
 func fakeAWSForCLI(t *testing.T) *awsfake.Server {
