@@ -1,7 +1,6 @@
 package awshook
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -11,7 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -78,26 +76,8 @@ func waitHealthy(t *testing.T, url string) {
 	t.Fatalf("%s never became healthy", url)
 }
 
-// syncBuffer collects the command's output, written from exec's copying goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-func newHandler(t *testing.T, f *fakeAWS, command []string, env ...string) (*Handler, *syncBuffer) {
-	out := &syncBuffer{}
+func newHandler(t *testing.T, f *fakeAWS, command []string, env ...string) (*Handler, *awsfake.Buffer) {
+	out := &awsfake.Buffer{}
 	return &Handler{
 		Config: Config{
 			Command: command, Timeout: 30 * time.Second, Reserve: time.Second,
