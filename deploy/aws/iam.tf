@@ -309,3 +309,62 @@ data "aws_iam_policy_document" "hooks" {
     resources = ["*"]
   }
 }
+
+# --- The Slack notifier -------------------------------------------------------
+
+locals {
+  # The secrets and parameters the notifier reads webhook URLs from.
+  notifier_secret_ids = distinct(compact(flatten([
+    for r in local.slack_rules : [
+      for s in r.slack : s.secrets_manager == null && s.parameter_store == null ? var.slack_webhook_secret : s.secret_id
+    ]
+  ])))
+  # Secrets Manager appends a random suffix to a secret's name in its ARN.
+  notifier_secret_arns = [
+    for id in local.notifier_secret_ids : startswith(id, "arn:") ? id : "${local.arn_prefix}:secretsmanager:${local.region}:${local.account_id}:secret:${id}-??????"
+  ]
+  notifier_parameter_arns = distinct(compact(flatten([
+    for r in local.slack_rules : [
+      for s in r.slack : s.parameter_store == null ? null : "${local.arn_prefix}:ssm:${local.region}:${local.account_id}:parameter/${trimprefix(s.parameter_store, "/")}"
+    ]
+  ])))
+}
+
+resource "aws_iam_role" "notifier" {
+  count              = local.slack_notifier ? 1 : 0
+  name_prefix        = "${local.name}-notifier-"
+  assume_role_policy = data.aws_iam_policy_document.assume["lambda"].json
+  tags               = local.tags
+}
+
+resource "aws_iam_role_policy" "notifier" {
+  count  = local.slack_notifier ? 1 : 0
+  name   = "notifier"
+  role   = aws_iam_role.notifier[0].id
+  policy = data.aws_iam_policy_document.notifier[0].json
+}
+
+data "aws_iam_policy_document" "notifier" {
+  count = local.slack_notifier ? 1 : 0
+  statement {
+    sid       = "Logs"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${aws_cloudwatch_log_group.notifier[0].arn}:*"]
+  }
+  dynamic "statement" {
+    for_each = length(local.notifier_secret_arns) > 0 ? [1] : []
+    content {
+      sid       = "WebhookSecrets"
+      actions   = ["secretsmanager:GetSecretValue"]
+      resources = local.notifier_secret_arns
+    }
+  }
+  dynamic "statement" {
+    for_each = length(local.notifier_parameter_arns) > 0 ? [1] : []
+    content {
+      sid       = "WebhookParameters"
+      actions   = ["ssm:GetParameter"]
+      resources = local.notifier_parameter_arns
+    }
+  }
+}
