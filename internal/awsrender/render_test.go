@@ -2,9 +2,9 @@ package awsrender
 
 import (
 	"encoding/json"
+	"maps"
 	"os"
 	"path/filepath"
-	"maps"
 	"reflect"
 	"slices"
 	"strings"
