@@ -85,6 +85,7 @@ type Backend struct {
 
 	structure structureCache
 	events    *observer
+	images    sync.Map // task definition|container -> image
 }
 
 var _ control.Backend = (*Backend)(nil)

@@ -135,20 +135,27 @@ func (b *Backend) targets(ctx context.Context, id string) ([]cdtypes.DeploymentT
 	return out.DeploymentTargets, nil
 }
 
-// image is the image of the container the appspec routes traffic to.
+// image is the image of the container the appspec routes traffic to. A task
+// definition revision never changes: each is described once.
 func (b *Backend) image(ctx context.Context, taskDefinition, container string) (string, error) {
+	key := taskDefinition + "|" + container
+	if img, ok := b.images.Load(key); ok {
+		return img.(string), nil
+	}
 	out, err := b.ecs.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: &taskDefinition})
 	if err != nil {
 		return "", explain("describe task definition "+taskDefinition, err)
 	}
+	img := ""
 	if out.TaskDefinition != nil {
 		for _, c := range out.TaskDefinition.ContainerDefinitions {
 			if sdkaws.ToString(c.Name) == container {
-				return sdkaws.ToString(c.Image), nil
+				img = sdkaws.ToString(c.Image)
 			}
 		}
 	}
-	return "", nil
+	b.images.Store(key, img)
+	return img, nil
 }
 
 // deploymentStatuses maps CodeDeploy's statuses (Queued waits like Created).
