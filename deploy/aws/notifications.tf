@@ -51,14 +51,22 @@ locals {
   rules          = var.greenlight.notifications
   slack_rules    = { for k, r in local.rules : k => r if length(r.slack) > 0 }
   slack_notifier = length(local.slack_rules) > 0
-  pipeline_rules = { for k, r in local.rules : k => r if length(r.pipeline_event_type_ids) > 0 }
-  deployment_rules = merge([
-    for k, r in local.rules : {
-      for app in local.applications : "${k}/${app}" => merge(r, { rule = k, application = app }) if length(r.deployment_event_type_ids) > 0
-    }
-  ]...)
-  # Where each rule sends: its SNS topics, and the notifications topic for Slack.
-  rule_targets = { for k, r in local.rules : k => concat(length(r.slack) > 0 ? [aws_sns_topic.notifications.arn] : [], r.sns_topics) }
+  # The CodeStar rules: "<rule>" on the pipeline for its CodePipeline events,
+  # "<rule>/<application>" on each application for its CodeDeploy events.
+  codestar_rules = merge(
+    {
+      for k, r in local.rules : k => {
+        rule = k, name = "${local.name}-${k}", resource = aws_codepipeline.main.arn, event_type_ids = r.pipeline_event_type_ids
+      } if length(r.pipeline_event_type_ids) > 0
+    },
+    merge([
+      for k, r in local.rules : {
+        for app in local.applications : "${k}/${app}" => {
+          rule = k, name = "${local.name}-${k}-${app}", resource = aws_codedeploy_app.app[app].arn, event_type_ids = r.deployment_event_type_ids
+        } if length(r.deployment_event_type_ids) > 0
+      }
+    ]...),
+  )
   # The webhook URL sources of a rule's Slack targets, as the notifier reads them.
   slack_sources = {
     for k, r in local.slack_rules : k => [
@@ -67,32 +75,16 @@ locals {
   }
 }
 
-resource "aws_codestarnotifications_notification_rule" "pipeline" {
-  for_each       = local.pipeline_rules
-  name           = substr("${local.name}-${each.key}", 0, 64)
-  detail_type    = each.value.detail_type
-  status         = each.value.status
-  resource       = aws_codepipeline.main.arn
-  event_type_ids = each.value.pipeline_event_type_ids
+resource "aws_codestarnotifications_notification_rule" "rule" {
+  for_each       = local.codestar_rules
+  name           = substr(each.value.name, 0, 64)
+  detail_type    = local.rules[each.value.rule].detail_type
+  status         = local.rules[each.value.rule].status
+  resource       = each.value.resource
+  event_type_ids = each.value.event_type_ids
+  # Its SNS topics, and the notifications topic for its Slack targets.
   dynamic "target" {
-    for_each = toset(local.rule_targets[each.key])
-    content {
-      address = target.value
-    }
-  }
-  tags       = local.tags
-  depends_on = [aws_sns_topic_policy.notifications]
-}
-
-resource "aws_codestarnotifications_notification_rule" "deployments" {
-  for_each       = local.deployment_rules
-  name           = substr("${local.name}-${each.value.rule}-${each.value.application}", 0, 64)
-  detail_type    = each.value.detail_type
-  status         = each.value.status
-  resource       = aws_codedeploy_app.app[each.value.application].arn
-  event_type_ids = each.value.deployment_event_type_ids
-  dynamic "target" {
-    for_each = toset(local.rule_targets[each.value.rule])
+    for_each = toset(concat(length(local.rules[each.value.rule].slack) > 0 ? [aws_sns_topic.notifications.arn] : [], local.rules[each.value.rule].sns_topics))
     content {
       address = target.value
     }
@@ -127,10 +119,9 @@ resource "aws_lambda_function" "notifier" {
   # stay in Secrets Manager or Parameter Store.
   environment {
     variables = {
-      GREENLIGHT_SLACK_ROUTES = jsonencode(merge(
-        { for k, r in aws_codestarnotifications_notification_rule.pipeline : r.arn => local.slack_sources[k] if contains(keys(local.slack_sources), k) },
-        { for k, r in aws_codestarnotifications_notification_rule.deployments : r.arn => local.slack_sources[local.deployment_rules[k].rule] if contains(keys(local.slack_sources), local.deployment_rules[k].rule) },
-      ))
+      GREENLIGHT_SLACK_ROUTES = jsonencode({
+        for k, r in aws_codestarnotifications_notification_rule.rule : r.arn => local.slack_sources[local.codestar_rules[k].rule] if contains(keys(local.slack_sources), local.codestar_rules[k].rule)
+      })
       GREENLIGHT_CONSOLE_URL = "https://${local.region}.console.aws.amazon.com/codesuite/codepipeline/"
     }
   }

@@ -80,10 +80,7 @@ output "notifications_topic_arn" {
 
 output "notification_rules" {
   description = "ARN of each CodeStar notification rule: greenlight.yaml's rule name, and rule/application for its CodeDeploy events."
-  value = merge(
-    { for k, r in aws_codestarnotifications_notification_rule.pipeline : k => r.arn },
-    { for k, r in aws_codestarnotifications_notification_rule.deployments : k => r.arn },
-  )
+  value       = { for k, r in aws_codestarnotifications_notification_rule.rule : k => r.arn }
 }
 
 output "slack_notifier_function" {

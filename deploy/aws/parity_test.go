@@ -83,7 +83,7 @@ func checkParity(t *testing.T, def *manifest.Definition, m planModule) {
 	checkDeploymentGroups(t, def, m.resources("aws_codedeploy_deployment_group"))
 	checkAlarms(t, def, m.resources("aws_cloudwatch_metric_alarm"))
 	checkHooks(t, def, m.named("aws_lambda_function", "hook"))
-	checkNotifications(t, def, m.named("aws_codestarnotifications_notification_rule", "pipeline"))
+	checkNotifications(t, def, m.named("aws_codestarnotifications_notification_rule", "rule"))
 	checkServices(t, def, m)
 }
 

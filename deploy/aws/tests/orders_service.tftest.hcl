@@ -238,16 +238,16 @@ run "alarms_are_greenlight_yaml" {
 run "notification_rule_and_hooks" {
   assert {
     condition = (
-      aws_codestarnotifications_notification_rule.pipeline["releases"].resource == aws_codepipeline.main.arn &&
-      aws_codestarnotifications_notification_rule.pipeline["releases"].detail_type == "FULL" &&
-      aws_codestarnotifications_notification_rule.pipeline["releases"].status == "ENABLED" &&
-      aws_codestarnotifications_notification_rule.pipeline["releases"].event_type_ids == toset([
+      aws_codestarnotifications_notification_rule.rule["releases"].resource == aws_codepipeline.main.arn &&
+      aws_codestarnotifications_notification_rule.rule["releases"].detail_type == "FULL" &&
+      aws_codestarnotifications_notification_rule.rule["releases"].status == "ENABLED" &&
+      aws_codestarnotifications_notification_rule.rule["releases"].event_type_ids == toset([
         "codepipeline-pipeline-pipeline-execution-failed",
         "codepipeline-pipeline-pipeline-execution-succeeded",
         "codepipeline-pipeline-manual-approval-needed",
       ]) &&
-      [for t in aws_codestarnotifications_notification_rule.pipeline["releases"].target : t.address] == [aws_sns_topic.notifications.arn] &&
-      length(aws_codestarnotifications_notification_rule.deployments) == 0
+      [for t in aws_codestarnotifications_notification_rule.rule["releases"].target : t.address] == [aws_sns_topic.notifications.arn] &&
+      keys(aws_codestarnotifications_notification_rule.rule) == ["releases"]
     )
     error_message = "The notification rule is not greenlight.yaml's releases rule (its CodePipeline events, to the notifications topic)."
   }

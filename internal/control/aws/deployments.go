@@ -32,16 +32,9 @@ var activeStatuses = []cdtypes.DeploymentStatus{
 // then BatchGetDeployments; lifecycle events only with GetDeployment).
 func (b *Backend) ListDeployments(ctx context.Context, q control.DeploymentQuery) ([]*control.Deployment, error) {
 	limit := cmp.Or(q.Limit, defaultLimit)
-	var ids []string
-	for _, g := range b.opts.Groups {
-		if q.Service != "" && g.Service != q.Service {
-			continue
-		}
-		got, err := b.groupDeployments(ctx, g, nil, limit)
-		if err != nil {
-			return nil, err
-		}
-		ids = append(ids, got...)
+	ids, err := b.deploymentIDs(ctx, q.Service, nil, limit)
+	if err != nil {
+		return nil, err
 	}
 	ds, err := b.batchDeployments(ctx, ids)
 	if err != nil {
@@ -49,6 +42,23 @@ func (b *Backend) ListDeployments(ctx context.Context, q control.DeploymentQuery
 	}
 	slices.SortStableFunc(ds, func(x, y *control.Deployment) int { return y.Created.Compare(x.Created) })
 	return ds[:min(len(ds), limit)], nil
+}
+
+// deploymentIDs lists up to limit deployment ids of each group (of service,
+// when given), in statuses when given.
+func (b *Backend) deploymentIDs(ctx context.Context, service string, statuses []cdtypes.DeploymentStatus, limit int) ([]string, error) {
+	var ids []string
+	for _, g := range b.opts.Groups {
+		if service != "" && g.Service != service {
+			continue
+		}
+		got, err := b.groupDeployments(ctx, g, statuses, limit)
+		if err != nil {
+			return nil, err
+		}
+		ids = append(ids, got...)
+	}
+	return ids, nil
 }
 
 // groupDeployments lists up to limit deployment ids of a group, in statuses
@@ -275,8 +285,8 @@ func (b *Backend) CreateDeployment(context.Context, control.DeploymentRequest) (
 // (StopDeployment with autoRollbackEnabled) a deployment, the only active one
 // when none is named.
 func (b *Backend) CommandDeployment(ctx context.Context, c control.DeploymentCommand) (*control.Deployment, error) {
-	if !slices.Contains([]control.CommandName{control.CommandContinue, control.CommandStop, control.CommandRollback}, c.Command) {
-		return nil, control.Errorf(control.CodeBadRequest, "deployment command %q (allowed: %s, %s, %s)", c.Command, control.CommandContinue, control.CommandStop, control.CommandRollback)
+	if err := control.CheckCommand(c.Command); err != nil {
+		return nil, err
 	}
 	d, err := b.activeDeployment(ctx, c.DeploymentID)
 	if err != nil {
@@ -302,33 +312,19 @@ func (b *Backend) activeDeployment(ctx context.Context, id string) (*control.Dep
 		if err != nil {
 			return nil, err
 		}
-		if d.Status.Done() {
-			return nil, control.Refused(control.ReasonNotActive, fmt.Errorf("deployment %s is %s: nothing to continue, stop or roll back", d.ID, d.Status))
-		}
-		return d, nil
+		return control.Commandable(d)
 	}
-	var ids []string
-	for _, g := range b.opts.Groups {
-		got, err := b.groupDeployments(ctx, g, activeStatuses, batchSize)
-		if err != nil {
-			return nil, err
-		}
-		ids = append(ids, got...)
+	ids, err := b.deploymentIDs(ctx, "", activeStatuses, batchSize)
+	if err != nil {
+		return nil, err
 	}
 	active, err := b.batchDeployments(ctx, ids)
 	if err != nil {
 		return nil, err
 	}
-	active = slices.DeleteFunc(active, func(d *control.Deployment) bool { return d.Kind == deploy.KindRollback })
-	switch len(active) {
-	case 0:
-		return nil, control.Errorf(control.CodeNotFound, "no deployment is in progress or baking (see `greenlight deployments --backend aws`)")
-	case 1:
-		return b.GetDeployment(ctx, active[0].ID)
+	d, err := control.OnlyActive(active)
+	if err != nil {
+		return nil, err
 	}
-	var names []string
-	for _, d := range active {
-		names = append(names, fmt.Sprintf("%s (%s/%s, %s)", d.ID, d.Application, d.Group, d.Status))
-	}
-	return nil, control.Errorf(control.CodeBadRequest, "several deployments are active, name one: %s", strings.Join(names, ", "))
+	return b.GetDeployment(ctx, d.ID)
 }

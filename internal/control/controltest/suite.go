@@ -354,12 +354,6 @@ func waitFinal(t *testing.T, b control.Backend, id string) *control.Execution {
 }
 
 func findAction(v *control.Execution, stage, action string) *control.Action {
-	for _, st := range v.Stages {
-		for i := range st.Actions {
-			if st.Name == stage && st.Actions[i].Name == action {
-				return &st.Actions[i]
-			}
-		}
-	}
-	return nil
+	a, _ := control.FindAction(v, control.ActionRef{ExecutionID: v.ID, Stage: stage, Action: action})
+	return a
 }
