@@ -6,6 +6,10 @@ import (
 	"strings"
 )
 
+// DefaultLogLimit is how much of a log one ReadLog returns when the request
+// sets no limit.
+const DefaultLogLimit = 1 << 20
+
 // FindAction returns the action ref names in v: NotFound when v has none.
 func FindAction(v *Execution, ref ActionRef) (*Action, error) {
 	for _, st := range v.Stages {

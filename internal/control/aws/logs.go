@@ -16,9 +16,6 @@ import (
 	"github.com/greenlight-ci/greenlight/internal/report"
 )
 
-// defaultLogLimit is how much of a log one ReadLog returns by default.
-const defaultLogLimit = 1 << 20
-
 // ReadLog returns part of a CodeBuild action's log, read from CloudWatch Logs
 // (the build's group and stream, from BatchGetBuilds by the build id the action
 // execution records). Other actions write no log on AWS: their text is empty.
@@ -41,7 +38,7 @@ func (b *Backend) ReadLog(ctx context.Context, req control.LogRequest) (control.
 
 func cmpLimit(limit int) int {
 	if limit <= 0 {
-		return defaultLogLimit
+		return control.DefaultLogLimit
 	}
 	return limit
 }
