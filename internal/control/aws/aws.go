@@ -40,7 +40,8 @@ type Options struct {
 	// Groups are the CodeDeploy deployment groups its deployments run in.
 	Groups []Group
 	// Refresh is how long Events answers from what it observed before it reads
-	// AWS again (0: DefaultRefresh).
+	// AWS again (0: DefaultRefresh); executions and running builds' logs are
+	// read at most twice in that time.
 	Refresh time.Duration
 	// Now is the clock (default time.Now).
 	Now func() time.Time
@@ -86,6 +87,9 @@ type Backend struct {
 	structure structureCache
 	events    *observer
 	images    sync.Map // task definition|container -> image
+	// views and buildLogs are recent reads, reused for half of Refresh.
+	views     readCache[*control.Execution]
+	buildLogs readCache[string]
 }
 
 var _ control.Backend = (*Backend)(nil)
@@ -108,9 +112,11 @@ func New(opts Options) *Backend {
 	}
 }
 
-// Close forgets the observed events; AWS goes on with everything. Idempotent.
+// Close forgets what it observed; AWS goes on with everything. Idempotent.
 func (b *Backend) Close() error {
 	b.events.reset()
+	b.views.reset()
+	b.buildLogs.reset()
 	return nil
 }
 

@@ -202,3 +202,28 @@ func TestEventsAreNumberedOnce(t *testing.T) {
 		t.Fatalf("kinds %v", kinds)
 	}
 }
+
+// TestReadsAreReusedWithinHalfARefresh: followers poll every 100 ms; AWS is read
+// at most twice a Refresh, and an ended build's log once.
+func TestReadsAreReusedWithinHalfARefresh(t *testing.T) {
+	srv := awsfake.New(t)
+	newFakePipeline(t, srv)
+	id := startToApproval(t, newBackend(srv))
+	b := awsbackend.New(awsbackend.Options{Config: srv.Config(), Pipeline: pipelineName, Refresh: time.Hour})
+	ref := control.ActionRef{ExecutionID: id, Stage: "Build", Action: "Build"}
+	before, logsBefore := len(srv.Calls(opGetExecution)), len(srv.Calls(opGetLogEvents))
+	for range 3 {
+		if _, err := b.ReadLog(ctx(t), control.LogRequest{ActionRef: ref}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := b.Events(ctx(t), event.Query{ExecutionID: id}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := len(srv.Calls(opGetExecution)) - before; n != 1 {
+		t.Errorf("GetPipelineExecution called %d times, want once", n)
+	}
+	if n := len(srv.Calls(opGetLogEvents)) - logsBefore; n != 4 {
+		t.Errorf("GetLogEvents called %d times, want its 4 pages (the last empty) once", n)
+	}
+}

@@ -27,7 +27,7 @@ func (b *Backend) ReadLog(ctx context.Context, req control.LogRequest) (control.
 	growing := !v.Status.Final() || act.Status == control.StatusInProgress
 	text := ""
 	if act.Provider == manifest.ProviderCodeBuild && act.ExternalID != "" {
-		if text, err = b.buildLog(ctx, act.ExternalID); err != nil {
+		if text, err = b.cachedBuildLog(ctx, act.ExternalID, act.Status == control.StatusInProgress); err != nil {
 			return control.LogChunk{}, err
 		}
 	}
@@ -52,6 +52,24 @@ func sliceLog(text string, offset int64, limit int) control.LogChunk {
 	offset = min(offset, size)
 	end := min(offset+int64(limit), size)
 	return control.LogChunk{Text: text[offset:end], Offset: offset, NextOffset: end, More: end < size}
+}
+
+// cachedBuildLog is a build's log: read once when the build has ended, at most
+// twice a Refresh while it runs.
+func (b *Backend) cachedBuildLog(ctx context.Context, id string, running bool) (string, error) {
+	now, ttl := b.opts.Now(), b.refresh()/2
+	if !running {
+		ttl = time.Duration(1<<63 - 1)
+	}
+	key := fmt.Sprintf("%s|%v", id, running) // the log of a running build is not the final one
+	if text, ok := b.buildLogs.get(key, now, ttl); ok {
+		return text, nil
+	}
+	text, err := b.buildLog(ctx, id)
+	if err == nil {
+		b.buildLogs.put(key, now, text)
+	}
+	return text, err
 }
 
 // build reads one build.

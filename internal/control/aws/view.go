@@ -23,8 +23,22 @@ const driver = "AWS CodePipeline"
 const approvalTimeout = 7 * 24 * time.Hour
 
 // GetExecution reads an execution (GetPipelineExecution) and its actions
-// (ListActionExecutions) into the read model.
+// (ListActionExecutions) into the read model; a read of the last half Refresh
+// is reused.
 func (b *Backend) GetExecution(ctx context.Context, id string) (*control.Execution, error) {
+	now := b.opts.Now()
+	if v, ok := b.views.get(id, now, b.refresh()/2); ok {
+		return v, nil
+	}
+	v, err := b.readExecution(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	b.views.put(id, now, v)
+	return v, nil
+}
+
+func (b *Backend) readExecution(ctx context.Context, id string) (*control.Execution, error) {
 	stages, mode, err := b.declaration(ctx)
 	if err != nil {
 		return nil, err
