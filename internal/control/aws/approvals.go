@@ -39,6 +39,7 @@ func (b *Backend) Decide(ctx context.Context, d control.Decision) error {
 		PipelineName: &b.opts.Pipeline, StageName: &stage, ActionName: &action, Token: &token,
 		Result: &types.ApprovalResult{Status: status, Summary: sdkaws.String(clip(d.Comment, 512))},
 	})
+	b.views.forget(d.ExecutionID)
 	return explain(fmt.Sprintf("decide %s/%s of %s", stage, action, d.ExecutionID), err)
 }
 

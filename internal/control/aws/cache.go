@@ -44,3 +44,10 @@ func (c *readCache[V]) reset() {
 	defer c.mu.Unlock()
 	c.entries = nil
 }
+
+// forget drops key: what was read before a change is stale after it.
+func (c *readCache[V]) forget(key string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.entries, key)
+}

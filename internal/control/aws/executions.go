@@ -157,6 +157,7 @@ func (b *Backend) StopExecution(ctx context.Context, req control.StopRequest) er
 		in.Reason = sdkaws.String(clip(req.Reason, 200))
 	}
 	_, err := b.cp.StopPipelineExecution(ctx, in)
+	b.views.forget(req.ExecutionID)
 	if isCode(err, "DuplicatedStopRequestException") {
 		return nil // asking again is allowed
 	}
@@ -173,5 +174,6 @@ func (b *Backend) RetryStage(ctx context.Context, req control.RetryRequest) erro
 	_, err := b.cp.RetryStageExecution(ctx, &codepipeline.RetryStageExecutionInput{
 		PipelineName: &b.opts.Pipeline, PipelineExecutionId: &req.ExecutionID, StageName: &req.Stage, RetryMode: mode,
 	})
+	b.views.forget(req.ExecutionID)
 	return explain("retry "+req.Stage+" of "+req.ExecutionID, err)
 }
