@@ -190,3 +190,22 @@ func TestFunctionUnderTheLambdaRuntime(t *testing.T) {
 		t.Fatalf("the function answered %q to a refused delivery", answer)
 	}
 }
+
+// FuzzSNSMessage: whatever an SNS message holds, the function drops it, or
+// builds the Slack message and fails only for want of a webhook; it never
+// panics.
+func FuzzSNSMessage(f *testing.F) {
+	local, _ := json.Marshal(localNotification())
+	f.Add(string(local))
+	f.Add(`{"detailType":"CodeDeploy Deployment State-change Notification","notificationRuleArn":"` + ruleARN + `","detail":{"deploymentId":"d-1","state":"FAILURE"}}`)
+	f.Add(`{"detailType":"CloudWatch Alarm State Change","notificationRuleArn":"` + ruleARN + `","detail":{"state":{"value":"ALARM"}}}`)
+	f.Add(`{"detailType":1}`)
+	f.Add("not json")
+	h := &Handler{Routes: Routes{ruleARN: {{}}}, Logger: slog.New(slog.DiscardHandler)}
+	f.Fuzz(func(t *testing.T, message string) {
+		err := h.Handle(t.Context(), events.SNSEvent{Records: []events.SNSEventRecord{{SNS: events.SNSEntity{MessageID: "m", Message: message}}}})
+		if err != nil && !strings.Contains(err.Error(), "a Slack webhook without a source") {
+			t.Fatalf("Handle(%q) = %v", message, err)
+		}
+	})
+}
