@@ -236,3 +236,39 @@ func TestListDeploymentsNewestFirst(t *testing.T) {
 		t.Fatalf("deployments of another service: %v, %v", other, err)
 	}
 }
+
+// TestExecutionEventsIncludeItsDeployments: following an execution shows the
+// lifecycle of the deployment its CodeDeployToECS action created, once, whether
+// the deployment was read alone first or not.
+func TestExecutionEventsIncludeItsDeployments(t *testing.T) {
+	srv := awsfake.New(t)
+	newFakeDeploy(t, srv, "Baking")
+	srv.Answer(opGetPipeline, map[string]any{"pipeline": map[string]any{"name": pipelineName, "stages": []any{map[string]any{"name": "DeployProduction",
+		"actions": []any{map[string]any{"name": "Deploy", "actionTypeId": map[string]any{"category": "Deploy", "owner": "AWS", "provider": "CodeDeployToECS", "version": "1"}}}}}}})
+	srv.Answer(opGetExecution, map[string]any{"pipelineExecution": map[string]any{"pipelineExecutionId": "e-1", "status": "InProgress"}})
+	srv.Answer(opListActions, map[string]any{"actionExecutionDetails": []any{map[string]any{"stageName": "DeployProduction", "actionName": "Deploy",
+		"status": "InProgress", "startTime": awsfake.Time(created), "output": map[string]any{"executionResult": map[string]any{"externalExecutionId": deploymentID}}}}})
+	b := newBackend(srv, production)
+	alone, err := b.Events(ctx(t), event.Query{DeploymentIDs: []string{deploymentID}})
+	if err != nil || len(alone) == 0 {
+		t.Fatalf("deployment events %v, %v", alone, err)
+	}
+	time.Sleep(5 * time.Millisecond)
+	evs, err := b.Events(ctx(t), event.Query{ExecutionID: "e-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lifecycle := map[string]int{}
+	for _, e := range evs {
+		if e.Kind == event.KindLifecycle && e.Status == "Succeeded" {
+			lifecycle[e.Name]++
+		}
+	}
+	if len(lifecycle) != 8 || lifecycle["AfterAllowTraffic"] != 1 {
+		t.Fatalf("lifecycle events of the execution: %v (all: %s)", lifecycle, mustJSON(evs))
+	}
+	again, err := b.Events(ctx(t), event.Query{DeploymentIDs: []string{deploymentID}})
+	if err != nil || len(again) != len(alone) {
+		t.Fatalf("deployment events read again: %d, first %d (none may be told twice), %v", len(again), len(alone), err)
+	}
+}

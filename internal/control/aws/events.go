@@ -238,19 +238,19 @@ func (b *Backend) latestAndAlarms(ctx context.Context) (string, []event.Event, e
 type observer struct {
 	mu     sync.Mutex
 	seq    int64
-	seen   map[string]bool
+	seen   map[string]int // identity -> index in events
 	events []event.Event
 	read   map[string]time.Time // when each query key last read AWS
 }
 
 func newObserver() *observer {
-	return &observer{seen: map[string]bool{}, read: map[string]time.Time{}}
+	return &observer{seen: map[string]int{}, read: map[string]time.Time{}}
 }
 
 func (o *observer) reset() {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	o.seq, o.seen, o.events, o.read = 0, map[string]bool{}, nil, map[string]time.Time{}
+	o.seq, o.seen, o.events, o.read = 0, map[string]int{}, nil, map[string]time.Time{}
 }
 
 // stale reports whether key was last read more than refresh ago.
@@ -269,10 +269,12 @@ func (o *observer) observe(key string, now time.Time, evs []event.Event) {
 	o.read[key] = now
 	for _, e := range evs {
 		id := identity(e)
-		if o.seen[id] {
+		if i, ok := o.seen[id]; ok {
+			// A deployment's event seen on its own, then as its execution's.
+			o.events[i].ExecutionID = cmp.Or(o.events[i].ExecutionID, e.ExecutionID)
 			continue
 		}
-		o.seen[id] = true
+		o.seen[id] = len(o.events)
 		o.seq++
 		e.Seq = o.seq
 		o.events = append(o.events, e)
@@ -284,7 +286,11 @@ func identity(e event.Event) string {
 	if e.Kind == event.KindTraffic || (e.Kind == event.KindDeployment && !control.DeploymentStatus(e.Status).Done() && e.Status != string(control.StatusInProgress)) {
 		t = 0 // observed now: one per weight or status, whenever seen
 	}
-	return fmt.Sprintf("%s|%s|%s|%s|%s|%s|%s|%v|%d", e.Kind, e.ExecutionID, e.DeploymentID, e.Stage, e.Action, e.Name, e.Status, e.Data["attempt"], t)
+	execution := e.ExecutionID
+	if e.DeploymentID != "" {
+		execution = "" // the same whether read with its execution or alone
+	}
+	return fmt.Sprintf("%s|%s|%s|%s|%s|%s|%s|%v|%d", e.Kind, execution, e.DeploymentID, e.Stage, e.Action, e.Name, e.Status, e.Data["attempt"], t)
 }
 
 // query returns the kept events q selects, in sequence order.
