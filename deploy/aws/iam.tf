@@ -11,19 +11,22 @@ locals {
     for g in var.greenlight.deployment_groups :
     "${local.arn_prefix}:codedeploy:${local.region}:${local.account_id}:deploymentconfig:${g.deployment_config}"
   ]
-  application_arns = [for a in aws_codedeploy_app.app : a.arn]
-  service_arns     = concat([for s in aws_ecs_service.rolling : s.id], [for s in aws_ecs_service.blue_green : s.id])
-  parameter_arns = distinct(flatten([
-    for p in var.greenlight.build_projects : [
-      for name in p.parameters : startswith(name, "arn:") ? name : "${local.arn_prefix}:ssm:${local.region}:${local.account_id}:parameter/${trimprefix(name, "/")}"
-    ]
-  ]))
+  application_arns      = [for a in aws_codedeploy_app.app : a.arn]
+  service_arns          = concat([for s in aws_ecs_service.rolling : s.id], [for s in aws_ecs_service.blue_green : s.id])
+  build_parameter_names = distinct(flatten([for p in var.greenlight.build_projects : p.parameters]))
+  build_secret_ids      = distinct(flatten([for p in var.greenlight.build_projects : p.secrets]))
+  parameter_arns        = [for name in local.build_parameter_names : local.parameter_arn[name]]
+  secret_arns           = [for id in local.build_secret_ids : local.secret_arn[id]]
+  # The ARN of each parameter and secret a role reads, by the name it is given.
+  parameter_arn = {
+    for name in distinct(concat(local.build_parameter_names, local.notifier_parameter_names)) :
+    name => startswith(name, "arn:") ? name : "${local.arn_prefix}:ssm:${local.region}:${local.account_id}:parameter/${trimprefix(name, "/")}"
+  }
   # Secrets Manager appends a random suffix to a secret's name in its ARN.
-  secret_arns = distinct(flatten([
-    for p in var.greenlight.build_projects : [
-      for id in p.secrets : startswith(id, "arn:") ? id : "${local.arn_prefix}:secretsmanager:${local.region}:${local.account_id}:secret:${id}-??????"
-    ]
-  ]))
+  secret_arn = {
+    for id in distinct(concat(local.build_secret_ids, local.notifier_secret_ids)) :
+    id => startswith(id, "arn:") ? id : "${local.arn_prefix}:secretsmanager:${local.region}:${local.account_id}:secret:${id}-??????"
+  }
 }
 
 # The roles of the services, by the principal that assumes them, each with its one
@@ -307,5 +310,60 @@ data "aws_iam_policy_document" "hooks" {
     sid       = "VpcNetworkInterfaces"
     actions   = ["ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"]
     resources = ["*"]
+  }
+}
+
+# --- The Slack notifier -------------------------------------------------------
+
+locals {
+  # The secrets and parameters the notifier reads webhook URLs from.
+  notifier_secret_ids = distinct(compact(flatten([
+    for r in local.slack_rules : [
+      for s in r.slack : s.secrets_manager == null && s.parameter_store == null ? var.slack_webhook_secret : s.secret_id
+    ]
+  ])))
+  notifier_secret_arns = [for id in local.notifier_secret_ids : local.secret_arn[id]]
+  notifier_parameter_names = distinct(compact(flatten([
+    for r in local.slack_rules : [for s in r.slack : s.parameter_store]
+  ])))
+  notifier_parameter_arns = [for name in local.notifier_parameter_names : local.parameter_arn[name]]
+}
+
+resource "aws_iam_role" "notifier" {
+  count              = local.slack_notifier ? 1 : 0
+  name_prefix        = "${local.name}-notifier-"
+  assume_role_policy = data.aws_iam_policy_document.assume["lambda"].json
+  tags               = local.tags
+}
+
+resource "aws_iam_role_policy" "notifier" {
+  count  = local.slack_notifier ? 1 : 0
+  name   = "notifier"
+  role   = aws_iam_role.notifier[0].id
+  policy = data.aws_iam_policy_document.notifier[0].json
+}
+
+data "aws_iam_policy_document" "notifier" {
+  count = local.slack_notifier ? 1 : 0
+  statement {
+    sid       = "Logs"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${aws_cloudwatch_log_group.notifier[0].arn}:*"]
+  }
+  dynamic "statement" {
+    for_each = length(local.notifier_secret_arns) > 0 ? [1] : []
+    content {
+      sid       = "WebhookSecrets"
+      actions   = ["secretsmanager:GetSecretValue"]
+      resources = local.notifier_secret_arns
+    }
+  }
+  dynamic "statement" {
+    for_each = length(local.notifier_parameter_arns) > 0 ? [1] : []
+    content {
+      sid       = "WebhookParameters"
+      actions   = ["ssm:GetParameter"]
+      resources = local.notifier_parameter_arns
+    }
   }
 }

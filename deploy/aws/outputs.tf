@@ -74,6 +74,16 @@ output "approvals_topic_arn" {
 }
 
 output "notifications_topic_arn" {
-  description = "SNS topic of the pipeline's notification rule (the Slack notifier subscribes here)."
+  description = "SNS topic of the notification rules with Slack targets (the Slack notifier subscribes here)."
   value       = aws_sns_topic.notifications.arn
+}
+
+output "notification_rules" {
+  description = "ARN of each CodeStar notification rule: greenlight.yaml's rule name, and rule/application for its CodeDeploy events."
+  value       = { for k, r in aws_codestarnotifications_notification_rule.rule : k => r.arn }
+}
+
+output "slack_notifier_function" {
+  description = "The Slack notifier's Lambda function (null without Slack targets)."
+  value       = one(aws_lambda_function.notifier[*].function_name)
 }

@@ -53,6 +53,17 @@ func (m planModule) resources(typ string) map[string]map[string]any {
 	return out
 }
 
+// named returns the planned resources of type typ and name by index.
+func (m planModule) named(typ, name string) map[string]map[string]any {
+	out := map[string]map[string]any{}
+	for _, r := range m.Resources {
+		if r.Type == typ && r.Name == name {
+			out[fmt.Sprint(index(r.Index))] = r.Values
+		}
+	}
+	return out
+}
+
 func index(i any) any {
 	if i == nil {
 		return ""
@@ -67,10 +78,12 @@ func checkParity(t *testing.T, def *manifest.Definition, m planModule) {
 		t.Fatal("the plan has no module.greenlight resources")
 	}
 	checkPipeline(t, def, one(t, m.resources("aws_codepipeline")))
+	checkTriggers(t, def, one(t, m.resources("aws_codepipeline")))
 	checkBuildProjects(t, def, m.resources("aws_codebuild_project"))
 	checkDeploymentGroups(t, def, m.resources("aws_codedeploy_deployment_group"))
 	checkAlarms(t, def, m.resources("aws_cloudwatch_metric_alarm"))
-	checkHooks(t, def, m.resources("aws_lambda_function"))
+	checkHooks(t, def, m.named("aws_lambda_function", "hook"))
+	checkNotifications(t, def, m.named("aws_codestarnotifications_notification_rule", "rule"))
 	checkServices(t, def, m)
 }
 
@@ -320,4 +333,71 @@ func sortedStrings(s []string) []string {
 	out := slices.Clone(s)
 	sort.Strings(out)
 	return out
+}
+
+// checkTriggers: every filter of pipeline.triggers, pattern for pattern.
+func checkTriggers(t *testing.T, def *manifest.Definition, p map[string]any) {
+	planned := list(p["trigger"])
+	if len(planned) != len(def.Pipeline.Triggers) {
+		t.Fatalf("%d triggers planned, greenlight.yaml has %d", len(planned), len(def.Pipeline.Triggers))
+	}
+	for i, tr := range def.Pipeline.Triggers {
+		g := list(planned[i].(map[string]any)["git_configuration"])[0].(map[string]any)
+		if g["source_action_name"] != tr.GitConfiguration.SourceActionName {
+			t.Errorf("trigger %d: source action %v, greenlight.yaml %s", i, g["source_action_name"], tr.GitConfiguration.SourceActionName)
+		}
+		push := list(g["push"])
+		if len(push) != len(tr.GitConfiguration.Push) {
+			t.Fatalf("trigger %d: %d push filters planned, greenlight.yaml has %d", i, len(push), len(tr.GitConfiguration.Push))
+		}
+		for j, f := range tr.GitConfiguration.Push {
+			got := push[j].(map[string]any)
+			for name, want := range map[string]*manifest.FilterCriteria{"branches": f.Branches, "file_paths": f.FilePaths, "tags": f.Tags} {
+				if g, w := criteria(got[name]), wantCriteria(want); !reflect.DeepEqual(g, w) {
+					t.Errorf("trigger %d push %d %s: planned %v, greenlight.yaml %v", i, j, name, g, w)
+				}
+			}
+		}
+		if n := len(list(g["pull_request"])); n != len(tr.GitConfiguration.PullRequest) {
+			t.Errorf("trigger %d: %d pull request filters planned, greenlight.yaml has %d", i, n, len(tr.GitConfiguration.PullRequest))
+		}
+	}
+}
+
+// criteria is a planned filter block as "includes|excludes" lists ("" when absent).
+func criteria(v any) [2]string {
+	blocks := list(v)
+	if len(blocks) == 0 {
+		return [2]string{}
+	}
+	b := blocks[0].(map[string]any)
+	return [2]string{strings.Join(sorted(b["includes"]), ","), strings.Join(sorted(b["excludes"]), ",")}
+}
+
+func wantCriteria(f *manifest.FilterCriteria) [2]string {
+	if f == nil {
+		return [2]string{}
+	}
+	return [2]string{strings.Join(sortedStrings(f.Includes), ","), strings.Join(sortedStrings(f.Excludes), ",")}
+}
+
+// checkNotifications: each rule's CodePipeline events are a rule on the
+// pipeline, with its detail type and status; greenlight's own ids stay out.
+func checkNotifications(t *testing.T, def *manifest.Definition, planned map[string]map[string]any) {
+	for _, r := range def.Notifications {
+		var want []string
+		for _, id := range r.EventTypeIDs {
+			if strings.HasPrefix(id, "codepipeline-pipeline-") {
+				want = append(want, id)
+			}
+		}
+		p, ok := planned[r.Name]
+		if !ok {
+			t.Errorf("notification rule %s is not planned (planned: %v)", r.Name, slices.Sorted(maps.Keys(planned)))
+			continue
+		}
+		if got := sorted(p["event_type_ids"]); !slices.Equal(got, sortedStrings(want)) || p["detail_type"] != r.DetailType || p["status"] != r.Status {
+			t.Errorf("notification rule %s: %v %v %v, greenlight.yaml %v %s %s", r.Name, got, p["detail_type"], p["status"], want, r.DetailType, r.Status)
+		}
+	}
 }

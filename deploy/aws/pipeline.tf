@@ -65,8 +65,9 @@ resource "aws_codepipeline" "main" {
     }
   }
 
+  # The provider takes no empty pattern list: an empty one is left out.
   dynamic "trigger" {
-    for_each = var.pipeline_triggers
+    for_each = var.greenlight.pipeline.triggers
     content {
       provider_type = "CodeStarSourceConnection"
       git_configuration {
@@ -77,22 +78,22 @@ resource "aws_codepipeline" "main" {
             dynamic "branches" {
               for_each = push.value.branches == null ? [] : [push.value.branches]
               content {
-                includes = branches.value.includes
-                excludes = branches.value.excludes
+                includes = length(branches.value.includes) > 0 ? branches.value.includes : null
+                excludes = length(branches.value.excludes) > 0 ? branches.value.excludes : null
               }
             }
             dynamic "file_paths" {
               for_each = push.value.file_paths == null ? [] : [push.value.file_paths]
               content {
-                includes = file_paths.value.includes
-                excludes = file_paths.value.excludes
+                includes = length(file_paths.value.includes) > 0 ? file_paths.value.includes : null
+                excludes = length(file_paths.value.excludes) > 0 ? file_paths.value.excludes : null
               }
             }
             dynamic "tags" {
               for_each = push.value.tags == null ? [] : [push.value.tags]
               content {
-                includes = tags.value.includes
-                excludes = tags.value.excludes
+                includes = length(tags.value.includes) > 0 ? tags.value.includes : null
+                excludes = length(tags.value.excludes) > 0 ? tags.value.excludes : null
               }
             }
           }
@@ -100,19 +101,19 @@ resource "aws_codepipeline" "main" {
         dynamic "pull_request" {
           for_each = trigger.value.pull_request
           content {
-            events = pull_request.value.events
+            events = length(pull_request.value.events) > 0 ? pull_request.value.events : null
             dynamic "branches" {
               for_each = pull_request.value.branches == null ? [] : [pull_request.value.branches]
               content {
-                includes = branches.value.includes
-                excludes = branches.value.excludes
+                includes = length(branches.value.includes) > 0 ? branches.value.includes : null
+                excludes = length(branches.value.excludes) > 0 ? branches.value.excludes : null
               }
             }
             dynamic "file_paths" {
               for_each = pull_request.value.file_paths == null ? [] : [pull_request.value.file_paths]
               content {
-                includes = file_paths.value.includes
-                excludes = file_paths.value.excludes
+                includes = length(file_paths.value.includes) > 0 ? file_paths.value.includes : null
+                excludes = length(file_paths.value.excludes) > 0 ? file_paths.value.excludes : null
               }
             }
           }

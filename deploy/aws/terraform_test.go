@@ -67,9 +67,9 @@ func (tf *terraform) init(t *testing.T, dir string) {
 }
 
 // workspace copies deploy/aws (without Terraform's working files) into a
-// temporary directory, with a hook package to point hook_package at: the tests
-// never write into the source tree.
-func workspace(t *testing.T) (dir, hookPackage string) {
+// temporary directory, with a function package to point hook_package and
+// notify_package at: the tests never write into the source tree.
+func workspace(t *testing.T) (dir, functionPackage string) {
 	t.Helper()
 	dir = filepath.Join(t.TempDir(), "aws")
 	err := filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
@@ -94,11 +94,11 @@ func workspace(t *testing.T) (dir, hookPackage string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return dir, placeholderHookPackage(t)
+	return dir, placeholderPackage(t)
 }
 
-// placeholderHookPackage is a zip in the package's shape; plans only hash it.
-func placeholderHookPackage(t *testing.T) string {
+// placeholderPackage is a zip in a function package's shape; plans only hash it.
+func placeholderPackage(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
 	bootstrap := filepath.Join(dir, "bootstrap")
@@ -152,7 +152,7 @@ func (tf *terraform) validate(t *testing.T, dir string) {
 // placeholder credentials; the plan must carry greenlight.yaml (parity_test.go).
 func TestTerraform(t *testing.T) {
 	tf := needTerraform(t)
-	dir, hookPackage := workspace(t)
+	dir, pkg := workspace(t)
 	example := filepath.Join(dir, exampleRoot)
 
 	t.Run("module validates", func(t *testing.T) {
@@ -160,7 +160,7 @@ func TestTerraform(t *testing.T) {
 		tf.validate(t, dir)
 	})
 	t.Run("terraform test with a mock provider", func(t *testing.T) {
-		out := tf.run(t, dir, "test", "-no-color", "-var", "hook_package="+hookPackage)
+		out := tf.run(t, dir, "test", "-no-color", "-var", "hook_package="+pkg, "-var", "notify_package="+pkg)
 		if !bytes.Contains(out, []byte("Success! 5 passed, 0 failed.")) {
 			t.Fatalf("terraform test:\n%s", out)
 		}
@@ -176,7 +176,7 @@ func TestTerraform(t *testing.T) {
 		tf.run(t, example, "plan", "-refresh=false", "-no-color", "-out=plan.bin",
 			"-var", "repository=myorg/orders-service",
 			"-var", "certificate_arn=arn:aws:acm:eu-west-1:123456789012:certificate/00000000-0000-0000-0000-000000000000",
-			"-var", "hook_package="+hookPackage)
+			"-var", "hook_package="+pkg, "-var", "notify_package="+pkg)
 		var plan planJSON
 		if err := json.Unmarshal(tf.run(t, example, "show", "-json", "plan.bin"), &plan); err != nil {
 			t.Fatal(err)

@@ -34,6 +34,21 @@ variable "greenlight" {
           }))
         }))
       }))
+      # CodePipeline V2 Git triggers; empty: a run on every push to the source
+      # action's branch.
+      triggers = optional(list(object({
+        source_action_name = string
+        push = list(object({
+          branches   = optional(object({ includes = list(string), excludes = list(string) }))
+          file_paths = optional(object({ includes = list(string), excludes = list(string) }))
+          tags       = optional(object({ includes = list(string), excludes = list(string) }))
+        }))
+        pull_request = list(object({
+          events     = list(string)
+          branches   = optional(object({ includes = list(string), excludes = list(string) }))
+          file_paths = optional(object({ includes = list(string), excludes = list(string) }))
+        }))
+      })), [])
     })
     build_projects = map(object({
       buildspec          = string
@@ -117,6 +132,21 @@ variable "greenlight" {
       deployment_group = string
       timeout_seconds  = number
     }))
+    # Notification rules by name: CodePipeline events go to a rule on the
+    # pipeline, CodeDeploy events to a rule on each application; Slack targets
+    # are posted by the notifier function from the notifications topic.
+    notifications = optional(map(object({
+      detail_type               = string
+      status                    = string
+      pipeline_event_type_ids   = list(string)
+      deployment_event_type_ids = list(string)
+      sns_topics                = list(string)
+      slack = list(object({
+        secrets_manager = optional(string)
+        secret_id       = optional(string)
+        parameter_store = optional(string)
+      }))
+    })), {})
   })
 
   validation {
@@ -134,6 +164,14 @@ variable "greenlight" {
   validation {
     condition     = alltrue([for g in var.greenlight.deployment_groups : length(g.alarms) <= 10])
     error_message = "A CodeDeploy deployment group takes at most 10 alarms."
+  }
+  validation {
+    condition     = alltrue([for r in var.greenlight.notifications : alltrue([for e in r.pipeline_event_type_ids : startswith(e, "codepipeline-pipeline-")]) && alltrue([for e in r.deployment_event_type_ids : startswith(e, "codedeploy-application-deployment-")])])
+    error_message = "greenlight.notifications: pipeline_event_type_ids must be codepipeline-pipeline-... ids and deployment_event_type_ids codedeploy-application-deployment-... ids."
+  }
+  validation {
+    condition     = alltrue([for r in var.greenlight.notifications : contains(["BASIC", "FULL"], r.detail_type) && contains(["ENABLED", "DISABLED"], r.status)])
+    error_message = "greenlight.notifications: detail_type must be BASIC or FULL, status ENABLED or DISABLED."
   }
 }
 
@@ -329,43 +367,21 @@ variable "approval_emails" {
   }
 }
 
-# Extension point: notification rules come from greenlight.yaml's `notifications:`
-# once it has them; until then this list is the seed's.
-variable "notification_event_type_ids" {
-  description = "Pipeline events the notification rule sends to the notifications topic."
-  type        = list(string)
-  default = [
-    "codepipeline-pipeline-pipeline-execution-started",
-    "codepipeline-pipeline-pipeline-execution-failed",
-    "codepipeline-pipeline-pipeline-execution-succeeded",
-    "codepipeline-pipeline-manual-approval-needed",
-  ]
+variable "notify_package" {
+  description = "Zip of the Slack notifier function, as `go run ./deploy/aws/lambda/build` writes it. Needed when a notification rule of greenlight.yaml has a Slack target."
+  type        = string
+  default     = null
 
   validation {
-    condition     = length(var.notification_event_type_ids) > 0 && alltrue([for e in var.notification_event_type_ids : startswith(e, "codepipeline-pipeline-")])
-    error_message = "notification_event_type_ids must list CodePipeline event ids (codepipeline-pipeline-...)."
+    condition     = var.notify_package == null || endswith(coalesce(var.notify_package, ".zip"), ".zip")
+    error_message = "notify_package must be the path of a .zip file."
   }
 }
 
-# Extension point: pipeline triggers come from greenlight.yaml's
-# `pipeline.triggers` once it has them. Empty: CodePipeline's default, a run on
-# every push to the source action's branch.
-variable "pipeline_triggers" {
-  description = "CodePipeline V2 Git triggers (push and pull-request filters on the source action)."
-  type = list(object({
-    source_action_name = string
-    push = optional(list(object({
-      branches   = optional(object({ includes = optional(list(string), []), excludes = optional(list(string), []) }))
-      file_paths = optional(object({ includes = optional(list(string), []), excludes = optional(list(string), []) }))
-      tags       = optional(object({ includes = optional(list(string), []), excludes = optional(list(string), []) }))
-    })), [])
-    pull_request = optional(list(object({
-      events     = optional(list(string), [])
-      branches   = optional(object({ includes = optional(list(string), []), excludes = optional(list(string), []) }))
-      file_paths = optional(object({ includes = optional(list(string), []), excludes = optional(list(string), []) }))
-    })), [])
-  }))
-  default = []
+variable "slack_webhook_secret" {
+  description = "Secrets Manager secret (name or ARN) holding the Slack incoming webhook URL, for the Slack targets whose URL greenlight.yaml reads locally (env or file). Null: every Slack target names its own secrets_manager or parameter_store source."
+  type        = string
+  default     = null
 }
 
 variable "log_retention_days" {

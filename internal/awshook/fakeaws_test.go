@@ -1,42 +1,21 @@
 package awshook
 
 import (
-	"encoding/json"
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/codedeploy"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
+
+	"github.com/greenlight-ci/greenlight/internal/awsfake"
 )
 
-// fakeAWS speaks the JSON 1.1 protocol of CodeDeploy and ECS on loopback, the way
-// the SDK's serializers write it: POST /, the operation in X-Amz-Target.
+// fakeAWS is CodeDeploy and ECS on loopback (internal/awsfake), with the real
+// SDK clients pointed at it.
 type fakeAWS struct {
-	t       *testing.T
-	url     string
-	cd      *codedeploy.Client // real SDK clients pointed at the fake
-	ec      *ecs.Client
-	mu      sync.Mutex
-	calls   []call
-	answers map[string]answer // by X-Amz-Target
-}
-
-type call struct {
-	Target string
-	Body   map[string]any
-	At     time.Time
-}
-
-type answer struct {
-	status int
-	body   string
+	*awsfake.Server
+	cd *codedeploy.Client
+	ec *ecs.Client
 }
 
 const (
@@ -49,93 +28,42 @@ const (
 )
 
 func newFakeAWS(t *testing.T) *fakeAWS {
-	f := &fakeAWS{t: t, answers: map[string]answer{
-		targetPutStatus: {200, `{"lifecycleEventHookExecutionId":"hook-1"}`},
-	}}
-	srv := httptest.NewServer(f)
-	t.Cleanup(srv.Close)
-	f.url = srv.URL
-	creds := credentials.NewStaticCredentialsProvider("AKIDTEST", "test-secret", "")
-	f.cd = codedeploy.New(codedeploy.Options{Region: "eu-west-1", BaseEndpoint: aws.String(srv.URL), Credentials: creds, HTTPClient: srv.Client()})
-	f.ec = ecs.New(ecs.Options{Region: "eu-west-1", BaseEndpoint: aws.String(srv.URL), Credentials: creds, HTTPClient: srv.Client()})
-	return f
-}
-
-func (f *fakeAWS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	target := r.Header.Get("X-Amz-Target")
-	data, _ := io.ReadAll(r.Body)
-	var body map[string]any
-	switch {
-	case r.Method != http.MethodPost || r.URL.Path != "/":
-		f.t.Errorf("%s %s: the JSON protocol POSTs to /", r.Method, r.URL.Path)
-	case r.Header.Get("Content-Type") != "application/x-amz-json-1.1":
-		f.t.Errorf("%s: Content-Type %q", target, r.Header.Get("Content-Type"))
-	case !strings.HasPrefix(r.Header.Get("Authorization"), "AWS4-HMAC-SHA256 Credential=AKIDTEST/"):
-		f.t.Errorf("%s: not signed with SigV4: %q", target, r.Header.Get("Authorization"))
-	case json.Unmarshal(data, &body) != nil:
-		f.t.Errorf("%s: body is not JSON: %s", target, data)
-	}
-	f.mu.Lock()
-	f.calls = append(f.calls, call{Target: target, Body: body, At: time.Now()})
-	a, ok := f.answers[target]
-	f.mu.Unlock()
-	if !ok {
-		a = answer{400, `{"__type":"UnknownOperationException","message":"not faked: ` + target + `"}`}
-	}
-	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
-	w.WriteHeader(a.status)
-	_, _ = io.WriteString(w, a.body)
-}
-
-func (f *fakeAWS) answer(target string, status int, body string) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.answers[target] = answer{status, body}
-}
-
-func (f *fakeAWS) callsTo(target string) []call {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	var out []call
-	for _, c := range f.calls {
-		if c.Target == target {
-			out = append(out, c)
-		}
-	}
-	return out
+	s := awsfake.New(t)
+	s.Answer(targetPutStatus, map[string]any{"lifecycleEventHookExecutionId": "hook-1"})
+	cfg := s.Config()
+	return &fakeAWS{Server: s, cd: codedeploy.NewFromConfig(cfg), ec: ecs.NewFromConfig(cfg)}
 }
 
 // deployment answers GetDeployment and DescribeTaskDefinition for a blue/green
 // deployment of image, as CodePipeline's CodeDeployToECS action creates it.
 func (f *fakeAWS) deployment(id, image string) {
-	appspec := "version: 0.0\nResources:\n  - TargetService:\n      Type: AWS::ECS::Service\n      Properties:\n" +
-		"        TaskDefinition: \"arn:aws:ecs:eu-west-1:123456789012:task-definition/orders-service:7\"\n" +
-		"        LoadBalancerInfo:\n          ContainerName: \"api\"\n          ContainerPort: 3000\n"
-	info, _ := json.Marshal(map[string]any{"deploymentInfo": map[string]any{
-		"deploymentId": id, "applicationName": "orders-service", "deploymentGroupName": "production",
-		"computePlatform": "ECS", "status": "InProgress",
-		"revision": map[string]any{"revisionType": "AppSpecContent", "appSpecContent": map[string]any{"content": appspec}},
-	}})
-	f.answer(targetGetDeployment, 200, string(info))
-	td, _ := json.Marshal(map[string]any{"taskDefinition": map[string]any{
+	f.deploymentOnPort(id, image, "3000")
+	f.Answer(targetDescribeTD, map[string]any{"taskDefinition": map[string]any{
 		"family": "orders-service", "revision": 7,
 		"containerDefinitions": []any{
 			map[string]any{"name": "log-router", "image": "public.ecr.aws/aws-observability/aws-for-fluent-bit:stable"},
 			map[string]any{"name": "api", "image": image},
 		},
 	}})
-	f.answer(targetDescribeTD, 200, string(td))
+}
+
+func (f *fakeAWS) deploymentOnPort(id, image, port string) {
+	appspec := "version: 0.0\nResources:\n  - TargetService:\n      Type: AWS::ECS::Service\n      Properties:\n" +
+		"        TaskDefinition: \"" + taskDefinitionARN + "\"\n" +
+		"        LoadBalancerInfo:\n          ContainerName: \"api\"\n          ContainerPort: " + port + "\n"
+	f.Answer(targetGetDeployment, map[string]any{"deploymentInfo": map[string]any{
+		"deploymentId": id, "applicationName": "orders-service", "deploymentGroupName": "production",
+		"computePlatform": "ECS", "status": "InProgress",
+		"revision": map[string]any{"revisionType": "AppSpecContent", "appSpecContent": map[string]any{"content": appspec}},
+	}})
 }
 
 // replacementTask answers ListTasks and DescribeTasks with two running tasks of
 // the service: the original's (another task definition) and the replacement's,
 // whose network interface has url's address; the appspec names url's port.
-func (f *fakeAWS) replacementTask(url string) {
+func (f *fakeAWS) replacementTask(id, url string) {
 	host, port, _ := strings.Cut(strings.TrimPrefix(url, "http://"), ":")
-	f.mu.Lock()
-	gd := f.answers[targetGetDeployment]
-	f.mu.Unlock()
-	f.answer(targetGetDeployment, 200, strings.Replace(gd.body, `ContainerPort: 3000`, "ContainerPort: "+port, 1))
+	f.deploymentOnPort(id, "repo/orders-service:abc1234", port)
 	task := func(arn, td, ip string) map[string]any {
 		return map[string]any{
 			"taskArn": arn, "taskDefinitionArn": td, "lastStatus": "RUNNING", "startedBy": "ecs-svc/123",
@@ -145,12 +73,10 @@ func (f *fakeAWS) replacementTask(url string) {
 			}}},
 		}
 	}
-	arns := []string{"arn:aws:ecs:eu-west-1:123456789012:task/production/blue", "arn:aws:ecs:eu-west-1:123456789012:task/production/green"}
-	list, _ := json.Marshal(map[string]any{"taskArns": arns})
-	f.answer(targetListTasks, 200, string(list))
-	tasks, _ := json.Marshal(map[string]any{"tasks": []any{
-		task(arns[0], "arn:aws:ecs:eu-west-1:123456789012:task-definition/orders-service:6", "192.0.2.10"),
-		task(arns[1], taskDefinitionARN, host),
+	arns := []any{"arn:aws:ecs:eu-west-1:123456789012:task/production/blue", "arn:aws:ecs:eu-west-1:123456789012:task/production/green"}
+	f.Answer(targetListTasks, map[string]any{"taskArns": arns})
+	f.Answer(targetDescribeTasks, map[string]any{"tasks": []any{
+		task(arns[0].(string), "arn:aws:ecs:eu-west-1:123456789012:task-definition/orders-service:6", "192.0.2.10"),
+		task(arns[1].(string), taskDefinitionARN, host),
 	}})
-	f.answer(targetDescribeTasks, 200, string(tasks))
 }

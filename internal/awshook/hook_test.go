@@ -1,7 +1,6 @@
 package awshook
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -11,12 +10,12 @@ import (
 	"os"
 	"os/exec"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 
+	"github.com/greenlight-ci/greenlight/internal/awsfake"
 	"github.com/greenlight-ci/greenlight/internal/gobuild"
 )
 
@@ -77,26 +76,8 @@ func waitHealthy(t *testing.T, url string) {
 	t.Fatalf("%s never became healthy", url)
 }
 
-// syncBuffer collects the command's output, written from exec's copying goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-func newHandler(t *testing.T, f *fakeAWS, command []string, env ...string) (*Handler, *syncBuffer) {
-	out := &syncBuffer{}
+func newHandler(t *testing.T, f *fakeAWS, command []string, env ...string) (*Handler, *awsfake.Buffer) {
+	out := &awsfake.Buffer{}
 	return &Handler{
 		Config: Config{
 			Command: command, Timeout: 30 * time.Second, Reserve: time.Second,
@@ -112,11 +93,11 @@ var event = Event{DeploymentID: "d-ABCDEFGH1", LifecycleEventHookExecutionID: "h
 // reported returns the one status the handler reported, checking the request's shape.
 func reported(t *testing.T, f *fakeAWS) string {
 	t.Helper()
-	calls := f.callsTo(targetPutStatus)
+	calls := f.Calls(targetPutStatus)
 	if len(calls) != 1 {
 		t.Fatalf("PutLifecycleEventHookExecutionStatus called %d times, want once", len(calls))
 	}
-	body := calls[0].Body
+	body := calls[0].Input
 	if body["deploymentId"] != event.DeploymentID || body["lifecycleEventHookExecutionId"] != event.LifecycleEventHookExecutionID || len(body) != 3 {
 		t.Errorf("PutLifecycleEventHookExecutionStatus body = %v", body)
 	}
@@ -137,12 +118,12 @@ func TestSucceedsWhenTheReplacementPassesTheSmokeTest(t *testing.T) {
 	if !strings.Contains(out.String(), "version abc1234") || !strings.Contains(out.String(), "smoke: PASS") {
 		t.Errorf("the smoke test's output is missing:\n%s", out)
 	}
-	gd := f.callsTo(targetGetDeployment)
-	td := f.callsTo(targetDescribeTD)
-	if len(gd) != 1 || gd[0].Body["deploymentId"] != event.DeploymentID {
+	gd := f.Calls(targetGetDeployment)
+	td := f.Calls(targetDescribeTD)
+	if len(gd) != 1 || gd[0].Input["deploymentId"] != event.DeploymentID {
 		t.Errorf("GetDeployment calls = %+v", gd)
 	}
-	if len(td) != 1 || td[0].Body["taskDefinition"] != "arn:aws:ecs:eu-west-1:123456789012:task-definition/orders-service:7" {
+	if len(td) != 1 || td[0].Input["taskDefinition"] != "arn:aws:ecs:eu-west-1:123456789012:task-definition/orders-service:7" {
 		t.Errorf("DescribeTaskDefinition calls = %+v", td)
 	}
 }
@@ -193,7 +174,7 @@ func TestTimeoutReportsFailedBeforeTheFunctionsDeadline(t *testing.T) {
 	if got := reported(t, f); got != "Failed" {
 		t.Fatalf("reported %s, want Failed", got)
 	}
-	at := f.callsTo(targetPutStatus)[0].At
+	at := f.Calls(targetPutStatus)[0].At
 	if !at.Before(deadline) {
 		t.Errorf("reported %s after the function's deadline", at.Sub(deadline))
 	}
@@ -244,7 +225,7 @@ func TestPanicReportsFailed(t *testing.T) {
 
 func TestAWSErrorReportsFailed(t *testing.T) {
 	f := newFakeAWS(t)
-	f.answer(targetGetDeployment, 400, `{"__type":"AccessDeniedException","message":"not authorized to perform codedeploy:GetDeployment"}`)
+	f.Fail(targetGetDeployment, &awsfake.Error{Status: 400, Type: "AccessDeniedException", Message: "not authorized to perform codedeploy:GetDeployment"})
 	h, out := newHandler(t, f, smokeCommand())
 	if err := h.Handle(t.Context(), event); err != nil {
 		t.Fatalf("Handle = %v", err)
@@ -257,7 +238,7 @@ func TestAWSErrorReportsFailed(t *testing.T) {
 func TestUnreportableResultIsTheFunctionsError(t *testing.T) {
 	f := newFakeAWS(t)
 	f.deployment(event.DeploymentID, "repo/orders-service:abc1234")
-	f.answer(targetPutStatus, 400, `{"__type":"LifecycleEventAlreadyCompletedException","message":"already completed"}`)
+	f.Fail(targetPutStatus, &awsfake.Error{Status: 400, Type: "LifecycleEventAlreadyCompletedException", Message: "already completed"})
 	h, _ := newHandler(t, f, []string{"true"})
 	err := h.Handle(t.Context(), event)
 	if err == nil || !strings.Contains(err.Error(), "report hook Succeeded to CodeDeploy") || !strings.Contains(err.Error(), "LifecycleEventAlreadyCompletedException") {
@@ -271,7 +252,7 @@ func TestEventWithoutIDsIsRefused(t *testing.T) {
 	if err := h.Handle(t.Context(), Event{DeploymentID: "d-1"}); !errors.Is(err, ErrBadEvent) {
 		t.Fatalf("Handle = %v, want ErrBadEvent", err)
 	}
-	if n := len(f.callsTo(targetPutStatus)); n != 0 {
+	if n := len(f.Calls(targetPutStatus)); n != 0 {
 		t.Fatalf("reported %d times for an event without ids", n)
 	}
 }
@@ -283,7 +264,7 @@ func TestAfterInstallChecksTheReplacementsTask(t *testing.T) {
 	f := newFakeAWS(t)
 	f.deployment(event.DeploymentID, "repo/orders-service:abc1234")
 	replacement := startReplacement(t)
-	f.replacementTask(replacement)
+	f.replacementTask(event.DeploymentID, replacement)
 	// The test listener (still on the original) answers nothing here.
 	h, out := newHandler(t, f, smokeCommand(), "GREENLIGHT_TEST_URL=http://127.0.0.1:1")
 	h.LifecycleEvent, h.Cluster, h.Service = LifecycleAfterInstall, "production", "orders-service-production"
@@ -296,8 +277,8 @@ func TestAfterInstallChecksTheReplacementsTask(t *testing.T) {
 	if !strings.Contains(out.String(), "smoke: PASS against "+replacement) {
 		t.Errorf("the smoke test did not run against the replacement's task %s:\n%s", replacement, out)
 	}
-	list := f.callsTo(targetListTasks)
-	if len(list) != 1 || list[0].Body["cluster"] != "production" || list[0].Body["serviceName"] != "orders-service-production" || list[0].Body["desiredStatus"] != "RUNNING" {
+	list := f.Calls(targetListTasks)
+	if len(list) != 1 || list[0].Input["cluster"] != "production" || list[0].Input["serviceName"] != "orders-service-production" || list[0].Input["desiredStatus"] != "RUNNING" {
 		t.Errorf("ListTasks calls = %+v", list)
 	}
 }
@@ -305,7 +286,7 @@ func TestAfterInstallChecksTheReplacementsTask(t *testing.T) {
 func TestAfterInstallWithoutAReplacementTaskFails(t *testing.T) {
 	f := newFakeAWS(t)
 	f.deployment(event.DeploymentID, "repo/orders-service:abc1234")
-	f.answer(targetListTasks, 200, `{"taskArns":[]}`)
+	f.Answer(targetListTasks, map[string]any{"taskArns": []any{}})
 	h, out := newHandler(t, f, smokeCommand())
 	h.LifecycleEvent, h.Cluster, h.Service = LifecycleAfterInstall, "production", "orders-service-production"
 	if err := h.Handle(t.Context(), event); err != nil {

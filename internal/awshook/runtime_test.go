@@ -2,49 +2,11 @@ package awshook
 
 import (
 	"encoding/json"
-	"io"
-	"net/http"
-	"net/http/httptest"
-	"os"
-	"os/exec"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
+
+	"github.com/greenlight-ci/greenlight/internal/awsfake"
 )
-
-// fakeRuntime is Lambda's runtime API on loopback: it hands the function one
-// invocation with a deadline, and records what the function answers.
-type fakeRuntime struct {
-	event    []byte
-	deadline time.Time
-	answered chan string // "response: <body>" or "error: <body>"
-	served   chan struct{}
-}
-
-func (rt *fakeRuntime) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	switch {
-	case r.Method == http.MethodGet && r.URL.Path == "/2018-06-01/runtime/invocation/next":
-		select {
-		case <-rt.served: // one invocation only: later polls wait for the test's end
-			<-r.Context().Done()
-			return
-		default:
-			close(rt.served)
-		}
-		w.Header().Set("Lambda-Runtime-Aws-Request-Id", "req-1")
-		w.Header().Set("Lambda-Runtime-Deadline-Ms", strconv.FormatInt(rt.deadline.UnixMilli(), 10))
-		w.Header().Set("Lambda-Runtime-Invoked-Function-Arn", "arn:aws:lambda:eu-west-1:123456789012:function:LambdaFunctionToValidateBeforeTraffic")
-		_, _ = w.Write(rt.event)
-	case r.Method == http.MethodPost && strings.HasPrefix(r.URL.Path, "/2018-06-01/runtime/invocation/req-1/"):
-		body, _ := io.ReadAll(r.Body)
-		rt.answered <- strings.TrimPrefix(r.URL.Path, "/2018-06-01/runtime/invocation/req-1/") + ": " + string(body)
-		w.WriteHeader(http.StatusAccepted)
-	default:
-		rt.answered <- "unexpected " + r.Method + " " + r.URL.Path
-		w.WriteHeader(http.StatusNotFound)
-	}
-}
 
 // invokeFunction runs the function's real binary under the fake runtime with the
 // stack's environment, the SDK pointed at the fake AWS by its standard endpoint
@@ -52,32 +14,9 @@ func (rt *fakeRuntime) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func invokeFunction(t *testing.T, f *fakeAWS, deadline time.Time, command []string, env ...string) string {
 	t.Helper()
 	ev, _ := json.Marshal(event)
-	rt := &fakeRuntime{event: ev, deadline: deadline, answered: make(chan string, 4), served: make(chan struct{})}
-	srv := httptest.NewServer(rt)
-	t.Cleanup(srv.Close)
 	cmdJSON, _ := json.Marshal(command)
-	cmd := exec.Command(hookFunction)
-	cmd.Env = append(os.Environ(),
-		"AWS_LAMBDA_RUNTIME_API="+strings.TrimPrefix(srv.URL, "http://"),
-		"LAMBDA_TASK_ROOT="+t.TempDir(),
-		EnvCommand+"="+string(cmdJSON), EnvTimeout+"=30s",
-		"AWS_REGION=eu-west-1", "AWS_ACCESS_KEY_ID=AKIDTEST", "AWS_SECRET_ACCESS_KEY=test-secret", "AWS_EC2_METADATA_DISABLED=true",
-		"AWS_ENDPOINT_URL_CODEDEPLOY="+f.url, "AWS_ENDPOINT_URL_ECS="+f.url,
-	)
-	cmd.Env = append(cmd.Env, env...)
-	var stderr syncBuffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	select {
-	case answer := <-rt.answered:
-		return answer
-	case <-time.After(time.Until(deadline) + 5*time.Second):
-		t.Fatalf("the function never answered the runtime; its log:\n%s", stderr.String())
-		return ""
-	}
+	env = append(append([]string{EnvCommand + "=" + string(cmdJSON), EnvTimeout + "=30s"}, f.Env("CODEDEPLOY", "ECS")...), env...)
+	return awsfake.Invoke(t, hookFunction, ev, deadline, env...)
 }
 
 // TestFunctionUnderTheLambdaRuntime runs deploy/aws/lambda/hook as Lambda runs it:

@@ -15,7 +15,7 @@ import (
 // that name resources of the stack turned into references the module resolves.
 func (r *renderer) pipeline() Pipeline {
 	p := r.def.Pipeline
-	out := Pipeline{Name: p.Name, ExecutionMode: p.ExecutionMode, Variables: []Variable{}}
+	out := Pipeline{Name: p.Name, ExecutionMode: p.ExecutionMode, Variables: []Variable{}, Triggers: r.triggers()}
 	for _, v := range p.Variables {
 		out.Variables = append(out.Variables, Variable{Name: v.Name, DefaultValue: v.DefaultValue, Description: v.Description})
 	}

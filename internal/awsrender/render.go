@@ -31,6 +31,7 @@ func Render(def *manifest.Definition, sourceDir string) (*Result, error) {
 		Pipeline:          r.pipeline(),
 		DeploymentConfigs: r.deploymentConfigs(),
 		Alarms:            r.alarms(),
+		Notifications:     r.notifications(),
 	}
 	var err error
 	if stack.BuildProjects, err = r.buildProjects(); err != nil {
@@ -43,6 +44,7 @@ func Render(def *manifest.Definition, sourceDir string) (*Result, error) {
 		return nil, err
 	}
 	r.secrets()
+	r.webhook()
 	return &Result{Stack: stack, Findings: r.findings.sorted()}, nil
 }
 

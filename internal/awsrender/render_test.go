@@ -2,9 +2,11 @@ package awsrender
 
 import (
 	"encoding/json"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -281,4 +283,90 @@ func lineAt(t *testing.T, path string, n int) string {
 		t.Fatalf("%s has no line %d", path, n)
 	}
 	return lines[n-1]
+}
+
+// TestRenderTriggersAndNotifications: pipeline.triggers become CodePipeline V2
+// triggers as written; a notification rule keeps its CodePipeline events, SNS
+// topics and Slack targets, and what AWS has not (greenlight's own event ids,
+// generic webhooks, the GitHub webhook secret) is reported where it is written.
+func TestRenderTriggersAndNotifications(t *testing.T) {
+	res := render(t, "../manifest/testdata/greenlight.yaml")
+	tr := res.Stack.Pipeline.Triggers
+	if len(tr) != 1 || tr[0].SourceActionName != "Source" || len(tr[0].Push) != 2 || len(tr[0].PullRequest) != 1 {
+		t.Fatalf("triggers %+v", tr)
+	}
+	push := tr[0].Push[0]
+	if !reflect.DeepEqual(push.Branches, &Filter{Includes: []string{"main", "release/**"}, Excludes: []string{"release/old"}}) ||
+		!reflect.DeepEqual(push.FilePaths, &Filter{Includes: []string{}, Excludes: []string{"**/*.md"}}) || push.Tags != nil ||
+		!reflect.DeepEqual(tr[0].Push[1].Tags.Includes, []string{"v[0-9]*"}) ||
+		!reflect.DeepEqual(tr[0].PullRequest[0].Events, []string{"OPEN", "UPDATED"}) || tr[0].PullRequest[0].Branches.Includes[0] != "main" {
+		t.Errorf("filters %+v %+v %+v", push, tr[0].Push[1], tr[0].PullRequest[0])
+	}
+	rule, ok := res.Stack.Notifications["releases"]
+	if !ok || rule.DetailType != "FULL" || rule.Status != "ENABLED" ||
+		!reflect.DeepEqual(rule.PipelineEventTypeIDs, []string{"codepipeline-pipeline-pipeline-execution-failed"}) || len(rule.DeploymentEventTypeIDs) != 0 ||
+		!reflect.DeepEqual(rule.SNSTopics, []string{"arn:aws:sns:us-east-1:123456789012:releases"}) ||
+		len(rule.Slack) != 1 || *rule.Slack[0].SecretsManager != "prod/orders/db" || *rule.Slack[0].SecretID != "prod/orders/db" || rule.Slack[0].ParameterStore != nil {
+		t.Fatalf("rule %+v", rule)
+	}
+	for _, tt := range []struct{ field, at, msg string }{
+		{"notifications.releases.event_type_ids.greenlight-deployment-rolled-back", "- name: releases", "greenlight's own event"},
+		{"notifications.releases.event_type_ids.greenlight-alarm-state-changed", "- name: releases", "not notified on AWS"},
+		{"notifications.releases.targets.webhook", "- webhook: {url:", "SNS topics and chat channels only"},
+		{"webhook", "secret: {env: GREENLIGHT_TEST_WEBHOOK_SECRET}", "through the CodeStar connection"},
+	} {
+		f := finding(t, res, tt.field)
+		if f.Kind != LocalOnly || !strings.Contains(lineAt(t, f.Pos.File, f.Pos.Line), tt.at) || !strings.Contains(f.Msg, tt.msg) {
+			t.Errorf("%s: %s; want local only at a line with %q saying %q", tt.field, f, tt.at, tt.msg)
+		}
+	}
+}
+
+// TestRenderNotificationRulesByResource: CodeDeploy's events go to rules on the
+// applications; a local Slack URL reads the stack's secret; a rule with no
+// target on AWS, or no event AWS has, is not rendered and says so.
+func TestRenderNotificationRulesByResource(t *testing.T) {
+	rules := `
+notifications:
+  - name: deploys
+    detail_type: BASIC
+    status: DISABLED
+    event_type_ids: [codedeploy-application-deployment-failed, codepipeline-pipeline-stage-execution-started]
+    targets:
+      - slack: {url: {env: SLACK_URL}}
+      - slack: {url: {parameter_store: /slack/url}}
+  - name: hooks-only
+    event_type_ids: [codepipeline-pipeline-pipeline-execution-failed]
+    detail_type: FULL
+    targets:
+      - webhook: {url: "https://example.com/hook"}
+  - name: own-events
+    event_type_ids: [greenlight-alarm-state-changed]
+    detail_type: FULL
+    targets:
+      - sns: {arn: "arn:aws:sns:eu-west-1:123456789012:alarms"}
+secrets:
+  parameter_store:
+    /slack/url: {env: SLACK_URL}
+`
+	path := writeDefinition(t, map[string]string{"greenlight.yaml": minimal + rules, "buildspec.yml": "version: 0.2\nphases:\n  build:\n    commands: [echo]\n"})
+	res := render(t, path)
+	if got := slices.Sorted(maps.Keys(res.Stack.Notifications)); !reflect.DeepEqual(got, []string{"deploys"}) {
+		t.Fatalf("rendered rules %v", got)
+	}
+	d := res.Stack.Notifications["deploys"]
+	if d.Status != "DISABLED" || d.DetailType != "BASIC" || !reflect.DeepEqual(d.DeploymentEventTypeIDs, []string{"codedeploy-application-deployment-failed"}) ||
+		!reflect.DeepEqual(d.PipelineEventTypeIDs, []string{"codepipeline-pipeline-stage-execution-started"}) ||
+		len(d.Slack) != 2 || d.Slack[0] != (SlackTarget{}) || *d.Slack[1].ParameterStore != "/slack/url" {
+		t.Fatalf("deploys %+v", d)
+	}
+	if f := finding(t, res, "notifications.deploys.targets.slack.url"); f.Kind != Changed || !strings.Contains(f.Msg, "var.slack_webhook_secret") {
+		t.Errorf("local Slack URL: %s", f)
+	}
+	if f := finding(t, res, "notifications.hooks-only"); f.Kind != LocalOnly || !strings.Contains(f.Msg, "no target reaches AWS") {
+		t.Errorf("rule without AWS targets: %s", f)
+	}
+	if f := finding(t, res, "notifications.own-events"); f.Kind != LocalOnly || !strings.Contains(f.Msg, "none of its events exists on AWS") {
+		t.Errorf("rule without AWS events: %s", f)
+	}
 }

@@ -11,6 +11,8 @@ type Stack struct {
 	DeploymentConfigs map[string]DeploymentConfig `json:"deployment_configs"`
 	Alarms            map[string]Alarm            `json:"alarms"`
 	Hooks             map[string]Hook             `json:"hooks"` // by Lambda function name
+	// Notifications are the notification rules that reach AWS, by name.
+	Notifications map[string]NotificationRule `json:"notifications"`
 }
 
 // Pipeline is a CodePipeline V2 pipeline.
@@ -19,6 +21,35 @@ type Pipeline struct {
 	ExecutionMode string     `json:"execution_mode"`
 	Variables     []Variable `json:"variables"`
 	Stages        []Stage    `json:"stages"`
+	Triggers      []Trigger  `json:"triggers"`
+}
+
+// Trigger is a CodePipeline V2 Git trigger of a source action: the pipeline
+// starts when any filter matches.
+type Trigger struct {
+	SourceActionName string              `json:"source_action_name"`
+	Push             []PushFilter        `json:"push"`
+	PullRequest      []PullRequestFilter `json:"pull_request"`
+}
+
+// PushFilter matches pushes of branches (and changed files) or of tags.
+type PushFilter struct {
+	Branches  *Filter `json:"branches"`
+	FilePaths *Filter `json:"file_paths"`
+	Tags      *Filter `json:"tags"`
+}
+
+// PullRequestFilter matches pull request events into branches.
+type PullRequestFilter struct {
+	Events    []string `json:"events"`
+	Branches  *Filter  `json:"branches"`
+	FilePaths *Filter  `json:"file_paths"`
+}
+
+// Filter holds glob patterns; excludes win.
+type Filter struct {
+	Includes []string `json:"includes"`
+	Excludes []string `json:"excludes"`
 }
 
 // Variable is a pipeline variable (CodePipeline V2).
@@ -196,4 +227,25 @@ type Hook struct {
 	// TimeoutSeconds is the hook's timeout; the function's own is a little longer,
 	// so that it always reports before Lambda stops it.
 	TimeoutSeconds int `json:"timeout_seconds"`
+}
+
+// NotificationRule is a notification rule as CodeStar Notifications takes it:
+// its CodePipeline events go to a rule on the pipeline, its CodeDeploy events to
+// a rule on each application.
+type NotificationRule struct {
+	DetailType             string        `json:"detail_type"`
+	Status                 string        `json:"status"`
+	PipelineEventTypeIDs   []string      `json:"pipeline_event_type_ids"`
+	DeploymentEventTypeIDs []string      `json:"deployment_event_type_ids"`
+	SNSTopics              []string      `json:"sns_topics"` // topics of sns targets, as written
+	Slack                  []SlackTarget `json:"slack"`      // posted by the notifier from the stack's topic
+}
+
+// SlackTarget is where the notifier reads a Slack webhook URL: a Secrets
+// Manager reference ("id[:json-key]", SecretID its id) or a Parameter Store
+// name; all null: the stack's slack_webhook_secret.
+type SlackTarget struct {
+	SecretsManager *string `json:"secrets_manager"`
+	SecretID       *string `json:"secret_id"`
+	ParameterStore *string `json:"parameter_store"`
 }

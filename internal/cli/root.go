@@ -45,6 +45,7 @@ func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code)
 type app struct {
 	file     string // greenlight.yaml
 	stateDir string
+	backend  string // local or aws
 	json     bool
 	stdout   io.Writer
 	stderr   io.Writer
@@ -65,6 +66,7 @@ greenlight.yaml.`,
 	f.StringVarP(&a.file, "file", "f", "greenlight.yaml", "pipeline definition")
 	f.StringVar(&a.stateDir, "state-dir", "", "state directory (default: .greenlight beside the definition, or $GREENLIGHT_STATE_DIR)")
 	f.BoolVar(&a.json, "json", false, "print one JSON object per line")
+	f.StringVar(&a.backend, "backend", "", "where the pipeline runs: local (this machine) or aws (CodePipeline and CodeDeploy, as deploy/aws creates them); default $GREENLIGHT_BACKEND, else local")
 	root.AddCommand(
 		a.validateCommand(),
 		a.renderCommand(),

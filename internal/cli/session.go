@@ -56,6 +56,13 @@ func (a *app) open(ctx context.Context, withDef bool) (*session, error) {
 // withBackend runs fn on the control surface of the state directory; every
 // verb that reads or drives pipelines and deployments goes through it.
 func (a *app) withBackend(ctx context.Context, withDef bool, fn func(b control.Backend) error) error {
+	if b, ok, err := a.openAWS(ctx); ok {
+		if err != nil {
+			return err
+		}
+		defer b.Close()
+		return fn(b)
+	}
 	s, err := a.open(ctx, withDef)
 	if err != nil {
 		return err

@@ -5,8 +5,8 @@
 // read-model types it returns and the typed errors it fails with.
 //
 // Callers (the CLI) use only this interface, so every verb works the same on
-// every backend; control/local, which drives this machine's engine, is the one
-// there is. The types are the wire format of the CLI's --json output: their JSON
+// every backend: control/local drives this machine's engine, control/aws
+// operates the pipeline on AWS. The types are the wire format of the CLI's --json output: their JSON
 // field names are stable. controltest holds the contract suite every backend
 // passes.
 package control

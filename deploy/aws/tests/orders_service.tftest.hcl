@@ -1,7 +1,7 @@
 # The stack with the orders-service example's rendered greenlight.yaml, applied
 # against a mock AWS provider (no network, no credentials): the pipeline, the
 # deployment group, the alarms and the notification rule carry greenlight.yaml's
-# values. Run from deploy/aws: terraform test -var hook_package=PATH.zip
+# values. Run from deploy/aws: terraform test -var hook_package=PATH.zip -var notify_package=PATH.zip
 
 mock_provider "aws" {
   mock_data "aws_iam_policy_document" {
@@ -63,6 +63,9 @@ mock_provider "aws" {
   mock_resource "aws_lambda_function" {
     defaults = { arn = "arn:aws:lambda:eu-west-1:123456789012:function:orders-service-hook" }
   }
+  mock_resource "aws_codestarnotifications_notification_rule" {
+    defaults = { arn = "arn:aws:codestar-notifications:eu-west-1:123456789012:notificationrule/0123abcd" }
+  }
 }
 
 variables {
@@ -73,9 +76,21 @@ variables {
   public_subnet_ids         = ["subnet-00000000000000001", "subnet-00000000000000002"]
   private_subnet_ids        = ["subnet-00000000000000003", "subnet-00000000000000004"]
   test_listener_cidr_blocks = ["203.0.113.7/32"]
+  slack_webhook_secret      = "orders-service/slack-webhook"
 }
 
 run "pipeline_is_greenlight_yaml" {
+  assert {
+    condition = (
+      length(aws_codepipeline.main.trigger) == 1 &&
+      aws_codepipeline.main.trigger[0].provider_type == "CodeStarSourceConnection" &&
+      aws_codepipeline.main.trigger[0].git_configuration[0].source_action_name == "Source" &&
+      aws_codepipeline.main.trigger[0].git_configuration[0].push[0].branches[0].includes == tolist(["main"]) &&
+      aws_codepipeline.main.trigger[0].git_configuration[0].push[0].file_paths[0].excludes == tolist(["*.md", "**/*.md"]) &&
+      aws_codepipeline.main.trigger[0].git_configuration[0].push[1].tags[0].includes == tolist(["v*"])
+    )
+    error_message = "The trigger is not greenlight.yaml's: ${jsonencode(aws_codepipeline.main.trigger)}"
+  }
   assert {
     condition     = aws_codepipeline.main.name == "orders-service" && aws_codepipeline.main.pipeline_type == "V2" && aws_codepipeline.main.execution_mode == "SUPERSEDED"
     error_message = "The pipeline is not orders-service, V2, SUPERSEDED."
@@ -223,16 +238,31 @@ run "alarms_are_greenlight_yaml" {
 run "notification_rule_and_hooks" {
   assert {
     condition = (
-      aws_codestarnotifications_notification_rule.pipeline.resource == aws_codepipeline.main.arn &&
-      aws_codestarnotifications_notification_rule.pipeline.detail_type == "FULL" &&
-      aws_codestarnotifications_notification_rule.pipeline.event_type_ids == toset([
-        "codepipeline-pipeline-pipeline-execution-started",
+      aws_codestarnotifications_notification_rule.rule["releases"].resource == aws_codepipeline.main.arn &&
+      aws_codestarnotifications_notification_rule.rule["releases"].detail_type == "FULL" &&
+      aws_codestarnotifications_notification_rule.rule["releases"].status == "ENABLED" &&
+      aws_codestarnotifications_notification_rule.rule["releases"].event_type_ids == toset([
         "codepipeline-pipeline-pipeline-execution-failed",
         "codepipeline-pipeline-pipeline-execution-succeeded",
         "codepipeline-pipeline-manual-approval-needed",
-      ])
+      ]) &&
+      [for t in aws_codestarnotifications_notification_rule.rule["releases"].target : t.address] == [aws_sns_topic.notifications.arn] &&
+      keys(aws_codestarnotifications_notification_rule.rule) == ["releases"]
     )
-    error_message = "The notification rule does not send the seed's four events of the pipeline."
+    error_message = "The notification rule is not greenlight.yaml's releases rule (its CodePipeline events, to the notifications topic)."
+  }
+  assert {
+    condition = (
+      aws_lambda_function.notifier[0].runtime == "provided.al2023" && aws_lambda_function.notifier[0].architectures == tolist(["arm64"]) &&
+      jsondecode(aws_lambda_function.notifier[0].environment[0].variables.GREENLIGHT_SLACK_ROUTES) == {
+        "arn:aws:codestar-notifications:eu-west-1:123456789012:notificationrule/0123abcd" = [{ secrets_manager = "orders-service/slack-webhook", parameter_store = null }]
+      } &&
+      aws_sns_topic_subscription.notifier[0].topic_arn == aws_sns_topic.notifications.arn &&
+      aws_sns_topic_subscription.notifier[0].protocol == "lambda" &&
+      aws_lambda_permission.notifier[0].principal == "sns.amazonaws.com" &&
+      aws_lambda_permission.notifier[0].source_arn == aws_sns_topic.notifications.arn
+    )
+    error_message = "The Slack notifier does not read the releases rule's webhook from the slack_webhook_secret, subscribed to the notifications topic."
   }
   assert {
     condition = (

@@ -4,6 +4,7 @@
 package controltest
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"slices"
@@ -40,6 +41,12 @@ type Harness struct {
 	// (ActionBuild), StageApproval (ActionReview, a manual approval), with no
 	// deployment groups and no alarms. The suite closes it.
 	New func(t *testing.T) control.Backend
+	// Identity is who the backend records as having started an execution and
+	// decided an approval, and Trigger what it records as an execution's
+	// trigger; "" for both: the request's Who and control.TriggerCLI. AWS records
+	// the caller's IAM identity and StartPipelineExecution instead.
+	Identity string
+	Trigger  control.Trigger
 }
 
 // Run runs the contract against the backend h makes. The subtests share one
@@ -54,7 +61,7 @@ func Run(t *testing.T, h Harness) {
 			t.Errorf("Close again (must be idempotent): %v", err)
 		}
 	})
-	s := &suite{b: b}
+	s := &suite{b: b, identity: h.Identity, trigger: cmp.Or(h.Trigger, control.TriggerCLI)}
 	for _, tc := range []struct {
 		name string
 		run  func(t *testing.T)
@@ -81,8 +88,10 @@ func Run(t *testing.T, h Harness) {
 
 type suite struct {
 	b        control.Backend
-	approved string // the execution approved (Succeeded)
-	rejected string // the execution rejected (Failed)
+	identity string          // Harness.Identity
+	trigger  control.Trigger // what StartExecution's executions record
+	approved string          // the execution approved (Succeeded)
+	rejected string          // the execution rejected (Failed)
 }
 
 func ctx(t *testing.T) context.Context {
@@ -142,7 +151,7 @@ func (s *suite) startToApproval(t *testing.T) {
 		t.Fatal(err)
 	}
 	build, review := findAction(v, StageBuild, ActionBuild), findAction(v, StageApproval, ActionReview)
-	if v.Status != control.StatusInProgress || v.Trigger != control.TriggerCLI || v.TriggerDetail != "contract-suite" ||
+	if v.Status != control.StatusInProgress || v.Trigger != s.trigger || v.TriggerDetail != cmp.Or(s.identity, "contract-suite") ||
 		v.Source.CommitID == "" || build == nil || build.Status != control.StatusSucceeded || review == nil ||
 		review.Approval == nil || review.Approval.Status != control.ApprovalNeeded {
 		t.Fatalf("execution at the approval: %+v", v)
@@ -203,7 +212,7 @@ func (s *suite) approve(t *testing.T) {
 	}
 	v := waitFinal(t, s.b, s.approved)
 	review := findAction(v, StageApproval, ActionReview)
-	if v.Status != control.StatusSucceeded || review.Approval.DecidedBy != "suite" || review.Approval.Summary != "looks good" {
+	if v.Status != control.StatusSucceeded || review.Approval.DecidedBy != cmp.Or(s.identity, "suite") || review.Approval.Summary != "looks good" {
 		t.Fatalf("approved execution: %s, approval %+v", v.Status, review.Approval)
 	}
 	err = s.b.Decide(c, control.Decision{ExecutionID: s.approved, Approve: false, Who: "late"})
@@ -345,12 +354,6 @@ func waitFinal(t *testing.T, b control.Backend, id string) *control.Execution {
 }
 
 func findAction(v *control.Execution, stage, action string) *control.Action {
-	for _, st := range v.Stages {
-		for i := range st.Actions {
-			if st.Name == stage && st.Actions[i].Name == action {
-				return &st.Actions[i]
-			}
-		}
-	}
-	return nil
+	a, _ := control.FindAction(v, control.ActionRef{ExecutionID: v.ID, Stage: stage, Action: action})
+	return a
 }

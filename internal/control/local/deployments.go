@@ -3,7 +3,6 @@ package local
 import (
 	"cmp"
 	"context"
-	"fmt"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -95,8 +94,8 @@ func groupNames(b *Backend) []string {
 
 // CommandDeployment queues a command for the controller (started when needed).
 func (b *Backend) CommandDeployment(ctx context.Context, c control.DeploymentCommand) (*control.Deployment, error) {
-	if !slices.Contains([]control.CommandName{control.CommandContinue, control.CommandStop, control.CommandRollback}, c.Command) {
-		return nil, control.Errorf(control.CodeBadRequest, "deployment command %q (allowed: %s, %s, %s)", c.Command, control.CommandContinue, control.CommandStop, control.CommandRollback)
+	if err := control.CheckCommand(c.Command); err != nil {
+		return nil, err
 	}
 	d, err := b.activeDeployment(ctx, c.DeploymentID)
 	if err != nil {
@@ -116,25 +115,11 @@ func (b *Backend) activeDeployment(ctx context.Context, id string) (*control.Dep
 		if err != nil {
 			return nil, err
 		}
-		if d.Status.Done() {
-			return nil, control.Refused(control.ReasonNotActive, fmt.Errorf("deployment %s is %s: nothing to continue, stop or roll back", d.ID, d.Status))
-		}
-		return d, nil
+		return control.Commandable(d)
 	}
 	active, err := b.deployStore().ActiveDeployments(ctx)
 	if err != nil {
 		return nil, wrap(err)
 	}
-	active = slices.DeleteFunc(active, func(d *deploy.Deployment) bool { return d.Kind == deploy.KindRollback })
-	switch len(active) {
-	case 0:
-		return nil, control.Errorf(control.CodeNotFound, "no deployment is in progress or baking (see `greenlight deployments`)")
-	case 1:
-		return active[0], nil
-	}
-	var ids []string
-	for _, d := range active {
-		ids = append(ids, fmt.Sprintf("%s (%s, %s)", d.ID, d.Config.Service.Name, d.Status))
-	}
-	return nil, control.Errorf(control.CodeBadRequest, "several deployments are active, name one: %s", strings.Join(ids, ", "))
+	return control.OnlyActive(active)
 }

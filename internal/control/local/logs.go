@@ -13,9 +13,6 @@ import (
 	"github.com/greenlight-ci/greenlight/internal/report"
 )
 
-// defaultLogLimit is how much of a log one ReadLog returns by default.
-const defaultLogLimit = 1 << 20
-
 // ReadLog returns part of an action's log file.
 func (b *Backend) ReadLog(ctx context.Context, req control.LogRequest) (control.LogChunk, error) {
 	v, act, err := b.action(ctx, req.ActionRef)
@@ -36,7 +33,7 @@ func (b *Backend) ReadLog(ctx context.Context, req control.LogRequest) (control.
 	}
 	limit := req.Limit
 	if limit <= 0 {
-		limit = defaultLogLimit
+		limit = control.DefaultLogLimit
 	}
 	chunk, err := readChunk(path, req.Offset, limit)
 	if err != nil {
@@ -102,12 +99,6 @@ func (b *Backend) action(ctx context.Context, ref control.ActionRef) (*control.E
 	if err != nil {
 		return nil, nil, err
 	}
-	for _, st := range v.Stages {
-		for i := range st.Actions {
-			if st.Name == ref.Stage && st.Actions[i].Name == ref.Action {
-				return v, &st.Actions[i], nil
-			}
-		}
-	}
-	return nil, nil, control.Errorf(control.CodeNotFound, "execution %s has no action %s/%s", ref.ExecutionID, ref.Stage, ref.Action)
+	act, err := control.FindAction(v, ref)
+	return v, act, err
 }

@@ -40,6 +40,9 @@ module "greenlight" {
   hook_package       = var.hook_package
   approval_emails    = var.approval_emails
 
+  notify_package       = var.notify_package
+  slack_webhook_secret = var.slack_webhook_secret
+
   # The hook functions reach the load balancer from the NAT gateway's address.
   test_listener_cidr_blocks = ["${aws_eip.nat.public_ip}/32"]
   staging_cidr_blocks       = concat(["${aws_eip.nat.public_ip}/32"], var.reviewer_cidr_blocks)

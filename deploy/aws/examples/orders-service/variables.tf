@@ -71,3 +71,15 @@ variable "hook_package" {
   type        = string
   default     = "../../build/hook.zip"
 }
+
+variable "notify_package" {
+  description = "The Slack notifier's package `go run ./deploy/aws/lambda/build` writes."
+  type        = string
+  default     = "../../build/notify.zip"
+}
+
+variable "slack_webhook_secret" {
+  description = "Secrets Manager secret holding the Slack incoming webhook URL of greenlight.yaml's `releases` rule (its URL is local there: {env: SLACK_WEBHOOK_URL})."
+  type        = string
+  default     = "orders-service/slack-webhook"
+}

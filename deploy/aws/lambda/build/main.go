@@ -1,10 +1,11 @@
-// Command build writes the Lambda packages of deploy/aws: the lifecycle-hook
-// function (bootstrap) with the programs its commands run, cross-compiled for
-// provided.al2023 on arm64. From the repository's root:
+// Command build writes the Lambda packages of deploy/aws, cross-compiled for
+// provided.al2023 on arm64: the lifecycle-hook function (bootstrap) with the
+// programs its commands run, and the Slack notifier. From the repository's root:
 //
 //	go run ./deploy/aws/lambda/build -program dist/orders-service=./examples/orders-service
 //
-// writes deploy/aws/build/hook.zip, which the stack's hook_package names.
+// writes deploy/aws/build/hook.zip and deploy/aws/build/notify.zip, which the
+// stack's hook_package and notify_package name.
 package main
 
 import (
@@ -34,6 +35,7 @@ func (p *programFlags) Set(v string) error {
 
 func main() {
 	out := flag.String("o", "deploy/aws/build/hook.zip", "the hook package to write")
+	notifyOut := flag.String("notify-o", "deploy/aws/build/notify.zip", "the Slack notifier's package to write")
 	arch := flag.String("arch", "arm64", "the functions' architecture (arm64 or amd64)")
 	var programs programFlags
 	flag.Var(&programs, "program", "NAME=DIR: also build the main package in DIR into the package as NAME (repeatable); the hook commands of greenlight.yaml run these")
@@ -43,9 +45,15 @@ func main() {
 		os.Exit(2)
 	}
 	hook := lambdapkg.Program{Name: "bootstrap", Pkg: "./deploy/aws/lambda/hook", Tags: []string{"lambda.norpc"}}
-	if err := lambdapkg.Build(context.Background(), *out, *arch, append([]lambdapkg.Program{hook}, programs...)); err != nil {
-		fmt.Fprintln(os.Stderr, "build:", err)
-		os.Exit(1)
+	notifier := lambdapkg.Program{Name: "bootstrap", Pkg: "./deploy/aws/lambda/notify", Tags: []string{"lambda.norpc"}}
+	for _, pkg := range []struct {
+		out      string
+		programs []lambdapkg.Program
+	}{{*out, append([]lambdapkg.Program{hook}, programs...)}, {*notifyOut, []lambdapkg.Program{notifier}}} {
+		if err := lambdapkg.Build(context.Background(), pkg.out, *arch, pkg.programs); err != nil {
+			fmt.Fprintln(os.Stderr, "build:", err)
+			os.Exit(1)
+		}
+		fmt.Println("wrote", pkg.out)
 	}
-	fmt.Println("wrote", *out)
 }
