@@ -72,6 +72,8 @@ func Run(t *testing.T, h Harness) {
 		{"ResumeFindsNothingToResume", s.resume},
 		{"DeploymentsWithoutAnyAreEmptyAndCommandsRefused", s.deployments},
 		{"AlarmsWithoutGroups", s.alarms},
+		{"MetricsOfAnUnknownDeploymentAreNotFound", s.metrics},
+		{"ChangesSinceProductionAreTheRevisionsHistory", s.changes},
 	} {
 		if !t.Run(tc.name, tc.run) {
 			return // later subtests build on earlier ones
@@ -311,6 +313,31 @@ func (s *suite) alarms(t *testing.T) {
 	if len(as) != 0 {
 		t.Fatalf("alarms of a pipeline without any: %+v", as)
 	}
+}
+
+func (s *suite) metrics(t *testing.T) {
+	_, err := s.b.DeploymentMetrics(ctx(t), control.MetricsQuery{DeploymentID: "d-NOSUCHONE"})
+	wantCode(t, "DeploymentMetrics(unknown)", err, control.CodeNotFound, "")
+}
+
+// changes: with nothing released, the changes of an execution are its
+// revision's history, newest first, starting with the revision itself.
+func (s *suite) changes(t *testing.T) {
+	c := ctx(t)
+	v, err := s.b.GetExecution(c, s.approved)
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, err := s.b.ChangesSinceProduction(c, s.approved)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if set.Production != "" || set.Revision != v.Source.CommitID || len(set.Commits) == 0 ||
+		set.Commits[0].ID != v.Source.CommitID || set.Commits[0].Subject == "" || set.Commits[0].Time.IsZero() {
+		t.Fatalf("changes of %s (revision %s): %+v", s.approved, v.Source.CommitID, set)
+	}
+	_, err = s.b.ChangesSinceProduction(c, "00000000-0000-0000-0000-000000000000")
+	wantCode(t, "ChangesSinceProduction(unknown)", err, control.CodeNotFound, "")
 }
 
 // waitForEvent follows an execution's events until one matches.
