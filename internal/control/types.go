@@ -44,6 +44,7 @@ const (
 	StatusAbandoned  = pipeline.StatusAbandoned
 	ApprovalNeeded   = pipeline.ApprovalNeeded
 	TriggerCLI       = pipeline.TriggerCLI
+	TriggerStart     = pipeline.TriggerStart
 	TriggerWebhook   = pipeline.TriggerWebhook
 )
 
