@@ -116,5 +116,7 @@ func (c *Console) startExecution(w http.ResponseWriter, r *http.Request) {
 			id, err = c.opts.Backend.StartExecution(ctx, control.StartRequest{Pipeline: name, Trigger: control.TriggerStart, Who: userOf(ctx).Name})
 			return err
 		},
-		then: func() (string, string) { return "/executions/" + id, fmt.Sprintf("Execution %s of %s started.", id, name) }})
+		then: func() (string, string) {
+			return "/executions/" + id, fmt.Sprintf("Execution %s of %s started.", id, name)
+		}})
 }
