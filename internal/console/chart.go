@@ -69,7 +69,7 @@ func drawChart(m metricOf, groups []control.TargetGroupMetrics, end time.Time) c
 	start := end.Add(-chartWindow)
 	top := niceCeiling(maxValue(m, groups, start))
 	c := chart{ID: "chart-" + m.id, Title: m.title, YMax: m.format(top),
-		XStart: "-" + formatDuration(chartWindow), XEnd: "now", Width: chartWidth, Height: chartHeight,
+		XStart: formatDuration(chartWindow) + " ago", XEnd: "now", Width: chartWidth, Height: chartHeight,
 		PlotLeft: chartLeft, PlotBottom: chartHeight - chartBottom}
 	var desc []string
 	for _, g := range groups {

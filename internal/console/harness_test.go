@@ -53,10 +53,25 @@ func tokenName(r access.Role) string { return "alice-" + string(r) }
 // its local backend; opts may change the console's options.
 func newSite(t *testing.T, files map[string]string, message string, opts func(*console.Options)) *site {
 	t.Helper()
-	s := &site{t: t, repo: filepath.Join(t.TempDir(), "repo"), tokens: map[access.Role]string{}}
+	s := newRepo(t)
 	s.write(files)
 	s.git("init", "-q", "-b", "main")
 	s.commit(message)
+	s.serve(opts)
+	return s
+}
+
+// newRepo is a site whose repository is still to be made.
+func newRepo(t *testing.T) *site {
+	return &site{t: t, repo: filepath.Join(t.TempDir(), "repo"), tokens: map[access.Role]string{}}
+}
+
+// serve opens the repository's state with the local backend, whose agent and
+// controller run from the real binary (stopped when the test ends), makes a
+// token of every role and serves the console on loopback.
+func (s *site) serve(opts func(*console.Options)) {
+	t := s.t
+	t.Helper()
 	def, err := manifest.Load(filepath.Join(s.repo, "greenlight.yaml"))
 	if err != nil {
 		t.Fatal(err)
@@ -96,7 +111,6 @@ func newSite(t *testing.T, files map[string]string, message string, opts func(*c
 	}
 	s.server = httptest.NewServer(c)
 	t.Cleanup(s.server.Close)
-	return s
 }
 
 func (s *site) write(files map[string]string) {
