@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -48,6 +49,7 @@ phases:
   build:
     commands:
       - echo '<script>alert("log")</script> building'
+      - if [ -f SLOW ]; then for i in 1 2 3 4 5; do echo "tick $i <i>"; sleep 0.4; done; fi
       - mkdir -p reports
       - if [ -f FAIL ]; then cp fail.xml reports/unit.xml; else cp pass.xml reports/unit.xml; fi
       - cp coverage.xml reports/coverage.xml
@@ -103,6 +105,7 @@ func TestConsoleOverHTTP(t *testing.T) {
 		{"TheExecutionPageIsLiveUntilTheEnd", h.live},
 		{"UnknownIDsGiveA404Page", h.notFound},
 		{"TheAuditLogIsTheAdmins", h.audit},
+		{"TheLogStreamsWhileTheActionRuns", h.logStream},
 	} {
 		if !t.Run(tc.name, tc.run) {
 			return
@@ -393,6 +396,25 @@ func (h *httpSuite) audit(t *testing.T) {
 	}
 }
 
+func (h *httpSuite) logStream(t *testing.T) {
+	h.s.write(map[string]string{"SLOW": "1"})
+	h.s.commit("slow build")
+	id := h.s.start("")
+	h.s.waitFor(id, "building", func(v *control.Execution) bool { return v.Stages[1].Actions[0].Status == control.StatusInProgress })
+	v := h.s.signedIn(access.RoleViewer)
+	status, page := v.get("/executions/" + id + "/actions/Build/Build")
+	live := strings.ReplaceAll(regexpFind(`data-live="([^"]+)"`, page), "&amp;", "&")
+	if status != http.StatusOK || !strings.Contains(live, "offset=") {
+		t.Fatalf("action page of a running build: %d, live %q", status, live)
+	}
+	if strings.Contains(page, "tick 5") {
+		t.Fatal("the build ended before its page was read: nothing left to stream")
+	}
+	events := v.stream(live)
+	waitEvent(t, events, "append", "tick 5 <i>") // as text: the page adds it as a text node
+	waitEvent(t, events, "patch", "Succeeded")
+}
+
 // wantAudit fails unless the newest audit record of who is verb with result and
 // a message holding msg.
 func wantAudit(t *testing.T, s *site, who string, verb access.Verb, result access.Result, msg string) {
@@ -469,8 +491,7 @@ func waitEvent(t *testing.T, events <-chan sse, name, text string) sse {
 			}
 			var decoded any
 			_ = json.Unmarshal([]byte(ev.data), &decoded)
-			flat, _ := json.Marshal(decoded)
-			if ev.name == name && (strings.Contains(ev.data, text) || strings.Contains(string(flat), text)) {
+			if ev.name == name && strings.Contains(fmt.Sprint(decoded), text) {
 				return ev
 			}
 		case <-timeout:
