@@ -146,7 +146,9 @@ func (h *httpSuite) signIn(t *testing.T) {
 	if status, body := b.get("/"); status != http.StatusOK || !strings.Contains(body, "alice-viewer") {
 		t.Fatalf("signed in, GET /: %d\n%s", status, body)
 	}
-	status, _, _ = b.post("/logout", url.Values{"csrf": {b.csrf("/")}})
+	if status, _, header := b.post("/logout", url.Values{"csrf": {b.csrf("/")}}); status != http.StatusSeeOther || header.Get("Location") != "/login" {
+		t.Fatalf("sign out: %d to %q", status, header.Get("Location"))
+	}
 	if status, _ = b.get("/"); status != http.StatusSeeOther {
 		t.Fatalf("after signing out, GET /: %d, want a redirect to sign in", status)
 	}
