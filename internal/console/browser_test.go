@@ -340,7 +340,7 @@ func watchTheDeployment(t *testing.T, d *driver, id string) string {
 	d.run("open the deployment", chromedp.Click(chromedp.CSS(link)), chromedp.WaitVisible(chromedp.ID("charts")))
 	deployment := strings.TrimPrefix(eval[string](d, "location.pathname"), "/deployments/")
 	d.waitFor("production is on the replacement", `document.querySelector('#deployment-summary [data-status]').dataset.status === 'Baking' && !!document.querySelector('svg.split rect.replacement[width="100"]')`, 2*time.Minute)
-	d.waitFor("the replacement's traffic is charted", `document.querySelectorAll('#chart-requests-t, #charts polyline.replacement').length >= 2 && document.querySelector('#charts polyline.replacement').getAttribute('points').split(' ').length >= 3`, time.Minute)
+	d.waitFor("the replacement's traffic is charted", `document.querySelectorAll('#chart-requests-t, #charts polyline.replacement').length >= 2 && document.querySelector('#charts polyline.replacement').getAttribute('points').split(' ').length >= 8`, time.Minute)
 	if steps := eval[string](d, "document.querySelector('#timeline').textContent"); !strings.Contains(steps, "AfterAllowTraffic") || !strings.Contains(steps, "hook") {
 		t.Errorf("lifecycle timeline: %q", steps)
 	}
@@ -380,7 +380,7 @@ func versionAt(t *testing.T, addr string) string {
 
 // onAPhone shows the pages on a phone's screen: nothing wider than it.
 func onAPhone(t *testing.T, d *driver, id, deployment string) {
-	d.run("a phone's screen", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile, chromedp.EmulateScale(2)))
+	d.run("a phone's screen", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile))
 	for _, page := range []struct{ name, path string }{{"phone-execution", "/executions/" + id}, {"phone-deployment", "/deployments/" + deployment}} {
 		d.open(page.path)
 		if wide := eval[bool](d, "document.documentElement.scrollWidth > window.innerWidth + 1"); wide {
@@ -388,7 +388,7 @@ func onAPhone(t *testing.T, d *driver, id, deployment string) {
 		}
 		d.screenshot(page.name)
 	}
-	d.run("a desktop's screen", chromedp.EmulateReset())
+	d.run("a desktop's screen", chromedp.EmulateReset(), chromedp.EmulateViewport(1280, 900))
 }
 
 // readTheAuditLog signs in as an admin and finds the approval and the

@@ -12,15 +12,16 @@ import (
 
 // Chart geometry, in the SVG's own units; the SVG scales to its box.
 const (
-	chartWidth  = 600
-	chartHeight = 150
-	chartLeft   = 56 // room for the y labels
-	chartBottom = 20 // room for the x labels
-	chartWindow = 2 * time.Minute
+	chartWidth   = 600
+	chartHeight  = 150
+	chartLeft    = 56               // room for the y labels
+	chartBottom  = 20               // room for the x labels
+	chartWindow  = 2 * time.Minute  // the longest span a chart shows
+	chartMinimum = 30 * time.Second // the shortest
 )
 
-// chart is one SVG line chart: a metric of every target group over the last
-// chartWindow.
+// chart is one SVG line chart: a metric of every target group over a span
+// of time ending now.
 type chart struct {
 	ID, Title, Desc string
 	Lines           []chartLine
@@ -56,20 +57,26 @@ var chartMetrics = []metricOf{
 		func(v float64) string { return fmt.Sprintf("%.0f ms", v*1000) }},
 }
 
-// charts draws each metric of groups over the chartWindow ending at end.
-func charts(groups []control.TargetGroupMetrics, end time.Time) []chart {
+// chartSpan is the time a deployment's charts show: from shortly before it
+// started, at most chartWindow and at least chartMinimum back from end.
+func chartSpan(created, end time.Time) time.Duration {
+	return min(max(end.Sub(created)+10*time.Second, chartMinimum), chartWindow).Truncate(time.Second)
+}
+
+// charts draws each metric of groups over the span ending at end.
+func charts(groups []control.TargetGroupMetrics, span time.Duration, end time.Time) []chart {
 	out := make([]chart, 0, len(chartMetrics))
 	for _, m := range chartMetrics {
-		out = append(out, drawChart(m, groups, end))
+		out = append(out, drawChart(m, groups, span, end))
 	}
 	return out
 }
 
-func drawChart(m metricOf, groups []control.TargetGroupMetrics, end time.Time) chart {
-	start := end.Add(-chartWindow)
+func drawChart(m metricOf, groups []control.TargetGroupMetrics, span time.Duration, end time.Time) chart {
+	start := end.Add(-span)
 	top := niceCeiling(maxValue(m, groups, start))
 	c := chart{ID: "chart-" + m.id, Title: m.title, YMax: m.format(top),
-		XStart: formatDuration(chartWindow) + " ago", XEnd: "now", Width: chartWidth, Height: chartHeight,
+		XStart: formatDuration(span) + " ago", XEnd: "now", Width: chartWidth, Height: chartHeight,
 		PlotLeft: chartLeft, PlotBottom: chartHeight - chartBottom}
 	var desc []string
 	for _, g := range groups {
@@ -79,7 +86,7 @@ func drawChart(m metricOf, groups []control.TargetGroupMetrics, end time.Time) c
 			if p.Time.Before(start) {
 				continue
 			}
-			x := chartLeft + float64(chartWidth-chartLeft)*p.Time.Sub(start).Seconds()/chartWindow.Seconds()
+			x := chartLeft + float64(chartWidth-chartLeft)*p.Time.Sub(start).Seconds()/span.Seconds()
 			y := float64(c.PlotBottom) - float64(c.PlotBottom-4)*m.value(p)/top
 			pts = append(pts, fmt.Sprintf("%.1f,%.1f", x, y))
 			line.Latest = m.format(m.value(p))
@@ -92,7 +99,7 @@ func drawChart(m metricOf, groups []control.TargetGroupMetrics, end time.Time) c
 	}
 	c.Desc = "Latest: " + strings.Join(desc, "; ")
 	if len(desc) == 0 {
-		c.Desc = "No traffic measured in the last " + formatDuration(chartWindow) + "."
+		c.Desc = "No traffic measured in the last " + formatDuration(span) + "."
 	}
 	return c
 }

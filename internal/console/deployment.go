@@ -137,7 +137,7 @@ func (c *Console) readDeployment(ctx context.Context, id string) (deploymentView
 	if v.Groups, err = b.DeploymentMetrics(ctx, control.MetricsQuery{DeploymentID: id, Since: now.Add(-chartWindow - 2*time.Second)}); err != nil {
 		v.MetricsErr = err.Error()
 	}
-	v.Charts = charts(v.Groups, now.Truncate(time.Second))
+	v.Charts = charts(v.Groups, chartSpan(d.Created, now), now.Truncate(time.Second))
 	v.Shares = shares(v.Groups)
 	v.Alarms, v.AlarmsErr = c.groupAlarms(ctx, d)
 	return v, nil

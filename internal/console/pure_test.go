@@ -88,7 +88,7 @@ func TestChartsDrawEveryGroupInTheWindow(t *testing.T) {
 			{Time: end.Add(-chartWindow), Requests: 40}, {Time: end, Requests: 0}}},
 		{TargetGroup: "svc-2", Role: control.RoleReplacement, Points: []control.MetricsPoint{{Time: end, Requests: 35, ErrorRate: 0.5, P99: 0.2}}},
 	}
-	cs := charts(groups, end)
+	cs := charts(groups, chartWindow, end)
 	if len(cs) != 3 {
 		t.Fatalf("%d charts", len(cs))
 	}
@@ -102,8 +102,18 @@ func TestChartsDrawEveryGroupInTheWindow(t *testing.T) {
 	if !strings.Contains(req.Desc, "svc-2 (replacement): 35/s") || cs[1].Lines[1].Latest != "50.0%" || cs[2].Lines[1].Latest != "200 ms" {
 		t.Errorf("latest values: %q, %q, %q", req.Desc, cs[1].Lines[1].Latest, cs[2].Lines[1].Latest)
 	}
-	if empty := charts(nil, end); empty[0].YMax != "1/s" || !strings.Contains(empty[0].Desc, "No traffic") {
+	if empty := charts(nil, chartWindow, end); empty[0].YMax != "1/s" || !strings.Contains(empty[0].Desc, "No traffic") {
 		t.Errorf("empty chart %+v", empty[0])
+	}
+}
+
+func TestChartSpanFollowsTheDeployment(t *testing.T) {
+	now := time.Unix(1_000_000, 0)
+	for created, want := range map[time.Time]time.Duration{now: chartMinimum, now.Add(-50 * time.Second): time.Minute,
+		now.Add(-time.Hour): chartWindow} {
+		if got := chartSpan(created, now); got != want {
+			t.Errorf("chartSpan(%s before now) = %s, want %s", now.Sub(created), got, want)
+		}
 	}
 }
 
