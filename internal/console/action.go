@@ -75,7 +75,7 @@ func (c *Console) actionRegions(ctx context.Context, ref control.ActionRef) (act
 	if err != nil {
 		return actionPageView{}, nil, err
 	}
-	a := findAction(v, ref.Stage, ref.Action)
+	a := v.Action(ref.Stage, ref.Action)
 	if a == nil {
 		return actionPageView{}, nil, control.Errorf(control.CodeNotFound, "execution %s has no action %s/%s", ref.ExecutionID, ref.Stage, ref.Action)
 	}
@@ -150,17 +150,6 @@ func (c *Console) lastSuccessBefore(ctx context.Context, v *control.Execution) (
 		q.PageToken = page.NextPageToken
 	}
 	return "", nil
-}
-
-func findAction(v *control.Execution, stage, action string) *control.Action {
-	for _, st := range v.Stages {
-		for i := range st.Actions {
-			if st.Name == stage && st.Actions[i].Name == action {
-				return &st.Actions[i]
-			}
-		}
-	}
-	return nil
 }
 
 // actionLog streams an action's log from ?offset= ("append" events with the

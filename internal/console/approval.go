@@ -38,7 +38,7 @@ func (c *Console) approvalPage(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, err)
 		return
 	}
-	a := findAction(v, ref.Stage, ref.Action)
+	a := v.Action(ref.Stage, ref.Action)
 	if a == nil || a.Category != manifest.CategoryApproval {
 		c.fail(w, r, control.Errorf(control.CodeNotFound, "execution %s has no approval %s/%s", ref.ExecutionID, ref.Stage, ref.Action))
 		return

@@ -24,6 +24,9 @@ var funcs = template.FuncMap{
 	"region":   func(regions map[string]template.HTML, id string) template.HTML { return regions[id] },
 	"hasRole":  func(u *user, role string) bool { return u != nil && string(u.Role) == role },
 	"describe": describeRole,
+	"release": func(pipeline, csrf string) map[string]string {
+		return map[string]string{"Pipeline": pipeline, "CSRF": csrf}
+	},
 }
 
 // formatDuration is a duration as people read it: 850ms, 12s, 3m 05s, 2h 10m.

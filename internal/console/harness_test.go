@@ -213,16 +213,12 @@ func (s *site) signedIn(role access.Role) *browser {
 // get fetches a path and returns the status and body.
 func (b *browser) get(path string) (int, string) {
 	b.t.Helper()
-	resp, err := b.client.Get(b.s.server.URL + path)
+	req, err := http.NewRequest(http.MethodGet, b.s.server.URL+path, nil)
 	if err != nil {
 		b.t.Fatal(err)
 	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		b.t.Fatal(err)
-	}
-	return resp.StatusCode, string(body)
+	status, body, _ := b.do(req)
+	return status, body
 }
 
 // post posts a form and returns the status, body and response headers.
@@ -241,6 +237,12 @@ func (b *browser) postWith(path string, form url.Values, header http.Header) (in
 	for k, v := range header {
 		req.Header[k] = v
 	}
+	return b.do(req)
+}
+
+// do sends a request and returns the status, body and response headers.
+func (b *browser) do(req *http.Request) (int, string, http.Header) {
+	b.t.Helper()
 	resp, err := b.client.Do(req)
 	if err != nil {
 		b.t.Fatal(err)

@@ -143,7 +143,7 @@ func (s *suite) startToApproval(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	build, review := findAction(v, StageBuild, ActionBuild), findAction(v, StageApproval, ActionReview)
+	build, review := v.Action(StageBuild, ActionBuild), v.Action(StageApproval, ActionReview)
 	if v.Status != control.StatusInProgress || v.Trigger != control.TriggerCLI || v.TriggerDetail != "contract-suite" ||
 		v.Source.CommitID == "" || build == nil || build.Status != control.StatusSucceeded || review == nil ||
 		review.Approval == nil || review.Approval.Status != control.ApprovalNeeded {
@@ -204,7 +204,7 @@ func (s *suite) approve(t *testing.T) {
 		t.Fatal(err)
 	}
 	v := waitFinal(t, s.b, s.approved)
-	review := findAction(v, StageApproval, ActionReview)
+	review := v.Action(StageApproval, ActionReview)
 	if v.Status != control.StatusSucceeded || review.Approval.DecidedBy != "suite" || review.Approval.Summary != "looks good" {
 		t.Fatalf("approved execution: %s, approval %+v", v.Status, review.Approval)
 	}
@@ -369,15 +369,4 @@ func waitFinal(t *testing.T, b control.Backend, id string) *control.Execution {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-}
-
-func findAction(v *control.Execution, stage, action string) *control.Action {
-	for _, st := range v.Stages {
-		for i := range st.Actions {
-			if st.Name == stage && st.Actions[i].Name == action {
-				return &st.Actions[i]
-			}
-		}
-	}
-	return nil
 }

@@ -102,12 +102,8 @@ func (b *Backend) action(ctx context.Context, ref control.ActionRef) (*control.E
 	if err != nil {
 		return nil, nil, err
 	}
-	for _, st := range v.Stages {
-		for i := range st.Actions {
-			if st.Name == ref.Stage && st.Actions[i].Name == ref.Action {
-				return v, &st.Actions[i], nil
-			}
-		}
+	if a := v.Action(ref.Stage, ref.Action); a != nil {
+		return v, a, nil
 	}
 	return nil, nil, control.Errorf(control.CodeNotFound, "execution %s has no action %s/%s", ref.ExecutionID, ref.Stage, ref.Action)
 }
