@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/greenlight-ci/greenlight/internal/access"
@@ -55,6 +56,9 @@ type Console struct {
 	sessions *sessions
 	origin   *http.CrossOriginProtection
 	mux      *http.ServeMux
+
+	closing   chan struct{} // closed by Close: live streams end
+	closeOnce sync.Once
 }
 
 var _ http.Handler = (*Console)(nil)
@@ -78,9 +82,17 @@ func New(opts Options) (*Console, error) {
 		return nil, fmt.Errorf("console: %w", err)
 	}
 	c := &Console{opts: opts, log: opts.Logger, pages: p, sessions: newSessions(opts.SessionTTL),
-		origin: http.NewCrossOriginProtection(), mux: http.NewServeMux()}
+		origin: http.NewCrossOriginProtection(), mux: http.NewServeMux(), closing: make(chan struct{})}
 	c.routes()
 	return c, nil
+}
+
+// Close ends the live update streams the console serves, so that a server's
+// graceful shutdown does not wait for them (browsers reconnect to the next
+// server). Pages keep being served. It is idempotent.
+func (c *Console) Close() error {
+	c.closeOnce.Do(func() { close(c.closing) })
+	return nil
 }
 
 // ServeHTTP serves the console.

@@ -502,6 +502,29 @@ func waitEvent(t *testing.T, events <-chan sse, name, text string) sse {
 	}
 }
 
+// TestCloseEndsLiveStreams: a server shutting down gracefully does not wait
+// for the console's event streams.
+func TestCloseEndsLiveStreams(t *testing.T) {
+	s := newSite(t, shop, "close", nil)
+	id := s.start("")
+	s.waitForApproval(id) // the execution waits: its page stays live
+	events := s.signedIn(access.RoleViewer).stream("/executions/" + id + "/live")
+	if err := s.console.Close(); err != nil {
+		t.Fatal(err)
+	}
+	timeout := time.After(10 * time.Second)
+	for {
+		select {
+		case _, open := <-events:
+			if !open {
+				return
+			}
+		case <-timeout:
+			t.Fatal("the stream is still open 10 s after Close")
+		}
+	}
+}
+
 // TestSecureConsoleNamesItsCookieForHostsOnly: behind TLS both cookies are
 // Secure and __Host- prefixed (a plain-HTTP client carries them by hand here).
 func TestSecureConsoleNamesItsCookieForHostsOnly(t *testing.T) {

@@ -43,6 +43,7 @@ type site struct {
 	backend control.Backend
 	access  *access.Service
 	server  *httptest.Server
+	console *console.Console
 	tokens  map[access.Role]string
 }
 
@@ -109,7 +110,7 @@ func (s *site) serve(opts func(*console.Options)) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.server = httptest.NewServer(c)
+	s.console, s.server = c, httptest.NewServer(c)
 	t.Cleanup(s.server.Close)
 }
 

@@ -112,6 +112,8 @@ func (c *Console) streamRegions(w http.ResponseWriter, r *http.Request, every ti
 		select {
 		case <-r.Context().Done():
 			return
+		case <-c.closing:
+			return
 		case <-tick.C:
 		}
 	}

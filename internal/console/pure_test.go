@@ -2,6 +2,8 @@ package console
 
 import (
 	"math"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -139,6 +141,21 @@ func TestFormatDuration(t *testing.T) {
 		185 * time.Second: "3m 05s", 130 * time.Minute: "2h 10m", -time.Second: "0s"} {
 		if got := formatDuration(d); got != want {
 			t.Errorf("formatDuration(%s) = %q, want %q", d, got, want)
+		}
+	}
+}
+
+func TestBackOfStaysOnTheConsole(t *testing.T) {
+	for referer, want := range map[string]string{
+		"http://console.local/executions/x?y=1": "/executions/x?y=1",
+		"http://evil.example/phish":             "/",
+		"javascript:alert(1)":                   "/",
+		"":                                      "/",
+	} {
+		r := httptest.NewRequest(http.MethodPost, "http://console.local/executions/x/stop", nil)
+		r.Header.Set("Referer", referer)
+		if got := backOf(r); got != want {
+			t.Errorf("backOf(Referer %q) = %q, want %q", referer, got, want)
 		}
 	}
 }

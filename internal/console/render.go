@@ -8,6 +8,7 @@ import (
 	"html/template"
 	"io/fs"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/greenlight-ci/greenlight/internal/control"
@@ -93,11 +94,17 @@ type errorData struct {
 
 // refuse shows why a request was refused, with its status.
 func (c *Console) refuse(w http.ResponseWriter, r *http.Request, status int, heading, message string) {
-	back := r.Referer()
-	if back == "" || !strings.HasPrefix(back, "http") {
-		back = "/"
+	c.render(w, r, status, "error", &page{Title: heading, Data: errorData{Status: status, Heading: heading, Message: message, Back: backOf(r)}})
+}
+
+// backOf is the page a request came from when it is one of this console's
+// ("/" otherwise): the way back from a refusal.
+func backOf(r *http.Request) string {
+	u, err := url.Parse(r.Referer())
+	if err != nil || u.Host != r.Host || u.Path == "" {
+		return "/"
 	}
-	c.render(w, r, status, "error", &page{Title: heading, Data: errorData{Status: status, Heading: heading, Message: message, Back: back}})
+	return u.RequestURI()
 }
 
 // notFound is the page of an unknown path.
