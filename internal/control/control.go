@@ -40,6 +40,8 @@ type Backend interface {
 	Logs
 	Deployments
 	Alarms
+	Metrics
+	Changes
 	Events
 	Close() error
 }
@@ -110,6 +112,24 @@ type Alarms interface {
 	// Alarms evaluates every alarm now on production and on the replacement of
 	// an active deployment. Unavailable when the metrics cannot be read.
 	Alarms(ctx context.Context) ([]AlarmStatus, error)
+}
+
+// Metrics reads the router's view of a deployment's traffic.
+type Metrics interface {
+	// DeploymentMetrics returns each target group of a deployment's service with
+	// its role in the deployment, its weights and targets now, and its traffic
+	// per second after q.Since (as far back as the router keeps it: minutes).
+	// NotFound for an unknown deployment; Unavailable when the router does not
+	// answer.
+	DeploymentMetrics(ctx context.Context, q MetricsQuery) ([]TargetGroupMetrics, error)
+}
+
+// Changes reads what an execution's revision brings to production.
+type Changes interface {
+	// ChangesSinceProduction returns the commits of an execution's source
+	// revision that the revision production runs does not have, newest first.
+	// NotFound for an unknown execution.
+	ChangesSinceProduction(ctx context.Context, executionID string) (ChangeSet, error)
 }
 
 // Events reads what happened: the primitive for following anything live.

@@ -12,12 +12,8 @@ const DefaultLogLimit = 1 << 20
 
 // FindAction returns the action ref names in v: NotFound when v has none.
 func FindAction(v *Execution, ref ActionRef) (*Action, error) {
-	for _, st := range v.Stages {
-		for i := range st.Actions {
-			if st.Name == ref.Stage && st.Actions[i].Name == ref.Action {
-				return &st.Actions[i], nil
-			}
-		}
+	if a := v.Action(ref.Stage, ref.Action); a != nil {
+		return a, nil
 	}
 	return nil, Errorf(CodeNotFound, "execution %s has no action %s/%s", ref.ExecutionID, ref.Stage, ref.Action)
 }

@@ -1,6 +1,8 @@
 package control
 
 import (
+	"time"
+
 	"github.com/greenlight-ci/greenlight/internal/alarm"
 	"github.com/greenlight-ci/greenlight/internal/deploy"
 	"github.com/greenlight-ci/greenlight/internal/pipeline"
@@ -42,6 +44,7 @@ const (
 	StatusAbandoned  = pipeline.StatusAbandoned
 	ApprovalNeeded   = pipeline.ApprovalNeeded
 	TriggerCLI       = pipeline.TriggerCLI
+	TriggerStart     = pipeline.TriggerStart
 	TriggerWebhook   = pipeline.TriggerWebhook
 )
 
@@ -193,4 +196,62 @@ type AlarmStatus struct {
 	State       AlarmState  `json:"state"`
 	Reason      string      `json:"reason"`
 	Datapoints  []Datapoint `json:"datapoints"`
+}
+
+// MetricsQuery selects a deployment's traffic.
+type MetricsQuery struct {
+	DeploymentID string    `json:"deployment_id"`
+	Since        time.Time `json:"since,omitzero"` // zero: all the router keeps
+}
+
+// Roles of a target group in a deployment.
+const (
+	RoleOriginal    = "original"    // served production when the deployment started (blue)
+	RoleReplacement = "replacement" // receives the new revision (green)
+)
+
+// TargetGroupMetrics is one target group of a deployment's service: its role,
+// weights and targets now, and its traffic, one point a second, oldest first.
+type TargetGroupMetrics struct {
+	TargetGroup      string         `json:"target_group"`
+	Role             string         `json:"role,omitempty"` // RoleOriginal, RoleReplacement, "" for neither
+	ProductionWeight int            `json:"production_weight"`
+	Test             bool           `json:"test,omitempty"` // the test listener forwards to it
+	Targets          []TargetHealth `json:"targets"`
+	Points           []MetricsPoint `json:"points"`
+}
+
+// TargetHealth is one target as the router sees it now (ALB's states: initial,
+// healthy, unhealthy, draining).
+type TargetHealth struct {
+	ID      string `json:"id"`
+	Address string `json:"address"`
+	State   string `json:"state"`
+	Reason  string `json:"reason,omitempty"` // the last failed health check
+}
+
+// MetricsPoint is one second of a target group's traffic, as ALB's metrics
+// count it.
+type MetricsPoint struct {
+	Time      time.Time `json:"time"`       // start of the second
+	Requests  float64   `json:"requests"`   // requests per second
+	ErrorRate float64   `json:"error_rate"` // fraction of requests answered 5xx, by the target or the router
+	P99       float64   `json:"p99"`        // target response time, seconds (0 without requests)
+}
+
+// ChangeSet is what an execution's revision adds to the one in production.
+type ChangeSet struct {
+	// Production is the commit production runs ("" when nothing was released).
+	Production string   `json:"production_commit,omitempty"`
+	Revision   string   `json:"revision_commit"`
+	Commits    []Commit `json:"commits"`             // newest first
+	Truncated  bool     `json:"truncated,omitempty"` // more commits than listed
+}
+
+// Commit is one commit of a revision's history.
+type Commit struct {
+	ID      string    `json:"id"`
+	Author  string    `json:"author"`
+	Time    time.Time `json:"time"`
+	Subject string    `json:"subject"`
 }

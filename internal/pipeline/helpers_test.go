@@ -184,14 +184,7 @@ func (h *harness) waitWaitingAt(id, stage string) {
 }
 
 func findAction(v *pipeline.ExecutionView, stage, action string) *pipeline.ActionView {
-	for _, s := range v.Stages {
-		for i := range s.Actions {
-			if s.Name == stage && s.Actions[i].Name == action {
-				return &s.Actions[i]
-			}
-		}
-	}
-	return nil
+	return v.Action(stage, action)
 }
 
 func findStage(v *pipeline.ExecutionView, stage string) *pipeline.StageView {

@@ -88,6 +88,19 @@ type ApprovalView struct {
 	Summary            string         `json:"summary,omitempty"`
 }
 
+// Action returns the latest attempt of the named action, or nil when the
+// execution's pipeline has no such action.
+func (v *ExecutionView) Action(stage, action string) *ActionView {
+	for _, st := range v.Stages {
+		for i := range st.Actions {
+			if st.Name == stage && st.Actions[i].Name == action {
+				return &st.Actions[i]
+			}
+		}
+	}
+	return nil
+}
+
 // Execution returns one execution with its stages, actions, variables and
 // approvals, as recorded now.
 func (e *Engine) Execution(ctx context.Context, id string) (*ExecutionView, error) {

@@ -95,8 +95,7 @@ func (g *Git) locate(ctx context.Context, a *pipeline.ActionRun) (repository, er
 // mirror fetches url's branches and tags into a bare mirror, serialized across
 // processes with a lock file.
 func (g *Git) mirror(ctx context.Context, a *pipeline.ActionRun, url string) (repository, error) {
-	sum := sha256.Sum256([]byte(url))
-	dir := filepath.Join(a.StateDir, "sources", hex.EncodeToString(sum[:8])+".git")
+	dir := mirrorDir(a.StateDir, url)
 	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
 		return repository{}, fmt.Errorf("create source cache: %w", err)
 	}
@@ -122,6 +121,12 @@ func (g *Git) mirror(ctx context.Context, a *pipeline.ActionRun, url string) (re
 		}
 	}
 	return repository{location: url, gitDir: dir, remote: true}, nil
+}
+
+// mirrorDir is where the bare mirror of url lives.
+func mirrorDir(stateDir, url string) string {
+	sum := sha256.Sum256([]byte(url))
+	return filepath.Join(stateDir, "sources", hex.EncodeToString(sum[:8])+".git")
 }
 
 // resolve returns the commit to export and the branch it reports: the requested

@@ -179,6 +179,16 @@ func TestDeploymentsOutsideThePipelineAreNotSupported(t *testing.T) {
 	}
 }
 
+// The console's live traffic charts and the commits an approval brings have no
+// AWS source this backend reads: each says where to look instead.
+func TestConsoleReadsSayWhereToLookOnAWS(t *testing.T) {
+	b := newBackend(awsfake.New(t))
+	_, err := b.DeploymentMetrics(ctx(t), control.MetricsQuery{DeploymentID: "d-1"})
+	wantError(t, err, control.CodeNotSupported, "", "CloudWatch")
+	_, err = b.ChangesSinceProduction(ctx(t), "e-1")
+	wantError(t, err, control.CodeNotSupported, "", "GitHub")
+}
+
 // Events numbers what it observes once: asking again returns nothing new.
 func TestEventsAreNumberedOnce(t *testing.T) {
 	srv := awsfake.New(t)

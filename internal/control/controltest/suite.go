@@ -79,6 +79,8 @@ func Run(t *testing.T, h Harness) {
 		{"ResumeFindsNothingToResume", s.resume},
 		{"DeploymentsWithoutAnyAreEmptyAndCommandsRefused", s.deployments},
 		{"AlarmsWithoutGroups", s.alarms},
+		{"MetricsOfAnUnknownDeploymentAreNotFound", s.metrics},
+		{"ChangesSinceProductionAreTheRevisionsHistory", s.changes},
 	} {
 		if !t.Run(tc.name, tc.run) {
 			return // later subtests build on earlier ones
@@ -150,7 +152,7 @@ func (s *suite) startToApproval(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	build, review := findAction(v, StageBuild, ActionBuild), findAction(v, StageApproval, ActionReview)
+	build, review := v.Action(StageBuild, ActionBuild), v.Action(StageApproval, ActionReview)
 	if v.Status != control.StatusInProgress || v.Trigger != s.trigger || v.TriggerDetail != cmp.Or(s.identity, "contract-suite") ||
 		v.Source.CommitID == "" || build == nil || build.Status != control.StatusSucceeded || review == nil ||
 		review.Approval == nil || review.Approval.Status != control.ApprovalNeeded {
@@ -211,7 +213,7 @@ func (s *suite) approve(t *testing.T) {
 		t.Fatal(err)
 	}
 	v := waitFinal(t, s.b, s.approved)
-	review := findAction(v, StageApproval, ActionReview)
+	review := v.Action(StageApproval, ActionReview)
 	if v.Status != control.StatusSucceeded || review.Approval.DecidedBy != cmp.Or(s.identity, "suite") || review.Approval.Summary != "looks good" {
 		t.Fatalf("approved execution: %s, approval %+v", v.Status, review.Approval)
 	}
@@ -322,6 +324,31 @@ func (s *suite) alarms(t *testing.T) {
 	}
 }
 
+func (s *suite) metrics(t *testing.T) {
+	_, err := s.b.DeploymentMetrics(ctx(t), control.MetricsQuery{DeploymentID: "d-NOSUCHONE"})
+	wantCode(t, "DeploymentMetrics(unknown)", err, control.CodeNotFound, "")
+}
+
+// changes: with nothing released, the changes of an execution are its
+// revision's history, newest first, starting with the revision itself.
+func (s *suite) changes(t *testing.T) {
+	c := ctx(t)
+	v, err := s.b.GetExecution(c, s.approved)
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, err := s.b.ChangesSinceProduction(c, s.approved)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if set.Production != "" || set.Revision != v.Source.CommitID || len(set.Commits) == 0 ||
+		set.Commits[0].ID != v.Source.CommitID || set.Commits[0].Subject == "" || set.Commits[0].Time.IsZero() {
+		t.Fatalf("changes of %s (revision %s): %+v", s.approved, v.Source.CommitID, set)
+	}
+	_, err = s.b.ChangesSinceProduction(c, "00000000-0000-0000-0000-000000000000")
+	wantCode(t, "ChangesSinceProduction(unknown)", err, control.CodeNotFound, "")
+}
+
 // waitForEvent follows an execution's events until one matches.
 func waitForEvent(t *testing.T, b control.Backend, id string, match func(event.Event) bool) {
 	t.Helper()
@@ -351,9 +378,4 @@ func waitFinal(t *testing.T, b control.Backend, id string) *control.Execution {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-}
-
-func findAction(v *control.Execution, stage, action string) *control.Action {
-	a, _ := control.FindAction(v, control.ActionRef{ExecutionID: v.ID, Stage: stage, Action: action})
-	return a
 }
