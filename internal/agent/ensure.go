@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/greenlight-ci/greenlight/internal/atomicfile"
+	"github.com/greenlight-ci/greenlight/internal/procfs"
 )
 
 // EnsureAgent returns a client to the agent of stateDir, starting the agent in the
@@ -56,8 +58,7 @@ func EnsureController(ctx context.Context, stateDir, exe, version string) error 
 	}
 	lockPath := filepath.Join(stateDir, ControllerLock)
 	if locked(lockPath) {
-		running, _ := os.ReadFile(filepath.Join(stateDir, ControllerVersion))
-		if strings.TrimSpace(string(running)) == version {
+		if runningVersion(ctx, stateDir) == version {
 			return nil
 		}
 		if err := terminate(ctx, filepath.Join(stateDir, ControllerPID), lockPath); err != nil {
@@ -79,6 +80,37 @@ func EnsureController(ctx context.Context, stateDir, exe, version string) error 
 		}
 	}
 	return nil
+}
+
+// runningVersion is the version of the controller holding the lock. A controller
+// writes its pid and version files just after taking the lock: files naming a
+// process that is gone are its predecessor's, so wait (briefly) for its own
+// rather than replace a controller that is only starting.
+func runningVersion(ctx context.Context, stateDir string) string {
+	deadline := time.Now().Add(2 * time.Second)
+	for !recordedControllerAlive(stateDir) && time.Now().Before(deadline) {
+		select {
+		case <-ctx.Done():
+			return ""
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	running, _ := os.ReadFile(filepath.Join(stateDir, ControllerVersion))
+	return strings.TrimSpace(string(running))
+}
+
+// recordedControllerAlive reports whether controller.pid names a live process.
+func recordedControllerAlive(stateDir string) bool {
+	b, err := os.ReadFile(filepath.Join(stateDir, ControllerPID))
+	if err != nil {
+		return false
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		return false
+	}
+	st, err := procfs.ReadStat(pid)
+	return err == nil && !st.Gone()
 }
 
 // Down stops the agent of stateDir, the controller and every process it supervises.
