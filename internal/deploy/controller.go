@@ -129,6 +129,7 @@ type run struct {
 	out       io.Writer // the deployment's log file
 	closer    io.Closer
 	alarms    chan alarmBreach // ALARM transitions from the watcher
+	watcher   AlarmWatcher     // nil until the alarms are watched
 	stopWatch context.CancelFunc
 }
 

@@ -99,6 +99,10 @@ func BlueGreenConfig(def *manifest.Definition, app, group, driver string, appspe
 			cfg.Alarms = append(cfg.Alarms, a)
 		}
 	}
+	cfg.BakeTime = jsontime.Duration(DefaultBakeTime(cfg.Alarms))
+	if g.BakeTime != nil {
+		cfg.BakeTime = *g.BakeTime
+	}
 	if appspec != nil {
 		for _, h := range appspec.Hooks {
 			hook, ok := g.Hooks[h.Function]
@@ -111,16 +115,19 @@ func BlueGreenConfig(def *manifest.Definition, app, group, driver string, appspe
 	return cfg, nil
 }
 
-// StandardConfig snapshots a service for an ECS standard deployment.
-func StandardConfig(def *manifest.Definition, service, driver string) (Config, error) {
+// StandardConfig snapshots a service for an ECS standard deployment whose new
+// tasks must be healthy and switched within timeout (the action's
+// DeploymentTimeout).
+func StandardConfig(def *manifest.Definition, service, driver string, timeout time.Duration) (Config, error) {
 	svc, ok := def.Services[service]
 	if !ok {
 		return Config{}, fmt.Errorf("service %q is not defined in %s", service, def.Path)
 	}
 	return Config{
-		Service:          serviceConfig(svc, driver),
-		DeploymentConfig: manifest.BuiltinDeploymentConfigs["CodeDeployDefault.ECSAllAtOnce"],
-		InstallTimeout:   jsontime.Duration(DefaultInstallTimeout),
+		Service:           serviceConfig(svc, driver),
+		DeploymentConfig:  manifest.BuiltinDeploymentConfigs["CodeDeployDefault.ECSAllAtOnce"],
+		InstallTimeout:    jsontime.Duration(timeout),
+		DeploymentTimeout: jsontime.Duration(timeout),
 	}, nil
 }
 

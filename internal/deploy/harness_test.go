@@ -147,8 +147,8 @@ func (h *harness) config() deploy.Config {
 	}
 }
 
-func (h *harness) create(r release) *deploy.Deployment {
-	h.t.Helper()
+// revision is the test app reporting r.version, with r.env, as one container.
+func (h *harness) revision(r release) deploy.Revision {
 	env := []manifest.NameValue{{Name: "VERSION", Value: r.version}}
 	for k, v := range r.env {
 		env = append(env, manifest.NameValue{Name: k, Value: v})
@@ -156,13 +156,17 @@ func (h *harness) create(r release) *deploy.Deployment {
 	td := &manifest.TaskDefinition{Family: "web", ContainerDefinitions: []*manifest.ContainerDefinition{{
 		Name: "app", Image: "testapp:" + r.version, Environment: env, PortMappings: []manifest.PortMapping{{ContainerPort: 8080}},
 	}}}
+	return deploy.Revision{TaskDefinition: td, ContainerName: "app", ContainerPort: 8080, Image: td.ContainerDefinitions[0].Image, ArtifactDir: h.dir, CommitID: r.version}
+}
+
+func (h *harness) create(r release) *deploy.Deployment {
+	h.t.Helper()
 	cfg := h.config()
 	if r.config != nil {
 		r.config(&cfg)
 	}
 	d, err := deploy.Create(h.t.Context(), h.st, deploy.Request{
-		Kind: deploy.KindBlueGreen, Application: "web", Group: "production", Config: cfg,
-		Revision: deploy.Revision{TaskDefinition: td, ContainerName: "app", ContainerPort: 8080, Image: td.ContainerDefinitions[0].Image, ArtifactDir: h.dir, CommitID: r.version},
+		Kind: deploy.KindBlueGreen, Application: "web", Group: "production", Config: cfg, Revision: h.revision(r),
 	})
 	if err != nil {
 		h.t.Fatal(err)

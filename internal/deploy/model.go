@@ -34,8 +34,10 @@ type Status string
 const (
 	StatusCreated    Status = "Created"
 	StatusInProgress Status = "InProgress"
-	StatusReady      Status = "Ready"  // STOP_DEPLOYMENT: waiting for `deploy continue`
-	StatusBaking     Status = "Baking" // production on green, blue kept warm (termination wait)
+	StatusReady      Status = "Ready" // STOP_DEPLOYMENT: waiting for `deploy continue`
+	// StatusBaking: released (the bake window passed with every alarm OK),
+	// production on green, blue kept warm for the termination wait.
+	StatusBaking Status = "Baking"
 	StatusSucceeded  Status = "Succeeded"
 	StatusFailed     Status = "Failed"
 	StatusStopped    Status = "Stopped"
@@ -65,7 +67,11 @@ const (
 	StepReadyWait             StepName = "ReadyWait"
 	StepAllowTraffic          StepName = "AllowTraffic"
 	StepAfterAllowTraffic     StepName = manifest.HookAfterAllowTraffic
-	StepTerminationWait       StepName = "TerminationWait"
+	// StepBakeTime is the bake window: production on the replacement, every alarm
+	// watched; the deployment is released only when it ends with every alarm OK
+	// (ECS calls this lifecycle stage BAKE_TIME).
+	StepBakeTime        StepName = "BakeTime"
+	StepTerminationWait StepName = "TerminationWait"
 	StepTerminateOriginal     StepName = "TerminateOriginal"
 	StepTerminateReplacement  StepName = "TerminateReplacement" // rollback only
 )
@@ -180,7 +186,14 @@ type Config struct {
 	ReadyAction      string                    `json:"ready_action"`
 	ReadyWait        jsontime.Duration         `json:"ready_wait"`
 	TerminationWait  jsontime.Duration         `json:"termination_wait"`
+	// BakeTime is the bake window (StepBakeTime): how long production must serve
+	// the replacement with every alarm OK before the deployment is released.
+	BakeTime jsontime.Duration `json:"bake_time"`
 	InstallTimeout   jsontime.Duration         `json:"install_timeout"`
+	// DeploymentTimeout (ECS standard deployments: the action's DeploymentTimeout)
+	// bounds the time from Install's start until the new tasks are healthy and
+	// take production; past it the deployment fails and the old tasks keep serving.
+	DeploymentTimeout jsontime.Duration `json:"deployment_timeout,omitempty"`
 	AutoRollback     manifest.AutoRollback     `json:"auto_rollback"`
 	Alarms           []*manifest.Alarm         `json:"alarms,omitempty"`
 	OnExistingAlarm  string                    `json:"on_existing_alarm,omitempty"`

@@ -30,6 +30,8 @@ func (r *run) execStep(ctx context.Context, name StepName) (skipped bool, err er
 			return false, r.rerouteToOriginal(ctx)
 		}
 		return false, r.allowTraffic(ctx)
+	case StepBakeTime:
+		return r.bake(ctx)
 	case StepTerminationWait:
 		return r.terminationWait(ctx)
 	case StepTerminateOriginal:
@@ -249,7 +251,7 @@ func (r *run) taskSpec(id string) runtime.TaskSpec {
 // task that exits, or a deadline passed, fails the install with the reason.
 func (r *run) waitHealthy(ctx context.Context, drv runtime.Driver) error {
 	d := r.d
-	deadline := d.Step(StepInstall).Start.Add(d.Config.InstallTimeout.D())
+	deadline, limit := d.installDeadline()
 	var lastReason string
 	lastInspect := time.Time{}
 	return r.waitUntil(ctx, func() (bool, error) {
@@ -272,7 +274,7 @@ func (r *run) waitHealthy(ctx context.Context, drv runtime.Driver) error {
 			}
 		}
 		if time.Now().After(deadline) {
-			return false, fail(CodeHealthConstraints, "replacement tasks not healthy after %s: %s", d.Config.InstallTimeout, cmp.Or(lastReason, "no health check passed"))
+			return false, fail(limit.code, "replacement tasks not healthy within the %s of %s: %s", limit.name, limit.d, cmp.Or(lastReason, "no health check passed"))
 		}
 		return false, nil
 	})
@@ -347,15 +349,16 @@ func (r *run) allowTestTraffic(ctx context.Context) (bool, error) {
 	return false, err
 }
 
-// readyWait holds traffic rerouting per the deployment ready option: with
-// CONTINUE_DEPLOYMENT for the wait time; with STOP_DEPLOYMENT until `deploy continue`,
-// or the deployment stops when the wait time passes.
+// readyWait holds traffic rerouting per the deployment ready option, as
+// CodeDeploy's deploymentReadyOption does: CONTINUE_DEPLOYMENT reroutes at once
+// (its wait time is ignored); STOP_DEPLOYMENT waits for `deploy continue`, and the
+// deployment stops when the wait time passes.
 func (r *run) readyWait(ctx context.Context) (bool, error) {
 	cfg := r.d.Config
-	if cfg.ReadyAction != manifest.ReadyStop && cfg.ReadyWait <= 0 {
+	if cfg.ReadyAction != manifest.ReadyStop {
 		return true, nil
 	}
-	if cfg.ReadyAction == manifest.ReadyStop && r.d.Status != StatusReady {
+	if r.d.Status != StatusReady {
 		if err := r.setStatus(ctx, StatusReady, "waiting for `greenlight deploy continue`"); err != nil {
 			return false, err
 		}
@@ -368,11 +371,8 @@ func (r *run) readyWait(ctx context.Context) (bool, error) {
 		if time.Now().Before(deadline) {
 			return false, nil
 		}
-		if cfg.ReadyAction == manifest.ReadyStop {
-			r.d.Stop = &StopRequest{Event: "DEPLOYMENT_STOP_ON_REQUEST", Code: CodeTimeout, Reason: fmt.Sprintf("not continued within the ready wait of %s", cfg.ReadyWait), Requested: time.Now()}
-			return false, errInterrupted
-		}
-		return true, nil
+		r.d.Stop = &StopRequest{Event: "DEPLOYMENT_STOP_ON_REQUEST", Code: CodeTimeout, Reason: fmt.Sprintf("not continued within the ready wait of %s", cfg.ReadyWait), Requested: time.Now()}
+		return false, errInterrupted
 	})
 	if err != nil {
 		return false, err
@@ -383,6 +383,24 @@ func (r *run) readyWait(ctx context.Context) (bool, error) {
 	return false, nil
 }
 
+// installLimit names the time a replacement has to become healthy.
+type installLimit struct {
+	name string
+	d    time.Duration
+	code ErrorCode
+}
+
+// installDeadline is when the replacement must be healthy: the install timeout,
+// or for an ECS standard deployment its DeploymentTimeout (both from Install's
+// start).
+func (d *Deployment) installDeadline() (time.Time, installLimit) {
+	limit := installLimit{"install timeout", d.Config.InstallTimeout.D(), CodeHealthConstraints}
+	if d.Kind == KindStandard && d.Config.DeploymentTimeout > 0 {
+		limit = installLimit{"DeploymentTimeout", d.Config.DeploymentTimeout.D(), CodeTimeout}
+	}
+	return d.Step(StepInstall).Start.Add(limit.d), limit
+}
+
 // allowTraffic moves production to the replacement per the deployment config, one
 // atomic weight change per shift. Resumed, it computes where the schedule is from
 // the step's recorded start.
@@ -391,6 +409,9 @@ func (r *run) allowTraffic(ctx context.Context) error {
 	schedule := ShiftSchedule(d.Config.DeploymentConfig)
 	if d.Kind == KindStandard {
 		schedule = []TrafficShift{{0, 100}}
+		if deadline, limit := d.installDeadline(); d.ReplacementWeight == 0 && time.Now().After(deadline) {
+			return fail(limit.code, "replacement tasks not switched in within the %s of %s", limit.name, limit.d)
+		}
 	}
 	start := d.Step(StepAllowTraffic).Start
 	for {

@@ -71,7 +71,11 @@ func (p ECS) Run(ctx context.Context, a *pipeline.ActionRun) (pipeline.Outcome, 
 	if err != nil {
 		return failed("%v", err), nil
 	}
-	cfg, err := deploy.StandardConfig(p.Def, service, driver)
+	timeout, err := manifest.ParseECSDeploymentTimeout(a.Config["DeploymentTimeout"])
+	if err != nil {
+		return failed("DeploymentTimeout: %v", err), nil
+	}
+	cfg, err := deploy.StandardConfig(p.Def, service, driver, timeout)
 	if err != nil {
 		return failed("%v", err), nil
 	}
@@ -247,7 +251,7 @@ func outcomeOf(d *deploy.Deployment) pipeline.Outcome {
 	switch d.Status {
 	case deploy.StatusBaking:
 		return pipeline.Outcome{Status: pipeline.Succeeded, ExternalURL: url, Data: data,
-			Summary: fmt.Sprintf("%s: production on the new revision; original kept warm until %s", d.ID, d.TerminationDue.Format(time.TimeOnly))}
+			Summary: fmt.Sprintf("%s: production on the new revision%s; original kept warm until %s", d.ID, bakeNote(d), d.TerminationDue.Format(time.TimeOnly))}
 	case deploy.StatusSucceeded:
 		return pipeline.Outcome{Status: pipeline.Succeeded, ExternalURL: url, Data: data, Summary: fmt.Sprintf("%s: succeeded", d.ID)}
 	default:
@@ -257,6 +261,14 @@ func outcomeOf(d *deploy.Deployment) pipeline.Outcome {
 		}
 		return pipeline.Outcome{Status: pipeline.Failed, ExternalURL: url, Data: data, Summary: msg, ErrorMessage: msg}
 	}
+}
+
+// bakeNote says that the release passed its bake window, when it had one.
+func bakeNote(d *deploy.Deployment) string {
+	if s := d.Step(deploy.StepBakeTime); s != nil && s.Status == deploy.StepSucceeded {
+		return fmt.Sprintf(", baked %s with every alarm OK", d.Config.BakeTime)
+	}
+	return ""
 }
 
 func failed(format string, args ...any) pipeline.Outcome {
