@@ -37,10 +37,10 @@ const (
 	StatusReady      Status = "Ready" // STOP_DEPLOYMENT: waiting for `deploy continue`
 	// StatusBaking: released (the bake window passed with every alarm OK),
 	// production on green, blue kept warm for the termination wait.
-	StatusBaking Status = "Baking"
-	StatusSucceeded  Status = "Succeeded"
-	StatusFailed     Status = "Failed"
-	StatusStopped    Status = "Stopped"
+	StatusBaking    Status = "Baking"
+	StatusSucceeded Status = "Succeeded"
+	StatusFailed    Status = "Failed"
+	StatusStopped   Status = "Stopped"
 )
 
 // Done reports whether s is final.
@@ -70,10 +70,10 @@ const (
 	// StepBakeTime is the bake window: production on the replacement, every alarm
 	// watched; the deployment is released only when it ends with every alarm OK
 	// (ECS calls this lifecycle stage BAKE_TIME).
-	StepBakeTime        StepName = "BakeTime"
-	StepTerminationWait StepName = "TerminationWait"
-	StepTerminateOriginal     StepName = "TerminateOriginal"
-	StepTerminateReplacement  StepName = "TerminateReplacement" // rollback only
+	StepBakeTime             StepName = "BakeTime"
+	StepTerminationWait      StepName = "TerminationWait"
+	StepTerminateOriginal    StepName = "TerminateOriginal"
+	StepTerminateReplacement StepName = "TerminateReplacement" // rollback only
 )
 
 // StepStatus is a lifecycle event's status, with CodeDeploy's names.
@@ -188,16 +188,16 @@ type Config struct {
 	TerminationWait  jsontime.Duration         `json:"termination_wait"`
 	// BakeTime is the bake window (StepBakeTime): how long production must serve
 	// the replacement with every alarm OK before the deployment is released.
-	BakeTime jsontime.Duration `json:"bake_time"`
-	InstallTimeout   jsontime.Duration         `json:"install_timeout"`
+	BakeTime       jsontime.Duration `json:"bake_time"`
+	InstallTimeout jsontime.Duration `json:"install_timeout"`
 	// DeploymentTimeout (ECS standard deployments: the action's DeploymentTimeout)
 	// bounds the time from Install's start until the new tasks are healthy and
 	// take production; past it the deployment fails and the old tasks keep serving.
-	DeploymentTimeout jsontime.Duration `json:"deployment_timeout,omitempty"`
-	AutoRollback     manifest.AutoRollback     `json:"auto_rollback"`
-	Alarms           []*manifest.Alarm         `json:"alarms,omitempty"`
-	OnExistingAlarm  string                    `json:"on_existing_alarm,omitempty"`
-	Hooks            map[string]*manifest.Hook `json:"hooks,omitempty"` // by lifecycle event
+	DeploymentTimeout jsontime.Duration         `json:"deployment_timeout,omitempty"`
+	AutoRollback      manifest.AutoRollback     `json:"auto_rollback"`
+	Alarms            []*manifest.Alarm         `json:"alarms,omitempty"`
+	OnExistingAlarm   string                    `json:"on_existing_alarm,omitempty"`
+	Hooks             map[string]*manifest.Hook `json:"hooks,omitempty"` // by lifecycle event
 }
 
 // ServiceConfig is the part of a service definition a deployment needs.

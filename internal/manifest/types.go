@@ -243,9 +243,9 @@ type DeploymentGroup struct {
 	// BakeTime is how long production must serve the replacement with every alarm
 	// OK before the deployment counts as released; nil: the longest alarm's
 	// evaluation range (BakeWindow).
-	BakeTime *Duration `json:"bake_time,omitempty"`
-	AutoRollback     AutoRollback    `json:"auto_rollback"`
-	Alarms           AlarmConfig     `json:"alarms"`
+	BakeTime     *Duration    `json:"bake_time,omitempty"`
+	AutoRollback AutoRollback `json:"auto_rollback"`
+	Alarms       AlarmConfig  `json:"alarms"`
 	// TaskDefinitionTemplate is a task definition in the source tree (optional);
 	// only `greenlight validate` reads it, to check it against the appspec.
 	TaskDefinitionTemplate string `json:"task_definition_template,omitempty"`
