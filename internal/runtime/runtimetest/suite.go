@@ -18,10 +18,18 @@ type Harness struct {
 	// Spec returns a spec that runs the test server as task id, with the labels
 	// and the extra environment variables (KEY=VALUE) given.
 	Spec func(id string, labels map[string]string, env ...string) runtime.TaskSpec
+	// Task returns a task of several containers, each running the test server
+	// with its Command as the server's arguments.
+	Task func(id string, labels map[string]string, containers ...runtime.ContainerSpec) runtime.TaskSpec
+	// Binary is the test server's path where a task's containers run it (for
+	// health check commands).
+	Binary string
 }
 
 // Run checks the runtime.Driver contract: start, idempotent start, inspect, list
-// by labels, logs, crash detection, graceful and forced stop, unknown IDs.
+// by labels, logs, crash detection, graceful and forced stop, unknown IDs, and
+// tasks of several containers (shared network, dependsOn, health checks,
+// essential containers, stop timeouts).
 func Run(t *testing.T, h Harness) {
 	t.Run("Lifecycle", func(t *testing.T) { testLifecycle(t, h) })
 	t.Run("StartIsIdempotent", func(t *testing.T) { testStartIsIdempotent(t, h) })
@@ -31,6 +39,10 @@ func Run(t *testing.T, h Harness) {
 	t.Run("FollowLogsEndsWhenTaskExits", func(t *testing.T) { testFollowEndsAtExit(t, h) })
 	t.Run("FollowLogsStreams", func(t *testing.T) { testFollowStreams(t, h) })
 	t.Run("UnknownID", func(t *testing.T) { testUnknownID(t, h) })
+	t.Run("TaskOfSeveralContainers", func(t *testing.T) { testSeveralContainers(t, h) })
+	t.Run("EssentialContainerStopsTheTask", func(t *testing.T) { testEssentialExit(t, h) })
+	t.Run("UnmetDependencyFailsStart", func(t *testing.T) { testUnmetDependency(t, h) })
+	t.Run("ContainerStopTimeout", func(t *testing.T) { testContainerStopTimeout(t, h) })
 }
 
 // Start starts spec and stops the task when the test ends.

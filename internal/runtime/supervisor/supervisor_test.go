@@ -39,6 +39,15 @@ func (w testWriter) Write(p []byte) (int, error) {
 
 // serverSpec runs the test server as a process; APP_PORT stands for the
 // container's own port variable, which must reach the process unchanged.
+// serverTask runs the test server in every container of a task, each with its
+// Command as the server's arguments.
+func serverTask(id string, labels map[string]string, cs ...runtime.ContainerSpec) runtime.TaskSpec {
+	for i := range cs {
+		cs[i].ProcessCommand = append([]string{serverBin}, cs[i].Command...)
+	}
+	return runtime.TaskSpec{ID: id, Labels: labels, Containers: cs, ProcessDir: filepath.Dir(serverBin)}
+}
+
 func serverSpec(id string, labels map[string]string, env ...string) runtime.TaskSpec {
 	return runtime.TaskSpec{
 		ID:             id,
@@ -52,21 +61,22 @@ func serverSpec(id string, labels map[string]string, env ...string) runtime.Task
 
 func TestSupervisorDriverContract(t *testing.T) {
 	s := newSupervisor(t, t.TempDir())
-	runtimetest.Run(t, runtimetest.Harness{Driver: s, Spec: serverSpec})
+	runtimetest.Run(t, runtimetest.Harness{Driver: s, Spec: serverSpec, Task: serverTask, Binary: serverBin})
 }
 
-func TestStartSetsPortAndKeepsEnv(t *testing.T) {
+func TestStartGivesEachTaskItsOwnAddressAndKeepsEnv(t *testing.T) {
 	s := newSupervisor(t, t.TempDir())
-	id := runtimetest.NewID("env")
-	// PORT in the task's own Env must not win: blue and green would collide.
-	task := runtimetest.Start(t, s, serverSpec(id, nil, "PORT=1", "GREETING=hi"))
-	runtimetest.WaitHealthy(t, task.Address)
-	_, port, err := net.SplitHostPort(task.Address)
-	if err != nil || !strings.HasPrefix(task.Address, "127.0.0.1:") {
-		t.Fatalf("address %q, want 127.0.0.1:<port>", task.Address)
+	// PORT and HOST in the task's own Env must not win: blue and green would collide.
+	a := runtimetest.Start(t, s, serverSpec(runtimetest.NewID("env"), nil, "PORT=1", "GREETING=hi"))
+	b := runtimetest.Start(t, s, serverSpec(runtimetest.NewID("env"), nil))
+	runtimetest.WaitHealthy(t, a.Address)
+	runtimetest.WaitHealthy(t, b.Address)
+	host, port, err := net.SplitHostPort(a.Address)
+	if err != nil || !strings.HasPrefix(host, "127.") || host == "127.0.0.1" || port != "8080" || a.Address == b.Address {
+		t.Fatalf("addresses %q and %q, want each task its own 127.x.y.z with the container port 8080", a.Address, b.Address)
 	}
-	for name, want := range map[string]string{"PORT": port, "APP_PORT": "8080", "GREETING": "hi"} {
-		if _, got, err := runtimetest.Get(t.Context(), task.Address, "/env?name="+name); err != nil || got != want {
+	for name, want := range map[string]string{"PORT": "8080", "HOST": host, "APP_PORT": "8080", "GREETING": "hi"} {
+		if _, got, err := runtimetest.Get(t.Context(), a.Address, "/env?name="+name); err != nil || got != want {
 			t.Errorf("process sees %s=%q (err %v), want %q", name, got, err, want)
 		}
 	}
@@ -105,7 +115,7 @@ func TestExitBySignalIsReported(t *testing.T) {
 	id := runtimetest.NewID("killed")
 	task := runtimetest.Start(t, s, serverSpec(id, nil))
 	runtimetest.WaitHealthy(t, task.Address)
-	if err := syscall.Kill(recordOf(t, dir, id).PID, syscall.SIGKILL); err != nil {
+	if err := syscall.Kill(recordOf(t, dir, id).Containers[0].PID, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
 	got := runtimetest.WaitExited(t, s, id)
@@ -209,7 +219,7 @@ func TestStateFileSurvivesEveryChange(t *testing.T) {
 	id := runtimetest.NewID("persist")
 	task := runtimetest.Start(t, s, serverSpec(id, map[string]string{runtime.LabelService: "orders"}))
 	rec := recordOf(t, dir, id)
-	if rec.PID == 0 || rec.StartTime == 0 || rec.Address != task.Address || rec.Labels[runtime.LabelService] != "orders" ||
+	if len(rec.Containers) != 1 || rec.Containers[0].PID == 0 || rec.Containers[0].StartTime == 0 || rec.Address != task.Address || rec.Labels[runtime.LabelService] != "orders" ||
 		rec.State != runtime.TaskRunning || rec.Spec.ProcessCommand[0] != serverBin {
 		t.Errorf("record = %+v, want pid, start time, address, labels, spec", rec)
 	}
@@ -237,7 +247,7 @@ func TestReadoptAfterClose(t *testing.T) {
 	later := mustStart(t, first, serverSpec(runtimetest.NewID("later"), labels, "CRASH_AFTER_MS=4000"))
 	runtimetest.WaitHealthy(t, kept.Address)
 	runtimetest.WaitHealthy(t, died.Address)
-	diedPID := recordOf(t, dir, died.ID).PID
+	diedPID := recordOf(t, dir, died.ID).Containers[0].PID
 	if err := first.Close(); err != nil {
 		t.Fatal(err)
 	}
