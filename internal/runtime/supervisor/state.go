@@ -17,7 +17,7 @@ import (
 
 const (
 	stateFile    = "processes.json"
-	stateVersion = 2 // 1: one process per task, at the record's top level
+	stateVersion = 2                // 1: one process per task, at the record's top level
 	lockFile     = "processes.lock" // flocked by the supervisor that owns the dir
 )
 
