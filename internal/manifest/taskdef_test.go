@@ -50,8 +50,14 @@ func TestParseTaskDefinition(t *testing.T) {
 	var back TaskDefinition
 	mustNotFail(t, json.Unmarshal(b, &back))
 	back.Path, back.Pos = td.Path, td.Pos
-	for i := range back.ContainerDefinitions {
-		back.ContainerDefinitions[i].Pos = td.ContainerDefinitions[i].Pos
+	for i, c := range back.ContainerDefinitions {
+		c.Pos = td.ContainerDefinitions[i].Pos
+		for j := range c.Secrets {
+			c.Secrets[j].Pos = td.ContainerDefinitions[i].Secrets[j].Pos
+		}
+		for j := range c.DependsOn {
+			c.DependsOn[j].Pos = td.ContainerDefinitions[i].DependsOn[j].Pos
+		}
 	}
 	if !reflect.DeepEqual(&back, td) {
 		t.Errorf("round trip:\n%+v\n%+v", &back, td)

@@ -21,11 +21,8 @@ type Secrets struct{ Def *manifest.Definition }
 // id are not checked.
 func (s Secrets) SecretsManager(_ context.Context, ref string) (string, error) {
 	r := manifest.ParseSecretRef(ref)
-	var sources map[string]*manifest.SecretSource
-	if s.Def.Secrets != nil {
-		sources = s.Def.Secrets.SecretsManager
-	}
-	value, err := s.read(sources[r.ID], "secrets_manager", r.ID)
+	src, _ := s.Def.Secrets.SecretsManagerSource(r.ID)
+	value, err := s.read(src, "secrets_manager", r.ID)
 	if err != nil || r.JSONKey == "" {
 		return value, err
 	}

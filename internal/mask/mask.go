@@ -1,4 +1,7 @@
-package build
+// Package mask owns hiding secret values wherever text could show them: in a
+// string, an error, or a stream written in pieces (a secret split across writes,
+// each line of a multi-line secret).
+package mask
 
 import (
 	"bytes"
