@@ -23,6 +23,7 @@ import (
 	"github.com/greenlight-ci/greenlight/internal/loadgen"
 	"github.com/greenlight-ci/greenlight/internal/manifest"
 	"github.com/greenlight-ci/greenlight/internal/metrics"
+	"github.com/greenlight-ci/greenlight/internal/provider"
 	"github.com/greenlight-ci/greenlight/internal/router"
 	"github.com/greenlight-ci/greenlight/internal/routing"
 	"github.com/greenlight-ci/greenlight/internal/runtime"
@@ -117,7 +118,8 @@ func (h *harness) options() deploy.Options {
 		Watchers: func(service, tg string, alarms []*manifest.Alarm, from time.Time, onChange func(alarm.Transition)) deploy.AlarmWatcher {
 			return alarm.NewWatcher(rt, service, tg, alarms, from, onChange)
 		},
-		Events: h.events, LogDir: filepath.Join(h.dir, "logs"), Poll: 50 * time.Millisecond,
+		Secrets: provider.ContainerSecret,
+		Events:  h.events, LogDir: filepath.Join(h.dir, "logs"), Poll: 50 * time.Millisecond,
 		AfterRollback: func(_ context.Context, d *deploy.Deployment) { h.rolledBack.Store(d.ID, true) },
 	}
 }
@@ -127,6 +129,7 @@ type release struct {
 	version string
 	env     map[string]string
 	config  func(*deploy.Config)
+	taskdef func(*manifest.TaskDefinition) // changes to the one-container task definition
 }
 
 func (h *harness) config() deploy.Config {
@@ -156,6 +159,9 @@ func (h *harness) revision(r release) deploy.Revision {
 	td := &manifest.TaskDefinition{Family: "web", ContainerDefinitions: []*manifest.ContainerDefinition{{
 		Name: "app", Image: "testapp:" + r.version, Environment: env, PortMappings: []manifest.PortMapping{{ContainerPort: 8080}},
 	}}}
+	if r.taskdef != nil {
+		r.taskdef(td)
+	}
 	return deploy.Revision{TaskDefinition: td, ContainerName: "app", ContainerPort: 8080, Image: td.ContainerDefinitions[0].Image, ArtifactDir: h.dir, CommitID: r.version}
 }
 

@@ -198,6 +198,9 @@ type Config struct {
 	Alarms            []*manifest.Alarm         `json:"alarms,omitempty"`
 	OnExistingAlarm   string                    `json:"on_existing_alarm,omitempty"`
 	Hooks             map[string]*manifest.Hook `json:"hooks,omitempty"` // by lifecycle event
+	// Secrets are the local sources of the task definition's container secrets
+	// (SecretSources): where the values are read, never the values.
+	Secrets *manifest.Secrets `json:"secrets,omitempty"`
 }
 
 // ServiceConfig is the part of a service definition a deployment needs.

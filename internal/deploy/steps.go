@@ -205,13 +205,16 @@ func (r *run) startTasks(ctx context.Context, drv runtime.Driver) error {
 	d := r.d
 	count := max(d.Config.Service.DesiredCount, 1)
 	for i := len(d.ReplacementTasks); i < count; i++ {
-		spec := r.taskSpec(taskID(d.Config.Service.Name, d.ID, i))
+		spec, err := r.taskSpec(ctx, taskID(d.Config.Service.Name, d.ID, i))
+		if err != nil {
+			return fail(CodeTaskCrashed, "task %s: %w", spec.ID, err)
+		}
 		task, err := drv.Start(ctx, spec)
 		if err != nil {
-			return fail(CodeTaskCrashed, "start task %s: %w", spec.ID, err)
+			return fail(CodeTaskCrashed, "start task %s: %w", spec.ID, r.maskError(ctx, err))
 		}
 		d.ReplacementTasks = append(d.ReplacementTasks, Task{ID: task.ID, Address: task.Address, Driver: drv.Name()})
-		r.logf("started task %s at %s (%s)", task.ID, task.Address, drv.Name())
+		r.logf("started task %s at %s (%s, %d containers)", task.ID, task.Address, drv.Name(), len(spec.Containers))
 		if err := r.save(ctx); err != nil {
 			return err
 		}
@@ -219,60 +222,35 @@ func (r *run) startTasks(ctx context.Context, drv runtime.Driver) error {
 	return nil
 }
 
-// taskSpec turns the revision's load-balanced container into a task.
-func (r *run) taskSpec(id string) runtime.TaskSpec {
-	rev := r.d.Revision
-	c := rev.TaskDefinition.Container(rev.ContainerName)
-	env := make([]string, 0, len(c.Environment))
-	for _, kv := range c.Environment {
-		env = append(env, kv.Name+"="+kv.Value)
-	}
-	return runtime.TaskSpec{
-		ID: id,
-		Labels: map[string]string{
-			runtime.LabelService:    r.d.Config.Service.Name,
-			runtime.LabelDeployment: r.d.ID,
-			runtime.LabelRevision:   rev.CommitID,
-		},
-		Image:          c.Image,
-		EntryPoint:     c.EntryPoint,
-		Command:        c.Command,
-		Env:            env,
-		ContainerPort:  rev.ContainerPort,
-		User:           c.User,
-		WorkingDir:     c.WorkingDirectory,
-		StopTimeout:    time.Duration(c.StopTimeout) * time.Second,
-		ProcessCommand: r.d.Config.Service.ProcessCommand,
-		ProcessDir:     rev.ArtifactDir,
-	}
-}
-
-// waitHealthy waits until the router reports every replacement target healthy. A
-// task that exits, or a deadline passed, fails the install with the reason.
+// waitHealthy waits until the router reports every replacement target healthy
+// and, when the task definition has container health checks, every task is
+// HEALTHY. A task that exits or turns UNHEALTHY, or a deadline passed, fails
+// the install with the reason.
 func (r *run) waitHealthy(ctx context.Context, drv runtime.Driver) error {
 	d := r.d
 	deadline, limit := d.installDeadline()
-	var lastReason string
+	checked := hasContainerHealthChecks(d.Revision.TaskDefinition)
+	tasksHealthy, lastReason := !checked, ""
 	lastInspect := time.Time{}
 	return r.waitUntil(ctx, func() (bool, error) {
+		if time.Since(lastInspect) >= 500*time.Millisecond {
+			lastInspect = time.Now()
+			healthy, reason, err := r.checkTasks(ctx, drv)
+			if err != nil {
+				return false, err
+			}
+			tasksHealthy, lastReason = healthy || !checked, cmp.Or(reason, lastReason)
+		}
 		st, err := r.c.opts.Router.Service(ctx, d.Config.Service.Name)
 		if err != nil {
 			return false, fmt.Errorf("read target health: %w", err)
 		}
-		healthy, reason := replacementHealth(st, d)
-		if healthy {
+		routed, reason := replacementHealth(st, d)
+		if routed && tasksHealthy {
 			r.logf("replacement task set healthy in %s", d.ReplacementTargetGroup)
 			return true, nil
 		}
-		if reason != "" {
-			lastReason = reason
-		}
-		if time.Since(lastInspect) >= 500*time.Millisecond {
-			lastInspect = time.Now()
-			if err := r.checkTasksRunning(ctx, drv); err != nil {
-				return false, err
-			}
-		}
+		lastReason = cmp.Or(reason, lastReason)
 		if time.Now().After(deadline) {
 			return false, fail(limit.code, "replacement tasks not healthy within the %s of %s: %s", limit.name, limit.d, cmp.Or(lastReason, "no health check passed"))
 		}
@@ -305,24 +283,44 @@ func replacementHealth(st *routing.ServiceStatus, d *Deployment) (healthy bool, 
 	return len(want) == 0, ""
 }
 
-func (r *run) checkTasksRunning(ctx context.Context, drv runtime.Driver) error {
+// checkTasks inspects the replacement tasks: one that is gone, exited or
+// UNHEALTHY fails the install; healthy reports whether every one is HEALTHY, and
+// reason what the first that is not waits for.
+func (r *run) checkTasks(ctx context.Context, drv runtime.Driver) (healthy bool, reason string, err error) {
+	healthy = true
 	for _, t := range r.d.ReplacementTasks {
 		task, err := drv.Inspect(ctx, t.ID)
 		if errors.Is(err, runtime.ErrNotFound) {
-			return fail(CodeTaskCrashed, "task %s is gone", t.ID)
+			return false, "", fail(CodeTaskCrashed, "task %s is gone", t.ID)
 		}
 		if err != nil {
-			return fmt.Errorf("inspect task %s: %w", t.ID, err)
+			return false, "", fmt.Errorf("inspect task %s: %w", t.ID, err)
 		}
-		if task.State == runtime.TaskExited {
+		switch {
+		case task.State == runtime.TaskExited:
 			msg := fmt.Sprintf("task %s exited with status %d", t.ID, task.ExitCode)
 			if task.Error != "" {
 				msg += " (" + task.Error + ")"
 			}
-			return fail(CodeTaskCrashed, "%s%s", msg, r.taskLogTail(ctx, drv, t.ID))
+			return false, "", fail(CodeTaskCrashed, "%s", r.mask(ctx, msg+r.taskLogTail(ctx, drv, t.ID)))
+		case task.Health == runtime.HealthUnhealthy:
+			return false, "", fail(CodeHealthConstraints, "task %s is UNHEALTHY: %s", t.ID, containerHealth(task))
+		case task.Health != runtime.HealthHealthy && healthy:
+			healthy, reason = false, fmt.Sprintf("task %s is %s: %s", t.ID, cmp.Or(task.Health, runtime.HealthUnknown), containerHealth(task))
 		}
 	}
-	return nil
+	return healthy, reason, nil
+}
+
+// containerHealth lists the health of the containers that have a check.
+func containerHealth(task runtime.Task) string {
+	var parts []string
+	for _, c := range task.Containers {
+		if c.Health != "" {
+			parts = append(parts, c.Name+" "+string(c.Health))
+		}
+	}
+	return cmp.Or(strings.Join(parts, ", "), "no container health reported")
 }
 
 func (r *run) taskLogTail(ctx context.Context, drv runtime.Driver, id string) string {

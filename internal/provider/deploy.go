@@ -76,7 +76,7 @@ func (p ECS) Run(ctx context.Context, a *pipeline.ActionRun) (pipeline.Outcome, 
 	if err != nil {
 		return failed("DeploymentTimeout: %v", err), nil
 	}
-	cfg, err := deploy.StandardConfig(p.Def, service, driver, timeout)
+	cfg, err := deploy.StandardConfig(p.Def, service, driver, rev, timeout)
 	if err != nil {
 		return failed("%v", err), nil
 	}
@@ -133,7 +133,7 @@ func (p CodeDeployToECS) Run(ctx context.Context, a *pipeline.ActionRun) (pipeli
 	if err != nil {
 		return failed("%v", err), nil
 	}
-	cfg, err := deploy.BlueGreenConfig(p.Def, app, group, driver, rev.AppSpec)
+	cfg, err := deploy.BlueGreenConfig(p.Def, app, group, driver, rev)
 	if err != nil {
 		return failed("%v", err), nil
 	}

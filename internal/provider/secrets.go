@@ -75,3 +75,16 @@ func (s Secrets) read(src *manifest.SecretSource, section, id string) (string, e
 	}
 	return strings.TrimRight(string(b), "\n"), nil
 }
+
+// ContainerSecret is the deploy.SecretResolver of this machine: a container
+// secret's valueFrom read from the local sources a deployment snapshotted
+// (deploy.SecretSources). An env source is read from this process's
+// environment: the controller's.
+func ContainerSecret(ctx context.Context, sources *manifest.Secrets, valueFrom string) (string, error) {
+	s := Secrets{Def: &manifest.Definition{Path: "greenlight.yaml (as the deployment snapshotted it)", Secrets: sources}}
+	kind, ref := manifest.ContainerSecretSource(valueFrom)
+	if kind == manifest.EnvSecretsManager {
+		return s.SecretsManager(ctx, ref)
+	}
+	return s.ParameterStore(ctx, ref)
+}
