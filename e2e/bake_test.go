@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -186,7 +185,7 @@ func (p *deployProject) latestBlueGreen() *deploy.Deployment {
 			return d
 		}
 	}
-	p.t.Fatal(fmt.Sprintf("no blue-green deployment among %d", len(ds)))
+	p.t.Fatalf("no blue-green deployment among %d", len(ds))
 	return nil
 }
 

@@ -291,5 +291,5 @@ func (b *builder) fault(err error) (*Result, error) {
 	b.result.Failure = b.masker.Mask(b.failure)
 	b.result.End = time.Now()
 	b.logf("Build fault: %s", b.result.Failure)
-	return b.result, fmt.Errorf("build %s: %w", b.req.BuildID, mask.MaskError(err, b.masker))
+	return b.result, fmt.Errorf("build %s: %w", b.req.BuildID, mask.Err(err, b.masker))
 }

@@ -120,7 +120,7 @@ func (r *run) masker(ctx context.Context) *mask.Masker {
 func (r *run) mask(ctx context.Context, s string) string { return r.masker(ctx).Mask(s) }
 
 func (r *run) maskError(ctx context.Context, err error) error {
-	return mask.MaskError(err, r.masker(ctx))
+	return mask.Err(err, r.masker(ctx))
 }
 
 // SecretSources snapshots the local sources of the task definition's container

@@ -54,7 +54,7 @@ func (p *CodeBuild) Run(ctx context.Context, a *pipeline.ActionRun) (pipeline.Ou
 	log := masker.Writer(a.Log)
 	defer log.Close()
 	out, err := p.runBuild(ctx, a, project, spec, source, env, masked, log)
-	return maskOutcome(out, masker), mask.MaskError(err, masker)
+	return maskOutcome(out, masker), mask.Err(err, masker)
 }
 
 func (p *CodeBuild) runBuild(ctx context.Context, a *pipeline.ActionRun, project *manifest.BuildProject, spec *manifest.Buildspec,
