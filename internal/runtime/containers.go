@@ -39,6 +39,18 @@ func (s TaskSpec) Target() ContainerSpec {
 	return cs[0]
 }
 
+// TargetPort is the port the task's Address reaches: ContainerPort, else the
+// target container's first port; 0 when it has none.
+func (s TaskSpec) TargetPort() int {
+	if s.ContainerPort > 0 {
+		return s.ContainerPort
+	}
+	if t := s.Target(); len(t.Ports) > 0 {
+		return t.Ports[0]
+	}
+	return 0
+}
+
 // Validate checks what every driver needs of a spec: a valid ID, containers
 // with unique names, at least one essential, known dependencies without a
 // cycle, a health check behind every HEALTHY condition, and a known target.

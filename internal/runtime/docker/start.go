@@ -230,7 +230,7 @@ func containerConfig(spec runtime.TaskSpec, c runtime.ContainerSpec, stateDir st
 		// An empty HostPort lets the engine pick a free one; read back by inspect.
 		host.PortBindings[port] = []nat.PortBinding{{HostIP: "127.0.0.1", HostPort: ""}}
 	}
-	if p := targetPort(spec); p > 0 {
+	if p := spec.TargetPort(); p > 0 {
 		labels[labelPort] = strconv.Itoa(p)
 	}
 	return cfg, host
@@ -247,17 +247,6 @@ func taskPorts(spec runtime.TaskSpec) []int {
 	}
 	slices.Sort(ports)
 	return slices.Compact(ports)
-}
-
-// targetPort is the port the task's address reaches.
-func targetPort(spec runtime.TaskSpec) int {
-	if spec.ContainerPort > 0 {
-		return spec.ContainerPort
-	}
-	if t := spec.Target(); len(t.Ports) > 0 {
-		return t.Ports[0]
-	}
-	return 0
 }
 
 // seconds rounds up: the engine counts whole seconds, and a grace period must

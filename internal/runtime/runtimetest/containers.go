@@ -43,13 +43,7 @@ func testSeveralContainers(t *testing.T, h Harness) {
 	for _, want := range []string{"app | testserver listening", "sidecar | testserver listening", "init | oneshot done"} {
 		waitLogsContain(t, d, id, want)
 	}
-	if err := d.Stop(ctx, id, 5*time.Second); err != nil {
-		t.Fatalf("stop: %v", err)
-	}
-	if _, err := d.Inspect(ctx, id); !errors.Is(err, runtime.ErrNotFound) {
-		t.Errorf("Inspect after stop: err %v, want ErrNotFound", err)
-	}
-	WaitUnreachable(t, task.Address)
+	stopAndCheckGone(t, d, task)
 }
 
 // testEssentialExit: the essential app crashes; the task exits saying so and

@@ -109,14 +109,21 @@ func testLifecycle(t *testing.T, h Harness) {
 	}
 	waitLogsContain(t, d, id, "testserver listening")
 
-	if err := d.Stop(ctx, id, 10*time.Second); err != nil {
-		t.Fatalf("stop: %v", err)
-	}
-	if _, err := d.Inspect(ctx, id); !errors.Is(err, runtime.ErrNotFound) {
-		t.Errorf("Inspect after stop: err %v, want ErrNotFound", err)
-	}
+	stopAndCheckGone(t, d, task)
 	if err := d.Stop(ctx, id, 10*time.Second); err != nil {
 		t.Errorf("second stop: %v, want nil (idempotent)", err)
+	}
+}
+
+// stopAndCheckGone stops the task and checks that nothing of it is left: not in
+// Inspect, not answering at its address.
+func stopAndCheckGone(t *testing.T, d runtime.Driver, task runtime.Task) {
+	t.Helper()
+	if err := d.Stop(t.Context(), task.ID, 10*time.Second); err != nil {
+		t.Fatalf("stop: %v", err)
+	}
+	if _, err := d.Inspect(t.Context(), task.ID); !errors.Is(err, runtime.ErrNotFound) {
+		t.Errorf("Inspect after stop: err %v, want ErrNotFound", err)
 	}
 	WaitUnreachable(t, task.Address)
 }

@@ -34,7 +34,7 @@ func (s *Supervisor) addressLocked(spec runtime.TaskSpec) (string, int, error) {
 		if inUse[host] || !portsFree(host, ports) {
 			continue
 		}
-		port := targetPort(spec)
+		port := spec.TargetPort()
 		if port == 0 {
 			var err error
 			if port, err = freePort(host); err != nil {
@@ -49,18 +49,6 @@ func (s *Supervisor) addressLocked(spec runtime.TaskSpec) (string, int, error) {
 // loopbackHost spreads h over 127.1.0.1 to 127.254.255.254, away from 127.0.0.1.
 func loopbackHost(h uint32) string {
 	return fmt.Sprintf("127.%d.%d.%d", 1+h%254, (h>>8)&255, 1+(h>>16)%254)
-}
-
-// targetPort is the port the task's address reaches, 0 when its target
-// container declares none.
-func targetPort(spec runtime.TaskSpec) int {
-	if spec.ContainerPort > 0 {
-		return spec.ContainerPort
-	}
-	if t := spec.Target(); len(t.Ports) > 0 {
-		return t.Ports[0]
-	}
-	return 0
 }
 
 // portsFree reports whether every port can be bound on host now. Another
