@@ -104,14 +104,20 @@ func dependencyErrors(cs []ContainerSpec, byName map[string]ContainerSpec) []err
 }
 
 // StartOrder returns the containers in the order they start: each after the
-// containers it depends on, otherwise in definition order.
+// containers it depends on; of those free to start, essential ones first (the
+// first container holds the task's network under Docker: it had better last),
+// otherwise in definition order.
 func StartOrder(cs []ContainerSpec) ([]ContainerSpec, error) {
 	started := map[string]bool{}
+	ready := func(c ContainerSpec) bool {
+		return !started[c.Name] && !slices.ContainsFunc(c.DependsOn, func(d Dependency) bool { return !started[d.Container] })
+	}
 	var order []ContainerSpec
 	for len(order) < len(cs) {
-		i := slices.IndexFunc(cs, func(c ContainerSpec) bool {
-			return !started[c.Name] && !slices.ContainsFunc(c.DependsOn, func(d Dependency) bool { return !started[d.Container] })
-		})
+		i := slices.IndexFunc(cs, func(c ContainerSpec) bool { return ready(c) && c.Essential })
+		if i < 0 {
+			i = slices.IndexFunc(cs, ready)
+		}
 		if i < 0 {
 			return nil, fmt.Errorf("dependsOn has a cycle or names an unknown container among %s", strings.Join(pendingNames(cs, started), ", "))
 		}

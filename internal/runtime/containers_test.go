@@ -25,6 +25,15 @@ func TestStartOrderFollowsDependsOnThenDefinitionOrder(t *testing.T) {
 	if err != nil || names(order) != "logs migrate app proxy" {
 		t.Fatalf("StartOrder = %q, %v; want logs migrate app proxy", names(order), err)
 	}
+	cs[2].Essential = true // of the containers free to start, the essential one goes first
+	if order, _ := StartOrder(cs); names(order) != "logs migrate app proxy" {
+		t.Errorf("StartOrder = %q", names(order))
+	}
+	cs[3].Essential, cs[2].Essential = true, false
+	if order, _ := StartOrder(cs); names(order) != "migrate app proxy logs" {
+		t.Errorf("StartOrder with migrate essential = %q, want it first", names(order))
+	}
+	cs[3].Essential = false
 	cs[3].DependsOn = []Dependency{{"proxy", ConditionStart}}
 	if _, err := StartOrder(cs); err == nil || !strings.Contains(err.Error(), "cycle") || !strings.Contains(err.Error(), "proxy, app, migrate") {
 		t.Errorf("StartOrder of a cycle = %v, want an error naming the containers in it", err)

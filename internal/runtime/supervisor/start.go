@@ -146,8 +146,15 @@ func (s *Supervisor) recordTaskLocked(spec runtime.TaskSpec) (*task, error) {
 	return t, nil
 }
 
-// abandon stops what a failed start started and forgets the task.
+// abandon stops what a failed start started and forgets the task; after Close
+// it leaves both to the next supervisor, which owns the state file then.
 func (s *Supervisor) abandon(t *task) {
+	s.mu.Lock()
+	closed := s.closed
+	s.mu.Unlock()
+	if closed {
+		return
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), killWait)
 	defer cancel()
 	if err := s.terminate(ctx, t, 0); err != nil {

@@ -154,6 +154,13 @@ func (s *Supervisor) adoptLocked(r record) {
 		go s.watchAdopted(t, c)
 		s.startHealthLocked(t, c.Name)
 	}
+	if t.State == runtime.TaskRunning && len(t.Containers) < len(t.Spec.ContainerSpecs()) {
+		// The agent stopped while the task was starting: nobody starts the rest.
+		t.State, t.ExitCode, t.Error = runtime.TaskExited, -1, "its start was interrupted by an agent restart"
+		close(t.exited)
+		t.stopping = true
+		go s.stopRest(t)
+	}
 }
 
 // watchAdopted polls /proc for the exit of a process this agent did not start

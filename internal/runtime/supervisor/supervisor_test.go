@@ -377,3 +377,43 @@ func TestOneSupervisorPerDir(t *testing.T) {
 	}
 	newSupervisor(t, dir) // free again
 }
+
+// TestTaskWhoseStartWasInterruptedIsExited: an agent that stops while a task's
+// containers start leaves a partial task; the next supervisor reports it exited
+// (a later Start replaces it) and stops what of it runs.
+func TestTaskWhoseStartWasInterruptedIsExited(t *testing.T) {
+	dir := t.TempDir()
+	stopAllAtEnd(t, dir)
+	first := newSupervisor(t, dir)
+	id := runtimetest.NewID("partial")
+	spec := serverTask(id, nil,
+		runtime.ContainerSpec{Name: "app", Essential: true, Ports: []int{8080}, Env: []string{"PORT=8080"},
+			DependsOn: []runtime.Dependency{{Container: "never", Condition: runtime.ConditionHealthy}}},
+		runtime.ContainerSpec{Name: "never", Ports: []int{8081}, Env: []string{"PORT=8081"},
+			HealthCheck: &runtime.HealthCheck{Command: []string{"CMD", "/bin/false"}, Interval: time.Hour}},
+	)
+	ctx, cancel := context.WithCancel(t.Context())
+	started := make(chan error, 1)
+	go func() { _, err := first.Start(ctx, spec); started <- err }()
+	var partial runtime.Task
+	if !runtimetest.Poll(t, func(ctx context.Context) bool {
+		partial, _ = first.Inspect(ctx, id)
+		return len(partial.Containers) == 1
+	}) {
+		t.Fatalf("the first container never started: %+v", partial)
+	}
+	_ = first.Close() // the agent goes away mid-start; its processes stay
+	cancel()
+	if err := <-started; err == nil {
+		t.Error("the start cut short by Close succeeded")
+	}
+	second := newSupervisor(t, dir)
+	got, err := second.Inspect(t.Context(), id)
+	if err != nil || got.State != runtime.TaskExited || !strings.Contains(got.Error, "start was interrupted") {
+		t.Fatalf("partial task after a restart = %+v, %v; want exited, saying its start was interrupted", got, err)
+	}
+	runtimetest.WaitUnreachable(t, partial.Address[:strings.LastIndex(partial.Address, ":")]+":8081")
+	if task, err := second.Start(t.Context(), serverSpec(id, nil)); err != nil || task.State != runtime.TaskRunning {
+		t.Errorf("Start over the interrupted task = %+v, %v; want a new running task", task, err)
+	}
+}
