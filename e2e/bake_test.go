@@ -14,38 +14,14 @@ import (
 	"github.com/greenlight-ci/greenlight/internal/gobuild"
 )
 
-// bakeDefinition releases the committed revision straight to a blue-green
-// deployment group whose hooks all pass (/bin/true), watched by an error-rate
-// alarm of one one-second period: its bake window is one second.
-const bakeDefinition = `version: 1
-pipeline:
-  name: web
-  stages:
-    - name: Source
-      actions:
-        - {name: Source, category: Source, provider: Git, output_artifacts: [src], configuration: {Repository: .}}
-    - name: DeployProduction
-      actions:
-        - {name: Deploy, category: Deploy, provider: CodeDeployToECS, input_artifacts: [src], configuration: {ApplicationName: web, DeploymentGroupName: production}}
-services:
-  web:
-    driver: process
-    desired_count: 2
-    listeners: {production: "PROD", test: "TEST"}
-    health_check: {path: /health, interval: 250ms, timeout: 200ms, healthy_threshold: 2, unhealthy_threshold: 2, matcher: "200"}
-    deregistration_delay: 2s
-    process: {command: [./orders-service]}
-applications:
-  web:
-    deployment_groups:
-      production:
-        service: web
-        termination_wait: 1h
-        auto_rollback: {enabled: true, events: [DEPLOYMENT_FAILURE, DEPLOYMENT_STOP_ON_ALARM]}
-        alarms: {enabled: true, names: [error-rate]}
-        hooks:
-          pass: {command: [/bin/true]}
-alarms:
+// bakeDefinition is deployDefinition releasing all at once to a deployment group
+// whose hooks all pass (/bin/true), watched by an error-rate alarm of one
+// one-second period: its bake window is one second.
+var bakeDefinition = strings.NewReplacer(
+	"deployment_config: Linear50PercentEvery1Second", "deployment_config: CodeDeployDefault.ECSAllAtOnce",
+	"termination_wait: WAIT", "termination_wait: 1h\n        alarms: {enabled: true, names: [error-rate]}",
+	`pause: {command: [sleep, "0.5"], timeout: 30s}`, "pause: {command: [/bin/true]}",
+).Replace(deployDefinition) + `alarms:
   error-rate:
     metric_queries:
       - {id: errors, metric_name: HTTPCode_Target_5XX_Count, stat: Sum}
@@ -57,21 +33,6 @@ alarms:
     threshold: 5
     comparison_operator: GreaterThanThreshold
     treat_missing_data: notBreaching
-`
-
-const bakeAppSpec = `version: 0.0
-Resources:
-  - TargetService:
-      Type: AWS::ECS::Service
-      Properties:
-        TaskDefinition: <TASK_DEFINITION>
-        LoadBalancerInfo: {ContainerName: api, ContainerPort: 3000}
-Hooks:
-  - BeforeInstall: pass
-  - AfterInstall: pass
-  - AfterAllowTestTraffic: pass
-  - BeforeAllowTraffic: pass
-  - AfterAllowTraffic: pass
 `
 
 const bakeTaskDef = `{"family": "web", "containerDefinitions": [{"name": "api", "image": "orders-service:e2e", "essential": true,
@@ -87,7 +48,7 @@ func newBakeProject(t *testing.T) *deployProject {
 	}
 	files := map[string]string{
 		"greenlight.yaml": strings.NewReplacer("PROD", p.production, "TEST", p.test).Replace(bakeDefinition),
-		"appspec.yaml":    bakeAppSpec,
+		"appspec.yaml":    deployAppSpec,
 		".gitignore":      ".greenlight/\n",
 	}
 	for name, content := range files {
