@@ -134,7 +134,7 @@ type ContainerSecret struct {
 type ContainerDependency struct {
 	ContainerName string `json:"containerName"`
 	Condition     string `json:"condition"`
-	Pos           Pos    `json:"-"`
+	Pos           Pos    `json:"-"` // where containerName was written
 }
 
 // dependsOn conditions, as ECS names them.

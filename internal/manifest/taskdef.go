@@ -162,13 +162,13 @@ func (d *decoder) checkDependencies(cs []*ContainerDefinition) {
 		}
 	}
 	if cycle := dependencyCycle(cs, byName); cycle != nil {
-		d.errorf(cycle[0].Pos, "dependsOn: containers %s wait for each other", strings.Join(definitionNames(cycle), ", "))
+		d.errorf(cycle[0].Pos, "dependsOn: containers %s can never start: their dependencies wait for each other", strings.Join(definitionNames(cycle), ", "))
 	}
 }
 
 func (d *decoder) checkDependency(c *ContainerDefinition, dep *ContainerDependency, byName map[string]*ContainerDefinition, cs []*ContainerDefinition) {
 	target, ok := byName[dep.ContainerName]
-	at := d.at(dep, "containerName", dep.Pos)
+	at := dep.Pos // where containerName was written
 	switch {
 	case dep.ContainerName == "":
 	case !ok || target == c:
@@ -274,8 +274,11 @@ func (d *decoder) nameValue(n *node) NameValue {
 
 func (d *decoder) containerDependency(n *node) ContainerDependency {
 	dep := ContainerDependency{Pos: n.pos}
-	d.object(n, "dependsOn", &dep,
-		req("containerName", func(v *node) { dep.ContainerName, _ = d.name(v, "containerName") }),
+	d.object(n, "dependsOn", nil,
+		req("containerName", func(v *node) {
+			dep.ContainerName, _ = d.name(v, "containerName")
+			dep.Pos = v.pos // errors about the dependency point at the name
+		}),
 		req("condition", func(v *node) {
 			dep.Condition, _ = d.enum(v, "condition", DependencyStart, DependencyComplete, DependencySuccess, DependencyHealthy)
 		}),
