@@ -122,7 +122,12 @@ func prepare(repo string) error {
 	for _, port := range []string{"127.0.0.1:7180", "127.0.0.1:7080", "127.0.0.1:7081"} {
 		s = strings.ReplaceAll(s, port, freeAddr())
 	}
-	s = strings.ReplaceAll(s, "termination_wait: 60m", "termination_wait: 0s")
+	// The brief's figure: approval given, bake times (the bake window and the
+	// termination wait) set to zero.
+	s = strings.ReplaceAll(s, "        termination_wait: 60m\n", "        termination_wait: 0s\n        bake_time: 0s\n")
+	if !strings.Contains(s, "bake_time: 0s") {
+		return fmt.Errorf("%s: no termination_wait: 60m to set the bake times to zero beside", path)
+	}
 	if err := os.WriteFile(path, []byte(s), 0o644); err != nil {
 		return err
 	}

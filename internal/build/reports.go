@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/greenlight-ci/greenlight/internal/mask"
 	"github.com/greenlight-ci/greenlight/internal/report"
 )
 
@@ -55,7 +56,7 @@ func (b *builder) maskReport(r *report.Report) { maskReport(r, b.masker) }
 
 // MaskReports returns copies of reports with the secrets of m hidden in their
 // test cases.
-func MaskReports(reports []report.Report, m *Masker) []report.Report {
+func MaskReports(reports []report.Report, m *mask.Masker) []report.Report {
 	out := make([]report.Report, len(reports))
 	for i, r := range reports {
 		if r.Tests != nil {
@@ -69,7 +70,7 @@ func MaskReports(reports []report.Report, m *Masker) []report.Report {
 	return out
 }
 
-func maskReport(r *report.Report, m *Masker) {
+func maskReport(r *report.Report, m *mask.Masker) {
 	if r.Tests == nil {
 		return
 	}

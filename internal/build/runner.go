@@ -13,6 +13,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/greenlight-ci/greenlight/internal/mask"
 )
 
 // builder is the state of one Run.
@@ -20,8 +22,8 @@ type builder struct {
 	ctx        context.Context // the caller's: its end means STOPPED
 	req        *Request
 	result     *Result
-	log        *maskingWriter
-	masker     *Masker
+	log        io.WriteCloser
+	masker     *mask.Masker
 	workDir    string
 	privateDir string // the runner's own files (scripts, secondary sources); removed at the end
 	scriptDir  string
@@ -36,8 +38,8 @@ func newBuilder(ctx context.Context, req *Request) *builder {
 	return &builder{
 		ctx: ctx, req: req, succeeding: true,
 		result: &Result{Status: StatusSucceeded, ExportedVariables: map[string]string{}, Start: time.Now()},
-		log:    NewMaskingWriter(io.Discard, nil).(*maskingWriter),
-		masker: NewMasker(nil),
+		log:    mask.NewMaskingWriter(io.Discard, nil),
+		masker: mask.NewMasker(nil),
 	}
 }
 
@@ -68,8 +70,8 @@ func (b *builder) run() (*Result, error) {
 		values = append(values, s.value)
 	}
 	// Nothing was logged yet: from here on every line goes through the mask.
-	b.masker = NewMasker(values)
-	b.log = NewMaskingWriter(b.logTo(), values).(*maskingWriter)
+	b.masker = mask.NewMasker(values)
+	b.log = mask.NewMaskingWriter(b.logTo(), values)
 	defer b.log.Close()
 	b.logf("Build %s (project %s, build number %d)", b.req.BuildID, b.req.Project, b.req.BuildNumber)
 	if missing != "" {
@@ -289,5 +291,5 @@ func (b *builder) fault(err error) (*Result, error) {
 	b.result.Failure = b.masker.Mask(b.failure)
 	b.result.End = time.Now()
 	b.logf("Build fault: %s", b.result.Failure)
-	return b.result, fmt.Errorf("build %s: %w", b.req.BuildID, MaskError(err, b.masker))
+	return b.result, fmt.Errorf("build %s: %w", b.req.BuildID, mask.Err(err, b.masker))
 }

@@ -92,6 +92,9 @@ func (p *printer) describe(e event.Event) string {
 	case event.KindAlarm:
 		return fmt.Sprintf("     %s alarm %s %s%s", mark(e.Status), e.Name, e.Status, msg)
 	case event.KindProgress:
+		if e.DeploymentID != "" {
+			return fmt.Sprintf("     … %s %s", e.DeploymentID, e.Message)
+		}
 		return fmt.Sprintf("     … %s%s", e.Action, msg)
 	}
 	return ""

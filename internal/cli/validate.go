@@ -36,8 +36,11 @@ reported with file:line:column and the allowed values.`,
 			}
 			p := newPrinter(a.stdout, a.json)
 			if a.json {
-				p.object(map[string]any{"valid": true, "file": def.Path})
+				p.object(map[string]any{"valid": true, "file": def.Path, "warnings": warningLines(def.Warnings)})
 			} else {
+				for _, w := range def.Warnings {
+					p.line("warning: %s", w)
+				}
 				p.line("✔ %s is valid (%d stages, %d build projects, %d services, %d alarms)", def.Path, len(def.Pipeline.Stages), len(def.BuildProjects), len(def.Services), len(def.Alarms))
 			}
 			return nil
@@ -46,4 +49,13 @@ reported with file:line:column and the allowed values.`,
 	cmd.Flags().StringVar(&source, "source", "", "source tree the files are in (default: the definition's directory)")
 	cmd.Flags().BoolVar(&aws, "aws", false, "also list what AWS (deploy/aws) renders differently or cannot carry, with positions")
 	return cmd
+}
+
+// warningLines are the definition's warnings as file:line:column: message.
+func warningLines(ws manifest.ErrorList) []string {
+	lines := make([]string, len(ws))
+	for i, w := range ws {
+		lines[i] = w.Error()
+	}
+	return lines
 }

@@ -32,7 +32,7 @@ type Follow struct {
 }
 
 // deploymentKinds are the events a deployment's follower shows.
-var deploymentKinds = []event.Kind{event.KindDeployment, event.KindLifecycle, event.KindTraffic, event.KindAlarm}
+var deploymentKinds = []event.Kind{event.KindDeployment, event.KindLifecycle, event.KindTraffic, event.KindAlarm, event.KindProgress}
 
 // FollowDeployment reads deployment id every Poll until f.Until holds, handing
 // what happened to f's callbacks, and returns the deployment as last read. With

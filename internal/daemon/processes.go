@@ -14,6 +14,7 @@ import (
 	"github.com/greenlight-ci/greenlight/internal/hookrun"
 	"github.com/greenlight-ci/greenlight/internal/manifest"
 	"github.com/greenlight-ci/greenlight/internal/pipeline"
+	"github.com/greenlight-ci/greenlight/internal/provider"
 	"github.com/greenlight-ci/greenlight/internal/store"
 )
 
@@ -71,6 +72,7 @@ func controllerOptions(ctx context.Context, site *Site, db *store.DB, client *ag
 		Drivers:  site,
 		Hooks:    hookrun.Local{},
 		Watchers: alarmWatchers(client),
+		Secrets:  provider.ContainerSecret,
 		Events:   db.EventSink(context.WithoutCancel(ctx), func(err error) { log.Error("store event", "err", err) }),
 		Logger:   log,
 		LogDir:   filepath.Join(site.stateDir, "logs", "deployments"),

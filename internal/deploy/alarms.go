@@ -34,6 +34,7 @@ func (r *run) startAlarmWatch(ctx context.Context) {
 	wctx, cancel := context.WithCancel(ctx)
 	r.stopWatch = cancel
 	w := r.c.opts.Watchers(r.d.Config.Service.Name, r.d.ReplacementTargetGroup, r.d.Config.Alarms, from, r.onAlarmTransition)
+	r.watcher = w
 	go func() {
 		if err := w.Run(wctx); err != nil && wctx.Err() == nil {
 			r.log.Error("alarm watcher", "err", err)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/greenlight-ci/greenlight/internal/event"
+	"github.com/greenlight-ci/greenlight/internal/mask"
 )
 
 // Options wires a Controller to the world.
@@ -21,9 +22,12 @@ type Options struct {
 	Drivers  Drivers
 	Hooks    HookRunner
 	Watchers WatcherFactory // nil: alarms are not evaluated
-	Events   event.Sink
-	Logger   *slog.Logger
-	LogDir   string // deployment logs: <LogDir>/<deployment>.log
+	// Secrets reads container secrets; nil: a task definition with secrets
+	// cannot start.
+	Secrets SecretResolver
+	Events  event.Sink
+	Logger  *slog.Logger
+	LogDir  string // deployment logs: <LogDir>/<deployment>.log
 	// AfterRollback, when set, is told of every deployment that was rolled back,
 	// once production is restored (the pipeline marks the execution that released
 	// it as failed).
@@ -129,7 +133,9 @@ type run struct {
 	out       io.Writer // the deployment's log file
 	closer    io.Closer
 	alarms    chan alarmBreach // ALARM transitions from the watcher
+	watcher   AlarmWatcher     // nil until the alarms are watched
 	stopWatch context.CancelFunc
+	secrets   *mask.Masker // the task definition's secret values, once resolved
 }
 
 func (c *Controller) newRun(d *Deployment) (*run, error) {

@@ -68,7 +68,7 @@ func TestLifecycleRecordsEveryStepInOrder(t *testing.T) {
 	for _, s := range d.Steps {
 		got = append(got, string(s.Name)+"="+string(s.Status))
 	}
-	want := "BeforeInstall=Skipped Install=Succeeded AfterInstall=Succeeded AllowTestTraffic=Succeeded AfterAllowTestTraffic=Skipped BeforeAllowTraffic=Skipped ReadyWait=Skipped AllowTraffic=Succeeded AfterAllowTraffic=Skipped TerminationWait=Succeeded TerminateOriginal=Succeeded"
+	want := "BeforeInstall=Skipped Install=Succeeded AfterInstall=Succeeded AllowTestTraffic=Succeeded AfterAllowTestTraffic=Skipped BeforeAllowTraffic=Skipped ReadyWait=Skipped AllowTraffic=Succeeded AfterAllowTraffic=Skipped BakeTime=Skipped TerminationWait=Succeeded TerminateOriginal=Succeeded"
 	if strings.Join(got, " ") != want {
 		t.Errorf("steps\n got %s\nwant %s", strings.Join(got, " "), want)
 	}
@@ -273,7 +273,7 @@ func TestControllerCrashAtEveryStepResumes(t *testing.T) {
 	h := newHarness(t)
 	h.deployAndRelease(release{version: "v1", config: noWait})
 	steps := []deploy.StepName{deploy.StepBeforeInstall, deploy.StepInstall, deploy.StepAfterInstall, deploy.StepAllowTestTraffic, deploy.StepAfterAllowTestTraffic,
-		deploy.StepBeforeAllowTraffic, deploy.StepReadyWait, deploy.StepAllowTraffic, deploy.StepAfterAllowTraffic, deploy.StepTerminationWait, deploy.StepTerminateOriginal}
+		deploy.StepBeforeAllowTraffic, deploy.StepReadyWait, deploy.StepAllowTraffic, deploy.StepAfterAllowTraffic, deploy.StepBakeTime, deploy.StepTerminationWait, deploy.StepTerminateOriginal}
 	hook := &manifest.Hook{Name: "pause", Command: []string{"sleep", "0.2"}}
 	l := startLoad(h.prod, 3)
 	for i, step := range steps {
@@ -285,6 +285,7 @@ func TestControllerCrashAtEveryStepResumes(t *testing.T) {
 		d := h.create(release{version: version, config: func(c *deploy.Config) {
 			c.TerminationWait = jsontime.Duration(500 * time.Millisecond)
 			c.ReadyWait = jsontime.Duration(300 * time.Millisecond)
+			c.BakeTime = jsontime.Duration(500 * time.Millisecond)
 			c.DeploymentConfig = manifest.DeploymentConfig{Name: "Linear50Percent1Second", Type: manifest.TrafficTimeBasedLinear, Percentage: 50, Interval: manifest.Duration(time.Second)}
 			for _, ev := range manifest.ECSHookEvents {
 				c.Hooks[ev] = hook

@@ -64,9 +64,9 @@ const (
 	DefaultInstallTimeout = 5 * time.Minute
 )
 
-// BlueGreenConfig snapshots a deployment group's configuration. driver is the
-// service's resolved runtime driver (docker or process).
-func BlueGreenConfig(def *manifest.Definition, app, group, driver string, appspec *manifest.AppSpec) (Config, error) {
+// BlueGreenConfig snapshots a deployment group's configuration for a revision.
+// driver is the service's resolved runtime driver (docker or process).
+func BlueGreenConfig(def *manifest.Definition, app, group, driver string, rev Revision) (Config, error) {
 	g, ok := def.DeploymentGroup(app, group)
 	if !ok {
 		return Config{}, fmt.Errorf("deployment group %s/%s is not defined in %s", app, group, def.Path)
@@ -89,6 +89,7 @@ func BlueGreenConfig(def *manifest.Definition, app, group, driver string, appspe
 		AutoRollback:     g.AutoRollback,
 		OnExistingAlarm:  cmp.Or(g.Alarms.OnExistingAlarm, manifest.ExistingAlarmBlock),
 		Hooks:            map[string]*manifest.Hook{},
+		Secrets:          SecretSources(def, rev.TaskDefinition),
 	}
 	if g.Alarms.Enabled {
 		for _, name := range g.Alarms.Names {
@@ -99,7 +100,11 @@ func BlueGreenConfig(def *manifest.Definition, app, group, driver string, appspe
 			cfg.Alarms = append(cfg.Alarms, a)
 		}
 	}
-	if appspec != nil {
+	cfg.BakeTime = jsontime.Duration(DefaultBakeTime(cfg.Alarms))
+	if g.BakeTime != nil {
+		cfg.BakeTime = *g.BakeTime
+	}
+	if appspec := rev.AppSpec; appspec != nil {
 		for _, h := range appspec.Hooks {
 			hook, ok := g.Hooks[h.Function]
 			if !ok {
@@ -111,16 +116,20 @@ func BlueGreenConfig(def *manifest.Definition, app, group, driver string, appspe
 	return cfg, nil
 }
 
-// StandardConfig snapshots a service for an ECS standard deployment.
-func StandardConfig(def *manifest.Definition, service, driver string) (Config, error) {
+// StandardConfig snapshots a service for an ECS standard deployment of a
+// revision whose new tasks must be healthy and switched within timeout (the
+// action's DeploymentTimeout).
+func StandardConfig(def *manifest.Definition, service, driver string, rev Revision, timeout time.Duration) (Config, error) {
 	svc, ok := def.Services[service]
 	if !ok {
 		return Config{}, fmt.Errorf("service %q is not defined in %s", service, def.Path)
 	}
 	return Config{
-		Service:          serviceConfig(def, svc, driver),
-		DeploymentConfig: manifest.BuiltinDeploymentConfigs["CodeDeployDefault.ECSAllAtOnce"],
-		InstallTimeout:   jsontime.Duration(DefaultInstallTimeout),
+		Service:           serviceConfig(def, svc, driver),
+		DeploymentConfig:  manifest.BuiltinDeploymentConfigs["CodeDeployDefault.ECSAllAtOnce"],
+		InstallTimeout:    jsontime.Duration(timeout),
+		DeploymentTimeout: jsontime.Duration(timeout),
+		Secrets:           SecretSources(def, rev.TaskDefinition),
 	}, nil
 }
 

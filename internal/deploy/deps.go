@@ -105,6 +105,9 @@ type HookCall struct {
 // AlarmWatcher evaluates a deployment's alarms until its context ends.
 type AlarmWatcher interface {
 	Run(ctx context.Context) error
+	// States returns the latest evaluation of every alarm; safe to call from any
+	// goroutine while Run runs.
+	States() []alarm.Evaluation
 }
 
 // WatcherFactory starts watching alarms on one target group from a time on.

@@ -23,6 +23,7 @@ import (
 	"github.com/greenlight-ci/greenlight/internal/loadgen"
 	"github.com/greenlight-ci/greenlight/internal/manifest"
 	"github.com/greenlight-ci/greenlight/internal/metrics"
+	"github.com/greenlight-ci/greenlight/internal/provider"
 	"github.com/greenlight-ci/greenlight/internal/router"
 	"github.com/greenlight-ci/greenlight/internal/routing"
 	"github.com/greenlight-ci/greenlight/internal/runtime"
@@ -117,7 +118,8 @@ func (h *harness) options() deploy.Options {
 		Watchers: func(service, tg string, alarms []*manifest.Alarm, from time.Time, onChange func(alarm.Transition)) deploy.AlarmWatcher {
 			return alarm.NewWatcher(rt, service, tg, alarms, from, onChange)
 		},
-		Events: h.events, LogDir: filepath.Join(h.dir, "logs"), Poll: 50 * time.Millisecond,
+		Secrets: provider.ContainerSecret,
+		Events:  h.events, LogDir: filepath.Join(h.dir, "logs"), Poll: 50 * time.Millisecond,
 		AfterRollback: func(_ context.Context, d *deploy.Deployment) { h.rolledBack.Store(d.ID, true) },
 	}
 }
@@ -127,6 +129,7 @@ type release struct {
 	version string
 	env     map[string]string
 	config  func(*deploy.Config)
+	taskdef func(*manifest.TaskDefinition) // changes to the one-container task definition
 }
 
 func (h *harness) config() deploy.Config {
@@ -147,8 +150,8 @@ func (h *harness) config() deploy.Config {
 	}
 }
 
-func (h *harness) create(r release) *deploy.Deployment {
-	h.t.Helper()
+// revision is the test app reporting r.version, with r.env, as one container.
+func (h *harness) revision(r release) deploy.Revision {
 	env := []manifest.NameValue{{Name: "VERSION", Value: r.version}}
 	for k, v := range r.env {
 		env = append(env, manifest.NameValue{Name: k, Value: v})
@@ -156,13 +159,20 @@ func (h *harness) create(r release) *deploy.Deployment {
 	td := &manifest.TaskDefinition{Family: "web", ContainerDefinitions: []*manifest.ContainerDefinition{{
 		Name: "app", Image: "testapp:" + r.version, Environment: env, PortMappings: []manifest.PortMapping{{ContainerPort: 8080}},
 	}}}
+	if r.taskdef != nil {
+		r.taskdef(td)
+	}
+	return deploy.Revision{TaskDefinition: td, ContainerName: "app", ContainerPort: 8080, Image: td.ContainerDefinitions[0].Image, ArtifactDir: h.dir, CommitID: r.version}
+}
+
+func (h *harness) create(r release) *deploy.Deployment {
+	h.t.Helper()
 	cfg := h.config()
 	if r.config != nil {
 		r.config(&cfg)
 	}
 	d, err := deploy.Create(h.t.Context(), h.st, deploy.Request{
-		Kind: deploy.KindBlueGreen, Application: "web", Group: "production", Config: cfg,
-		Revision: deploy.Revision{TaskDefinition: td, ContainerName: "app", ContainerPort: 8080, Image: td.ContainerDefinitions[0].Image, ArtifactDir: h.dir, CommitID: r.version},
+		Kind: deploy.KindBlueGreen, Application: "web", Group: "production", Config: cfg, Revision: h.revision(r),
 	})
 	if err != nil {
 		h.t.Fatal(err)

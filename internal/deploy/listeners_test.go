@@ -41,7 +41,7 @@ services:
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := StandardConfig(def, "web", "process")
+	cfg, err := StandardConfig(def, "web", "process", Revision{}, time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}

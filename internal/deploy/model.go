@@ -35,11 +35,13 @@ type Status string
 const (
 	StatusCreated    Status = "Created"
 	StatusInProgress Status = "InProgress"
-	StatusReady      Status = "Ready"  // STOP_DEPLOYMENT: waiting for `deploy continue`
-	StatusBaking     Status = "Baking" // production on green, blue kept warm (termination wait)
-	StatusSucceeded  Status = "Succeeded"
-	StatusFailed     Status = "Failed"
-	StatusStopped    Status = "Stopped"
+	StatusReady      Status = "Ready" // STOP_DEPLOYMENT: waiting for `deploy continue`
+	// StatusBaking: released (the bake window passed with every alarm OK),
+	// production on green, blue kept warm for the termination wait.
+	StatusBaking    Status = "Baking"
+	StatusSucceeded Status = "Succeeded"
+	StatusFailed    Status = "Failed"
+	StatusStopped   Status = "Stopped"
 )
 
 // Done reports whether s is final.
@@ -66,9 +68,13 @@ const (
 	StepReadyWait             StepName = "ReadyWait"
 	StepAllowTraffic          StepName = "AllowTraffic"
 	StepAfterAllowTraffic     StepName = manifest.HookAfterAllowTraffic
-	StepTerminationWait       StepName = "TerminationWait"
-	StepTerminateOriginal     StepName = "TerminateOriginal"
-	StepTerminateReplacement  StepName = "TerminateReplacement" // rollback only
+	// StepBakeTime is the bake window: production on the replacement, every alarm
+	// watched; the deployment is released only when it ends with every alarm OK
+	// (ECS calls this lifecycle stage BAKE_TIME).
+	StepBakeTime             StepName = "BakeTime"
+	StepTerminationWait      StepName = "TerminationWait"
+	StepTerminateOriginal    StepName = "TerminateOriginal"
+	StepTerminateReplacement StepName = "TerminateReplacement" // rollback only
 )
 
 // StepStatus is a lifecycle event's status, with CodeDeploy's names.
@@ -181,11 +187,21 @@ type Config struct {
 	ReadyAction      string                    `json:"ready_action"`
 	ReadyWait        jsontime.Duration         `json:"ready_wait"`
 	TerminationWait  jsontime.Duration         `json:"termination_wait"`
-	InstallTimeout   jsontime.Duration         `json:"install_timeout"`
-	AutoRollback     manifest.AutoRollback     `json:"auto_rollback"`
-	Alarms           []*manifest.Alarm         `json:"alarms,omitempty"`
-	OnExistingAlarm  string                    `json:"on_existing_alarm,omitempty"`
-	Hooks            map[string]*manifest.Hook `json:"hooks,omitempty"` // by lifecycle event
+	// BakeTime is the bake window (StepBakeTime): how long production must serve
+	// the replacement with every alarm OK before the deployment is released.
+	BakeTime       jsontime.Duration `json:"bake_time"`
+	InstallTimeout jsontime.Duration `json:"install_timeout"`
+	// DeploymentTimeout (ECS standard deployments: the action's DeploymentTimeout)
+	// bounds the time from Install's start until the new tasks are healthy and
+	// take production; past it the deployment fails and the old tasks keep serving.
+	DeploymentTimeout jsontime.Duration         `json:"deployment_timeout,omitempty"`
+	AutoRollback      manifest.AutoRollback     `json:"auto_rollback"`
+	Alarms            []*manifest.Alarm         `json:"alarms,omitempty"`
+	OnExistingAlarm   string                    `json:"on_existing_alarm,omitempty"`
+	Hooks             map[string]*manifest.Hook `json:"hooks,omitempty"` // by lifecycle event
+	// Secrets are the local sources of the task definition's container secrets
+	// (SecretSources): where the values are read, never the values.
+	Secrets *manifest.Secrets `json:"secrets,omitempty"`
 }
 
 // ServiceConfig is the part of a service definition a deployment needs.

@@ -15,7 +15,7 @@ func planSteps(kind Kind) []Step {
 			StepBeforeInstall, StepInstall, StepAfterInstall,
 			StepAllowTestTraffic, StepAfterAllowTestTraffic, StepBeforeAllowTraffic,
 			StepReadyWait, StepAllowTraffic, StepAfterAllowTraffic,
-			StepTerminationWait, StepTerminateOriginal,
+			StepBakeTime, StepTerminationWait, StepTerminateOriginal,
 		}
 	case KindStandard:
 		names = []StepName{StepInstall, StepAllowTraffic, StepTerminateOriginal}

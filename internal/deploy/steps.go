@@ -30,6 +30,8 @@ func (r *run) execStep(ctx context.Context, name StepName) (skipped bool, err er
 			return false, r.rerouteToOriginal(ctx)
 		}
 		return false, r.allowTraffic(ctx)
+	case StepBakeTime:
+		return r.bake(ctx)
 	case StepTerminationWait:
 		return r.terminationWait(ctx)
 	case StepTerminateOriginal:
@@ -203,13 +205,16 @@ func (r *run) startTasks(ctx context.Context, drv runtime.Driver) error {
 	d := r.d
 	count := max(d.Config.Service.DesiredCount, 1)
 	for i := len(d.ReplacementTasks); i < count; i++ {
-		spec := r.taskSpec(taskID(d.Config.Service.Name, d.ID, i))
+		spec, err := r.taskSpec(ctx, taskID(d.Config.Service.Name, d.ID, i))
+		if err != nil {
+			return fail(CodeTaskCrashed, "task %s: %w", spec.ID, err)
+		}
 		task, err := drv.Start(ctx, spec)
 		if err != nil {
-			return fail(CodeTaskCrashed, "start task %s: %w", spec.ID, err)
+			return fail(CodeTaskCrashed, "start task %s: %w", spec.ID, r.maskError(ctx, err))
 		}
 		d.ReplacementTasks = append(d.ReplacementTasks, Task{ID: task.ID, Address: task.Address, Driver: drv.Name()})
-		r.logf("started task %s at %s (%s)", task.ID, task.Address, drv.Name())
+		r.logf("started task %s at %s (%s, %d containers)", task.ID, task.Address, drv.Name(), len(spec.Containers))
 		if err := r.save(ctx); err != nil {
 			return err
 		}
@@ -217,62 +222,37 @@ func (r *run) startTasks(ctx context.Context, drv runtime.Driver) error {
 	return nil
 }
 
-// taskSpec turns the revision's load-balanced container into a task.
-func (r *run) taskSpec(id string) runtime.TaskSpec {
-	rev := r.d.Revision
-	c := rev.TaskDefinition.Container(rev.ContainerName)
-	env := make([]string, 0, len(c.Environment))
-	for _, kv := range c.Environment {
-		env = append(env, kv.Name+"="+kv.Value)
-	}
-	return runtime.TaskSpec{
-		ID: id,
-		Labels: map[string]string{
-			runtime.LabelService:    r.d.Config.Service.Name,
-			runtime.LabelDeployment: r.d.ID,
-			runtime.LabelRevision:   rev.CommitID,
-		},
-		Image:          c.Image,
-		EntryPoint:     c.EntryPoint,
-		Command:        c.Command,
-		Env:            env,
-		ContainerPort:  rev.ContainerPort,
-		User:           c.User,
-		WorkingDir:     c.WorkingDirectory,
-		StopTimeout:    time.Duration(c.StopTimeout) * time.Second,
-		ProcessCommand: r.d.Config.Service.ProcessCommand,
-		ProcessDir:     rev.ArtifactDir,
-	}
-}
-
-// waitHealthy waits until the router reports every replacement target healthy. A
-// task that exits, or a deadline passed, fails the install with the reason.
+// waitHealthy waits until the router reports every replacement target healthy
+// and, when the task definition has container health checks, every task is
+// HEALTHY. A task that exits or turns UNHEALTHY, or a deadline passed, fails
+// the install with the reason.
 func (r *run) waitHealthy(ctx context.Context, drv runtime.Driver) error {
 	d := r.d
-	deadline := d.Step(StepInstall).Start.Add(d.Config.InstallTimeout.D())
-	var lastReason string
+	deadline, limit := d.installDeadline()
+	checked := hasContainerHealthChecks(d.Revision.TaskDefinition)
+	tasksHealthy, lastReason := !checked, ""
 	lastInspect := time.Time{}
 	return r.waitUntil(ctx, func() (bool, error) {
+		if time.Since(lastInspect) >= 500*time.Millisecond {
+			lastInspect = time.Now()
+			healthy, reason, err := r.checkTasks(ctx, drv)
+			if err != nil {
+				return false, err
+			}
+			tasksHealthy, lastReason = healthy || !checked, cmp.Or(reason, lastReason)
+		}
 		st, err := r.c.opts.Router.Service(ctx, d.Config.Service.Name)
 		if err != nil {
 			return false, fmt.Errorf("read target health: %w", err)
 		}
-		healthy, reason := replacementHealth(st, d)
-		if healthy {
+		routed, reason := replacementHealth(st, d)
+		if routed && tasksHealthy {
 			r.logf("replacement task set healthy in %s", d.ReplacementTargetGroup)
 			return true, nil
 		}
-		if reason != "" {
-			lastReason = reason
-		}
-		if time.Since(lastInspect) >= 500*time.Millisecond {
-			lastInspect = time.Now()
-			if err := r.checkTasksRunning(ctx, drv); err != nil {
-				return false, err
-			}
-		}
+		lastReason = cmp.Or(reason, lastReason)
 		if time.Now().After(deadline) {
-			return false, fail(CodeHealthConstraints, "replacement tasks not healthy after %s: %s", d.Config.InstallTimeout, cmp.Or(lastReason, "no health check passed"))
+			return false, fail(limit.code, "replacement tasks not healthy within the %s of %s: %s", limit.name, limit.d, cmp.Or(lastReason, "no health check passed"))
 		}
 		return false, nil
 	})
@@ -303,24 +283,44 @@ func replacementHealth(st *routing.ServiceStatus, d *Deployment) (healthy bool, 
 	return len(want) == 0, ""
 }
 
-func (r *run) checkTasksRunning(ctx context.Context, drv runtime.Driver) error {
+// checkTasks inspects the replacement tasks: one that is gone, exited or
+// UNHEALTHY fails the install; healthy reports whether every one is HEALTHY, and
+// reason what the first that is not waits for.
+func (r *run) checkTasks(ctx context.Context, drv runtime.Driver) (healthy bool, reason string, err error) {
+	healthy = true
 	for _, t := range r.d.ReplacementTasks {
 		task, err := drv.Inspect(ctx, t.ID)
 		if errors.Is(err, runtime.ErrNotFound) {
-			return fail(CodeTaskCrashed, "task %s is gone", t.ID)
+			return false, "", fail(CodeTaskCrashed, "task %s is gone", t.ID)
 		}
 		if err != nil {
-			return fmt.Errorf("inspect task %s: %w", t.ID, err)
+			return false, "", fmt.Errorf("inspect task %s: %w", t.ID, err)
 		}
-		if task.State == runtime.TaskExited {
+		switch {
+		case task.State == runtime.TaskExited:
 			msg := fmt.Sprintf("task %s exited with status %d", t.ID, task.ExitCode)
 			if task.Error != "" {
 				msg += " (" + task.Error + ")"
 			}
-			return fail(CodeTaskCrashed, "%s%s", msg, r.taskLogTail(ctx, drv, t.ID))
+			return false, "", fail(CodeTaskCrashed, "%s", r.mask(ctx, msg+r.taskLogTail(ctx, drv, t.ID)))
+		case task.Health == runtime.HealthUnhealthy:
+			return false, "", fail(CodeHealthConstraints, "task %s is UNHEALTHY: %s", t.ID, containerHealth(task))
+		case task.Health != runtime.HealthHealthy && healthy:
+			healthy, reason = false, fmt.Sprintf("task %s is %s: %s", t.ID, cmp.Or(task.Health, runtime.HealthUnknown), containerHealth(task))
 		}
 	}
-	return nil
+	return healthy, reason, nil
+}
+
+// containerHealth lists the health of the containers that have a check.
+func containerHealth(task runtime.Task) string {
+	var parts []string
+	for _, c := range task.Containers {
+		if c.Health != "" {
+			parts = append(parts, c.Name+" "+string(c.Health))
+		}
+	}
+	return cmp.Or(strings.Join(parts, ", "), "no container health reported")
 }
 
 func (r *run) taskLogTail(ctx context.Context, drv runtime.Driver, id string) string {
@@ -347,15 +347,16 @@ func (r *run) allowTestTraffic(ctx context.Context) (bool, error) {
 	return false, err
 }
 
-// readyWait holds traffic rerouting per the deployment ready option: with
-// CONTINUE_DEPLOYMENT for the wait time; with STOP_DEPLOYMENT until `deploy continue`,
-// or the deployment stops when the wait time passes.
+// readyWait holds traffic rerouting per the deployment ready option, as
+// CodeDeploy's deploymentReadyOption does: CONTINUE_DEPLOYMENT reroutes at once
+// (its wait time is ignored); STOP_DEPLOYMENT waits for `deploy continue`, and the
+// deployment stops when the wait time passes.
 func (r *run) readyWait(ctx context.Context) (bool, error) {
 	cfg := r.d.Config
-	if cfg.ReadyAction != manifest.ReadyStop && cfg.ReadyWait <= 0 {
+	if cfg.ReadyAction != manifest.ReadyStop {
 		return true, nil
 	}
-	if cfg.ReadyAction == manifest.ReadyStop && r.d.Status != StatusReady {
+	if r.d.Status != StatusReady {
 		if err := r.setStatus(ctx, StatusReady, "waiting for `greenlight deploy continue`"); err != nil {
 			return false, err
 		}
@@ -368,11 +369,8 @@ func (r *run) readyWait(ctx context.Context) (bool, error) {
 		if time.Now().Before(deadline) {
 			return false, nil
 		}
-		if cfg.ReadyAction == manifest.ReadyStop {
-			r.d.Stop = &StopRequest{Event: "DEPLOYMENT_STOP_ON_REQUEST", Code: CodeTimeout, Reason: fmt.Sprintf("not continued within the ready wait of %s", cfg.ReadyWait), Requested: time.Now()}
-			return false, errInterrupted
-		}
-		return true, nil
+		r.d.Stop = &StopRequest{Event: "DEPLOYMENT_STOP_ON_REQUEST", Code: CodeTimeout, Reason: fmt.Sprintf("not continued within the ready wait of %s", cfg.ReadyWait), Requested: time.Now()}
+		return false, errInterrupted
 	})
 	if err != nil {
 		return false, err
@@ -383,6 +381,24 @@ func (r *run) readyWait(ctx context.Context) (bool, error) {
 	return false, nil
 }
 
+// installLimit names the time a replacement has to become healthy.
+type installLimit struct {
+	name string
+	d    time.Duration
+	code ErrorCode
+}
+
+// installDeadline is when the replacement must be healthy: the install timeout,
+// or for an ECS standard deployment its DeploymentTimeout (both from Install's
+// start).
+func (d *Deployment) installDeadline() (time.Time, installLimit) {
+	limit := installLimit{"install timeout", d.Config.InstallTimeout.D(), CodeHealthConstraints}
+	if d.Kind == KindStandard && d.Config.DeploymentTimeout > 0 {
+		limit = installLimit{"DeploymentTimeout", d.Config.DeploymentTimeout.D(), CodeTimeout}
+	}
+	return d.Step(StepInstall).Start.Add(limit.d), limit
+}
+
 // allowTraffic moves production to the replacement per the deployment config, one
 // atomic weight change per shift. Resumed, it computes where the schedule is from
 // the step's recorded start.
@@ -391,6 +407,9 @@ func (r *run) allowTraffic(ctx context.Context) error {
 	schedule := ShiftSchedule(d.Config.DeploymentConfig)
 	if d.Kind == KindStandard {
 		schedule = []TrafficShift{{0, 100}}
+		if deadline, limit := d.installDeadline(); d.ReplacementWeight == 0 && time.Now().After(deadline) {
+			return fail(limit.code, "replacement tasks not switched in within the %s of %s", limit.name, limit.d)
+		}
 	}
 	start := d.Step(StepAllowTraffic).Start
 	for {

@@ -40,6 +40,11 @@ func (d *decoder) deploymentGroup(app, name string, keyPos Pos, n *node) *Deploy
 		opt("deployment_config", func(v *node) { g.DeploymentConfig, _ = d.name(v, "deployment_config") }),
 		opt("deployment_ready", func(v *node) { d.deploymentReady(v, &g.DeploymentReady) }),
 		opt("termination_wait", func(v *node) { g.TerminationWait, _ = d.durationIn(v, "termination_wait", 0, maxWait) }),
+		opt("bake_time", func(v *node) {
+			if bake, ok := d.durationIn(v, "bake_time", 0, maxWait); ok {
+				g.BakeTime = &bake
+			}
+		}),
 		opt("auto_rollback", func(v *node) { d.autoRollback(v, &g.AutoRollback) }),
 		opt("alarms", func(v *node) { d.alarmConfig(v, &g.Alarms) }),
 		opt("task_definition_template", func(v *node) { g.TaskDefinitionTemplate, _ = d.name(v, "task_definition_template") }),
@@ -60,6 +65,12 @@ func (d *decoder) deploymentReady(n *node, r *DeploymentReady) {
 	)
 	if n.kind == kindMap && r.ActionOnTimeout == ReadyStop && r.WaitTime == 0 {
 		d.errorf(n.pos, "deployment_ready: STOP_DEPLOYMENT needs a wait_time: how long to wait for `greenlight deploy continue` before the deployment stops")
+	}
+	// CodeDeploy's waitTimeInMinutes "applies only to the STOP_DEPLOYMENT option":
+	// with CONTINUE_DEPLOYMENT traffic reroutes as soon as the replacement is ready.
+	if r.ActionOnTimeout != ReadyStop && r.WaitTime > 0 {
+		d.warnf(d.at(r, "wait_time", n.pos), "wait_time: %s is ignored with %s, which reroutes traffic at once (the wait applies to %s only)",
+			fmtDuration(r.WaitTime.D()), ReadyContinue, ReadyStop)
 	}
 }
 

@@ -100,7 +100,9 @@ type ContainerDefinition struct {
 	WorkingDirectory string                `json:"workingDirectory,omitempty"`
 	User             string                `json:"user,omitempty"`
 	HealthCheck      *ContainerHealthCheck `json:"healthCheck,omitempty"`
-	StopTimeout      int                   `json:"stopTimeout,omitempty"` // seconds
+	DependsOn        []ContainerDependency `json:"dependsOn,omitempty"`
+	StartTimeout     int                   `json:"startTimeout,omitempty"` // seconds
+	StopTimeout      int                   `json:"stopTimeout,omitempty"`  // seconds
 	// Extra holds every other ContainerDefinition field as written.
 	Extra map[string]json.RawMessage `json:"extra,omitempty"`
 	Pos   Pos                        `json:"-"`
@@ -124,7 +126,24 @@ type NameValue struct {
 type ContainerSecret struct {
 	Name      string `json:"name"`
 	ValueFrom string `json:"valueFrom"`
+	Pos       Pos    `json:"-"`
 }
+
+// ContainerDependency is a dependsOn entry: the container starts once
+// ContainerName reached Condition (START, COMPLETE, SUCCESS or HEALTHY).
+type ContainerDependency struct {
+	ContainerName string `json:"containerName"`
+	Condition     string `json:"condition"`
+	Pos           Pos    `json:"-"` // where containerName was written
+}
+
+// dependsOn conditions, as ECS names them.
+const (
+	DependencyStart    = "START"
+	DependencyComplete = "COMPLETE"
+	DependencySuccess  = "SUCCESS"
+	DependencyHealthy  = "HEALTHY"
+)
 
 // ContainerHealthCheck is a container's own health check command.
 type ContainerHealthCheck struct {

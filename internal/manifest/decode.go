@@ -16,6 +16,7 @@ type decoder struct {
 	file  string
 	json  bool // JSON is typed: a number is never accepted where a string is expected
 	errs  ErrorList
+	warns ErrorList      // accepted, but worth saying (Definition.Warnings)
 	where map[posKey]Pos // where each decoded field was written, for later checks
 	// config keeps each action configuration value's node, for columns inside it.
 	config map[configKey]*node
@@ -36,6 +37,8 @@ func newDecoder(file string, isJSON bool) *decoder {
 }
 
 func (d *decoder) errorf(p Pos, format string, args ...any) { d.errs.add(p, format, args...) }
+
+func (d *decoder) warnf(p Pos, format string, args ...any) { d.warns.add(p, format, args...) }
 
 // at is where field key of obj was written, or fallback when it was not.
 func (d *decoder) at(obj any, key string, fallback Pos) Pos {

@@ -34,6 +34,8 @@ func ParseDefinition(path string, data []byte) (*Definition, error) {
 	if err := d.errs.Err(); err != nil {
 		return nil, err
 	}
+	def.Warnings = d.warns
+	sortErrors(def.Warnings)
 	return def, nil
 }
 

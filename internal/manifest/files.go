@@ -174,6 +174,7 @@ func (v *filesCheck) codeDeploy(a *Action) {
 		return
 	}
 	v.imagePlaceholders(a, td)
+	v.containerSecrets(td)
 	if app != nil {
 		v.errs.merge(Pos{File: app.Path}, ValidateRevision(app, td))
 	}
@@ -204,6 +205,18 @@ func (v *filesCheck) hooksMapped(app *AppSpec, g *DeploymentGroup) {
 		}
 		v.errs.add(h.Pos, "Hooks: %s runs %q, which %s does not map under applications.%s.deployment_groups.%s.hooks (mapped: %s)",
 			h.Event, h.Function, filepath.Base(v.def.Path), g.Application, g.Name, allowedNames(slices.Sorted(maps.Keys(g.Hooks)), "none"))
+	}
+}
+
+// containerSecrets: every secret a container reads must have a local source.
+func (v *filesCheck) containerSecrets(td *TaskDefinition) {
+	for _, c := range td.ContainerDefinitions {
+		for _, sec := range c.Secrets {
+			kind, ref := ContainerSecretSource(sec.ValueFrom)
+			if msg := secretRefProblem(v.def, kind, ref); msg != "" {
+				v.errs.add(posOr(sec.Pos, c.Pos, td.Path), "secrets: %s: %s", sec.Name, msg)
+			}
+		}
 	}
 }
 

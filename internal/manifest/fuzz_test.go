@@ -96,6 +96,8 @@ func FuzzParseAppSpec(f *testing.F) {
 func FuzzParseTaskDefinition(f *testing.F) {
 	addTestdata(f, "taskdef*.json")
 	f.Add([]byte(`{"family": "x", "containerDefinitions": [{"name": "a", "image": "b"}], "tags": [{"key": "\u00e9"}]}`))
+	f.Add([]byte(`{"family": "x", "containerDefinitions": [{"name": "a", "image": "b", "dependsOn": [{"containerName": "s", "condition": "HEALTHY"}]},
+		{"name": "s", "image": "c", "essential": false, "startTimeout": 30, "healthCheck": {"command": ["CMD-SHELL", "exit 0"], "interval": 5}}]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		td, err := ParseTaskDefinition("taskdef.json", data)
 		checkPositions(t, "taskdef.json", data, err)

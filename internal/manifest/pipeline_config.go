@@ -6,7 +6,9 @@ import (
 	"maps"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
+	"time"
 )
 
 // providerConfig lists the configuration keys of a provider, as CodePipeline
@@ -71,6 +73,11 @@ func (c *pipelineCheck) checkConfiguration(l located) {
 		c.checkCodeBuild(a)
 	case ProviderECS:
 		checkNamed(c, a, "ServiceName", c.def.Services, "services")
+		if v, ok := literal(a, "DeploymentTimeout"); ok {
+			if _, err := ParseECSDeploymentTimeout(v); err != nil {
+				c.d.errorf(c.keyPos(a, "DeploymentTimeout"), "DeploymentTimeout: %v", err)
+			}
+		}
 	case ProviderCodeDeployToECS:
 		c.checkCodeDeploy(a)
 	case ProviderManual:
@@ -245,4 +252,21 @@ func (c *pipelineCheck) namespacesBefore(l located) []string {
 		}
 	}
 	return names
+}
+
+// DefaultECSDeploymentTimeout is how long CodePipeline's ECS deploy action waits
+// for the new tasks to be healthy and switched when DeploymentTimeout is not set.
+const DefaultECSDeploymentTimeout = 60 * time.Minute
+
+// ParseECSDeploymentTimeout reads the ECS deploy action's DeploymentTimeout: whole
+// minutes from 1 to 60, as CodePipeline takes it; "" is the default.
+func ParseECSDeploymentTimeout(v string) (time.Duration, error) {
+	if strings.TrimSpace(v) == "" {
+		return DefaultECSDeploymentTimeout, nil
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(v))
+	if err != nil || n < 1 || n > 60 {
+		return 0, fmt.Errorf("%q is not a number of minutes from 1 to 60 (default: 60)", clip(v))
+	}
+	return time.Duration(n) * time.Minute, nil
 }

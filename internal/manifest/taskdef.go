@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"regexp"
 	"slices"
+	"strings"
 )
 
 // taskDefinitionKeys are RegisterTaskDefinition's request fields, in AWS's order.
@@ -132,11 +133,82 @@ func (d *decoder) containers(n *node) []*ContainerDefinition {
 	if len(n.items) == 0 {
 		d.errorf(n.pos, "containerDefinitions: needs at least one container")
 	}
-	essential := slices.ContainsFunc(out, func(c *ContainerDefinition) bool { return c.Essential == nil || *c.Essential })
-	if len(out) > 0 && !essential {
+	if len(out) > 0 && !slices.ContainsFunc(out, (*ContainerDefinition).IsEssential) {
 		d.errorf(n.pos, "containerDefinitions: at least one container must be essential")
 	}
+	d.checkDependencies(out)
 	return out
+}
+
+// IsEssential reports whether the container stops the task when it stops (ECS's
+// default: yes).
+func (c *ContainerDefinition) IsEssential() bool { return c.Essential == nil || *c.Essential }
+
+func validHealthCommand(cmd []string) bool {
+	return (cmd[0] == "CMD" && len(cmd) >= 2) || (cmd[0] == "CMD-SHELL" && len(cmd) == 2)
+}
+
+// checkDependencies holds dependsOn to ECS's rules: another container of the
+// task, HEALTHY only on one with a health check, COMPLETE and SUCCESS only on a
+// non-essential one, and no cycle.
+func (d *decoder) checkDependencies(cs []*ContainerDefinition) {
+	byName := map[string]*ContainerDefinition{}
+	for _, c := range cs {
+		byName[c.Name] = c
+	}
+	for _, c := range cs {
+		for i := range c.DependsOn {
+			d.checkDependency(c, &c.DependsOn[i], byName, cs)
+		}
+	}
+	if cycle := dependencyCycle(cs, byName); cycle != nil {
+		d.errorf(cycle[0].Pos, "dependsOn: containers %s can never start: their dependencies wait for each other", strings.Join(definitionNames(cycle), ", "))
+	}
+}
+
+func (d *decoder) checkDependency(c *ContainerDefinition, dep *ContainerDependency, byName map[string]*ContainerDefinition, cs []*ContainerDefinition) {
+	target, ok := byName[dep.ContainerName]
+	at := dep.Pos // where containerName was written
+	switch {
+	case dep.ContainerName == "":
+	case !ok || target == c:
+		d.errorf(at, "containerName: %q is not another container of the task definition (containers: %s)", dep.ContainerName, strings.Join(definitionNames(cs), ", "))
+	case dep.Condition == DependencyHealthy && target.HealthCheck == nil:
+		d.errorf(at, "containerName: %s waits for %q to be HEALTHY, but it has no healthCheck", c.Name, target.Name)
+	case (dep.Condition == DependencyComplete || dep.Condition == DependencySuccess) && target.IsEssential():
+		d.errorf(at, "containerName: %s waits for %q to reach %s, but it is essential (ECS allows COMPLETE and SUCCESS on non-essential containers only)", c.Name, target.Name, dep.Condition)
+	}
+}
+
+// dependencyCycle returns the containers that can never start because they wait
+// for each other, or nil.
+func dependencyCycle(cs []*ContainerDefinition, byName map[string]*ContainerDefinition) []*ContainerDefinition {
+	started := map[string]bool{}
+	for progress := true; progress; {
+		progress = false
+		for _, c := range cs {
+			if !started[c.Name] && !slices.ContainsFunc(c.DependsOn, func(dep ContainerDependency) bool {
+				return byName[dep.ContainerName] != nil && byName[dep.ContainerName] != c && !started[dep.ContainerName]
+			}) {
+				started[c.Name], progress = true, true
+			}
+		}
+	}
+	var waiting []*ContainerDefinition
+	for _, c := range cs {
+		if !started[c.Name] {
+			waiting = append(waiting, c)
+		}
+	}
+	return waiting
+}
+
+func definitionNames(cs []*ContainerDefinition) []string {
+	names := make([]string, len(cs))
+	for i, c := range cs {
+		names[i] = c.Name
+	}
+	return names
 }
 
 func (d *decoder) container(n *node) *ContainerDefinition {
@@ -166,6 +238,10 @@ func (d *decoder) container(n *node) *ContainerDefinition {
 		opt("workingDirectory", func(v *node) { c.WorkingDirectory, _ = d.str(v, "workingDirectory") }),
 		opt("healthCheck", func(v *node) { c.HealthCheck = d.containerHealthCheck(v) }),
 		opt("stopTimeout", func(v *node) { c.StopTimeout, _ = d.intIn(v, "stopTimeout", 2, 120) }),
+		opt("startTimeout", func(v *node) { c.StartTimeout, _ = d.intIn(v, "startTimeout", 2, 120) }),
+		opt("dependsOn", func(v *node) {
+			d.list(v, "dependsOn", func(_ int, v *node) { c.DependsOn = append(c.DependsOn, d.containerDependency(v)) })
+		}),
 	)
 	d.object(n, "container", c, withExtras(containerKeys, typed, &c.Extra)...)
 	return c
@@ -196,8 +272,22 @@ func (d *decoder) nameValue(n *node) NameValue {
 	return nv
 }
 
+func (d *decoder) containerDependency(n *node) ContainerDependency {
+	dep := ContainerDependency{Pos: n.pos}
+	d.object(n, "dependsOn", nil,
+		req("containerName", func(v *node) {
+			dep.ContainerName, _ = d.name(v, "containerName")
+			dep.Pos = v.pos // errors about the dependency point at the name
+		}),
+		req("condition", func(v *node) {
+			dep.Condition, _ = d.enum(v, "condition", DependencyStart, DependencyComplete, DependencySuccess, DependencyHealthy)
+		}),
+	)
+	return dep
+}
+
 func (d *decoder) containerSecret(n *node) ContainerSecret {
-	var cs ContainerSecret
+	cs := ContainerSecret{Pos: n.pos}
 	d.object(n, "secrets", nil,
 		req("name", func(v *node) { cs.Name, _ = d.name(v, "name") }),
 		req("valueFrom", func(v *node) { cs.ValueFrom, _ = d.name(v, "valueFrom") }),
@@ -211,8 +301,12 @@ func (d *decoder) containerHealthCheck(n *node) *ContainerHealthCheck {
 	d.object(n, "healthCheck", nil,
 		req("command", func(v *node) {
 			hc.Command = d.strings(v, "command", nil)
-			if v.kind == kindSeq && len(v.items) == 0 {
+			switch {
+			case v.kind != kindSeq:
+			case len(hc.Command) == 0:
 				d.errorf(v.pos, `command: needs a command, like ["CMD-SHELL", "curl -f http://localhost/ || exit 1"]`)
+			case !validHealthCommand(hc.Command):
+				d.errorf(v.pos, `command: %q: want ["CMD", "program", "args"...] or ["CMD-SHELL", "shell command"]`, hc.Command)
 			}
 		}),
 		opt("interval", func(v *node) { hc.Interval, _ = d.intIn(v, "interval", 5, 300) }),

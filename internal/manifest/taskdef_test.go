@@ -50,8 +50,14 @@ func TestParseTaskDefinition(t *testing.T) {
 	var back TaskDefinition
 	mustNotFail(t, json.Unmarshal(b, &back))
 	back.Path, back.Pos = td.Path, td.Pos
-	for i := range back.ContainerDefinitions {
-		back.ContainerDefinitions[i].Pos = td.ContainerDefinitions[i].Pos
+	for i, c := range back.ContainerDefinitions {
+		c.Pos = td.ContainerDefinitions[i].Pos
+		for j := range c.Secrets {
+			c.Secrets[j].Pos = td.ContainerDefinitions[i].Secrets[j].Pos
+		}
+		for j := range c.DependsOn {
+			c.DependsOn[j].Pos = td.ContainerDefinitions[i].DependsOn[j].Pos
+		}
 	}
 	if !reflect.DeepEqual(&back, td) {
 		t.Errorf("round trip:\n%+v\n%+v", &back, td)
@@ -106,6 +112,20 @@ func TestParseTaskDefinitionErrors(t *testing.T) {
 			`taskdef.json:7:142: command: needs a command, like ["CMD-SHELL", "curl -f http://localhost/ || exit 1"]`,
 			`taskdef.json:9:3: duplicate key "family"`,
 			`taskdef.json:10:3: task definition: unknown key "taskDefinitionArn" (allowed: family, taskRoleArn, executionRoleArn, networkMode, containerDefinitions, volumes, placementConstraints, requiresCompatibilities, cpu, memory, tags, pidMode, ipcMode, proxyConfiguration, inferenceAccelerators, ephemeralStorage, runtimePlatform, enableFaultInjection)`,
+		}},
+		{"dependsOn", `{"family": "web", "containerDefinitions": [
+  {"name": "app", "image": "a", "dependsOn": [{"containerName": "proxy", "condition": "HEALTHY"}, {"containerName": "db", "condition": "SUCCESS"}, {"containerName": "app", "condition": "START"}]},
+  {"name": "proxy", "image": "p", "essential": false, "dependsOn": [{"containerName": "init", "condition": "COMPLETE"}, {"containerName": "x", "condition": "READY"}]},
+  {"name": "db", "image": "d", "healthCheck": {"command": ["curl", "-f", "http://localhost/"]}},
+  {"name": "init", "image": "i", "essential": false, "dependsOn": [{"containerName": "proxy", "condition": "START"}]}
+]}`, []string{
+			"taskdef.json:2:3: dependsOn: containers app, proxy, init can never start: their dependencies wait for each other",
+			`taskdef.json:2:65: containerName: app waits for "proxy" to be HEALTHY, but it has no healthCheck`,
+			`taskdef.json:2:117: containerName: app waits for "db" to reach SUCCESS, but it is essential (ECS allows COMPLETE and SUCCESS on non-essential containers only)`,
+			`taskdef.json:2:166: containerName: "app" is not another container of the task definition (containers: app, proxy, db, init)`,
+			`taskdef.json:3:139: containerName: "x" is not another container of the task definition (containers: app, proxy, db, init)`,
+			`taskdef.json:3:157: condition: unknown "READY" (allowed: START, COMPLETE, SUCCESS, HEALTHY)`,
+			`taskdef.json:4:59: command: ["curl" "-f" "http://localhost/"]: want ["CMD", "program", "args"...] or ["CMD-SHELL", "shell command"]`,
 		}},
 		{"missing", `{"containerDefinitions": []}`, []string{
 			`taskdef.json:1:1: task definition: missing required key "family"`,

@@ -46,6 +46,9 @@ type Definition struct {
 	Notifications     []*NotificationRule          `json:"notifications,omitempty"` // notifications.go
 	Webhook           *WebhookConfig               `json:"webhook,omitempty"`       // notifications.go
 	Retention         *Retention                   `json:"retention,omitempty"`     // nil: DefaultRetention
+	// Warnings are what the file says that greenlight accepts but ignores, with
+	// their positions: `validate` prints them, nothing fails on them.
+	Warnings ErrorList `json:"-"`
 }
 
 // Execution modes of a pipeline (CodePipeline V2).
@@ -283,8 +286,12 @@ type DeploymentGroup struct {
 	DeploymentConfig string          `json:"deployment_config"` // default CodeDeployDefault.ECSAllAtOnce
 	DeploymentReady  DeploymentReady `json:"deployment_ready"`
 	TerminationWait  Duration        `json:"termination_wait"` // blue kept warm this long; default 5m
-	AutoRollback     AutoRollback    `json:"auto_rollback"`
-	Alarms           AlarmConfig     `json:"alarms"`
+	// BakeTime is how long production must serve the replacement with every alarm
+	// OK before the deployment counts as released; nil: the longest alarm's
+	// evaluation range (BakeWindow).
+	BakeTime     *Duration    `json:"bake_time,omitempty"`
+	AutoRollback AutoRollback `json:"auto_rollback"`
+	Alarms       AlarmConfig  `json:"alarms"`
 	// TaskDefinitionTemplate is a task definition in the source tree (optional);
 	// only `greenlight validate` reads it, to check it against the appspec.
 	TaskDefinitionTemplate string `json:"task_definition_template,omitempty"`

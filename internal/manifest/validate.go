@@ -1,6 +1,7 @@
 package manifest
 
 import (
+	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -35,6 +36,13 @@ func (d *decoder) validateBuildProjects(def *Definition) {
 
 // checkSecretRef: a secret a build reads must have a local source under secrets.
 func (d *decoder) checkSecretRef(def *Definition, typ, ref string, at Pos, what string) {
+	if msg := secretRefProblem(def, typ, ref); msg != "" {
+		d.errorf(at, "%s: %s", what, msg)
+	}
+}
+
+// secretRefProblem says why a secret reference has no local source, or "".
+func secretRefProblem(def *Definition, typ, ref string) string {
 	var sources map[string]*SecretSource
 	var section string
 	switch typ {
@@ -49,15 +57,54 @@ func (d *decoder) checkSecretRef(def *Definition, typ, ref string, at Pos, what 
 			sources = def.Secrets.ParameterStore
 		}
 	default:
-		return
+		return ""
 	}
 	id := ref
 	if typ == EnvSecretsManager {
 		id = ParseSecretRef(ref).ID
+		if _, ok := def.Secrets.SecretsManagerSource(id); ok {
+			return ""
+		}
 	}
 	if _, ok := sources[id]; !ok && id != "" {
-		d.errorf(at, "%s: %s %q has no local source; map it under %s (known: %s)", what, strings.ToLower(typ), id, section, allowedNames(slices.Sorted(maps.Keys(sources)), "none"))
+		return fmt.Sprintf("%s %q has no local source; map it under %s (known: %s)", strings.ToLower(typ), id, section, allowedNames(slices.Sorted(maps.Keys(sources)), "none"))
 	}
+	return ""
+}
+
+// SecretsManagerSource returns the local source of a secrets-manager secret id:
+// mapped by the id itself or, for an ARN, by the secret's name in it
+// (arn:aws:secretsmanager:region:account:secret:NAME).
+func (s *Secrets) SecretsManagerSource(id string) (*SecretSource, bool) {
+	if s == nil {
+		return nil, false
+	}
+	if src, ok := s.SecretsManager[id]; ok {
+		return src, true
+	}
+	if _, name, ok := strings.Cut(id, ":secret:"); ok && strings.HasPrefix(id, "arn:") {
+		src, ok := s.SecretsManager[name]
+		return src, ok
+	}
+	return nil, false
+}
+
+// ContainerSecretSource tells which local source a container secret's
+// valueFrom reads, as ECS reads it: a Secrets Manager ARN (with an optional
+// json-key, version-stage and version-id) from secrets.secrets_manager; an SSM
+// parameter ARN or a parameter name from secrets.parameter_store.
+func ContainerSecretSource(valueFrom string) (kind, ref string) {
+	switch {
+	case strings.HasPrefix(valueFrom, "arn:") && strings.Contains(valueFrom, ":secretsmanager:"):
+		return EnvSecretsManager, valueFrom
+	case strings.HasPrefix(valueFrom, "arn:") && strings.Contains(valueFrom, ":ssm:"):
+		_, name, _ := strings.Cut(valueFrom, ":parameter")
+		if strings.Count(name, "/") == 1 {
+			name = strings.TrimPrefix(name, "/") // "parameter/name": a name without a path
+		}
+		return EnvParameterStore, name
+	}
+	return EnvParameterStore, valueFrom
 }
 
 // SecretRef is a secrets-manager reference as CodeBuild writes it:

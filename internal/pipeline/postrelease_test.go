@@ -76,3 +76,36 @@ func TestFailReleasedActionWaitsForAnActionInProgress(t *testing.T) {
 	release()
 	h.await(done, pipeline.StatusSucceeded)
 }
+
+// TestRollbackWhileALaterStageRunsFailsTheExecution: the released deployment is
+// rolled back while the execution still runs a later stage; the execution must
+// not end Succeeded when that stage does.
+func TestRollbackWhileALaterStageRunsFailsTheExecution(t *testing.T) {
+	def := definition("", stage("Deploy", action("Deploy", "Fake", 1)), stage("Verify", action("Verify", "Fake", 1)))
+	h := newHarness(t, def)
+	h.fake.on("Deploy", func(ctx context.Context, a *pipeline.ActionRun) (pipeline.Outcome, error) {
+		if err := a.SetExternalID("d-LATER0001"); err != nil {
+			return pipeline.Outcome{}, err
+		}
+		return pipeline.Outcome{Status: pipeline.Succeeded}, nil
+	})
+	block, release := blockUntilReleased(pipeline.Outcome{Status: pipeline.Succeeded})
+	h.fake.on("Verify", block)
+	id := h.start(pipeline.StartRequest{})
+	done := h.runAsync(id)
+	h.waitFor("verify running", func() bool { return len(h.fake.callsOf(id, "Verify")) == 1 })
+	db, err := store.Open(context.Background(), h.dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if changed, err := pipeline.FailReleasedAction(context.Background(), db.Pipelines(), id, "d-LATER0001", "alarm error-rate entered ALARM", time.Now()); err != nil || !changed {
+		t.Fatalf("changed %v, %v", changed, err)
+	}
+	release()
+	h.await(done, pipeline.StatusFailed)
+	v := h.view(id)
+	if !strings.Contains(v.StatusSummary, "stage Deploy failed after release: action Deploy: rolled back after release: alarm error-rate") {
+		t.Errorf("summary %q", v.StatusSummary)
+	}
+}

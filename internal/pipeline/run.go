@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/greenlight-ci/greenlight/internal/event"
@@ -278,7 +280,13 @@ func (r *run) completeStage(idx int, res stageResult) error {
 		if err := t.PutStageRun(sr); err != nil {
 			return err
 		}
+		undone, err := undoneRelease(t, r.id, res)
+		if err != nil {
+			return err
+		}
 		switch {
+		case undone != "":
+			final, summary = StatusFailed, undone
 		case res.status == StatusFailed:
 			final, summary = StatusFailed, fmt.Sprintf("stage %s failed: %s", stage, res.message)
 		case res.status == StatusStopped:
@@ -327,6 +335,32 @@ func (r *run) finishExecution(idx int, st Status, summary string) error {
 	}
 	r.emitFinal(st, summary)
 	return nil
+}
+
+// undoneRelease says why an execution whose stage just succeeded cannot go on:
+// a deployment it released was rolled back since, and FailReleasedAction marked
+// that action Failed while the execution still ran. "" when nothing was undone.
+func undoneRelease(t Tx, id string, res stageResult) (string, error) {
+	if res.status != StatusSucceeded {
+		return "", nil
+	}
+	runs, err := t.ActionRuns(id)
+	if err != nil {
+		return "", err
+	}
+	latest := map[string]*ActionRecord{}
+	for _, a := range runs {
+		key := a.Stage + "/" + a.Action
+		if cur, ok := latest[key]; !ok || a.Attempt > cur.Attempt {
+			latest[key] = a
+		}
+	}
+	for _, key := range slices.Sorted(maps.Keys(latest)) {
+		if a := latest[key]; a.Status == StatusFailed {
+			return fmt.Sprintf("stage %s failed after release: action %s: %s", a.Stage, a.Action, a.ErrorMessage), nil
+		}
+	}
+	return "", nil
 }
 
 func finalize(t Tx, ex *ExecutionRecord, st Status, summary string, now time.Time) error {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/greenlight-ci/greenlight/internal/build"
 	"github.com/greenlight-ci/greenlight/internal/manifest"
+	"github.com/greenlight-ci/greenlight/internal/mask"
 	"github.com/greenlight-ci/greenlight/internal/pipeline"
 	"github.com/greenlight-ci/greenlight/internal/report"
 )
@@ -49,11 +50,11 @@ func (p *CodeBuild) Run(ctx context.Context, a *pipeline.ActionRun) (pipeline.Ou
 	}
 	// Everything this action says from here on passes the mask: its log, its
 	// outcome and its errors.
-	masker := build.NewMasker(masked)
+	masker := mask.NewMasker(masked)
 	log := masker.Writer(a.Log)
 	defer log.Close()
 	out, err := p.runBuild(ctx, a, project, spec, source, env, masked, log)
-	return maskOutcome(out, masker), build.MaskError(err, masker)
+	return maskOutcome(out, masker), mask.Err(err, masker)
 }
 
 func (p *CodeBuild) runBuild(ctx context.Context, a *pipeline.ActionRun, project *manifest.BuildProject, spec *manifest.Buildspec,
@@ -126,7 +127,7 @@ func (p *CodeBuild) environment(ctx context.Context, project *manifest.BuildProj
 
 // maskOutcome hides secrets in what an action's outcome shows: its summary,
 // error, output variables and data (reports).
-func maskOutcome(out pipeline.Outcome, m *build.Masker) pipeline.Outcome {
+func maskOutcome(out pipeline.Outcome, m *mask.Masker) pipeline.Outcome {
 	out.Summary, out.ErrorMessage = m.Mask(out.Summary), m.Mask(out.ErrorMessage)
 	for k, v := range out.OutputVariables {
 		out.OutputVariables[k] = m.Mask(v)

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/greenlight-ci/greenlight/internal/atomicfile"
 	"github.com/greenlight-ci/greenlight/internal/control"
 	"github.com/greenlight-ci/greenlight/internal/deploy"
 	"github.com/greenlight-ci/greenlight/internal/manifest"
@@ -71,7 +72,11 @@ func (p ECS) Run(ctx context.Context, a *pipeline.ActionRun) (pipeline.Outcome, 
 	if err != nil {
 		return failed("%v", err), nil
 	}
-	cfg, err := deploy.StandardConfig(p.Def, service, driver)
+	timeout, err := manifest.ParseECSDeploymentTimeout(a.Config["DeploymentTimeout"])
+	if err != nil {
+		return failed("DeploymentTimeout: %v", err), nil
+	}
+	cfg, err := deploy.StandardConfig(p.Def, service, driver, rev, timeout)
 	if err != nil {
 		return failed("%v", err), nil
 	}
@@ -128,39 +133,65 @@ func (p CodeDeployToECS) Run(ctx context.Context, a *pipeline.ActionRun) (pipeli
 	if err != nil {
 		return failed("%v", err), nil
 	}
-	cfg, err := deploy.BlueGreenConfig(p.Def, app, group, driver, rev.AppSpec)
+	cfg, err := deploy.BlueGreenConfig(p.Def, app, group, driver, rev)
 	if err != nil {
 		return failed("%v", err), nil
 	}
 	return p.create(ctx, a, deploy.Request{Kind: deploy.KindBlueGreen, Application: app, Group: group, Config: cfg, Revision: rev}, released)
 }
 
-// renderTaskDefinition substitutes the image of Image1ArtifactName's imageDetail.json
-// for the <IMAGE1_NAME> placeholder, as CodePipeline does; without it the file is
-// used as it is.
+// renderTaskDefinition writes the task definition with an image URI for each
+// placeholder the action names, as CodePipeline does: for N from 1 to 4, the
+// ImageURI of ImageNArtifactName's imageDetail.json replaces
+// "<ImageNContainerName>" (default IMAGEN_NAME). Without any, the file is used as
+// it is.
 func renderTaskDefinition(a *pipeline.ActionRun, path string) (string, error) {
-	imgArtifact := a.Config["Image1ArtifactName"]
-	if imgArtifact == "" {
-		return path, nil
-	}
-	dir := artifactDir(a, imgArtifact)
-	if dir == "" {
-		return "", fmt.Errorf("Image1ArtifactName %q is not an input artifact (inputs: %s)", imgArtifact, inputNames(a))
-	}
-	uri, err := readImageDetail(filepath.Join(dir, "imageDetail.json"))
-	if err != nil {
-		return "", err
+	replacements, err := imagePlaceholders(a)
+	if err != nil || len(replacements) == 0 {
+		return path, err
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return "", fmt.Errorf("read task definition: %w", err)
 	}
-	placeholder := "<" + cmp.Or(a.Config["Image1ContainerName"], "IMAGE1_NAME") + ">"
+	for i := 0; i < len(replacements); i += 2 {
+		if !strings.Contains(string(data), replacements[i]) {
+			return "", fmt.Errorf("%s has no %s placeholder to put the image of %s in", filepath.Base(path), replacements[i], replacements[i+1])
+		}
+	}
 	rendered := filepath.Join(a.StateDir, "rendered", a.ExecutionID, filepath.Base(path))
 	if err := os.MkdirAll(filepath.Dir(rendered), 0o755); err != nil {
-		return "", err
+		return "", fmt.Errorf("render task definition: %w", err)
 	}
-	return rendered, os.WriteFile(rendered, []byte(strings.ReplaceAll(string(data), placeholder, uri)), 0o644)
+	out := strings.NewReplacer(replacements...).Replace(string(data))
+	if err := atomicfile.Write(rendered, []byte(out), 0o644); err != nil {
+		return "", fmt.Errorf("render task definition: %w", err)
+	}
+	return rendered, nil
+}
+
+// imagePlaceholders returns placeholder, image URI pairs for every ImageN the
+// action configures.
+func imagePlaceholders(a *pipeline.ActionRun) ([]string, error) {
+	var pairs []string
+	for n := 1; n <= 4; n++ {
+		artifactKey := fmt.Sprintf("Image%dArtifactName", n)
+		artifact := a.Config[artifactKey]
+		if artifact == "" {
+			continue
+		}
+		dir := artifactDir(a, artifact)
+		if dir == "" {
+			return nil, fmt.Errorf("%s %q is not an input artifact (inputs: %s)", artifactKey, artifact, inputNames(a))
+		}
+		uri, err := readImageDetail(filepath.Join(dir, "imageDetail.json"))
+		if err != nil {
+			return nil, fmt.Errorf("%s %q: %w", artifactKey, artifact, err)
+		}
+		placeholder := cmp.Or(a.Config[fmt.Sprintf("Image%dContainerName", n)], fmt.Sprintf("IMAGE%d_NAME", n))
+		pairs = append(pairs, "<"+placeholder+">", uri)
+	}
+	return pairs, nil
 }
 
 // exists reports whether an earlier attempt of the action created its deployment.
@@ -247,7 +278,7 @@ func outcomeOf(d *deploy.Deployment) pipeline.Outcome {
 	switch d.Status {
 	case deploy.StatusBaking:
 		return pipeline.Outcome{Status: pipeline.Succeeded, ExternalURL: url, Data: data,
-			Summary: fmt.Sprintf("%s: production on the new revision; original kept warm until %s", d.ID, d.TerminationDue.Format(time.TimeOnly))}
+			Summary: fmt.Sprintf("%s: production on the new revision%s; original kept warm until %s", d.ID, bakeNote(d), d.TerminationDue.Format(time.TimeOnly))}
 	case deploy.StatusSucceeded:
 		return pipeline.Outcome{Status: pipeline.Succeeded, ExternalURL: url, Data: data, Summary: fmt.Sprintf("%s: succeeded", d.ID)}
 	default:
@@ -257,6 +288,14 @@ func outcomeOf(d *deploy.Deployment) pipeline.Outcome {
 		}
 		return pipeline.Outcome{Status: pipeline.Failed, ExternalURL: url, Data: data, Summary: msg, ErrorMessage: msg}
 	}
+}
+
+// bakeNote says that the release passed its bake window, when it had one.
+func bakeNote(d *deploy.Deployment) string {
+	if s := d.Step(deploy.StepBakeTime); s != nil && s.Status == deploy.StepSucceeded {
+		return fmt.Sprintf(", baked %s with every alarm OK", d.Config.BakeTime)
+	}
+	return ""
 }
 
 func failed(format string, args ...any) pipeline.Outcome {

@@ -21,11 +21,8 @@ type Secrets struct{ Def *manifest.Definition }
 // id are not checked.
 func (s Secrets) SecretsManager(_ context.Context, ref string) (string, error) {
 	r := manifest.ParseSecretRef(ref)
-	var sources map[string]*manifest.SecretSource
-	if s.Def.Secrets != nil {
-		sources = s.Def.Secrets.SecretsManager
-	}
-	value, err := s.read(sources[r.ID], "secrets_manager", r.ID)
+	src, _ := s.Def.Secrets.SecretsManagerSource(r.ID)
+	value, err := s.read(src, "secrets_manager", r.ID)
 	if err != nil || r.JSONKey == "" {
 		return value, err
 	}
@@ -77,4 +74,17 @@ func (s Secrets) read(src *manifest.SecretSource, section, id string) (string, e
 		return "", fmt.Errorf("%s: read secret file (mapped at %s): %w", id, src.Pos, err)
 	}
 	return strings.TrimRight(string(b), "\n"), nil
+}
+
+// ContainerSecret is the deploy.SecretResolver of this machine: a container
+// secret's valueFrom read from the local sources a deployment snapshotted
+// (deploy.SecretSources). An env source is read from this process's
+// environment: the controller's.
+func ContainerSecret(ctx context.Context, sources *manifest.Secrets, valueFrom string) (string, error) {
+	s := Secrets{Def: &manifest.Definition{Path: "greenlight.yaml (as the deployment snapshotted it)", Secrets: sources}}
+	kind, ref := manifest.ContainerSecretSource(valueFrom)
+	if kind == manifest.EnvSecretsManager {
+		return s.SecretsManager(ctx, ref)
+	}
+	return s.ParameterStore(ctx, ref)
 }

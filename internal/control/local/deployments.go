@@ -52,7 +52,7 @@ func (b *Backend) CreateDeployment(ctx context.Context, req control.DeploymentRe
 	if err != nil {
 		return nil, wrap(err)
 	}
-	cfg, err := deploy.BlueGreenConfig(def, app, grp, driver, rev.AppSpec)
+	cfg, err := deploy.BlueGreenConfig(def, app, grp, driver, rev)
 	if err != nil {
 		return nil, &control.Error{Code: control.CodeBadRequest, Err: err}
 	}

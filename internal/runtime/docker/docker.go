@@ -1,9 +1,13 @@
-// Package docker is the runtime driver that runs each task as a Docker Engine
-// container, through the official Go client. It owns turning a TaskSpec into a
-// container (image that must exist locally, env, entrypoint and command, user,
-// workdir, labels, ContainerPort published on a random loopback port, no restart
-// policy), and reading containers back as tasks. Containers are named after the
-// task ID and labelled with the state directory, which scopes what a driver sees.
+// Package docker is the runtime driver that runs each task as Docker Engine
+// containers, through the official Go client. It owns turning a TaskSpec into
+// containers (images that must exist locally, env and secrets, entrypoint and
+// command, user, workdir, health checks, labels, no restart policy; the first
+// container holds the task's network and publishes every port on a random
+// loopback port, the others join it), and reading containers back as tasks.
+// Containers are named after the task ID (<task>.<container> for a task of
+// several) and labelled with the state directory, which scopes what a driver
+// sees. While it is open, the driver that started a task stops its other
+// containers when an essential one exits.
 package docker
 
 import (
@@ -12,6 +16,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"sync"
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
@@ -39,6 +44,12 @@ type Driver struct {
 	cli      *client.Client
 	stateDir string
 	logger   *slog.Logger
+
+	watching  sync.Map // task ID -> true while watch runs for it
+	stopping  sync.Map // task ID -> true while the rest of an exited task is stopped
+	done      chan struct{}
+	closeOnce sync.Once
+	watchers  sync.WaitGroup
 }
 
 var _ runtime.Driver = (*Driver)(nil)
@@ -62,7 +73,7 @@ func New(opts Options) (*Driver, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Driver{cli: cli, stateDir: stateDir, logger: logger.With("driver", runtime.DriverDocker)}, nil
+	return &Driver{cli: cli, stateDir: stateDir, logger: logger.With("driver", runtime.DriverDocker), done: make(chan struct{})}, nil
 }
 
 func newClient() (*client.Client, error) {
@@ -112,8 +123,10 @@ func Available(ctx context.Context) bool {
 	return ping(ctx, cli) == nil
 }
 
-// Close releases the client's connections.
+// Close ends the watches and releases the client's connections.
 func (d *Driver) Close() error {
+	d.closeOnce.Do(func() { close(d.done) })
+	d.watchers.Wait()
 	return d.cli.Close()
 }
 
@@ -131,7 +144,7 @@ func (d *Driver) inspectOwn(ctx context.Context, id string) (container.InspectRe
 		return c, fmt.Errorf("inspect container %s: %w", id, err)
 	}
 	// Inspect also matches container IDs; a task is only ever its name.
-	if containerName(c) != id || !d.owns(c) {
+	if containerNameOf(c) != id || !d.owns(c) {
 		return c, fmt.Errorf("task %s: %w", id, runtime.ErrNotFound)
 	}
 	return c, nil

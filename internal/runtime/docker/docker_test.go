@@ -42,8 +42,18 @@ func serverSpec(id string, labels map[string]string, env ...string) runtime.Task
 	}
 }
 
+// serverTask runs the test server image in every container of a task, each
+// with its Command as the server's arguments.
+func serverTask(id string, labels map[string]string, cs ...runtime.ContainerSpec) runtime.TaskSpec {
+	spec := serverSpec(id, labels)
+	for i := range cs {
+		cs[i].Image = imageTag
+	}
+	return runtime.TaskSpec{ID: id, Labels: spec.Labels, Containers: cs}
+}
+
 func TestDockerDriverContract(t *testing.T) {
-	runtimetest.Run(t, runtimetest.Harness{Driver: newDriver(t), Spec: serverSpec})
+	runtimetest.Run(t, runtimetest.Harness{Driver: newDriver(t), Spec: serverSpec, Task: serverTask, Binary: "/testserver"})
 }
 
 func TestAddressIsLoopbackOnly(t *testing.T) {
@@ -187,10 +197,10 @@ func TestTaskOf(t *testing.T) {
 	for name, c := range cases {
 		network := &container.NetworkSettings{}
 		network.Ports = nat.PortMap{"8080/tcp": {{HostIP: "127.0.0.1", HostPort: "4000"}}, "9000/tcp": nil}
-		got := taskOf(container.InspectResponse{
+		got := taskOf("t", []container.InspectResponse{{
 			ContainerJSONBase: &container.ContainerJSONBase{Name: "/t", State: c.state},
 			NetworkSettings:   network,
-		})
+		}})
 		if !got.Started.Equal(c.want.Started) {
 			t.Errorf("%s: started %v, want %v", name, got.Started, c.want.Started)
 		}
@@ -206,7 +216,7 @@ func equalTasks(a, b runtime.Task) bool {
 		a.Error == b.Error && maps.Equal(a.Labels, b.Labels)
 }
 
-func TestContainerConfigRejectsBadSpecs(t *testing.T) {
+func TestCheckSpecRejectsBadSpecs(t *testing.T) {
 	cases := map[string]struct {
 		spec runtime.TaskSpec
 		want string
@@ -216,8 +226,8 @@ func TestContainerConfigRejectsBadSpecs(t *testing.T) {
 		"port":     {runtime.TaskSpec{ID: "ab", Image: "x", ContainerPort: 70000}, "container port 70000"},
 	}
 	for name, c := range cases {
-		if _, _, err := containerConfig(c.spec, "/state"); err == nil || !strings.Contains(err.Error(), c.want) {
-			t.Errorf("%s: containerConfig = %v, want an error containing %q", name, err, c.want)
+		if err := checkSpec(c.spec); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: checkSpec = %v, want an error containing %q", name, err, c.want)
 		}
 	}
 }

@@ -60,6 +60,15 @@ func newServer(t *testing.T) (*http.Client, string) {
 	return srv.Client(), srv.URL + "/"
 }
 
+// serverTask runs the test server in every container of a task, each with its
+// Command as the server's arguments.
+func serverTask(id string, labels map[string]string, cs ...runtime.ContainerSpec) runtime.TaskSpec {
+	for i := range cs {
+		cs[i].ProcessCommand = append([]string{serverBin}, cs[i].Command...)
+	}
+	return runtime.TaskSpec{ID: id, Labels: labels, Containers: cs, ProcessDir: filepath.Dir(serverBin)}
+}
+
 func serverSpec(id string, labels map[string]string, env ...string) runtime.TaskSpec {
 	return runtime.TaskSpec{
 		ID:             id,
@@ -72,7 +81,7 @@ func serverSpec(id string, labels map[string]string, env ...string) runtime.Task
 }
 
 func TestProcessDriverContract(t *testing.T) {
-	runtimetest.Run(t, runtimetest.Harness{Driver: newDriver(t), Spec: serverSpec})
+	runtimetest.Run(t, runtimetest.Harness{Driver: newDriver(t), Spec: serverSpec, Task: serverTask, Binary: serverBin})
 }
 
 func TestRelativePathsAreResolvedHere(t *testing.T) {

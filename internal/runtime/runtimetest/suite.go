@@ -18,10 +18,18 @@ type Harness struct {
 	// Spec returns a spec that runs the test server as task id, with the labels
 	// and the extra environment variables (KEY=VALUE) given.
 	Spec func(id string, labels map[string]string, env ...string) runtime.TaskSpec
+	// Task returns a task of several containers, each running the test server
+	// with its Command as the server's arguments.
+	Task func(id string, labels map[string]string, containers ...runtime.ContainerSpec) runtime.TaskSpec
+	// Binary is the test server's path where a task's containers run it (for
+	// health check commands).
+	Binary string
 }
 
 // Run checks the runtime.Driver contract: start, idempotent start, inspect, list
-// by labels, logs, crash detection, graceful and forced stop, unknown IDs.
+// by labels, logs, crash detection, graceful and forced stop, unknown IDs, and
+// tasks of several containers (shared network, dependsOn, health checks,
+// essential containers, stop timeouts).
 func Run(t *testing.T, h Harness) {
 	t.Run("Lifecycle", func(t *testing.T) { testLifecycle(t, h) })
 	t.Run("StartIsIdempotent", func(t *testing.T) { testStartIsIdempotent(t, h) })
@@ -31,6 +39,10 @@ func Run(t *testing.T, h Harness) {
 	t.Run("FollowLogsEndsWhenTaskExits", func(t *testing.T) { testFollowEndsAtExit(t, h) })
 	t.Run("FollowLogsStreams", func(t *testing.T) { testFollowStreams(t, h) })
 	t.Run("UnknownID", func(t *testing.T) { testUnknownID(t, h) })
+	t.Run("TaskOfSeveralContainers", func(t *testing.T) { testSeveralContainers(t, h) })
+	t.Run("EssentialContainerStopsTheTask", func(t *testing.T) { testEssentialExit(t, h) })
+	t.Run("UnmetDependencyFailsStart", func(t *testing.T) { testUnmetDependency(t, h) })
+	t.Run("ContainerStopTimeout", func(t *testing.T) { testContainerStopTimeout(t, h) })
 }
 
 // Start starts spec and stops the task when the test ends.
@@ -97,14 +109,21 @@ func testLifecycle(t *testing.T, h Harness) {
 	}
 	waitLogsContain(t, d, id, "testserver listening")
 
-	if err := d.Stop(ctx, id, 10*time.Second); err != nil {
-		t.Fatalf("stop: %v", err)
-	}
-	if _, err := d.Inspect(ctx, id); !errors.Is(err, runtime.ErrNotFound) {
-		t.Errorf("Inspect after stop: err %v, want ErrNotFound", err)
-	}
+	stopAndCheckGone(t, d, task)
 	if err := d.Stop(ctx, id, 10*time.Second); err != nil {
 		t.Errorf("second stop: %v, want nil (idempotent)", err)
+	}
+}
+
+// stopAndCheckGone stops the task and checks that nothing of it is left: not in
+// Inspect, not answering at its address.
+func stopAndCheckGone(t *testing.T, d runtime.Driver, task runtime.Task) {
+	t.Helper()
+	if err := d.Stop(t.Context(), task.ID, 10*time.Second); err != nil {
+		t.Fatalf("stop: %v", err)
+	}
+	if _, err := d.Inspect(t.Context(), task.ID); !errors.Is(err, runtime.ErrNotFound) {
+		t.Errorf("Inspect after stop: err %v, want ErrNotFound", err)
 	}
 	WaitUnreachable(t, task.Address)
 }

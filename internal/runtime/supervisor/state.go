@@ -17,30 +17,48 @@ import (
 
 const (
 	stateFile    = "processes.json"
-	stateVersion = 1
+	stateVersion = 2                // 1: one process per task, at the record's top level
 	lockFile     = "processes.lock" // flocked by the supervisor that owns the dir
 )
 
-// record is what processes.json keeps of one task: enough to find the process
-// again after the agent restarts, and to tell it from a later process that
+// record is what processes.json keeps of one task: enough to find its processes
+// again after the agent restarts, and to tell each from a later process that
 // reused its pid.
 type record struct {
-	ID        string            `json:"id"`
+	ID       string            `json:"id"`
+	Spec     runtime.TaskSpec  `json:"spec"`
+	Host     string            `json:"host,omitempty"` // the task's own loopback address
+	Address  string            `json:"address"`
+	Labels   map[string]string `json:"labels,omitempty"`
+	Started  time.Time         `json:"started"`
+	State    runtime.TaskState `json:"state"`
+	ExitCode int               `json:"exit_code,omitempty"`
+	Error    string            `json:"error,omitempty"`
+	// Containers are the task's processes, in the order they started.
+	Containers []container `json:"containers,omitempty"`
+
+	// A version 1 record's one process; read, then moved into Containers.
+	PID       int    `json:"pid,omitempty"`
+	StartTime uint64 `json:"start_time,omitempty"`
+	LogPath   string `json:"log_path,omitempty"`
+	LogOffset int64  `json:"log_offset,omitempty"`
+}
+
+// container is one process of a task.
+type container struct {
+	Name      string            `json:"name"`
 	PID       int               `json:"pid"`
 	StartTime uint64            `json:"start_time"` // field 22 of /proc/<pid>/stat
-	Spec      runtime.TaskSpec  `json:"spec"`
-	Address   string            `json:"address"`
-	Labels    map[string]string `json:"labels,omitempty"`
-	Started   time.Time         `json:"started"`
 	LogPath   string            `json:"log_path"`
 	LogOffset int64             `json:"log_offset"` // where this run's output begins in LogPath
 	State     runtime.TaskState `json:"state"`
 	ExitCode  int               `json:"exit_code,omitempty"`
 	Error     string            `json:"error,omitempty"`
+	Health    runtime.Health    `json:"health,omitempty"`
 }
 
 func (r record) task() runtime.Task {
-	return runtime.Task{
+	t := runtime.Task{
 		ID:       r.ID,
 		Address:  r.Address,
 		State:    r.State,
@@ -49,6 +67,21 @@ func (r record) task() runtime.Task {
 		Labels:   r.Labels,
 		Started:  r.Started,
 	}
+	for _, c := range r.Containers {
+		t.Containers = append(t.Containers, runtime.ContainerState{Name: c.Name, State: c.State, ExitCode: c.ExitCode, Error: c.Error, Health: c.Health})
+	}
+	t.Health = runtime.TaskHealth(r.Spec.ContainerSpecs(), t.Containers)
+	return t
+}
+
+// upgrade moves a version 1 record's process into Containers.
+func (r *record) upgrade() {
+	if len(r.Containers) > 0 || r.PID == 0 {
+		return
+	}
+	r.Containers = []container{{Name: r.Spec.ContainerSpecs()[0].Name, PID: r.PID, StartTime: r.StartTime, LogPath: r.LogPath,
+		LogOffset: r.LogOffset, State: r.State, ExitCode: r.ExitCode, Error: r.Error}}
+	r.PID, r.StartTime, r.LogPath, r.LogOffset = 0, 0, "", 0
 }
 
 type stateDoc struct {
@@ -74,8 +107,11 @@ func decodeState(path string, data []byte) ([]record, error) {
 	if err := json.Unmarshal(data, &doc); err != nil {
 		return nil, fmt.Errorf("%s: %w", jsonErrorPosition(path, data, err), err)
 	}
-	if doc.Version != stateVersion {
-		return nil, fmt.Errorf("%s: version %d, this supervisor reads version %d", path, doc.Version, stateVersion)
+	if doc.Version != 1 && doc.Version != stateVersion {
+		return nil, fmt.Errorf("%s: version %d, this supervisor reads versions 1 and %d", path, doc.Version, stateVersion)
+	}
+	for i := range doc.Processes {
+		doc.Processes[i].upgrade()
 	}
 	return doc.Processes, nil
 }

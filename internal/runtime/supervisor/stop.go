@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"syscall"
 	"time"
@@ -15,9 +16,9 @@ import (
 // context has no deadline.
 const killWait = 30 * time.Second
 
-// Stop sends SIGTERM to the task's process group, waits up to grace for it to
-// exit, then sends SIGKILL, and forgets the task. Stopping an unknown task, or
-// one already stopped, returns nil.
+// Stop stops the task's containers in reverse start order, each with SIGTERM,
+// then SIGKILL after its StopTimeout (grace when it has none), and forgets the
+// task. Stopping an unknown task, or one already stopped, returns nil.
 func (s *Supervisor) Stop(ctx context.Context, id string, grace time.Duration) error {
 	s.mu.Lock()
 	t, ok := s.tasks[id]
@@ -35,18 +36,39 @@ func (s *Supervisor) Stop(ctx context.Context, id string, grace time.Duration) e
 	return s.forget(t)
 }
 
-// terminate ends t's process group: SIGTERM, grace, SIGKILL.
+// terminate ends every process of t, the last started first.
 func (s *Supervisor) terminate(ctx context.Context, t *task, grace time.Duration) error {
-	pid := s.runningPID(t)
+	s.mu.Lock()
+	t.stopping = true
+	names := make([]string, 0, len(t.Containers))
+	for _, c := range slices.Backward(t.Containers) {
+		names = append(names, c.Name)
+	}
+	s.mu.Unlock()
+	for _, name := range names {
+		wait := grace
+		if st := t.spec(name).StopTimeout; st > 0 {
+			wait = st
+		}
+		if err := s.terminateContainer(ctx, t, name, wait); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// terminateContainer ends one container's process group: SIGTERM, grace, SIGKILL.
+func (s *Supervisor) terminateContainer(ctx context.Context, t *task, name string, grace time.Duration) error {
+	pid, exited := s.runningPID(t, name)
 	if pid == 0 {
 		return nil
 	}
-	log := s.logger.With("task", t.ID, "pid", pid)
+	log := s.logger.With("task", t.ID, "container", name, "pid", pid)
 	log.Info("stopping process", "grace", grace)
 	if err := signalGroup(pid, syscall.SIGTERM); err != nil {
 		return err
 	}
-	if waitExit(ctx, t, grace) {
+	if waitExit(ctx, exited, grace) {
 		// Children the leader left behind in its group get no more grace than it.
 		_ = signalGroup(pid, syscall.SIGKILL)
 		return nil
@@ -58,29 +80,31 @@ func (s *Supervisor) terminate(ctx context.Context, t *task, grace time.Duration
 	if err := signalGroup(pid, syscall.SIGKILL); err != nil {
 		return err
 	}
-	if !waitExit(ctx, t, killWait) {
+	if !waitExit(ctx, exited, killWait) {
 		return fmt.Errorf("process %d still runs after SIGKILL", pid)
 	}
 	return nil
 }
 
-// runningPID returns t's pid while its process runs and is still the one it
-// started (so that a reused pid is never signalled), else 0.
-func (s *Supervisor) runningPID(t *task) int {
+// runningPID returns the container's pid while its process runs and is still
+// the one it started (so that a reused pid is never signalled), else 0; and the
+// channel closed at its exit.
+func (s *Supervisor) runningPID(t *task, name string) (int, <-chan struct{}) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if t.State != runtime.TaskRunning || !alive(t.PID, t.StartTime) {
-		return 0
+	c := t.container(name)
+	if c == nil || c.State != runtime.TaskRunning || !alive(c.PID, c.StartTime) {
+		return 0, nil
 	}
-	return t.PID
+	return c.PID, t.procs[name]
 }
 
-// waitExit reports whether t exits within d.
-func waitExit(ctx context.Context, t *task, d time.Duration) bool {
+// waitExit reports whether exited closes within d.
+func waitExit(ctx context.Context, exited <-chan struct{}, d time.Duration) bool {
 	timer := time.NewTimer(d)
 	defer timer.Stop()
 	select {
-	case <-t.exited:
+	case <-exited:
 		return true
 	case <-ctx.Done():
 		return false

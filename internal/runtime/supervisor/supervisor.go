@@ -48,10 +48,48 @@ type Supervisor struct {
 	lock     *flock.Lock // held while open: one supervisor per dir
 }
 
-// task is one supervised process; its record changes under Supervisor.mu.
+// task is one supervised task; its record changes under Supervisor.mu.
 type task struct {
 	record
-	exited chan struct{} // closed once the process has exited
+	exited chan struct{}            // closed once the task has exited
+	procs  map[string]chan struct{} // per container: closed once its process has exited
+	// stopping: its containers are being stopped (Stop, or an essential
+	// container exited).
+	stopping bool
+}
+
+func newTask(r record) *task {
+	t := &task{record: r, exited: make(chan struct{}), procs: map[string]chan struct{}{}}
+	for _, c := range r.Containers {
+		t.procs[c.Name] = make(chan struct{})
+		if c.State != runtime.TaskRunning {
+			close(t.procs[c.Name])
+		}
+	}
+	if r.State != runtime.TaskRunning {
+		close(t.exited)
+	}
+	return t
+}
+
+// container returns the record of the container named name, or nil.
+func (t *task) container(name string) *container {
+	for i := range t.Containers {
+		if t.Containers[i].Name == name {
+			return &t.Containers[i]
+		}
+	}
+	return nil
+}
+
+// spec returns the spec of the container named name.
+func (t *task) spec(name string) runtime.ContainerSpec {
+	for _, c := range t.Spec.ContainerSpecs() {
+		if c.Name == name {
+			return c
+		}
+	}
+	return runtime.ContainerSpec{Name: name}
 }
 
 // New opens the supervisor that keeps its state in dir (processes.json, and the
@@ -96,30 +134,38 @@ func New(dir string, logger *slog.Logger) (*Supervisor, error) {
 	return s, nil
 }
 
-// adoptLocked takes over a recorded task: a running one is watched again if its
-// process is still the same, else it is marked exited.
+// adoptLocked takes over a recorded task: each running container is watched
+// again (with its health check) if its process is still the same, else it is
+// marked exited.
 func (s *Supervisor) adoptLocked(r record) {
-	t := &task{record: r, exited: make(chan struct{})}
+	t := newTask(r)
 	s.tasks[r.ID] = t
-	if r.State != runtime.TaskRunning {
-		close(t.exited)
-		return
+	for _, c := range r.Containers {
+		if c.State != runtime.TaskRunning {
+			continue
+		}
+		if !alive(c.PID, c.StartTime) {
+			s.logger.Info("recorded process is gone", "task", r.ID, "container", c.Name, "pid", c.PID)
+			s.containerExitedLocked(t, c.Name, -1, "exited while the supervisor was not running; exit status unknown")
+			continue
+		}
+		s.logger.Info("re-adopted process", "task", r.ID, "container", c.Name, "pid", c.PID, "address", r.Address)
+		s.watchers.Add(1)
+		go s.watchAdopted(t, c)
+		s.startHealthLocked(t, c.Name)
 	}
-	if !alive(r.PID, r.StartTime) {
-		t.State, t.ExitCode = runtime.TaskExited, -1
-		t.Error = "exited while the supervisor was not running; exit status unknown"
+	if t.State == runtime.TaskRunning && len(t.Containers) < len(t.Spec.ContainerSpecs()) {
+		// The agent stopped while the task was starting: nobody starts the rest.
+		t.State, t.ExitCode, t.Error = runtime.TaskExited, -1, "its start was interrupted by an agent restart"
 		close(t.exited)
-		s.logger.Info("recorded process is gone", "task", r.ID, "pid", r.PID)
-		return
+		t.stopping = true
+		go s.stopRest(t)
 	}
-	s.logger.Info("re-adopted process", "task", r.ID, "pid", r.PID, "address", r.Address)
-	s.watchers.Add(1)
-	go s.watchAdopted(t)
 }
 
 // watchAdopted polls /proc for the exit of a process this agent did not start
 // (so cannot wait for); its exit status is lost with its parent.
-func (s *Supervisor) watchAdopted(t *task) {
+func (s *Supervisor) watchAdopted(t *task, c container) {
 	defer s.watchers.Done()
 	tick := time.NewTicker(pollInterval)
 	defer tick.Stop()
@@ -129,29 +175,60 @@ func (s *Supervisor) watchAdopted(t *task) {
 			return
 		case <-tick.C:
 		}
-		if !alive(t.PID, t.StartTime) {
-			s.markExited(t, -1, "exited while adopted after a supervisor restart; exit status unknown")
+		if !alive(c.PID, c.StartTime) {
+			s.containerExited(t, c.Name, -1, "exited while adopted after a supervisor restart; exit status unknown")
 			return
 		}
 	}
 }
 
-// markExited records that t's process ended, unless the supervisor was closed
-// meanwhile (the state file then belongs to its successor).
-func (s *Supervisor) markExited(t *task, code int, reason string) {
+// containerExited records that a container's process ended, unless the
+// supervisor was closed meanwhile (the state file then belongs to its
+// successor).
+func (s *Supervisor) containerExited(t *task, name string, code int, reason string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	defer close(t.exited)
 	if s.closed {
 		return
 	}
-	t.State, t.ExitCode, t.Error = runtime.TaskExited, code, reason
-	s.logger.Info("process exited", "task", t.ID, "pid", t.PID, "exit_code", code, "reason", reason)
+	s.containerExitedLocked(t, name, code, reason)
 	if s.tasks[t.ID] != t {
 		return
 	}
 	if err := s.saveLocked(); err != nil {
-		s.logger.Error("record process exit", "task", t.ID, "err", err)
+		s.logger.Error("record process exit", "task", t.ID, "container", name, "err", err)
+	}
+}
+
+// containerExitedLocked marks the container exited; when it was essential the
+// task has exited, and its other containers are stopped.
+func (s *Supervisor) containerExitedLocked(t *task, name string, code int, reason string) {
+	c := t.container(name)
+	if c == nil || c.State != runtime.TaskRunning {
+		return
+	}
+	c.State, c.ExitCode, c.Error = runtime.TaskExited, code, reason
+	close(t.procs[name])
+	s.logger.Info("process exited", "task", t.ID, "container", name, "pid", c.PID, "exit_code", code, "reason", reason)
+	if t.State != runtime.TaskRunning {
+		return
+	}
+	state, taskCode, taskReason := runtime.Outcome(t.Spec.ContainerSpecs(), t.task().Containers)
+	if state != runtime.TaskExited {
+		return
+	}
+	t.State, t.ExitCode, t.Error = state, taskCode, taskReason
+	close(t.exited)
+	if !t.stopping {
+		t.stopping = true
+		go s.stopRest(t)
+	}
+}
+
+// stopRest stops the containers still running in a task that has exited.
+func (s *Supervisor) stopRest(t *task) {
+	if err := s.terminate(context.Background(), t, DefaultGrace); err != nil {
+		s.logger.Warn("stop the rest of an exited task", "task", t.ID, "err", err)
 	}
 }
 

@@ -39,6 +39,15 @@ func (w testWriter) Write(p []byte) (int, error) {
 
 // serverSpec runs the test server as a process; APP_PORT stands for the
 // container's own port variable, which must reach the process unchanged.
+// serverTask runs the test server in every container of a task, each with its
+// Command as the server's arguments.
+func serverTask(id string, labels map[string]string, cs ...runtime.ContainerSpec) runtime.TaskSpec {
+	for i := range cs {
+		cs[i].ProcessCommand = append([]string{serverBin}, cs[i].Command...)
+	}
+	return runtime.TaskSpec{ID: id, Labels: labels, Containers: cs, ProcessDir: filepath.Dir(serverBin)}
+}
+
 func serverSpec(id string, labels map[string]string, env ...string) runtime.TaskSpec {
 	return runtime.TaskSpec{
 		ID:             id,
@@ -52,21 +61,22 @@ func serverSpec(id string, labels map[string]string, env ...string) runtime.Task
 
 func TestSupervisorDriverContract(t *testing.T) {
 	s := newSupervisor(t, t.TempDir())
-	runtimetest.Run(t, runtimetest.Harness{Driver: s, Spec: serverSpec})
+	runtimetest.Run(t, runtimetest.Harness{Driver: s, Spec: serverSpec, Task: serverTask, Binary: serverBin})
 }
 
-func TestStartSetsPortAndKeepsEnv(t *testing.T) {
+func TestStartGivesEachTaskItsOwnAddressAndKeepsEnv(t *testing.T) {
 	s := newSupervisor(t, t.TempDir())
-	id := runtimetest.NewID("env")
-	// PORT in the task's own Env must not win: blue and green would collide.
-	task := runtimetest.Start(t, s, serverSpec(id, nil, "PORT=1", "GREETING=hi"))
-	runtimetest.WaitHealthy(t, task.Address)
-	_, port, err := net.SplitHostPort(task.Address)
-	if err != nil || !strings.HasPrefix(task.Address, "127.0.0.1:") {
-		t.Fatalf("address %q, want 127.0.0.1:<port>", task.Address)
+	// PORT and HOST in the task's own Env must not win: blue and green would collide.
+	a := runtimetest.Start(t, s, serverSpec(runtimetest.NewID("env"), nil, "PORT=1", "GREETING=hi"))
+	b := runtimetest.Start(t, s, serverSpec(runtimetest.NewID("env"), nil))
+	runtimetest.WaitHealthy(t, a.Address)
+	runtimetest.WaitHealthy(t, b.Address)
+	host, port, err := net.SplitHostPort(a.Address)
+	if err != nil || !strings.HasPrefix(host, "127.") || host == "127.0.0.1" || port != "8080" || a.Address == b.Address {
+		t.Fatalf("addresses %q and %q, want each task its own 127.x.y.z with the container port 8080", a.Address, b.Address)
 	}
-	for name, want := range map[string]string{"PORT": port, "APP_PORT": "8080", "GREETING": "hi"} {
-		if _, got, err := runtimetest.Get(t.Context(), task.Address, "/env?name="+name); err != nil || got != want {
+	for name, want := range map[string]string{"PORT": "8080", "HOST": host, "APP_PORT": "8080", "GREETING": "hi"} {
+		if _, got, err := runtimetest.Get(t.Context(), a.Address, "/env?name="+name); err != nil || got != want {
 			t.Errorf("process sees %s=%q (err %v), want %q", name, got, err, want)
 		}
 	}
@@ -105,7 +115,7 @@ func TestExitBySignalIsReported(t *testing.T) {
 	id := runtimetest.NewID("killed")
 	task := runtimetest.Start(t, s, serverSpec(id, nil))
 	runtimetest.WaitHealthy(t, task.Address)
-	if err := syscall.Kill(recordOf(t, dir, id).PID, syscall.SIGKILL); err != nil {
+	if err := syscall.Kill(recordOf(t, dir, id).Containers[0].PID, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
 	got := runtimetest.WaitExited(t, s, id)
@@ -209,7 +219,7 @@ func TestStateFileSurvivesEveryChange(t *testing.T) {
 	id := runtimetest.NewID("persist")
 	task := runtimetest.Start(t, s, serverSpec(id, map[string]string{runtime.LabelService: "orders"}))
 	rec := recordOf(t, dir, id)
-	if rec.PID == 0 || rec.StartTime == 0 || rec.Address != task.Address || rec.Labels[runtime.LabelService] != "orders" ||
+	if len(rec.Containers) != 1 || rec.Containers[0].PID == 0 || rec.Containers[0].StartTime == 0 || rec.Address != task.Address || rec.Labels[runtime.LabelService] != "orders" ||
 		rec.State != runtime.TaskRunning || rec.Spec.ProcessCommand[0] != serverBin {
 		t.Errorf("record = %+v, want pid, start time, address, labels, spec", rec)
 	}
@@ -237,7 +247,7 @@ func TestReadoptAfterClose(t *testing.T) {
 	later := mustStart(t, first, serverSpec(runtimetest.NewID("later"), labels, "CRASH_AFTER_MS=4000"))
 	runtimetest.WaitHealthy(t, kept.Address)
 	runtimetest.WaitHealthy(t, died.Address)
-	diedPID := recordOf(t, dir, died.ID).PID
+	diedPID := recordOf(t, dir, died.ID).Containers[0].PID
 	if err := first.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -366,4 +376,44 @@ func TestOneSupervisorPerDir(t *testing.T) {
 		t.Fatal(err)
 	}
 	newSupervisor(t, dir) // free again
+}
+
+// TestTaskWhoseStartWasInterruptedIsExited: an agent that stops while a task's
+// containers start leaves a partial task; the next supervisor reports it exited
+// (a later Start replaces it) and stops what of it runs.
+func TestTaskWhoseStartWasInterruptedIsExited(t *testing.T) {
+	dir := t.TempDir()
+	stopAllAtEnd(t, dir)
+	first := newSupervisor(t, dir)
+	id := runtimetest.NewID("partial")
+	spec := serverTask(id, nil,
+		runtime.ContainerSpec{Name: "app", Essential: true, Ports: []int{8080}, Env: []string{"PORT=8080"},
+			DependsOn: []runtime.Dependency{{Container: "never", Condition: runtime.ConditionHealthy}}},
+		runtime.ContainerSpec{Name: "never", Ports: []int{8081}, Env: []string{"PORT=8081"},
+			HealthCheck: &runtime.HealthCheck{Command: []string{"CMD", "/bin/false"}, Interval: time.Hour}},
+	)
+	ctx, cancel := context.WithCancel(t.Context())
+	started := make(chan error, 1)
+	go func() { _, err := first.Start(ctx, spec); started <- err }()
+	var partial runtime.Task
+	if !runtimetest.Poll(t, func(ctx context.Context) bool {
+		partial, _ = first.Inspect(ctx, id)
+		return len(partial.Containers) == 1
+	}) {
+		t.Fatalf("the first container never started: %+v", partial)
+	}
+	_ = first.Close() // the agent goes away mid-start; its processes stay
+	cancel()
+	if err := <-started; err == nil {
+		t.Error("the start cut short by Close succeeded")
+	}
+	second := newSupervisor(t, dir)
+	got, err := second.Inspect(t.Context(), id)
+	if err != nil || got.State != runtime.TaskExited || !strings.Contains(got.Error, "start was interrupted") {
+		t.Fatalf("partial task after a restart = %+v, %v; want exited, saying its start was interrupted", got, err)
+	}
+	runtimetest.WaitUnreachable(t, partial.Address[:strings.LastIndex(partial.Address, ":")]+":8081")
+	if task, err := second.Start(t.Context(), serverSpec(id, nil)); err != nil || task.State != runtime.TaskRunning {
+		t.Errorf("Start over the interrupted task = %+v, %v; want a new running task", task, err)
+	}
 }

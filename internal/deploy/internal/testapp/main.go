@@ -1,4 +1,4 @@
-// Command testapp is the revision the deploy tests release: an HTTP server on $PORT
+// Command testapp is the revision the deploy tests release: an HTTP server on $HOST:$PORT
 // whose behaviour each release sets through its environment, as a task definition
 // would.
 //
@@ -7,6 +7,9 @@
 //   - LATENCY_MS: delay before answering GET /.
 //   - UNHEALTHY=1: /health answers 503 (a release that never becomes healthy).
 //   - CRASH_AFTER_MS: exit with status 3 after that long (a crashing release).
+//   - PRINT_ENV=NAME: print NAME=value at start (a release that logs a secret).
+//
+// GET /env?name=X answers the variable X.
 //
 // GET /sse streams an event every 100 ms until the client or the server goes away.
 package main
@@ -34,7 +37,13 @@ func main() {
 			os.Exit(3)
 		})
 	}
+	if name := os.Getenv("PRINT_ENV"); name != "" {
+		fmt.Printf("%s=%s\n", name, os.Getenv(name))
+	}
 	mux := http.NewServeMux()
+	mux.HandleFunc("GET /env", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, os.Getenv(r.URL.Query().Get("name")))
+	})
 	mux.HandleFunc("GET /health", func(w http.ResponseWriter, _ *http.Request) {
 		if os.Getenv("UNHEALTHY") == "1" {
 			http.Error(w, "unhealthy on purpose", http.StatusServiceUnavailable)
@@ -65,7 +74,11 @@ func main() {
 			}
 		}
 	})
-	ln, err := net.Listen("tcp", "127.0.0.1:"+os.Getenv("PORT"))
+	host := os.Getenv("HOST") // the task's own loopback address (process driver)
+	if host == "" {
+		host = "127.0.0.1"
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort(host, os.Getenv("PORT")))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "testapp:", err)
 		os.Exit(1)

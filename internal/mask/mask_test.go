@@ -1,4 +1,4 @@
-package build
+package mask
 
 import (
 	"bytes"
@@ -74,17 +74,17 @@ func FuzzMaskingWriter(f *testing.F) {
 	})
 }
 
-func TestMaskErrorHidesSecretsAndKeepsTheChain(t *testing.T) {
+func TestErrHidesSecretsAndKeepsTheChain(t *testing.T) {
 	cause := errors.New("open /run/s3cr3t-value: permission denied")
 	err := fmt.Errorf("copy source: %w", cause)
-	masked := MaskError(err, NewMasker([]string{"s3cr3t-value"}))
+	masked := Err(err, NewMasker([]string{"s3cr3t-value"}))
 	if masked.Error() != "copy source: open /run/***: permission denied" {
 		t.Errorf("masked error %q", masked)
 	}
 	if !errors.Is(masked, cause) {
 		t.Error("the masked error no longer wraps its cause")
 	}
-	if MaskError(nil, NewMasker(nil)) != nil {
-		t.Error("MaskError(nil) is not nil")
+	if Err(nil, NewMasker(nil)) != nil {
+		t.Error("Err(nil) is not nil")
 	}
 }

@@ -1,4 +1,7 @@
-package build
+// Package mask owns hiding secret values wherever text could show them: in a
+// string, an error, or a stream written in pieces (a secret split across writes,
+// each line of a multi-line secret).
+package mask
 
 import (
 	"bytes"
@@ -62,9 +65,9 @@ func (m *Masker) Writer(w io.Writer) io.WriteCloser {
 	return &maskingWriter{w: w, m: m}
 }
 
-// MaskError returns err with its text masked, still wrapping err for errors.Is
+// Err returns err with its text masked, still wrapping err for errors.Is
 // and errors.As; nil stays nil.
-func MaskError(err error, m *Masker) error {
+func Err(err error, m *Masker) error {
 	if err == nil {
 		return nil
 	}
