@@ -56,6 +56,10 @@ func (r *renderer) deploymentGroup(g *manifest.DeploymentGroup) DeploymentGroup 
 		r.findings.add(g.Pos, field+".deployment_ready.wait_time", Changed,
 			"CodeDeploy reroutes traffic at once with CONTINUE_DEPLOYMENT; its wait time applies to STOP_DEPLOYMENT only, so the %s wait is not rendered", wait)
 	}
+	if g.BakeTime != nil || (g.Alarms.Enabled && len(g.Alarms.Names) > 0) {
+		r.findings.add(g.Pos, field+".bake_time", Changed,
+			"CodeDeploy has no bake window: the CodeDeployToECS action succeeds when the deployment does, after the termination wait (%d min), and the alarms can stop it until then", out.TerminationWaitInMinutes)
+	}
 	if g.Alarms.Enabled && g.Alarms.OnExistingAlarm == manifest.ExistingAlarmIgnore {
 		r.findings.add(g.Pos, field+".alarms.on_existing_alarm", LocalOnly,
 			"ignore has no CodeDeploy equivalent: CodeDeploy stops a deployment whose alarm is already in ALARM")

@@ -150,6 +150,7 @@ func TestRenderReportsWhatAWSCannotCarry(t *testing.T) {
 		{"services.orders-service-production.health_check.interval", Changed, "orders-service-production:", "rendered as 5 s"},
 		{"applications.orders-service.deployment_groups.production.hooks.LambdaFunctionToValidateAfterTraffic.http", LocalOnly, "LambdaFunctionToValidateAfterTraffic: {http:", "which the stack does not create"},
 		{"applications.orders-service.deployment_groups.canary.deployment_ready.wait_time", Changed, "canary:", "applies to STOP_DEPLOYMENT only"},
+		{"applications.orders-service.deployment_groups.production.bake_time", Changed, "production:", "CodeDeploy has no bake window"},
 		{"deployment_configs.Canary20Percent5Seconds.interval", Changed, "Canary20Percent5Seconds:", "rendered as 1"},
 		{"secrets.secrets_manager.prod/orders/db", LocalOnly, "secrets_manager:", `reads "prod/orders/db" from Secrets Manager`},
 		{"secrets.parameter_store./orders/api-key", LocalOnly, "parameter_store:", "Parameter Store"},
