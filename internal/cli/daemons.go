@@ -11,22 +11,49 @@ import (
 )
 
 func (a *app) agentCommand() *cobra.Command {
-	return &cobra.Command{
+	var takeOver bool
+	cmd := &cobra.Command{
 		Use:   "agent",
 		Short: "Run the data plane: router, process supervisor and admin API (started on demand)",
 		Long: `Run the agent of a state directory in the foreground. greenlight run and deploy
 start it in the background when it is not running; production keeps serving
-through it after they exit. SIGTERM stops the agent and leaves supervised processes
-running for the next agent to adopt; greenlight down stops everything.`,
+through it after they exit. The command is the agent's socket keeper: it runs
+the agent as a child process and holds its listening sockets, so that when the
+agent crashes connections wait for the next one, started at once, instead of
+being refused. SIGTERM stops the agent and leaves supervised processes running
+for the next agent to adopt; greenlight down stops everything; greenlight agent
+restart replaces the agent without refusing a connection.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			dir, err := a.stateDirectory()
 			if err != nil {
 				return err
 			}
-			return daemon.RunAgent(cmd.Context(), dir, slog.New(slog.NewJSONHandler(a.stderr, nil)))
+			return daemon.RunAgent(cmd.Context(), dir, slog.New(slog.NewJSONHandler(a.stderr, nil)), takeOver)
 		},
 	}
+	cmd.Flags().BoolVar(&takeOver, "take-over", false, "take the sockets, routes and processes over from the agent running now")
+	cmd.AddCommand(a.agentServeCommand(), a.agentRestartCommand())
+	return cmd
+}
+
+func (a *app) agentServeCommand() *cobra.Command {
+	var takeOver bool
+	cmd := &cobra.Command{
+		Use:    "serve",
+		Short:  "Run one agent process (its socket keeper, greenlight agent, runs it)",
+		Hidden: true,
+		Args:   cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			dir, err := a.stateDirectory()
+			if err != nil {
+				return err
+			}
+			return daemon.ServeAgent(cmd.Context(), dir, slog.New(slog.NewJSONHandler(a.stderr, nil)), takeOver)
+		},
+	}
+	cmd.Flags().BoolVar(&takeOver, "take-over", false, "take over from the agent running now")
+	return cmd
 }
 
 func (a *app) controllerCommand() *cobra.Command {

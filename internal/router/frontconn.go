@@ -78,6 +78,7 @@ func (c *frontConn) serve() {
 	if c.handedOver {
 		return
 	}
+	_ = c.flush() // the last answer, when the connection ends with one of the router's own
 	c.front.untrack(c)
 	c.release()
 	if c.unreadInput {

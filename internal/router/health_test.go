@@ -104,7 +104,7 @@ func TestRestoreChecksBeforeListening(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	st, err := r.Restore(ctx, spec)
+	st, err := r.Restore(ctx, spec, ServiceStatus{})
 	if err != nil {
 		t.Fatalf("restore: %v", err)
 	}
