@@ -63,8 +63,8 @@ type ACMESpec struct {
 // HSTSSpec is a Strict-Transport-Security policy (RFC 6797).
 type HSTSSpec struct {
 	MaxAge            jsontime.Duration `json:"max_age"`
-	IncludeSubdomains bool     `json:"include_subdomains,omitempty"`
-	Preload           bool     `json:"preload,omitempty"`
+	IncludeSubdomains bool              `json:"include_subdomains,omitempty"`
+	Preload           bool              `json:"preload,omitempty"`
 }
 
 // DefaultACMEDirectory is Let's Encrypt's production directory.

@@ -18,7 +18,7 @@ type ServiceSpec struct {
 	Name string `json:"name"`
 	// ProductionListener and TestListener are "host:port" addresses (loopback unless
 	// the operator says otherwise). TestListener is optional.
-	ProductionListener string      `json:"production_listener"`
+	ProductionListener string `json:"production_listener"`
 	TestListener       string `json:"test_listener,omitempty"`
 	// Listeners are the listeners' protocols, certificates and limits
 	// (listener.go); zero: plain HTTP.
