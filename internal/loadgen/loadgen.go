@@ -32,6 +32,7 @@ type Load struct {
 	bodies        map[string]int
 	errors        []string
 	firstFailure  time.Time
+	lastFailure   time.Time
 	done          chan struct{}
 	wg            sync.WaitGroup
 }
@@ -93,8 +94,9 @@ func (l *Load) record(status int, body string, err error, keepBody bool) {
 	}
 	if err != nil || status != http.StatusOK {
 		l.failed.Add(1)
+		l.lastFailure = time.Now()
 		if l.firstFailure.IsZero() {
-			l.firstFailure = time.Now()
+			l.firstFailure = l.lastFailure
 		}
 	}
 }
@@ -111,7 +113,8 @@ func (l *Load) Reset() {
 	defer l.mu.Unlock()
 	l.total.Store(0)
 	l.failed.Store(0)
-	l.statuses, l.bodies, l.errors, l.firstFailure = map[int]int{}, map[string]int{}, nil, time.Time{}
+	l.statuses, l.bodies, l.errors = map[int]int{}, map[string]int{}, nil
+	l.firstFailure, l.lastFailure = time.Time{}, time.Time{}
 }
 
 // Total is how many requests were sent so far.
@@ -136,6 +139,20 @@ func (l *Load) FirstFailure() time.Time {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.firstFailure
+}
+
+// LastFailure is when the last failed request ended (zero when none failed).
+func (l *Load) LastFailure() time.Time {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.lastFailure
+}
+
+// Errors returns the errors of the requests that got no response, in order.
+func (l *Load) Errors() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]string(nil), l.errors...)
 }
 
 func (l *Load) String() string {

@@ -26,14 +26,14 @@ func TestLoadCountsAnswersAndFailures(t *testing.T) {
 	if total < 20 || failed == 0 || failed > total/2 || l.Bodies()["v1"] != int(total-failed) {
 		t.Fatalf("total %d failed %d bodies %v", total, failed, l.Bodies())
 	}
-	if l.FirstFailure().IsZero() {
-		t.Error("no first failure time")
+	if l.FirstFailure().IsZero() || l.LastFailure().Before(l.FirstFailure()) {
+		t.Errorf("failure times: first %v, last %v", l.FirstFailure(), l.LastFailure())
 	}
 	srv.Close()
 	l2 := Start(srv.URL, Options{Workers: 1})
 	time.Sleep(50 * time.Millisecond)
 	l2.Stop()
-	if l2.Failed() != l2.Total() || l2.Total() == 0 {
+	if l2.Failed() != l2.Total() || l2.Total() == 0 || int64(len(l2.Errors())) != l2.Total() {
 		t.Fatalf("requests to a closed server: %s", l2)
 	}
 }
