@@ -269,6 +269,6 @@ func (c *frontConn) release() {
 func (c *frontConn) answerAndClose(status int) {
 	c.unreadInput = true
 	w := c.writer()
-	writeRouterAnswer(w, c.front.svc.router.dates.lineFor(time.Now()), status, true, false)
+	writeRouterAnswer(w, c.front.svc.router.dates.lineFor(time.Now()), c.cfg.hsts, status, true, false)
 	_ = w.Flush()
 }
