@@ -72,9 +72,9 @@ func (s *server) postHandover(w http.ResponseWriter, r *http.Request) {
 	}
 	s.retire()
 	s.mu.Unlock()
-	s.gate.Lock() // every change in flight answered
-	s.gate.Unlock()
+	s.gate.Lock() // once every change in flight is answered; later ones get handedOverHeader
 	err = s.sup.Close()
+	s.gate.Unlock()
 	if err == nil {
 		err = writeMessage(conn, message{Kind: msgReleased}, nil)
 	}

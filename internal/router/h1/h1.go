@@ -272,8 +272,6 @@ func noteLength(f *Field, length *int64) error {
 	return nil
 }
 
-// tokens calls fn with each element of a comma-separated list value (RFC 9110
-// 5.6.1), trimmed, skipping empty ones.
 // AppendAllowedTrailerNames appends to dst the names in value, a Trailer
 // field's, that a trailer section may carry, comma-separated: nothing when
 // none is left.
@@ -281,12 +279,8 @@ func AppendAllowedTrailerNames(dst, value []byte) []byte {
 	start := len(dst)
 	for len(value) > 0 {
 		var name []byte
-		if i := bytes.IndexByte(value, ','); i >= 0 {
-			name, value = value[:i], value[i+1:]
-		} else {
-			name, value = value, nil
-		}
-		if name = trimOWS(name); len(name) == 0 || forbiddenInTrailer(name) {
+		name, value = nextToken(value)
+		if len(name) == 0 || forbiddenInTrailer(name) {
 			continue
 		}
 		if len(dst) > start {
@@ -297,16 +291,22 @@ func AppendAllowedTrailerNames(dst, value []byte) []byte {
 	return dst
 }
 
+// tokens calls fn with each element of a comma-separated list value (RFC 9110
+// 5.6.1), trimmed, skipping empty ones.
 func tokens(v []byte, fn func(tok []byte)) {
 	for len(v) > 0 {
 		var tok []byte
-		if i := bytes.IndexByte(v, ','); i >= 0 {
-			tok, v = v[:i], v[i+1:]
-		} else {
-			tok, v = v, nil
-		}
-		if tok = trimOWS(tok); len(tok) > 0 {
+		if tok, v = nextToken(v); len(tok) > 0 {
 			fn(tok)
 		}
 	}
+}
+
+// nextToken returns the first element of a comma-separated list, trimmed,
+// and the rest of the list.
+func nextToken(v []byte) (tok, rest []byte) {
+	if i := bytes.IndexByte(v, ','); i >= 0 {
+		return trimOWS(v[:i]), v[i+1:]
+	}
+	return trimOWS(v), nil
 }
