@@ -43,12 +43,15 @@ func (s *server) start(ctx context.Context, from *takeover) error {
 			return fmt.Errorf("give the keeper the sockets: %w", err)
 		}
 		if err := from.serving(); err != nil {
-			return err
+			// It may have died after hearing this agent serves: going on is
+			// safer than leaving the sockets to nobody. The supervisor's lock
+			// says when the processes are free.
+			s.log.Warn("the old agent did not confirm the hand-over", "err", err)
 		}
 	}
-	sup, err := supervisor.New(s.dir, s.log.With("component", "supervisor"))
+	sup, err := s.adoptProcesses(ctx, from != nil)
 	if err != nil {
-		return fmt.Errorf("start supervisor: %w", err)
+		return err
 	}
 	s.sup = sup
 	admin, err := s.adminListener()
@@ -65,6 +68,27 @@ func (s *server) start(ctx context.Context, from *takeover) error {
 		s.log.Warn("socket keeper did not hear the agent is up: a crash would not be recovered", "err", err)
 	}
 	return nil
+}
+
+// adoptProcesses opens the supervisor; after a hand-over, waiting (up to
+// handoverTimeout) for a predecessor that still holds it.
+func (s *server) adoptProcesses(ctx context.Context, handedOver bool) (*supervisor.Supervisor, error) {
+	deadline := time.Now()
+	if handedOver {
+		deadline = deadline.Add(handoverTimeout)
+	}
+	for {
+		sup, err := supervisor.New(s.dir, s.log.With("component", "supervisor"))
+		if err == nil || time.Now().After(deadline) {
+			if err != nil {
+				return nil, fmt.Errorf("start supervisor: %w", err)
+			}
+			return sup, nil
+		}
+		if !sleepCtx(ctx, 50*time.Millisecond) {
+			return nil, fmt.Errorf("start supervisor: %w", ctx.Err())
+		}
+	}
 }
 
 func (s *server) startWatchdogs(ctx context.Context) {
