@@ -250,11 +250,7 @@ func TestAHandOverKeepsTheHealthTheOldAgentSaw(t *testing.T) {
 // flight on the dead agent fail.
 func TestACrashLosesAtMostTheRequestsInFlight(t *testing.T) {
 	dir, _, c := startKeptAgent(t)
-	listener := freeAddr(t)
-	if _, err := c.Apply(t.Context(), spec("web", listener, backend(t, "hello")), 0); err != nil {
-		t.Fatal(err)
-	}
-	waitBody(t, listener, "hello")
+	listener := routeWeb(t, c, "hello")
 	load := restartLoad(listener)
 	time.Sleep(200 * time.Millisecond)
 	old := readPID(t, filepath.Join(dir, PIDFile))
@@ -276,11 +272,7 @@ func TestACrashLosesAtMostTheRequestsInFlight(t *testing.T) {
 // `greenlight down`: the keeper exits with its agent and lets the sockets go.
 func TestAStoppedAgentsKeeperLetsTheSocketsGo(t *testing.T) {
 	dir, _, c := startKeptAgent(t)
-	listener := freeAddr(t)
-	if _, err := c.Apply(t.Context(), spec("web", listener, backend(t, "hello")), 0); err != nil {
-		t.Fatal(err)
-	}
-	waitBody(t, listener, "hello")
+	listener := routeWeb(t, c, "hello")
 	keeper := readPID(t, filepath.Join(dir, KeeperPIDFile))
 	if err := Down(t.Context(), dir); err != nil {
 		t.Fatal(err)
@@ -298,11 +290,7 @@ func TestAStoppedAgentsKeeperLetsTheSocketsGo(t *testing.T) {
 // new keeper, so that a later crash is recovered too.
 func TestAnAgentWhoseKeeperDiesHandsOverToANewOne(t *testing.T) {
 	dir, _, c := startKeptAgent(t)
-	listener := freeAddr(t)
-	if _, err := c.Apply(t.Context(), spec("web", listener, backend(t, "hello")), 0); err != nil {
-		t.Fatal(err)
-	}
-	waitBody(t, listener, "hello")
+	listener := routeWeb(t, c, "hello")
 	keeper, agentPID := readPID(t, filepath.Join(dir, KeeperPIDFile)), readPID(t, filepath.Join(dir, PIDFile))
 	load := restartLoad(listener)
 	if err := syscall.Kill(keeper, syscall.SIGKILL); err != nil {
@@ -331,11 +319,7 @@ func TestAHandOverThatFailsLeavesTheOldAgentServing(t *testing.T) {
 	dir := t.TempDir()
 	c, stop := runAgent(t, dir)
 	defer stop()
-	listener := freeAddr(t)
-	if _, err := c.Apply(t.Context(), spec("web", listener, backend(t, "v1")), 0); err != nil {
-		t.Fatal(err)
-	}
-	waitBody(t, listener, "v1")
+	listener := routeWeb(t, c, "v1")
 	from, names, files, err := requestHandover(t.Context(), dir, "test")
 	if err != nil {
 		t.Fatal(err)

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
+	"net"
 	"os"
 	"reflect"
 	"testing"
@@ -12,19 +13,26 @@ import (
 	"github.com/greenlight-ci/greenlight/internal/routing"
 )
 
-// A message carries descriptors: what is written through a received one
-// reaches the original.
-func TestMessagesCarryDescriptors(t *testing.T) {
+// linkedConns returns the two ends of a socket pair, closed when the test ends.
+func linkedConns(t *testing.T) (*net.UnixConn, *net.UnixConn) {
+	t.Helper()
 	a, theirs, err := socketPair()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer a.Close()
+	t.Cleanup(func() { a.Close() })
 	b, err := unixConnOf(theirs)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer b.Close()
+	t.Cleanup(func() { b.Close() })
+	return a, b
+}
+
+// A message carries descriptors: what is written through a received one
+// reaches the original.
+func TestMessagesCarryDescriptors(t *testing.T) {
+	a, b := linkedConns(t)
 	pr, pw, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
@@ -54,16 +62,7 @@ func TestMessagesCarryDescriptors(t *testing.T) {
 // An error answer is an error; a frame whose descriptors and names disagree
 // is refused and its descriptors closed.
 func TestBadMessagesAreRefused(t *testing.T) {
-	a, theirs, err := socketPair()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	b, err := unixConnOf(theirs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	a, b := linkedConns(t)
 	if err := writeMessage(a, message{Kind: msgError, Error: "no such socket"}, nil); err != nil {
 		t.Fatal(err)
 	}

@@ -24,13 +24,9 @@ being refused. SIGTERM stops the agent and leaves supervised processes running
 for the next agent to adopt; greenlight down stops everything; greenlight agent
 restart replaces the agent without refusing a connection.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			dir, err := a.stateDirectory()
-			if err != nil {
-				return err
-			}
-			return daemon.RunAgent(cmd.Context(), dir, slog.New(slog.NewJSONHandler(a.stderr, nil)), takeOver)
-		},
+		RunE: a.daemonMain(func(ctx context.Context, dir string, log *slog.Logger) error {
+			return daemon.RunAgent(ctx, dir, log, takeOver)
+		}),
 	}
 	cmd.Flags().BoolVar(&takeOver, "take-over", false, "take the sockets, routes and processes over from the agent running now")
 	cmd.AddCommand(a.agentServeCommand(), a.agentRestartCommand())
@@ -44,16 +40,24 @@ func (a *app) agentServeCommand() *cobra.Command {
 		Short:  "Run one agent process (its socket keeper, greenlight agent, runs it)",
 		Hidden: true,
 		Args:   cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			dir, err := a.stateDirectory()
-			if err != nil {
-				return err
-			}
-			return daemon.ServeAgent(cmd.Context(), dir, slog.New(slog.NewJSONHandler(a.stderr, nil)), takeOver)
-		},
+		RunE: a.daemonMain(func(ctx context.Context, dir string, log *slog.Logger) error {
+			return daemon.ServeAgent(ctx, dir, log, takeOver)
+		}),
 	}
 	cmd.Flags().BoolVar(&takeOver, "take-over", false, "take over from the agent running now")
 	return cmd
+}
+
+// daemonMain is the main of a background process: run on the state
+// directory, logging JSON to stderr (the process's log file).
+func (a *app) daemonMain(run func(ctx context.Context, dir string, log *slog.Logger) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, _ []string) error {
+		dir, err := a.stateDirectory()
+		if err != nil {
+			return err
+		}
+		return run(cmd.Context(), dir, slog.New(slog.NewJSONHandler(a.stderr, nil)))
+	}
 }
 
 func (a *app) controllerCommand() *cobra.Command {
@@ -62,13 +66,7 @@ func (a *app) controllerCommand() *cobra.Command {
 		Short:  "Run the deployment controller (started on demand, restarted by the agent)",
 		Hidden: true,
 		Args:   cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			dir, err := a.stateDirectory()
-			if err != nil {
-				return err
-			}
-			return daemon.RunController(cmd.Context(), dir, slog.New(slog.NewJSONHandler(a.stderr, nil)))
-		},
+		RunE:   a.daemonMain(daemon.RunController),
 	}
 }
 
