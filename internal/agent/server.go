@@ -1,8 +1,11 @@
 // Package agent owns greenlight's long-lived data-plane process: it hosts the router
 // and the process supervisor, serves their admin API on a unix socket guarded by a
 // token, persists the routes atomically and restores them (health re-checked) after
-// a restart, and keeps the controller process running. It also provides the client
-// the rest of greenlight uses to talk to it.
+// a restart, and keeps the controller process running. It owns the socket keeper
+// that holds the agent's listening sockets through a crash (keeper.go) and the
+// hand-over of sockets, routes and processes to a successor on a restart or an
+// upgrade (handover.go), so that neither refuses a connection. It also provides
+// the client the rest of greenlight uses to talk to it.
 package agent
 
 import (
