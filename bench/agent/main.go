@@ -306,9 +306,7 @@ func (b *bench) close() {
 		fmt.Fprintln(os.Stderr, "down:", err)
 	}
 	_ = b.backend.Close()
-	if os.Getenv("KEEP") == "" {
-		_ = os.RemoveAll(filepath.Dir(b.dir))
-	}
+	_ = os.RemoveAll(filepath.Dir(b.dir))
 }
 
 func waitOK(ctx context.Context, url string) error {
