@@ -113,8 +113,7 @@ func (l *Load) Reset() {
 	defer l.mu.Unlock()
 	l.total.Store(0)
 	l.failed.Store(0)
-	l.statuses, l.bodies, l.errors = map[int]int{}, map[string]int{}, nil
-	l.firstFailure, l.lastFailure = time.Time{}, time.Time{}
+	l.statuses, l.bodies, l.errors, l.firstFailure, l.lastFailure = map[int]int{}, map[string]int{}, nil, time.Time{}, time.Time{}
 }
 
 // Total is how many requests were sent so far.

@@ -26,8 +26,8 @@ func TestLoadCountsAnswersAndFailures(t *testing.T) {
 	if total < 20 || failed == 0 || failed > total/2 || l.Bodies()["v1"] != int(total-failed) {
 		t.Fatalf("total %d failed %d bodies %v", total, failed, l.Bodies())
 	}
-	if l.FirstFailure().IsZero() || l.LastFailure().Before(l.FirstFailure()) {
-		t.Errorf("failure times: first %v, last %v", l.FirstFailure(), l.LastFailure())
+	if first, last := l.FirstFailure(), l.LastFailure(); first.IsZero() || last.Before(first) || last.Equal(first) {
+		t.Errorf("failures from %s to %s, want a span", first, last)
 	}
 	srv.Close()
 	l2 := Start(srv.URL, Options{Workers: 1})
