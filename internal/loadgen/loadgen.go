@@ -147,13 +147,6 @@ func (l *Load) LastFailure() time.Time {
 	return l.lastFailure
 }
 
-// Errors returns the errors of the requests that got no response, in order.
-func (l *Load) Errors() []string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return append([]string(nil), l.errors...)
-}
-
 func (l *Load) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -162,4 +155,11 @@ func (l *Load) String() string {
 		errs = errs[:3]
 	}
 	return fmt.Sprintf("%d requests, %d failed, statuses %v, %d errors %v", l.total.Load(), l.failed.Load(), l.statuses, len(l.errors), errs)
+}
+
+// Errors returns the errors of the requests that got no response, in order.
+func (l *Load) Errors() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]string(nil), l.errors...)
 }
