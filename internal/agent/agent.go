@@ -1,23 +1,16 @@
 package agent
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
-	"strconv"
-	"sync"
 	"time"
 
-	"github.com/greenlight-ci/greenlight/internal/atomicfile"
 	"github.com/greenlight-ci/greenlight/internal/flock"
-	"github.com/greenlight-ci/greenlight/internal/router"
-	"github.com/greenlight-ci/greenlight/internal/runtime/supervisor"
 )
 
 // Files of a state directory the agent owns.
@@ -42,17 +35,23 @@ type Config struct {
 	// Version is what /v1/health reports: the hash of the installed binary
 	// (InstallBinary), "dev" when empty.
 	Version string
+	// Keeper is the link to the socket keeper that started this agent
+	// (KeeperFromEnvironment); nil when none did: a crash then closes the
+	// listening sockets with the process.
+	Keeper *net.UnixConn
+	// TakeOver makes the agent take the sockets, routes and supervised
+	// processes over from the agent serving the directory now, which drains
+	// and exits (a restart, an upgrade). With no agent running it starts as
+	// usual.
+	TakeOver bool
 }
 
-// Run is the agent's main: it serves until ctx ends or a shutdown request arrives.
-// On ctx's end (SIGTERM: an upgrade, a restart) supervised processes keep running
-// and are re-adopted by the next agent; a shutdown request with processes=stop
-// (`greenlight down`) stops them first.
+// Run is the agent's main: it serves until ctx ends, a shutdown request
+// arrives, or a successor took over. On ctx's end (SIGTERM) supervised
+// processes keep running and are re-adopted by the next agent; a shutdown
+// request with processes=stop (`greenlight down`) stops them first.
 func Run(ctx context.Context, cfg Config) error {
-	log := cfg.Logger
-	if log == nil {
-		log = slog.Default()
-	}
+	log := cmpLogger(cfg.Logger)
 	dir, err := filepath.Abs(cfg.StateDir)
 	if err != nil {
 		return err
@@ -60,76 +59,89 @@ func Run(ctx context.Context, cfg Config) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("create state directory: %w", err)
 	}
-	lock, err := flock.TryAcquire(filepath.Join(dir, LockFile))
+	keeper := newKeeperLink(cfg.Keeper)
+	defer keeper.close()
+	socks := newSockets(keeper, log)
+	from, err := acquire(ctx, dir, cfg, socks)
 	if err != nil {
-		return fmt.Errorf("agent for %s: %w", dir, err)
-	}
-	defer lock.Release()
-	token, err := loadOrCreateToken(filepath.Join(dir, TokenFile))
-	if err != nil {
+		socks.dropAll()
 		return err
 	}
-	sup, err := supervisor.New(dir, log.With("component", "supervisor"))
-	if err != nil {
-		return fmt.Errorf("start supervisor: %w", err)
-	}
-	defer sup.Close()
-	rt := router.New(router.Options{Logger: log.With("component", "router"), MetricsRetention: cfg.MetricsRetention})
+	defer from.abort()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	var once sync.Once
-	srv := &server{router: rt, sup: sup, token: token, statePath: filepath.Join(dir, StateFile), log: log,
-		version: cmp.Or(cfg.Version, "dev"), started: time.Now()}
-	srv.shutdown = func() { once.Do(cancel) }
-	if err := srv.restore(ctx); err != nil {
-		return err
-	}
-	sock, err := SocketPath(dir)
+	srv, err := newServer(dir, cfg, socks, log, cancel)
 	if err != nil {
+		socks.dropAll()
 		return err
 	}
-	ln, err := listenSocket(sock)
-	if err != nil {
+	if err := srv.start(ctx, from); err != nil {
+		srv.abort()
 		return err
 	}
-	if err := atomicfile.Write(filepath.Join(dir, PIDFile), []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
-		return fmt.Errorf("write pid file: %w", err)
-	}
-	httpSrv := &http.Server{Handler: srv.handler(), ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = httpSrv.Serve(ln) }() // ends with Shutdown
-	if cfg.Watchdog != nil {
-		go cfg.Watchdog.Run(ctx, log.With("component", "watchdog"))
-	}
-	log.Info("agent started", "state_dir", dir, "pid", os.Getpid())
+	log.Info("agent started", "state_dir", dir, "pid", os.Getpid(), "took_over_from", from.pid())
 	<-ctx.Done()
-	return shutdown(httpSrv, rt, sup, cfg.Watchdog, srv.stopProcesses.Load(), log)
+	return srv.stop()
 }
 
-func shutdown(httpSrv *http.Server, rt *router.Router, sup *supervisor.Supervisor, wd *Watchdog, stopProcesses bool, log *slog.Logger) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	var errs []error
-	if stopProcesses {
-		if wd != nil {
-			errs = append(errs, wd.StopController(ctx))
-		}
-		errs = append(errs, sup.StopAll(ctx, 10*time.Second))
+// acquire gets the agent's right to serve dir: the lock and the sockets from
+// its keeper (after a crash), from the agent serving now (a take-over, which
+// it returns), or a lock of its own.
+func acquire(ctx context.Context, dir string, cfg Config, socks *sockets) (*takeover, error) {
+	hello, files, err := socks.keeper.hello()
+	if err == nil {
+		err = socks.adopt(hello.Names, files)
 	}
-	errs = append(errs, rt.Close(ctx), httpSrv.Shutdown(ctx))
-	log.Info("agent stopped", "stopped_processes", stopProcesses)
-	return errors.Join(errs...)
+	if err != nil {
+		return nil, fmt.Errorf("sockets from the keeper: %w", err)
+	}
+	if socks.lock != nil {
+		return nil, nil
+	}
+	lockPath := filepath.Join(dir, LockFile)
+	if (cfg.TakeOver || hello.TakeOver) && locked(lockPath) {
+		return takeOverFrom(ctx, dir, cfg.Version, socks)
+	}
+	lock, err := flock.TryAcquire(lockPath)
+	if err != nil {
+		return nil, fmt.Errorf("agent for %s: %w", dir, err)
+	}
+	socks.lock = lock
+	if err := socks.keeper.hold([]string{fileLock}, []*os.File{lock.File()}); err != nil {
+		return nil, fmt.Errorf("give the keeper the lock: %w", err)
+	}
+	return nil, nil
+}
+
+func takeOverFrom(ctx context.Context, dir, version string, socks *sockets) (*takeover, error) {
+	t, names, files, err := requestHandover(ctx, dir, version)
+	if err != nil {
+		return nil, err
+	}
+	if err := socks.adopt(names, files); err != nil {
+		t.abort()
+		return nil, err
+	}
+	if socks.lock == nil {
+		t.abort()
+		return nil, fmt.Errorf("take over from pid %d: it handed over no lock", t.state.PID)
+	}
+	return t, nil
 }
 
 // listenSocket listens on the unix socket, replacing a stale one (the caller holds
 // the lock, so no live agent owns it).
-func listenSocket(path string) (net.Listener, error) {
+func listenSocket(path string) (*net.UnixListener, error) {
 	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("remove stale socket: %w", err)
 	}
-	ln, err := net.Listen("unix", path)
+	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
 	if err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", path, err)
 	}
+	// The path goes with the last agent to serve it (removed on a stop, kept
+	// on a hand-over), not with whichever process closes a descriptor.
+	ln.SetUnlinkOnClose(false)
 	if err := os.Chmod(path, 0o600); err != nil {
 		ln.Close()
 		return nil, fmt.Errorf("restrict socket: %w", err)

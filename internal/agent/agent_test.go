@@ -90,6 +90,18 @@ func spec(name, listener string, targets ...string) routing.ServiceSpec {
 	return s
 }
 
+// routeWeb routes service web on a new listener to a backend answering body,
+// and returns the listener once it answers so.
+func routeWeb(t *testing.T, c *Client, body string) string {
+	t.Helper()
+	listener := freeAddr(t)
+	if _, err := c.Apply(t.Context(), spec("web", listener, backend(t, body)), 0); err != nil {
+		t.Fatal(err)
+	}
+	waitBody(t, listener, body)
+	return listener
+}
+
 func waitBody(t *testing.T, addr, want string) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
@@ -114,11 +126,7 @@ func waitBody(t *testing.T, addr, want string) {
 func TestAgentServesAppliedRoutesAndRestoresThemAfterRestart(t *testing.T) {
 	dir := t.TempDir()
 	c, stop := runAgent(t, dir)
-	listener := freeAddr(t)
-	if _, err := c.Apply(t.Context(), spec("web", listener, backend(t, "hello")), 0); err != nil {
-		t.Fatal(err)
-	}
-	waitBody(t, listener, "hello")
+	listener := routeWeb(t, c, "hello")
 
 	// The state file holds exactly what is served, and only the owner may read it.
 	info, err := os.Stat(filepath.Join(dir, StateFile))

@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/greenlight-ci/greenlight/internal/jsonapi"
 	"github.com/greenlight-ci/greenlight/internal/metrics"
@@ -37,7 +39,51 @@ func Dial(stateDir string) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Client{api: jsonapi.New(jsonapi.UnixClient(sock), base, strings.TrimSpace(string(tok))), dir: stateDir}, nil
+	hc := jsonapi.UnixClient(sock)
+	hc.Transport = handedOverRetry{next: hc.Transport}
+	return &Client{api: jsonapi.New(hc, base, strings.TrimSpace(string(tok))), dir: stateDir}, nil
+}
+
+// handedOverRetry sends a request again when the agent that answered had handed
+// over to a successor (it did nothing): the next connection reaches the
+// successor. A restart is thus invisible to the agent's callers, the process
+// driver included.
+type handedOverRetry struct{ next http.RoundTripper }
+
+// handedOverRetries bounds the retries: a hand-over answers within
+// milliseconds.
+const handedOverRetries = 200
+
+func (t handedOverRetry) RoundTrip(req *http.Request) (*http.Response, error) {
+	for attempt := 1; ; attempt++ {
+		resp, err := t.next.RoundTrip(req)
+		if err != nil || resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get(handedOverHeader) == "" ||
+			attempt == handedOverRetries || (req.Body != nil && req.GetBody == nil) {
+			return resp, err
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		_ = resp.Body.Close()
+		if req, err = rewound(req); err != nil {
+			return nil, err
+		}
+		if !sleepCtx(req.Context(), 10*time.Millisecond) {
+			return nil, req.Context().Err()
+		}
+	}
+}
+
+// rewound is req with its body from the start again.
+func rewound(req *http.Request) (*http.Request, error) {
+	if req.Body == nil {
+		return req, nil
+	}
+	body, err := req.GetBody()
+	if err != nil {
+		return nil, fmt.Errorf("rewind request body: %w", err)
+	}
+	next := req.Clone(req.Context())
+	next.Body = body
+	return next, nil
 }
 
 // Health returns the agent's identity; an error means it does not answer.

@@ -21,7 +21,7 @@ func EnsureAgent(ctx context.Context, stateDir, exe string) (*Client, error) {
 		return nil, fmt.Errorf("create state directory: %w", err)
 	}
 	if !locked(filepath.Join(stateDir, LockFile)) {
-		if _, err := spawn(exe, []string{"agent", "--state-dir", stateDir}, filepath.Join(stateDir, LogFile)); err != nil {
+		if _, err := spawn(exe, agentArgs(stateDir, false), filepath.Join(stateDir, LogFile)); err != nil {
 			return nil, err
 		}
 	}
@@ -45,6 +45,17 @@ func EnsureAgent(ctx context.Context, stateDir, exe string) (*Client, error) {
 		}
 	}
 	return nil, fmt.Errorf("agent did not start (see %s): %w", filepath.Join(stateDir, LogFile), lastErr)
+}
+
+// agentArgs are the arguments of greenlight that start the agent of dir (its
+// keeper, which runs the agent); takeOver makes it take over from the agent
+// serving now.
+func agentArgs(dir string, takeOver bool) []string {
+	args := []string{"agent", "--state-dir", dir}
+	if takeOver {
+		args = append(args, "--take-over")
+	}
+	return args
 }
 
 // EnsureController makes sure a controller of this version runs for stateDir: it

@@ -1,8 +1,11 @@
 // Package agent owns greenlight's long-lived data-plane process: it hosts the router
 // and the process supervisor, serves their admin API on a unix socket guarded by a
 // token, persists the routes atomically and restores them (health re-checked) after
-// a restart, and keeps the controller process running. It also provides the client
-// the rest of greenlight uses to talk to it.
+// a restart, and keeps the controller process running. It owns the socket keeper
+// that holds the agent's listening sockets through a crash (keeper.go) and the
+// hand-over of sockets, routes and processes to a successor on a restart or an
+// upgrade (handover.go), so that neither refuses a connection. It also provides
+// the client the rest of greenlight uses to talk to it.
 package agent
 
 import (
@@ -28,20 +31,33 @@ import (
 	"github.com/greenlight-ci/greenlight/internal/runtime/supervisor"
 )
 
-// server is the admin API. Mutations are serialized: a spec is applied and persisted
-// as one step, so the state file always matches what the router serves.
+// server is the agent: its router, supervisor and sockets, and the admin API.
+// Mutations are serialized: a spec is applied and persisted as one step, so
+// the state file always matches what the router serves.
 type server struct {
+	dir       string
 	router    *router.Router
-	sup       *supervisor.Supervisor
+	sup       *supervisor.Supervisor // nil until start adopted the processes
+	socks     *sockets
 	token     string
 	statePath string
 	log       *slog.Logger
 	version   string // reported by /v1/health
 	started   time.Time
 	shutdown  func()
+	watchdog  *Watchdog
+	httpSrv   *http.Server
+	// stopWatchdog ends the watchdog (a successor runs its own).
+	stopWatchdog context.CancelFunc
 	// stopProcesses is set by a shutdown request that also stops what the agent
 	// supervises (`greenlight down`).
 	stopProcesses atomic.Bool
+	// replaced is set once a successor took over: every request is answered
+	// with handedOverHeader from then on.
+	replaced atomic.Bool
+	// gate is held (shared) by every mutating request in flight; a hand-over
+	// takes it to let them end before it releases the supervisor.
+	gate sync.RWMutex
 
 	mu sync.Mutex // serializes mutations and state writes
 }
@@ -49,6 +65,10 @@ type server struct {
 // persisted is agent-state.json.
 type persisted struct {
 	Services []routing.ServiceSpec `json:"services"`
+	// Versions are the services' versions, so that a restored service goes on
+	// counting and a change written against a version read before a crash is
+	// stale, never mistaken for current.
+	Versions map[string]uint64 `json:"versions,omitempty"`
 }
 
 func (s *server) handler() http.Handler {
@@ -62,10 +82,31 @@ func (s *server) handler() http.Handler {
 	mux.HandleFunc("DELETE /v1/services/{name}", s.deleteService)
 	mux.HandleFunc("GET /v1/services/{name}/metrics", s.serviceMetrics)
 	mux.HandleFunc("POST /v1/shutdown", s.postShutdown)
+	mux.HandleFunc("POST /v1/handover", s.postHandover)
 	mux.Handle("/v1/processes", s.sup.Handler())
 	mux.Handle("/v1/processes/", s.sup.Handler())
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	return s.authenticate(mux)
+	return s.authenticate(s.gated(mux))
+}
+
+// gated answers every request with handedOverHeader once a successor took
+// over, and holds the gate for the mutating ones in flight.
+func (s *server) gated(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/v1/handover" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			s.gate.RLock()
+			defer s.gate.RUnlock()
+		}
+		if s.replaced.Load() {
+			writeHandedOver(w)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // authenticate requires the bearer token on every request. The socket is 0600
@@ -121,6 +162,10 @@ func (s *server) putService(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.replaced.Load() { // taken over while this request waited
+		writeHandedOver(w)
+		return
+	}
 	prev, existed := s.router.Status(spec.Name)
 	if ifMatch := r.Header.Get("If-Match"); ifMatch != "" {
 		want, err := strconv.ParseUint(ifMatch, 10, 64)
@@ -150,6 +195,10 @@ func (s *server) putService(w http.ResponseWriter, r *http.Request) {
 func (s *server) deleteService(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.replaced.Load() {
+		writeHandedOver(w)
+		return
+	}
 	if err := s.router.Remove(r.Context(), r.PathValue("name")); err != nil {
 		writeError(w, http.StatusInternalServerError, err)
 		return
@@ -181,9 +230,10 @@ func (s *server) postShutdown(w http.ResponseWriter, r *http.Request) {
 
 // persist writes every service spec to the state file atomically.
 func (s *server) persist() error {
-	var p persisted
+	p := persisted{Versions: map[string]uint64{}}
 	for _, st := range s.router.Services() {
 		p.Services = append(p.Services, st.Spec)
+		p.Versions[st.Spec.Name] = st.Version
 	}
 	data, err := json.MarshalIndent(p, "", "  ")
 	if err != nil {
@@ -192,9 +242,11 @@ func (s *server) persist() error {
 	return atomicfile.Write(s.statePath, data, 0o600)
 }
 
-// restore re-applies the persisted routes after a restart. Each target is
-// health-checked before its listener opens, so traffic resumes only on live targets.
-func (s *server) restore(ctx context.Context) error {
+// restore re-applies the persisted routes after a restart. handedOver is what
+// the agent before reported when it handed over (nil after a crash): the
+// health its targets keep. Other targets are health-checked before their
+// listener opens, so traffic resumes only on live targets.
+func (s *server) restore(ctx context.Context, handedOver map[string]routing.ServiceStatus) error {
 	data, err := os.ReadFile(s.statePath)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
@@ -207,10 +259,14 @@ func (s *server) restore(ctx context.Context) error {
 		return fmt.Errorf("decode agent state %s: %w", s.statePath, err)
 	}
 	for _, spec := range p.Services {
-		if _, err := s.router.Restore(ctx, spec); err != nil {
+		last, ok := handedOver[spec.Name]
+		if !ok {
+			last = routing.ServiceStatus{Version: p.Versions[spec.Name]}
+		}
+		if _, err := s.router.Restore(ctx, spec, last); err != nil {
 			return fmt.Errorf("restore service %s: %w", spec.Name, err)
 		}
-		s.log.Info("restored service", "service", spec.Name)
+		s.log.Info("restored service", "service", spec.Name, "health_handed_over", ok)
 	}
 	return nil
 }

@@ -72,14 +72,43 @@ func (s *Site) install() error {
 }
 
 // Agent returns the agent client, starting the agent when it is not running.
+// An agent of another version is replaced by one of this binary, without a
+// refused connection (agent.Restart); if it cannot be, it goes on serving.
 func (s *Site) Agent(ctx context.Context) (*agent.Client, error) {
 	s.agentOnce.Do(func() {
 		if s.agentErr = s.install(); s.agentErr != nil {
 			return
 		}
 		s.agent, s.agentErr = agent.EnsureAgent(ctx, s.stateDir, s.exe)
+		if s.agentErr == nil {
+			s.upgradeAgent(ctx)
+		}
 	})
 	return s.agent, s.agentErr
+}
+
+// upgradeAgent replaces a running agent of another version with one of this
+// binary.
+func (s *Site) upgradeAgent(ctx context.Context) {
+	h, err := s.agent.Health(ctx)
+	if err != nil || h.Version == s.version {
+		return
+	}
+	from, to, err := agent.Restart(ctx, s.stateDir, s.exe)
+	if err != nil {
+		s.log.Warn("the agent of another version was not replaced: it goes on serving", "version", h.Version, "err", err)
+		return
+	}
+	s.log.Info("agent upgraded", "from_pid", from.PID, "from_version", from.Version, "pid", to.PID, "version", to.Version)
+}
+
+// RestartAgent hands the agent over to a new agent of this binary (see
+// agent.Restart) and returns the old and the new agent's identity.
+func (s *Site) RestartAgent(ctx context.Context) (from, to agent.Health, err error) {
+	if err := s.install(); err != nil {
+		return agent.Health{}, agent.Health{}, err
+	}
+	return agent.Restart(ctx, s.stateDir, s.exe)
 }
 
 // RunningAgent returns a client of the agent without starting one: an error

@@ -18,14 +18,39 @@ import (
 	"github.com/greenlight-ci/greenlight/internal/store"
 )
 
-// RunAgent runs the agent of stateDir in the foreground until ctx ends. It returns
-// nil at once when another agent serves the directory.
-func RunAgent(ctx context.Context, stateDir string, log *slog.Logger) error {
-	cfg := agent.Config{StateDir: stateDir, Logger: log, Watchdog: &agent.Watchdog{StateDir: stateDir}}
+// RunAgent runs the agent of stateDir in the foreground until ctx ends: its
+// socket keeper, which runs the agent process (`greenlight agent serve`) and
+// starts another on the same sockets when it crashes. takeOver makes the new
+// agent take over from the one serving now (a restart, an upgrade). It returns
+// nil at once when another agent serves the directory and takeOver is false.
+func RunAgent(ctx context.Context, stateDir string, log *slog.Logger, takeOver bool) error {
+	exe, _, err := agent.InstallBinary(stateDir)
+	if err != nil {
+		return err
+	}
+	err = agent.Keep(ctx, agent.KeeperConfig{
+		StateDir: stateDir, Exe: exe, Args: []string{"agent", "serve", "--state-dir", stateDir},
+		TakeOver: takeOver, Logger: log,
+	})
+	if errors.Is(err, agent.ErrLocked) {
+		return nil
+	}
+	return err
+}
+
+// ServeAgent runs one agent process of stateDir until ctx ends, under the
+// keeper that started it (or none: then a crash refuses connections until the
+// next agent listens).
+func ServeAgent(ctx context.Context, stateDir string, log *slog.Logger, takeOver bool) error {
+	keeper, err := agent.KeeperFromEnvironment()
+	if err != nil {
+		return err
+	}
+	cfg := agent.Config{StateDir: stateDir, Logger: log, Watchdog: &agent.Watchdog{StateDir: stateDir}, Keeper: keeper, TakeOver: takeOver}
 	if _, version, err := agent.InstallBinary(stateDir); err == nil {
 		cfg.Version = version
 	}
-	err := agent.Run(ctx, cfg)
+	err = agent.Run(ctx, cfg)
 	if errors.Is(err, agent.ErrLocked) {
 		return nil
 	}

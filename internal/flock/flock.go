@@ -60,3 +60,23 @@ func Held(path string) bool {
 	l.Release()
 	return false
 }
+
+// File is the locked file. Handed to another process (SCM_RIGHTS), it shares
+// the lock: flock(2) locks belong to the open file, so the lock is held as
+// long as any process keeps a descriptor of it.
+func (l *Lock) File() *os.File { return l.f }
+
+// Adopt returns the lock held through f, a descriptor of a locked file that
+// another process handed over.
+func Adopt(f *os.File) *Lock { return &Lock{f: f} }
+
+// Drop closes this process's descriptor without unlocking: the lock stays
+// held by the processes it was handed to, and goes when the last of them
+// closes its descriptor. It is safe to call more than once.
+func (l *Lock) Drop() {
+	if l == nil || l.f == nil {
+		return
+	}
+	_ = l.f.Close()
+	l.f = nil
+}

@@ -3,6 +3,7 @@ package flock
 import (
 	"bufio"
 	"errors"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,6 +19,11 @@ func TestMain(m *testing.M) {
 		}
 		os.Stdout.WriteString("locked\n")
 		time.Sleep(time.Minute)
+		os.Exit(0)
+	}
+	if os.Getenv("FLOCK_TEST_KEEP") != "" {
+		// Keeps descriptor 3, a handed-over lock, until stdin closes.
+		_, _ = io.Copy(io.Discard, os.Stdin)
 		os.Exit(0)
 	}
 	os.Exit(m.Run())
@@ -101,4 +107,38 @@ func TestTheKernelReleasesTheLockOfAProcessThatDies(t *testing.T) {
 		t.Fatalf("lock of a killed process not released: %v", err)
 	}
 	l.Release()
+}
+
+// A lock handed to another process stays held when the first one drops its
+// descriptor, and goes when the last holder exits.
+func TestAHandedOverLockOutlivesTheProcessThatDropsIt(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "x.lock")
+	l, err := TryAcquire(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(os.Args[0])
+	cmd.Env = append(os.Environ(), "FLOCK_TEST_KEEP=1")
+	cmd.ExtraFiles = []*os.File{l.File()}
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	l.Drop()
+	l.Drop() // twice is harmless
+	if _, err := TryAcquire(path); !errors.Is(err, ErrLocked) {
+		t.Fatalf("TryAcquire after the first holder dropped its descriptor: %v, want ErrLocked", err)
+	}
+	_ = stdin.Close()
+	if err := cmd.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	again, err := TryAcquire(path)
+	if err != nil {
+		t.Fatalf("lock not released after its last holder exited: %v", err)
+	}
+	again.Release()
 }

@@ -156,3 +156,10 @@ func (l *Load) String() string {
 	}
 	return fmt.Sprintf("%d requests, %d failed, statuses %v, %d errors %v", l.total.Load(), l.failed.Load(), l.statuses, len(l.errors), errs)
 }
+
+// Errors returns the errors of the requests that got no response, in order.
+func (l *Load) Errors() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]string(nil), l.errors...)
+}

@@ -33,7 +33,7 @@ func TestLoadCountsAnswersAndFailures(t *testing.T) {
 	l2 := Start(srv.URL, Options{Workers: 1})
 	time.Sleep(50 * time.Millisecond)
 	l2.Stop()
-	if l2.Failed() != l2.Total() || l2.Total() == 0 {
+	if l2.Failed() != l2.Total() || l2.Total() == 0 || int64(len(l2.Errors())) != l2.Total() {
 		t.Fatalf("requests to a closed server: %s", l2)
 	}
 }

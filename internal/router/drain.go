@@ -131,3 +131,43 @@ func waitListeners(ctx context.Context, wg *sync.WaitGroup) {
 	case <-timer.C:
 	}
 }
+
+// Release ends the router once a successor accepts on the same listening
+// sockets (an agent restart): it stops accepting, and lets every connection
+// finish its current request on the routes as they are, for up to its
+// service's deregistration delay (keep-alive connections close after their
+// request, idle ones at once); then it closes as Close does, cutting what is
+// left when ctx ends. Close alone would take the targets out of rotation
+// first, and answer 503 to the requests still arriving on open connections.
+func (r *Router) Release(ctx context.Context) error {
+	var wg sync.WaitGroup
+	for _, svc := range r.serviceList() {
+		wg.Go(func() { svc.stopListening(ctx) })
+	}
+	wg.Wait()
+	return r.Close(ctx)
+}
+
+// stopListening stops accepting on the service's listeners and waits, up to
+// its deregistration delay, for their connections to end.
+func (s *service) stopListening(ctx context.Context) {
+	s.mu.Lock()
+	listeners := []*listener{s.prod, s.test}
+	redirects := []*redirectServer{s.prodRedirect, s.testRedirect}
+	delay := s.spec.DeregistrationDelay.D()
+	s.mu.Unlock()
+	ctx, cancel := context.WithTimeout(ctx, delay)
+	defer cancel()
+	var wg sync.WaitGroup
+	for _, l := range listeners {
+		if l != nil {
+			wg.Go(func() { l.shutdown(ctx) })
+		}
+	}
+	for _, rs := range redirects {
+		if rs != nil {
+			wg.Go(func() { _ = rs.srv.Shutdown(ctx) })
+		}
+	}
+	wg.Wait()
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -14,6 +15,8 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+
+	"github.com/greenlight-ci/greenlight/internal/loadgen"
 )
 
 // TestZeroFailedRequestsWhileFlippingAndReplacing keeps several keep-alive
@@ -325,5 +328,58 @@ func TestRemoveDrainsThenCloses(t *testing.T) {
 	}
 	if err := r.Remove(ctx, "gone"); !errors.Is(err, ErrUnknownService) {
 		t.Fatalf("second remove: %v, want ErrUnknownService", err)
+	}
+}
+
+// Two routers share one listening socket, as an agent and its successor do
+// during a restart: the first releases it under load, a request in flight on
+// it finishes on its target, and no client sees a failure.
+func TestReleaseHandsTheSocketToAnotherRouterWithoutAFailure(t *testing.T) {
+	b := startCustomBackend(t, "b", map[string]http.HandlerFunc{
+		"/slow": func(w http.ResponseWriter, r *http.Request) {
+			time.Sleep(300 * time.Millisecond)
+			_, _ = io.WriteString(w, "slow")
+		},
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := ln.(*net.TCPListener).File()
+	if err != nil {
+		t.Fatal(err)
+	}
+	successorLn, err := ListenerFromFile(f)
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := New(Options{Logger: testLogger(t), Listen: func(string, string) (net.Listener, error) { return ln, nil }})
+	successor := New(Options{Logger: testLogger(t), Listen: func(string, string) (net.Listener, error) { return successorLn, nil }})
+	t.Cleanup(func() { _ = successor.Close(context.Background()) })
+	spec := twoGroupSpec("shared", []TargetSpec{b.target("b1")}, nil)
+	spec.ProductionListener = ln.Addr().String()
+	mustApply(t, old, spec)
+	waitState(t, old, "shared", "b1", TargetHealthy)
+	url := "http://" + ln.Addr().String()
+	slow := make(chan int, 1)
+	go func() { code, _ := get(t, newClient(), url+"/slow"); slow <- code }()
+	load := loadgen.Start(url+"/small", loadgen.Options{Workers: 8, NewConnections: true})
+	time.Sleep(100 * time.Millisecond)
+	if _, err := successor.Restore(t.Context(), spec, ServiceStatus{}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := old.Release(ctx); err != nil {
+		t.Fatalf("release: %v", err)
+	}
+	time.Sleep(100 * time.Millisecond)
+	load.Stop()
+	if load.Failed() != 0 || load.Total() < 100 {
+		t.Fatalf("load across the release: %s", load)
+	}
+	if code := <-slow; code != 200 {
+		t.Fatalf("request in flight on the released router: %d, want 200", code)
 	}
 }

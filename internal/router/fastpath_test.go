@@ -574,3 +574,16 @@ func TestFastPathStaleConnectionsAndPosts(t *testing.T) {
 		time.Sleep(200 * time.Millisecond) // the pooled connection goes stale
 	}
 }
+
+// The router's own answer reaches a client that asked to close the
+// connection: it is sent before the connection ends.
+func TestFastPathOwnAnswerBeforeAClose(t *testing.T) {
+	r := newTestRouter(t)
+	addr := mustApply(t, r, twoGroupSpec("empty", nil, nil)).ProductionAddress
+	rc := dialRaw(t, addr)
+	rc.send("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+	if resp, _ := rc.read(http.MethodGet); resp.StatusCode != http.StatusServiceUnavailable || !resp.Close {
+		t.Fatalf("no target, client closing: %d close=%v, want 503 with Connection: close", resp.StatusCode, resp.Close)
+	}
+	rc.expectClosed()
+}

@@ -42,7 +42,7 @@ func (c *frontConn) answer(status int, now time.Time) bool {
 	skipped := c.skipBody()
 	c.unreadInput = c.unreadInput || !skipped
 	keep := !c.req.Close && skipped
-	writeRouterAnswer(c.writer(), c.front.svc.router.dates.lineFor(now), status, !keep, c.req.IsHead())
+	writeRouterAnswer(c.writer(), c.front.svc.router.dates.lineFor(now), c.cfg.hsts, status, !keep, c.req.IsHead())
 	return keep
 }
 

@@ -25,8 +25,14 @@ type front struct {
 	cfg     atomic.Pointer[listenerConfig] // swapped by Apply; each connection keeps its own
 
 	closing atomic.Bool
-	mu      sync.Mutex
-	conns   map[*frontConn]struct{}
+	// acceptDone is closed when the accept loop (once started) ends:
+	// shutdown waits for it, so that a connection the kernel handed over as
+	// the listener closed is served, not dropped (the listening socket may
+	// live on in a successor agent, which shares its queue of connections).
+	acceptDone chan struct{}
+	mu         sync.Mutex
+	accepting  bool // the accept loop started; guarded by mu
+	conns      map[*frontConn]struct{}
 }
 
 // frontOptions are the client-side limits.
@@ -40,18 +46,27 @@ type frontOptions struct {
 func newFront(s *service, test bool, ln net.Listener, handoff *handoffListener) *front {
 	_, port, _ := net.SplitHostPort(ln.Addr().String())
 	return &front{
-		svc:     s,
-		test:    test,
-		ln:      ln,
-		port:    []byte(port),
-		handoff: handoff,
-		opts:    s.router.front,
-		conns:   map[*frontConn]struct{}{},
+		svc:        s,
+		test:       test,
+		ln:         ln,
+		port:       []byte(port),
+		handoff:    handoff,
+		opts:       s.router.front,
+		acceptDone: make(chan struct{}),
+		conns:      map[*frontConn]struct{}{},
 	}
 }
 
 // serve accepts connections until the listener is closed.
 func (f *front) serve() {
+	f.mu.Lock()
+	if f.closing.Load() {
+		f.mu.Unlock()
+		return
+	}
+	f.accepting = true
+	f.mu.Unlock()
+	defer close(f.acceptDone)
 	var backoff time.Duration
 	for {
 		conn, err := f.ln.Accept()
@@ -67,23 +82,16 @@ func (f *front) serve() {
 		}
 		backoff = 0
 		c := newFrontConn(f, conn)
-		if !f.track(c) {
-			_ = conn.Close()
-			continue
-		}
+		f.track(c)
 		go c.serve()
 	}
 }
 
-func (f *front) track(c *frontConn) bool {
+func (f *front) track(c *frontConn) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.closing.Load() {
-		return false
-	}
 	f.conns[c] = struct{}{}
 	f.svc.trackConn(c.cc)
-	return true
 }
 
 func (f *front) untrack(c *frontConn) {
@@ -96,7 +104,9 @@ func (f *front) untrack(c *frontConn) {
 // shutdown stops accepting, closes idle connections at once and the others
 // after their current response, and waits for them to end or ctx to.
 func (f *front) shutdown(ctx context.Context) error {
-	f.stopAccepting()
+	if f.stopAccepting() {
+		<-f.acceptDone // at once: the listener is closed
+	}
 	poll := time.Millisecond
 	timer := time.NewTimer(poll)
 	defer timer.Stop()
@@ -114,11 +124,15 @@ func (f *front) shutdown(ctx context.Context) error {
 	}
 }
 
-func (f *front) stopAccepting() {
+// stopAccepting closes the listener; it reports whether the accept loop had
+// started.
+func (f *front) stopAccepting() bool {
 	f.mu.Lock()
 	f.closing.Store(true)
+	accepting := f.accepting
 	f.mu.Unlock()
 	_ = f.ln.Close()
+	return accepting
 }
 
 // newConnGrace is how long a new connection may take to send its first request

@@ -78,6 +78,7 @@ func (c *frontConn) serve() {
 	if c.handedOver {
 		return
 	}
+	_ = c.flush() // the last answer, when the connection ends with one of the router's own
 	c.front.untrack(c)
 	c.release()
 	if c.unreadInput {
@@ -268,6 +269,6 @@ func (c *frontConn) release() {
 func (c *frontConn) answerAndClose(status int) {
 	c.unreadInput = true
 	w := c.writer()
-	writeRouterAnswer(w, c.front.svc.router.dates.lineFor(time.Now()), status, true, false)
+	writeRouterAnswer(w, c.front.svc.router.dates.lineFor(time.Now()), c.cfg.hsts, status, true, false)
 	_ = w.Flush()
 }

@@ -29,8 +29,9 @@ const maxPickAttempts = 4
 func (h *listenerHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	cc, _ := r.Context().Value(connKey{}).(*clientConn)
+	hsts := cc.hstsValue()
 	if cc != nil && cc.maxBody > 0 && r.ContentLength > cc.maxBody {
-		writeRouterError(w, statusBodyTooLarge)
+		writeRouterError(w, statusBodyTooLarge, hsts)
 		return
 	}
 	for range maxPickAttempts {
@@ -38,13 +39,13 @@ func (h *listenerHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if g == nil {
 			// No target group (test listener without a group, or no production
 			// weights): nothing to count the request against.
-			writeRouterError(w, http.StatusServiceUnavailable)
+			writeRouterError(w, http.StatusServiceUnavailable, hsts)
 			return
 		}
 		t := g.pick()
 		if t == nil {
 			g.group.rec.Record(metrics.Outcome{Status: http.StatusServiceUnavailable, Latency: -1})
-			writeRouterError(w, http.StatusServiceUnavailable)
+			writeRouterError(w, http.StatusServiceUnavailable, hsts)
 			return
 		}
 		if t.acquire() {
@@ -52,7 +53,7 @@ func (h *listenerHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	writeRouterError(w, http.StatusServiceUnavailable)
+	writeRouterError(w, http.StatusServiceUnavailable, hsts)
 }
 
 func (h *listenerHandler) forward(w http.ResponseWriter, r *http.Request, t *target, start time.Time) {
@@ -237,17 +238,32 @@ var routerErrorBodies = map[int][]byte{
 	http.StatusGatewayTimeout:     []byte("504 Gateway Timeout: the target did not answer in time\n"),
 }
 
-func writeRouterError(w http.ResponseWriter, status int) {
+// writeRouterError writes one of the router's own answers on net/http's
+// path, with the listener's HSTS field when it has one (hsts; a respWriter
+// adds its own).
+func writeRouterError(w http.ResponseWriter, status int, hsts string) {
 	body := routerErrorBodies[status]
 	if body == nil {
 		body = clientErrorBodies[status]
 	}
 	h := w.Header()
+	if hsts != "" {
+		h.Set("Strict-Transport-Security", hsts)
+	}
 	h.Set("Content-Type", "text/plain; charset=utf-8")
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	h.Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
+}
+
+// hstsValue is the HSTS field value of the connection's listener ("" for
+// none, or no connection).
+func (cc *clientConn) hstsValue() string {
+	if cc == nil {
+		return ""
+	}
+	return cc.hsts
 }
 
 // clientConn is one client connection to a listener. target is the target its

@@ -20,8 +20,11 @@ func writeRequestHead(w *bufio.Writer, q *h1.Request, remoteIP, port, proto []by
 	_, _ = w.Write(q.Target)
 	_, _ = w.WriteString(" HTTP/1.1\r\n")
 	for i := range q.Fields {
-		if f := &q.Fields[i]; f.Kind == h1.KindOther || f.Kind == h1.KindHost {
+		switch f := &q.Fields[i]; f.Kind {
+		case h1.KindOther, h1.KindHost:
 			writeField(w, f.Name, f.Value)
+		case h1.KindTrailer:
+			writeTrailerField(w, f)
 		}
 	}
 	if q.Chunked {
@@ -94,9 +97,22 @@ func writeStatusLine(w *bufio.Writer, p *h1.Response) {
 	_, _ = w.Write(p.Reason)
 	_, _ = w.WriteString("\r\n")
 	for i := range p.Fields {
-		if f := &p.Fields[i]; f.Kind == h1.KindOther {
+		switch f := &p.Fields[i]; f.Kind {
+		case h1.KindOther:
 			writeField(w, f.Name, f.Value)
+		case h1.KindTrailer:
+			writeTrailerField(w, f)
 		}
+	}
+}
+
+// writeTrailerField writes a Trailer field without the names of fields a
+// trailer section may not carry (the router drops them from it), or nothing
+// when no name is left.
+func writeTrailerField(w *bufio.Writer, f *h1.Field) {
+	var room [128]byte
+	if names := h1.AppendAllowedTrailerNames(room[:0], f.Value); len(names) > 0 {
+		writeField(w, f.Name, names)
 	}
 }
 
@@ -119,8 +135,9 @@ var clientErrorBodies = map[int][]byte{
 }
 
 // writeRouterAnswer writes one of the router's own responses (no body for a
-// HEAD request).
-func writeRouterAnswer(w *bufio.Writer, date []byte, status int, closeConn, headRequest bool) {
+// HEAD request), with the listener's HSTS field when it has one (hsts, a
+// whole field line, or nil).
+func writeRouterAnswer(w *bufio.Writer, date, hsts []byte, status int, closeConn, headRequest bool) {
 	body := routerErrorBodies[status]
 	if body == nil {
 		body = clientErrorBodies[status]
@@ -133,6 +150,7 @@ func writeRouterAnswer(w *bufio.Writer, date []byte, status int, closeConn, head
 	_, _ = w.Write(strconv.AppendInt(w.AvailableBuffer(), int64(len(body)), 10))
 	_, _ = w.WriteString("\r\n")
 	_, _ = w.Write(date)
+	_, _ = w.Write(hsts)
 	if closeConn {
 		_, _ = w.WriteString("Connection: close\r\n")
 	}

@@ -104,7 +104,7 @@ func TestRestoreChecksBeforeListening(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	st, err := r.Restore(ctx, spec)
+	st, err := r.Restore(ctx, spec, ServiceStatus{})
 	if err != nil {
 		t.Fatalf("restore: %v", err)
 	}
@@ -123,5 +123,34 @@ func TestRestoreChecksBeforeListening(t *testing.T) {
 	}
 	if down.hits.Load() != 0 {
 		t.Fatalf("down target got %d requests", down.hits.Load())
+	}
+}
+
+// A restore after a hand-over starts targets in the state the agent before
+// reported, without a first check, and goes on counting versions.
+func TestRestoreTrustsTheHealthTheAgentBeforeReported(t *testing.T) {
+	r := newTestRouter(t)
+	wasUp := startBackend(t, "was-up")
+	wasUp.health.Store(http.StatusServiceUnavailable) // a first check would fail it
+	wasDown := startBackend(t, "was-down")
+	spec := twoGroupSpec("handed", []TargetSpec{wasUp.target("up")}, []TargetSpec{wasDown.target("down")})
+	spec.HealthCheck.Interval = Duration(time.Hour)
+	last := ServiceStatus{Version: 41, TargetGroups: []TargetGroupStatus{
+		{Name: "blue", Targets: []TargetStatus{{TargetSpec: wasUp.target("up"), State: TargetHealthy}}},
+		{Name: "green", Targets: []TargetStatus{{TargetSpec: wasDown.target("down"), State: TargetUnhealthy, Reason: "status 500"}}},
+	}}
+	st, err := r.Restore(t.Context(), spec, last)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Version != 42 {
+		t.Errorf("version %d after a restore from version 41, want 42", st.Version)
+	}
+	up, down := st.TargetGroups[0].Targets[0], st.TargetGroups[1].Targets[0]
+	if up.State != TargetHealthy || down.State != TargetUnhealthy || down.Reason != "status 500" {
+		t.Fatalf("restored %s and %s (%q), want healthy and unhealthy (status 500) as reported", up.State, down.State, down.Reason)
+	}
+	if code, who := get(t, newClient(), "http://"+st.ProductionAddress+"/"); code != 200 || who != "was-up" {
+		t.Fatalf("production after the restore: %d from %q", code, who)
 	}
 }

@@ -1,10 +1,14 @@
 package router
 
 import (
+	"bufio"
+	"bytes"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -105,6 +109,11 @@ func (b *scriptedBackend) answer(c net.Conn, method, path string) bool {
 		_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nstart")
 		_, _ = io.Copy(io.Discard, c) // until the router closes the connection
 		return false
+	case "/trailer-announced": // a Trailer field naming fields a trailer may not carry
+		_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\nTrailer: X-Sum, Content-Length,host , transfer-encoding\r\nTransfer-Encoding: chunked\r\n\r\n"+
+			"3\r\nabc\r\n0\r\nX-Sum: 1\r\nContent-Length: 9\r\n\r\n")
+	case "/trailer-only-forbidden":
+		_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\nTrailer: Content-Length\r\nContent-Length: 2\r\n\r\nok")
 	case "/huge": // more than any socket buffer holds
 		_, _ = fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n", 256<<20)
 		chunk := make([]byte, 1<<20)
@@ -377,4 +386,55 @@ func TestProbeCorpusBackends(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestForbiddenTrailerNamesAreNotAnnounced: the names of fields a trailer may
+// not carry leave the Trailer field too, both ways (the router drops those
+// fields from the trailer section; a recipient such as Go's client refuses a
+// response announcing them).
+func TestForbiddenTrailerNamesAreNotAnnounced(t *testing.T) {
+	r := newTestRouter(t)
+	addr := scriptedRouter(t, r, startScriptedBackend(t))
+	for path, want := range map[string]string{"/trailer-announced": "\r\nTrailer: X-Sum\r\n", "/trailer-only-forbidden": ""} {
+		head, resp, body := getWithRawHead(t, addr, path)
+		announced := strings.Contains(head, "\r\nTrailer:")
+		if want != "" && !strings.Contains(head, want) || want == "" && announced || resp.Trailer.Get("Content-Length") != "" {
+			t.Errorf("%s: head %q, trailers %v, body %q; want %q", path, head, resp.Trailer, body, want)
+		}
+	}
+
+	b := startCustomBackend(t, "b", map[string]http.HandlerFunc{
+		"POST /announced": func(w http.ResponseWriter, r *http.Request) {
+			_, _ = io.ReadAll(r.Body)
+			_, _ = io.WriteString(w, strings.Join(slices.Sorted(maps.Keys(r.Trailer)), ","))
+		},
+	})
+	rc := dialRaw(t, fastRouter(t, r, b))
+	rc.send("POST /announced HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nTrailer: Content-Length, X-Req\r\n\r\n3\r\nabc\r\n0\r\nX-Req: 1\r\n\r\n")
+	if resp, body := rc.read(http.MethodPost); resp.StatusCode != 200 || body != "X-Req" {
+		t.Fatalf("target answered %d %q, want 200 and the trailer X-Req", resp.StatusCode, body)
+	}
+}
+
+// getWithRawHead sends GET path on a new connection and returns the
+// response's head as it came, the response and its body.
+func getWithRawHead(t *testing.T, addr, path string) (string, *http.Response, string) {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(30 * time.Second))
+	var raw bytes.Buffer
+	if _, err := io.WriteString(c, "GET "+path+" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(io.TeeReader(c, &raw)), nil)
+	if err != nil {
+		t.Fatalf("%s: %v (%q)", path, err, raw.String())
+	}
+	body, _ := io.ReadAll(resp.Body)
+	head, _, _ := strings.Cut(raw.String(), "\r\n\r\n")
+	return head + "\r\n", resp, string(body)
 }

@@ -181,10 +181,12 @@ func New(opts Options) *Router {
 // nothing changes. Targets new to the spec start "initial" and are checked at
 // once; targets removed from it start draining. It returns the new status.
 func (r *Router) Apply(spec ServiceSpec) (ServiceStatus, error) {
-	return r.apply(spec, nil)
+	return r.apply(spec, nil, 0)
 }
 
-func (r *Router) apply(spec ServiceSpec, seeds seed) (ServiceStatus, error) {
+// apply applies spec; seeds and version matter to a service it creates (a
+// restore): the health its targets start with, the version it goes on from.
+func (r *Router) apply(spec ServiceSpec, seeds seed, version uint64) (ServiceStatus, error) {
 	spec = Normalize(spec)
 	if err := Validate(spec); err != nil {
 		return ServiceStatus{}, err
@@ -198,6 +200,7 @@ func (r *Router) apply(spec ServiceSpec, seeds seed) (ServiceStatus, error) {
 	isNew := svc == nil
 	if isNew {
 		svc = newService(r, spec.Name)
+		svc.version = version
 	}
 	cfgs, err := svc.listenerConfigs(spec)
 	var bound boundListeners
@@ -215,12 +218,17 @@ func (r *Router) apply(spec ServiceSpec, seeds seed) (ServiceStatus, error) {
 	return r.statusOf(svc), nil
 }
 
-// Restore is Apply for a spec read back after an agent restart. Every target gets
-// its first health check before the listeners open: a target that passes it is
-// healthy at once (traffic within one check), one that fails stays out of
-// rotation until its checks say otherwise. A service that is already running is
-// simply applied.
-func (r *Router) Restore(ctx context.Context, spec ServiceSpec) (ServiceStatus, error) {
+// Restore is Apply for a spec read back after an agent restart. last is what
+// the agent before this one reported for the service when it handed over (the
+// zero status after a crash). Targets it had healthy or unhealthy start in
+// that state, their checks going on at the usual interval: a restart takes no
+// healthy target out of rotation. Every other target gets its first health
+// check before the listeners open: a target that passes it is healthy at once
+// (traffic within one check), one that fails stays out of rotation until its
+// checks say otherwise. The service's version goes on from last.Version, so
+// that a change written against a version read before the restart is stale.
+// A service that is already running is simply applied.
+func (r *Router) Restore(ctx context.Context, spec ServiceSpec, last ServiceStatus) (ServiceStatus, error) {
 	spec = Normalize(spec)
 	if err := Validate(spec); err != nil {
 		return ServiceStatus{}, err
@@ -229,33 +237,52 @@ func (r *Router) Restore(ctx context.Context, spec ServiceSpec) (ServiceStatus, 
 	if err != nil {
 		return ServiceStatus{}, fmt.Errorf("restore service %q: %w", spec.Name, err)
 	}
-	seeds, err := firstChecks(ctx, newHealthChecker(), spec, cfg)
-	if err != nil {
+	seeds := reportedHealth(last)
+	if err := firstChecks(ctx, newHealthChecker(), spec, cfg, seeds); err != nil {
 		return ServiceStatus{}, fmt.Errorf("restore service %q: %w", spec.Name, err)
 	}
-	return r.apply(spec, seeds)
+	return r.apply(spec, seeds, last.Version)
 }
 
-// firstChecks checks every target of spec once, concurrently.
-func firstChecks(ctx context.Context, hc *healthChecker, spec ServiceSpec, cfg *healthConfig) (seed, error) {
+// reportedHealth is the health last reports for its healthy and unhealthy
+// targets.
+func reportedHealth(last ServiceStatus) seed {
 	seeds := seed{}
+	for _, g := range last.TargetGroups {
+		for _, t := range g.Targets {
+			if t.State == TargetHealthy || t.State == TargetUnhealthy {
+				res := checkResult{ok: t.State == TargetHealthy, reason: t.Reason}
+				seeds[targetKey{g.Name, t.ID, t.Address}] = seedHealth{res: res, reported: true}
+			}
+		}
+	}
+	return seeds
+}
+
+// firstChecks checks, concurrently, every target of spec that seeds has no
+// health for, and records the results in seeds.
+func firstChecks(ctx context.Context, hc *healthChecker, spec ServiceSpec, cfg *healthConfig, seeds seed) error {
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	for _, g := range spec.TargetGroups {
 		for _, ts := range g.Targets {
+			k := targetKey{g.Name, ts.ID, ts.Address}
+			if _, known := seeds[k]; known {
+				continue
+			}
 			wg.Go(func() {
 				res := hc.check(ctx, ts.Address, cfg)
 				mu.Lock()
 				defer mu.Unlock()
-				seeds[targetKey{g.Name, ts.ID, ts.Address}] = res
+				seeds[k] = seedHealth{res: res}
 			})
 		}
 	}
 	wg.Wait()
 	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("first health checks: %w", err)
+		return fmt.Errorf("first health checks: %w", err)
 	}
-	return seeds, nil
+	return nil
 }
 
 // Remove drains the service's targets (in-flight requests finish; long-lived

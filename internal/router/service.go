@@ -128,9 +128,15 @@ func (s *service) bindNew(spec ServiceSpec) (boundListeners, error) {
 	return b, nil
 }
 
-// seed is the health a target starts with when a check was made before it was
-// registered (Restore).
-type seed map[targetKey]checkResult
+// seed is the health targets start with after an agent restart (Restore): a
+// check made before they were registered, or the state the agent before
+// reported.
+type seed map[targetKey]seedHealth
+
+type seedHealth struct {
+	res      checkResult
+	reported bool // the previous agent's state, trusted as it was
+}
 
 // commit makes spec the service's routing: registers new targets, drains removed
 // ones, swaps listeners, publishes the table. It cannot fail.
@@ -182,12 +188,17 @@ func (s *service) register(k targetKey, ts TargetSpec, seeds seed) {
 		return
 	}
 	t := newTarget(ts, s.groups[k.group], s.log, s.router.transport, s.router.buffers, s.router.h1bufs)
-	res, seeded := seeds[k]
-	if seeded {
+	sh, seeded := seeds[k]
+	switch {
+	case seeded && sh.reported:
+		// Healthy or unhealthy in the agent before: as it was.
+		applyCheck(t, sh.res, 1, 1)
+		t.log.Info("target handed over", "state", t.health, "reason", t.reason)
+	case seeded:
 		// A target restored after a restart gets traffic after one good check; one
 		// that failed it stays initial (no traffic, not even failing open) until
 		// its next checks decide.
-		applyCheck(t, res, 1, maxThreshold+1)
+		applyCheck(t, sh.res, 1, maxThreshold+1)
 		t.log.Info("target restored", "state", t.health, "reason", t.reason)
 	}
 	ctx, cancel := context.WithCancel(s.ctx)

@@ -187,7 +187,7 @@ func (t *target) proxyError(w http.ResponseWriter, r *http.Request, err error) {
 			// The client's body failed, not the target: answer for it.
 			t.log.Debug("request body failed", "status", status, "err", err)
 			rw.fromRouter = true
-			writeRouterError(w, status)
+			writeRouterError(w, status, "") // a respWriter adds the HSTS field
 			return
 		}
 	}
@@ -205,7 +205,7 @@ func (t *target) proxyError(w http.ResponseWriter, r *http.Request, err error) {
 	if rw != nil {
 		rw.fromRouter = true
 	}
-	writeRouterError(w, status)
+	writeRouterError(w, status, "") // a respWriter adds the HSTS field
 }
 
 // modifyResponse notes the target response time of a protocol upgrade, which

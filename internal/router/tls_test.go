@@ -1,6 +1,7 @@
 package router
 
 import (
+	"bufio"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -343,4 +344,43 @@ func (v protocolVariant) prepare(t testing.TB, spec *ServiceSpec) (func() *http.
 		c.Transport.(*http.Transport).TLSClientConfig.ServerName = "zero.test"
 		return c
 	}, "https://"
+}
+
+// The router's own answers carry the listener's HSTS field too, on HTTP/1.1 as
+// on HTTP/2: a 503 when no target serves, and a 400 to a malformed request.
+func TestHSTSOnTheRoutersOwnAnswers(t *testing.T) {
+	ca := newTestCA(t)
+	cert, _ := ca.issue(t, "own", "own.test")
+	r := newTestRouter(t)
+	spec := httpsSpec("own", nil, cert)
+	spec.Listeners.Production.HSTS = &HSTSSpec{MaxAge: Duration(time.Hour)}
+	st := mustApply(t, r, spec)
+	const want = "max-age=3600"
+	for _, h2 := range []bool{false, true} {
+		c := ca.client(h2)
+		c.Transport.(*http.Transport).DialContext = dialTo(st.ProductionAddress)
+		resp, err := c.Get("https://own.test/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Strict-Transport-Security") != want {
+			t.Errorf("h2=%v: %d with HSTS %q, want 503 with %q", h2, resp.StatusCode, resp.Header.Get("Strict-Transport-Security"), want)
+		}
+	}
+	conn, err := tls.Dial("tcp", st.ProductionAddress, &tls.Config{RootCAs: ca.pool, ServerName: "own.test", NextProtos: []string{"http/1.1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := io.WriteString(conn, "GET / HTTP/1.1\r\nHost: own.test\r\nBad Field\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusBadRequest || resp.Header.Get("Strict-Transport-Security") != want {
+		t.Errorf("malformed request: %d with HSTS %q, want 400 with %q", resp.StatusCode, resp.Header.Get("Strict-Transport-Security"), want)
+	}
 }

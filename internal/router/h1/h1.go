@@ -46,6 +46,10 @@ const (
 	// KindForwarded is Forwarded, X-Forwarded-Host, -Proto or -Port: the proxy
 	// replaces them with its own.
 	KindForwarded
+	// KindTrailer is Trailer, which announces the fields of the trailer
+	// section: forwarded without the names a trailer may not carry
+	// (AppendAllowedTrailerNames), as those fields are dropped from it.
+	KindTrailer
 )
 
 // Field is one header field. Name and Value point into the Reader's buffer;
@@ -73,6 +77,7 @@ const (
 	infoContentType
 	infoDate
 	infoHSTS
+	infoTrailer
 )
 
 // classify looks a field name up among those the proxy understands. Names are
@@ -98,6 +103,9 @@ func classify(name []byte) fieldInfo {
 	case 7:
 		if equalFold(name, "Upgrade") {
 			return infoUpgrade
+		}
+		if equalFold(name, "Trailer") {
+			return infoTrailer
 		}
 	case 9:
 		if equalFold(name, "Forwarded") {
@@ -264,18 +272,41 @@ func noteLength(f *Field, length *int64) error {
 	return nil
 }
 
+// AppendAllowedTrailerNames appends to dst the names in value, a Trailer
+// field's, that a trailer section may carry, comma-separated: nothing when
+// none is left.
+func AppendAllowedTrailerNames(dst, value []byte) []byte {
+	start := len(dst)
+	for len(value) > 0 {
+		var name []byte
+		name, value = nextToken(value)
+		if len(name) == 0 || forbiddenInTrailer(name) {
+			continue
+		}
+		if len(dst) > start {
+			dst = append(dst, ", "...)
+		}
+		dst = append(dst, name...)
+	}
+	return dst
+}
+
 // tokens calls fn with each element of a comma-separated list value (RFC 9110
 // 5.6.1), trimmed, skipping empty ones.
 func tokens(v []byte, fn func(tok []byte)) {
 	for len(v) > 0 {
 		var tok []byte
-		if i := bytes.IndexByte(v, ','); i >= 0 {
-			tok, v = v[:i], v[i+1:]
-		} else {
-			tok, v = v, nil
-		}
-		if tok = trimOWS(tok); len(tok) > 0 {
+		if tok, v = nextToken(v); len(tok) > 0 {
 			fn(tok)
 		}
 	}
+}
+
+// nextToken returns the first element of a comma-separated list, trimmed,
+// and the rest of the list.
+func nextToken(v []byte) (tok, rest []byte) {
+	if i := bytes.IndexByte(v, ','); i >= 0 {
+		return trimOWS(v[:i]), v[i+1:]
+	}
+	return trimOWS(v), nil
 }

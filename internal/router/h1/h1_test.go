@@ -371,3 +371,26 @@ func BenchmarkParseResponse(b *testing.B) {
 		}
 	}
 }
+
+func TestAppendAllowedTrailerNames(t *testing.T) {
+	for value, want := range map[string]string{
+		"X-Sum":                              "X-Sum",
+		"X-Sum, Content-Length,host , X-Two": "X-Sum, X-Two",
+		" transfer-encoding , TRAILER,":      "",
+		",,X-A,,":                            "X-A",
+		"":                                   "",
+	} {
+		if got := string(AppendAllowedTrailerNames(nil, []byte(value))); got != want {
+			t.Errorf("%q: %q, want %q", value, got, want)
+		}
+	}
+	if got := string(AppendAllowedTrailerNames([]byte("kept;"), []byte("Host, X-B"))); got != "kept;X-B" {
+		t.Errorf("appended to a prefix: %q", got)
+	}
+	if n := testing.AllocsPerRun(100, func() {
+		var room [64]byte
+		_ = AppendAllowedTrailerNames(room[:0], []byte("X-Sum, Content-Length"))
+	}); n != 0 {
+		t.Errorf("%v allocations, want 0", n)
+	}
+}

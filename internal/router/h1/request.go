@@ -128,6 +128,8 @@ func (q *Request) note(f *Field, info fieldInfo, te *transferCodings) error {
 		f.Kind = KindXForwardedFor
 	case infoForwarded:
 		f.Kind = KindForwarded
+	case infoTrailer:
+		f.Kind = KindTrailer
 	}
 	return nil
 }

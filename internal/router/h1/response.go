@@ -107,6 +107,8 @@ func ParseResponse(head []byte, p *Response) error {
 			p.EventStream = hasPrefixFold(f.Value, "text/event-stream")
 		case infoHop, infoTE, infoUpgrade:
 			f.Kind = KindHop
+		case infoTrailer:
+			f.Kind = KindTrailer
 		}
 		p.Fields = append(p.Fields, f)
 	}
