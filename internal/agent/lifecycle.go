@@ -196,7 +196,7 @@ func (s *server) drainAfterHandover() error {
 	ctx, cancel := context.WithTimeout(context.Background(), bound)
 	defer cancel()
 	err := s.router.Release(ctx)
-	_ = s.httpSrv.Close()
+	s.closeAdminAPI()
 	s.socks.dropAll()
 	s.log.Info("agent drained after the hand-over", "bound", bound, "err", err)
 	if errors.Is(err, context.DeadlineExceeded) {
@@ -229,4 +229,14 @@ func (s *server) abort() {
 		_ = s.sup.Close()
 	}
 	s.socks.dropAll()
+}
+
+// closeAdminAPI lets the admin requests in flight finish (they are answered
+// with handedOverHeader) before it closes what remains.
+func (s *server) closeAdminAPI() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if s.httpSrv.Shutdown(ctx) != nil {
+		_ = s.httpSrv.Close()
+	}
 }

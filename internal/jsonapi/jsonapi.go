@@ -15,7 +15,6 @@ import (
 	"net"
 	"net/http"
 	"strings"
-	"time"
 )
 
 // Client calls one API.
@@ -33,15 +32,17 @@ func New(client *http.Client, baseURL, token string) *Client {
 }
 
 // UnixClient returns an http.Client that reaches the server listening on the
-// unix socket at path, whatever the URL's host.
+// unix socket at path, whatever the URL's host. Each request takes a new
+// connection: one costs microseconds, and a kept-alive one races the server
+// closing it (an agent that handed over to a successor closes the connections
+// it has, and a PUT sent on one at that moment fails with a reset).
 func UnixClient(path string) *http.Client {
 	return &http.Client{Transport: &http.Transport{
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 			var d net.Dialer
 			return d.DialContext(ctx, "unix", path)
 		},
-		MaxIdleConnsPerHost: 8,
-		IdleConnTimeout:     30 * time.Second,
+		DisableKeepAlives: true,
 	}}
 }
 
