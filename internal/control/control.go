@@ -39,6 +39,7 @@ type Backend interface {
 	Approvals
 	Logs
 	Deployments
+	HookResults
 	Alarms
 	Metrics
 	Changes
@@ -105,6 +106,17 @@ type Deployments interface {
 	// only active one when none is named) and returns it as it was then; the
 	// controller acts within a poll. Follow it with FollowDeployment.
 	CommandDeployment(ctx context.Context, c DeploymentCommand) (*Deployment, error)
+}
+
+// HookResults receives what a lifecycle hook that answered 202 (Accepted)
+// reports later, as CodeDeploy's PutLifecycleEventHookExecutionStatus.
+type HookResults interface {
+	// PutHookResult records the result of a hook execution that waits for one:
+	// NotFound for an unknown deployment or hook execution id, Conflict
+	// "finished" when it no longer waits (it timed out, was reported already,
+	// or its deployment ended), BadRequest for a status other than Succeeded or
+	// Failed. The hook's timeout still applies while it waits.
+	PutHookResult(ctx context.Context, r HookResult) error
 }
 
 // Alarms reads the alarms of the deployment groups.

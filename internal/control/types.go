@@ -255,3 +255,19 @@ type Commit struct {
 	Time    time.Time `json:"time"`
 	Subject string    `json:"subject"`
 }
+
+// HookStatus is the result an asynchronous lifecycle hook reports.
+type HookStatus string
+
+// The results CodeDeploy's PutLifecycleEventHookExecutionStatus takes.
+const (
+	HookSucceeded HookStatus = "Succeeded"
+	HookFailed    HookStatus = "Failed"
+)
+
+// HookResult is what PutLifecycleEventHookExecutionStatus carries.
+type HookResult struct {
+	DeploymentID    string     `json:"deploymentId"`
+	HookExecutionID string     `json:"lifecycleEventHookExecutionId"`
+	Status          HookStatus `json:"status"`
+}
