@@ -144,7 +144,9 @@ func TestHTTPHookWaitCancelled(t *testing.T) {
 	var log logBuffer
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
-	go func() { done <- hookrun.HTTP{Waits: a.waits, Poll: 10 * time.Millisecond}.Run(ctx, hookCall(hook, &log)) }()
+	go func() {
+		done <- hookrun.HTTP{Waits: a.waits, Poll: 10 * time.Millisecond}.Run(ctx, hookCall(hook, &log))
+	}()
 	for !strings.Contains(log.String(), "waits for its result") {
 		time.Sleep(5 * time.Millisecond)
 	}
