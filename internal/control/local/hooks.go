@@ -44,14 +44,11 @@ func (b *Backend) PutHookResult(ctx context.Context, r control.HookResult) error
 
 // waitStateOf checks a result and says what it makes of the wait.
 func waitStateOf(r control.HookResult) (hookrun.WaitState, error) {
-	if r.DeploymentID == "" || r.HookExecutionID == "" {
-		return "", control.Errorf(control.CodeBadRequest, "a hook result needs the deployment id and the lifecycle event hook execution id")
+	if err := control.CheckHookResult(r); err != nil {
+		return "", err
 	}
-	switch r.Status {
-	case control.HookSucceeded:
-		return hookrun.WaitSucceeded, nil
-	case control.HookFailed:
+	if r.Status == control.HookFailed {
 		return hookrun.WaitFailed, nil
 	}
-	return "", control.Errorf(control.CodeBadRequest, "hook result status %q: want %s or %s", r.Status, control.HookSucceeded, control.HookFailed)
+	return hookrun.WaitSucceeded, nil
 }
