@@ -147,8 +147,10 @@ func TestHTTPHookWaitCancelled(t *testing.T) {
 	go func() {
 		done <- hookrun.HTTP{Waits: a.waits, Poll: 10 * time.Millisecond}.Run(ctx, hookCall(hook, &log))
 	}()
-	for !strings.Contains(log.String(), "waits for its result") {
-		time.Sleep(5 * time.Millisecond)
+	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(log.String(), "waits for its result"); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the hook never waited: %q", log.String())
+		}
 	}
 	cancel()
 	if err := <-done; !errors.Is(err, context.Canceled) {
