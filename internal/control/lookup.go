@@ -53,3 +53,15 @@ func OnlyActive(active []*Deployment) (*Deployment, error) {
 	}
 	return nil, Errorf(CodeBadRequest, "several deployments are active, name one: %s", strings.Join(names, ", "))
 }
+
+// CheckHookResult refuses a hook result no backend takes: BadRequest without
+// both ids, or with a status other than Succeeded or Failed.
+func CheckHookResult(r HookResult) error {
+	if r.DeploymentID == "" || r.HookExecutionID == "" {
+		return Errorf(CodeBadRequest, "a hook result needs the deployment id and the lifecycle event hook execution id")
+	}
+	if r.Status != HookSucceeded && r.Status != HookFailed {
+		return Errorf(CodeBadRequest, "hook result status %q (allowed: %s, %s)", r.Status, HookSucceeded, HookFailed)
+	}
+	return nil
+}

@@ -95,7 +95,7 @@ func controllerOptions(ctx context.Context, site *Site, db *store.DB, client *ag
 		Store:    db.Deployments(),
 		Router:   client,
 		Drivers:  site,
-		Hooks:    hookrun.Local{},
+		Hooks:    hookrun.Local{HTTP: hookrun.HTTP{Waits: store.HookWaits{DB: db}}},
 		Watchers: alarmWatchers(client),
 		Secrets:  provider.ContainerSecret,
 		Events:   db.EventSink(context.WithoutCancel(ctx), func(err error) { log.Error("store event", "err", err) }),

@@ -43,6 +43,7 @@ func TestMain(m *testing.M) {
 type harness struct {
 	t        *testing.T
 	dir      string
+	db       *store.DB
 	st       deploy.Store
 	rt       *router.Router
 	sup      *supervisor.Supervisor
@@ -74,7 +75,7 @@ func newHarness(t *testing.T) *harness {
 		t.Fatal(err)
 	}
 	h := &harness{
-		t: t, dir: dir, st: db.Deployments(), sup: sup, events: &event.Recorder{},
+		t: t, dir: dir, db: db, st: db.Deployments(), sup: sup, events: &event.Recorder{},
 		rt:   router.New(router.Options{Logger: slog.New(slog.DiscardHandler)}),
 		prod: freeAddr(t), test: freeAddr(t), service: "web", finished: make(chan struct{}),
 	}
@@ -114,7 +115,8 @@ func (h *harness) stop() {
 func (h *harness) options() deploy.Options {
 	rt := localRouter{r: h.rt, mu: &h.routeMu, races: &h.races}
 	return deploy.Options{
-		Store: crashingStore{h.st, h}, Router: rt, Drivers: supervisorDrivers{h.sup}, Hooks: hookrun.Local{},
+		Store: crashingStore{h.st, h}, Router: rt, Drivers: supervisorDrivers{h.sup},
+		Hooks: hookrun.Local{HTTP: hookrun.HTTP{Waits: store.HookWaits{DB: h.db}, Poll: 20 * time.Millisecond}},
 		Watchers: func(service, tg string, alarms []*manifest.Alarm, from time.Time, onChange func(alarm.Transition)) deploy.AlarmWatcher {
 			return alarm.NewWatcher(rt, service, tg, alarms, from, onChange)
 		},

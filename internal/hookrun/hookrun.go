@@ -1,6 +1,8 @@
 // Package hookrun runs CodeDeploy lifecycle hooks on this machine, for the deploy
 // controller: a command in the revision's directory (Command), or an HTTP endpoint
 // that receives CodeDeploy's Lambda hook event (HTTP). Local picks one per hook.
+// An HTTP hook that answers 202 reports its result later: HTTP waits for it in
+// Waits, the record of hook executions it declares (internal/store keeps it).
 // Each is an implementation of deploy.HookRunner; the controller owns timeouts,
 // cancellation and what a failure means.
 package hookrun

@@ -44,6 +44,7 @@ var migrations = []migration{
 	{"0005_access", accessSchema},
 	{"0006_notifications", notificationsSchema},
 	{"0007_webhook_deliveries", webhookSchema},
+	{"0008_hook_results", hooksSchema},
 }
 
 // Open opens (creating if needed) the state file at path and brings its schema up to

@@ -25,6 +25,7 @@ func TestAWSBackendContract(t *testing.T) {
 			srv := awsfake.New(t)
 			newFakePipeline(t, srv)
 			srv.Fail(opGetDeployment, &awsfake.Error{Status: 400, Type: "DeploymentDoesNotExistException", Message: "The deployment d-NOSUCHONE could not be found."})
+			srv.Fail(opPutHookStatus, &awsfake.Error{Status: 400, Type: "DeploymentDoesNotExistException", Message: "The deployment d-NOSUCHONE could not be found."})
 			return newBackend(srv)
 		},
 		Identity: principal,

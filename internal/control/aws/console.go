@@ -20,10 +20,3 @@ func (b *Backend) ChangesSinceProduction(context.Context, string) (control.Chang
 	return control.ChangeSet{}, control.Errorf(control.CodeNotSupported,
 		"on AWS the commits come from GitHub through the CodeStar connection: compare the revisions on GitHub")
 }
-
-// PutHookResult is CodeDeploy's own API on AWS: the hook Lambda reports with
-// PutLifecycleEventHookExecutionStatus itself.
-func (b *Backend) PutHookResult(context.Context, control.HookResult) error {
-	return control.Errorf(control.CodeNotSupported,
-		"on AWS a lifecycle hook reports to CodeDeploy itself (PutLifecycleEventHookExecutionStatus)")
-}

@@ -80,6 +80,7 @@ func Run(t *testing.T, h Harness) {
 		{"DeploymentsWithoutAnyAreEmptyAndCommandsRefused", s.deployments},
 		{"AlarmsWithoutGroups", s.alarms},
 		{"MetricsOfAnUnknownDeploymentAreNotFound", s.metrics},
+		{"HookResultsForUnknownDeploymentsAreNotFound", s.hookResults},
 		{"ChangesSinceProductionAreTheRevisionsHistory", s.changes},
 	} {
 		if !t.Run(tc.name, tc.run) {
@@ -328,6 +329,17 @@ func (s *suite) metrics(t *testing.T) {
 	_, err := s.b.DeploymentMetrics(ctx(t), control.MetricsQuery{DeploymentID: "d-NOSUCHONE"})
 	skipIfNotSupported(t, err)
 	wantCode(t, "DeploymentMetrics(unknown)", err, control.CodeNotFound, "")
+}
+
+// hookResults: a result for a deployment that does not exist is NotFound, and
+// one with a status CodeDeploy does not take is a BadRequest.
+func (s *suite) hookResults(t *testing.T) {
+	c := ctx(t)
+	err := s.b.PutHookResult(c, control.HookResult{DeploymentID: "d-NOSUCHONE", HookExecutionID: "d-NOSUCHONE-AfterInstall", Status: control.HookSucceeded})
+	skipIfNotSupported(t, err)
+	wantCode(t, "PutHookResult(unknown deployment)", err, control.CodeNotFound, "")
+	err = s.b.PutHookResult(c, control.HookResult{DeploymentID: "d-NOSUCHONE", HookExecutionID: "d-NOSUCHONE-AfterInstall", Status: "Done"})
+	wantCode(t, "PutHookResult(status Done)", err, control.CodeBadRequest, "")
 }
 
 // changes: with nothing released, the changes of an execution are its
