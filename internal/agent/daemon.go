@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"testing"
 	"time"
 
 	"github.com/greenlight-ci/greenlight/internal/atomicfile"
@@ -38,6 +39,11 @@ func InstallBinary(stateDir string) (path, version string, err error) {
 	self, err := os.Executable()
 	if err != nil {
 		return "", "", fmt.Errorf("find own executable: %w", err)
+	}
+	if testing.Testing() {
+		// A test binary run as `agent` would run its tests again, which would
+		// start another agent from it: a fork bomb. Tests name the real binary.
+		return "", "", fmt.Errorf("%s is a test binary, not greenlight: background processes need the greenlight binary (daemon.Site.InstallFrom)", self)
 	}
 	return InstallBinaryFrom(stateDir, self)
 }
