@@ -149,7 +149,9 @@ func (tw *twin) waitFor(t *testing.T, id string, match func(event.Event) bool) {
 }
 
 func (tw *twin) waitApproval(t *testing.T, id string) {
-	tw.waitFor(t, id, func(e event.Event) bool { return e.Kind == event.KindApproval && e.Status == string(control.ApprovalNeeded) })
+	tw.waitFor(t, id, func(e event.Event) bool {
+		return e.Kind == event.KindApproval && e.Status == string(control.ApprovalNeeded)
+	})
 }
 
 func (tw *twin) waitEnd(t *testing.T, id string) {
@@ -247,4 +249,47 @@ func stopOnEach(t *testing.T, tw *twin) {
 	if outs[0] != outs[1] {
 		t.Errorf("stop differs:\n%s\n%s", outs[0], outs[1])
 	}
+}
+
+// TestRunPrintsTheSameOnBothBackends: `run --auto-approve`, the real binary
+// in a process of its own, follows an execution to its end the same way on
+// both backends; ids, times and durations differ naturally and are normalised.
+func TestRunPrintsTheSameOnBothBackends(t *testing.T) {
+	tw := newTwin(t)
+	var outs []string
+	for _, remote := range []bool{false, true} {
+		args := []string{"--state-dir", tw.stateDir, "-f", tw.def, "run", "--auto-approve"}
+		if remote {
+			args = append([]string{"--server", tw.url, "--token", tw.token}, args...)
+		}
+		out, err := exec.Command(binary, args...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("run (server %v): %v\n%s", remote, err, out)
+		}
+		// Who acts differs by design: the server records its token's name,
+		// never what the client says (the user running the command).
+		who := regexp.QuoteMeta(whoami() + " (--auto-approve)")
+		if remote {
+			who = "operator-bot"
+		}
+		outs = append(outs, regexp.MustCompile("approved by "+who).ReplaceAllString(normalise(string(out)), "approved by WHO"))
+	}
+	if outs[0] != outs[1] {
+		t.Errorf("run differs:\n--- on the state directory:\n%s\n--- through the server:\n%s", outs[0], outs[1])
+	}
+}
+
+var (
+	clockTimes = regexp.MustCompile(`\d{2}:\d{2}:\d{2}(\.\d+)?`)
+	durations  = regexp.MustCompile(`\b\d+(\.\d+)?(ms|µs|s|m)\b`)
+	buildIDs   = regexp.MustCompile(`unit:[a-z0-9]+`)
+	shortIDs   = regexp.MustCompile(`execution [0-9a-f]{8}\b`)
+)
+
+func normalise(s string) string {
+	s = ids.ReplaceAllString(s, "ID")
+	s = shortIDs.ReplaceAllString(s, "execution ID")
+	s = clockTimes.ReplaceAllString(s, "TIME")
+	s = buildIDs.ReplaceAllString(s, "unit:BUILD")
+	return durations.ReplaceAllString(s, "DURATION")
 }
