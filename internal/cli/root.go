@@ -46,6 +46,8 @@ type app struct {
 	file     string // greenlight.yaml
 	stateDir string
 	backend  string // local or aws
+	server   string // a greenlight serve URL ("": $GREENLIGHT_SERVER)
+	token    string // its API token ("": $GREENLIGHT_TOKEN)
 	json     bool
 	stdout   io.Writer
 	stderr   io.Writer
@@ -67,6 +69,8 @@ greenlight.yaml.`,
 	f.StringVar(&a.stateDir, "state-dir", "", "state directory (default: .greenlight beside the definition, or $GREENLIGHT_STATE_DIR)")
 	f.BoolVar(&a.json, "json", false, "print one JSON object per line")
 	f.StringVar(&a.backend, "backend", "", "where the pipeline runs: local (this machine) or aws (CodePipeline and CodeDeploy, as deploy/aws creates them); default $GREENLIGHT_BACKEND, else local")
+	f.StringVar(&a.server, "server", "", "talk to a running greenlight serve at this URL (default $GREENLIGHT_SERVER) instead of this machine's state directory")
+	f.StringVar(&a.token, "token", "", "API token for --server (default $GREENLIGHT_TOKEN)")
 	root.AddCommand(
 		a.validateCommand(),
 		a.renderCommand(),

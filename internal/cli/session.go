@@ -53,9 +53,17 @@ func (a *app) open(ctx context.Context, withDef bool) (*session, error) {
 	return s, nil
 }
 
-// withBackend runs fn on the control surface of the state directory; every
-// verb that reads or drives pipelines and deployments goes through it.
+// withBackend runs fn on the control surface: a server's (--server), AWS's
+// (--backend aws) or the state directory's; every verb that reads or drives
+// pipelines and deployments goes through it.
 func (a *app) withBackend(ctx context.Context, withDef bool, fn func(b control.Backend) error) error {
+	if b, ok, err := a.openRemote(); ok {
+		if err != nil {
+			return err
+		}
+		defer b.Close()
+		return fn(b)
+	}
 	if b, ok, err := a.openAWS(ctx); ok {
 		if err != nil {
 			return err

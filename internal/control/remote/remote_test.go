@@ -1,0 +1,224 @@
+package remote_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/greenlight-ci/greenlight/internal/access"
+	"github.com/greenlight-ci/greenlight/internal/control"
+	"github.com/greenlight-ci/greenlight/internal/control/controltest"
+	"github.com/greenlight-ci/greenlight/internal/control/local"
+	"github.com/greenlight-ci/greenlight/internal/control/remote"
+	"github.com/greenlight-ci/greenlight/internal/daemon"
+	"github.com/greenlight-ci/greenlight/internal/gobuild"
+	"github.com/greenlight-ci/greenlight/internal/manifest"
+	"github.com/greenlight-ci/greenlight/internal/server"
+	"github.com/greenlight-ci/greenlight/internal/store"
+)
+
+// binary is the greenlight executable the local backend's agent and
+// controller run from.
+var binary string
+
+func TestMain(m *testing.M) {
+	os.Exit(gobuild.Main(m, gobuild.Program{Pkg: "../../../cmd/greenlight", Name: "greenlight", Path: &binary}))
+}
+
+// The contract suite's pipeline (as control/local's test has it).
+const definition = `version: 1
+pipeline:
+  name: contract
+  stages:
+    - name: Source
+      actions:
+        - {name: Source, category: Source, provider: Git, output_artifacts: [src], configuration: {Repository: .}}
+    - name: Build
+      actions:
+        - {name: Build, category: Build, provider: CodeBuild, input_artifacts: [src], configuration: {ProjectName: unit}}
+    - name: Approval
+      actions:
+        - {name: Review, category: Approval, provider: Manual, configuration: {CustomData: "review it"}}
+build_projects:
+  unit:
+    buildspec: buildspec.yml
+`
+
+const buildspec = `version: 0.2
+phases:
+  build:
+    commands:
+      - echo ` + controltest.BuildLogLine + `
+      - mkdir -p reports
+      - printf '<testsuite name="u" tests="2"><testcase classname="u" name="a"/><testcase classname="u" name="b"/></testsuite>' > reports/unit.xml
+reports:
+  ` + controltest.ReportGroup + `:
+    files: [reports/unit.xml]
+    file-format: JUNITXML
+`
+
+// tokenName is who the server records as acting: the suite's requests say
+// other names, which must not count.
+const tokenName = "remote-suite"
+
+// served is a server over a local backend on a real state directory.
+type served struct {
+	url    string
+	token  string
+	access *access.Service
+}
+
+// serve makes a git repository holding the definition, the local backend of
+// its state directory (agent and controller from the real binary) and a
+// server on 127.0.0.1 in front of it, with an operator token.
+func serve(t *testing.T) *served {
+	t.Helper()
+	repo := t.TempDir()
+	for name, content := range map[string]string{"greenlight.yaml": definition, "buildspec.yml": buildspec} {
+		if err := os.WriteFile(filepath.Join(repo, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, args := range [][]string{{"init", "-q", "-b", "main"}, {"add", "-A"}, {"-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "contract"}} {
+		if out, err := exec.Command("git", append([]string{"-C", repo}, args...)...).CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+	}
+	def, err := manifest.Load(filepath.Join(repo, "greenlight.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stateDir := filepath.Join(repo, ".greenlight")
+	db, err := store.Open(context.Background(), filepath.Join(stateDir, "state.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.DiscardHandler)
+	site := daemon.NewSite(stateDir, log).InstallFrom(binary)
+	backend := local.New(local.Options{Definition: def, StateDir: stateDir, DB: db, Site: site, Logger: log, PollInterval: 50 * time.Millisecond})
+	acc := &access.Service{Store: store.Access{DB: db}}
+	srv, err := server.New(server.Options{Backend: backend, Access: acc, Logger: log, Poll: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv)
+	t.Cleanup(func() {
+		_ = srv.Close()
+		ts.Close()
+		_ = backend.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		if err := site.Down(ctx); err != nil {
+			t.Errorf("down: %v", err)
+		}
+		_ = db.Close()
+	})
+	token, _, err := acc.Create(context.Background(), tokenName, access.RoleOperator, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &served{url: ts.URL, token: token, access: acc}
+}
+
+// The contract suite through a server: every verb, typed errors included,
+// round-trips the API. Then what the suite did is in the audit log as the
+// token's name, and a finished action's followed log ends.
+func TestRemoteBackendContract(t *testing.T) {
+	var s *served
+	controltest.Run(t, controltest.Harness{Identity: tokenName, New: func(t *testing.T) control.Backend {
+		s = serve(t)
+		return remote.New(s.url, s.token)
+	}})
+	if t.Failed() {
+		return
+	}
+	checkDecisionsAudited(t, s)
+	checkFollowedLogEnds(t, s)
+}
+
+// checkDecisionsAudited: the approval, and the refusal of a late decision,
+// are recorded with the token's name, the comment and the reason.
+func checkDecisionsAudited(t *testing.T, s *served) {
+	ctx := context.Background()
+	ok, err := s.access.Audit(ctx, access.AuditQuery{Action: access.VerbApprove, Result: access.ResultSucceeded})
+	if err != nil || len(ok) != 1 || ok[0].Who != tokenName || ok[0].Message != "looks good" || ok[0].Role != access.RoleOperator {
+		t.Errorf("approval audit: %+v, %v", ok, err)
+	}
+	late, err := s.access.Audit(ctx, access.AuditQuery{Action: access.VerbReject, Result: access.ResultFailed})
+	if err != nil || len(late) != 1 || !strings.Contains(late[0].Message, "Succeeded") {
+		t.Errorf("late decision audit: %+v, %v", late, err)
+	}
+	started, err := s.access.Audit(ctx, access.AuditQuery{Action: access.VerbStartExecution})
+	if err != nil || len(started) != 2 || started[0].Who != tokenName || started[0].Result != access.ResultSucceeded {
+		t.Errorf("start audit: %+v, %v", started, err)
+	}
+}
+
+// checkFollowedLogEnds: following the log of an action that ended streams it
+// whole and ends.
+func checkFollowedLogEnds(t *testing.T, s *served) {
+	b := remote.New(s.url, s.token)
+	defer b.Close()
+	page, err := b.ListExecutions(context.Background(), control.ExecutionQuery{})
+	if err != nil || len(page.Executions) == 0 {
+		t.Fatalf("executions: %+v, %v", page, err)
+	}
+	id := page.Executions[0].ID
+	req, _ := http.NewRequest("GET", s.url+"/api/v1/executions/"+id+"/stages/Build/actions/Build/log?follow=1", nil)
+	req.Header.Set("Authorization", "Bearer "+s.token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	text, err := io.ReadAll(resp.Body)
+	if err != nil || !strings.Contains(string(text), controltest.BuildLogLine) || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/plain") {
+		t.Errorf("followed log: %v %q", err, text)
+	}
+}
+
+// Token problems come back as AuthErrors that say so.
+func TestTokenErrors(t *testing.T) {
+	dir := t.TempDir()
+	db, err := store.Open(context.Background(), filepath.Join(dir, "state.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	backend := local.New(local.Options{StateDir: dir, DB: db})
+	defer backend.Close()
+	acc := &access.Service{Store: store.Access{DB: db}}
+	srv, err := server.New(server.Options{Backend: backend, Access: acc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv)
+	defer ts.Close()
+	viewer, _, err := acc.Create(context.Background(), "reader", access.RoleViewer, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = remote.New(ts.URL, "glt_nope").ListPipelines(context.Background())
+	var ae *remote.AuthError
+	if !errors.As(err, &ae) || ae.Status != 401 || !errors.Is(err, access.ErrUnauthenticated) || !strings.Contains(err.Error(), "GREENLIGHT_TOKEN") {
+		t.Errorf("unknown token: %v", err)
+	}
+	_, err = remote.New(ts.URL, viewer).CommandDeployment(context.Background(), control.DeploymentCommand{Command: control.CommandRollback})
+	if !errors.As(err, &ae) || ae.Status != 403 || !errors.Is(err, access.ErrForbidden) || !strings.Contains(err.Error(), "operator") {
+		t.Errorf("viewer rolling back: %v", err)
+	}
+	ts.Close()
+	_, err = remote.New(ts.URL, viewer).ListPipelines(context.Background())
+	if !errors.Is(err, control.ErrUnavailable) {
+		t.Errorf("server gone: %v", err)
+	}
+}
