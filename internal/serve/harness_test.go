@@ -217,3 +217,5 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+func discard() *slog.Logger { return slog.New(slog.DiscardHandler) }
