@@ -82,7 +82,11 @@ func (a *app) serve(ctx context.Context, opts serveOptions) error {
 	for _, def := range defs {
 		fmt.Fprintf(a.stdout, "  %s  %s\n", def.Pipeline.Name, def.Path)
 	}
-	if err := srv.Run(ctx, ln, srv.Handler(), nil); err != nil {
+	api, err := srv.API()
+	if err != nil {
+		return err
+	}
+	if err := srv.Run(ctx, ln, api, api.Close); err != nil {
 		return err
 	}
 	fmt.Fprintln(a.stdout, "greenlight serve stopped; executions in progress resume at the next start")

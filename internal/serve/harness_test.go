@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/greenlight-ci/greenlight/internal/access"
 	"github.com/greenlight-ci/greenlight/internal/control"
 	"github.com/greenlight-ci/greenlight/internal/daemon"
 	"github.com/greenlight-ci/greenlight/internal/gobuild"
@@ -97,6 +98,16 @@ type server struct {
 	db  *store.DB
 }
 
+// token creates an API token of role.
+func (s *server) token(role access.Role) string {
+	s.t.Helper()
+	tok, _, err := (&access.Service{Store: store.Access{DB: s.db}}).Create(context.Background(), "test-"+string(role), role, 0)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return tok
+}
+
 func startServer(t *testing.T, files ...string) *server {
 	t.Helper()
 	defs, err := serve.Load(files, "")
@@ -113,7 +124,11 @@ func startServer(t *testing.T, files ...string) *server {
 	s.url = "http://" + ln.Addr().String()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- srv.Run(ctx, ln, srv.Handler(), nil) }()
+	api, err := srv.API()
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { done <- srv.Run(ctx, ln, api, api.Close) }()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/greenlight-ci/greenlight/internal/access"
 	"github.com/greenlight-ci/greenlight/internal/control"
 	"github.com/greenlight-ci/greenlight/internal/trigger"
 	"github.com/greenlight-ci/greenlight/internal/webhook"
@@ -92,7 +93,17 @@ func TestSignedPushStartsAnExecutionAtThePushedCommit(t *testing.T) {
 
 func checkMetrics(t *testing.T, s *server, want []string) {
 	t.Helper()
-	resp, err := http.Get(s.url + "/metrics")
+	unauthenticated, err := http.Get(s.url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	unauthenticated.Body.Close()
+	if unauthenticated.StatusCode != http.StatusUnauthorized {
+		t.Errorf("GET /metrics without a token: %d, want 401", unauthenticated.StatusCode)
+	}
+	req, _ := http.NewRequest(http.MethodGet, s.url+"/metrics", nil)
+	req.Header.Set("Authorization", "Bearer "+s.token(access.RoleViewer))
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
