@@ -95,6 +95,7 @@ greenlight.yaml.`,
 		a.auditCommand(),
 		a.notificationsCommand(),
 		a.gcCommand(),
+		a.serveCommand(),
 	)
 	return root
 }

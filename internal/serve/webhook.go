@@ -1,0 +1,231 @@
+package serve
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/greenlight-ci/greenlight/internal/control"
+	"github.com/greenlight-ci/greenlight/internal/manifest"
+	"github.com/greenlight-ci/greenlight/internal/provider"
+	"github.com/greenlight-ci/greenlight/internal/trigger"
+	"github.com/greenlight-ci/greenlight/internal/webhook"
+)
+
+// Starter starts executions (control.Backend is one).
+type Starter interface {
+	StartExecution(ctx context.Context, req control.StartRequest) (string, error)
+}
+
+// Webhook is the handler of POST /webhooks/github: it verifies a delivery with
+// the secrets of the definitions served, asks each pipeline whose source is the
+// delivery's repository (and whose secret signed it) whether it starts, starts
+// those that do at the pushed commit, and answers with every pipeline's
+// decision. The delivery's outcome is recorded in the webhook store.
+type Webhook struct {
+	Definitions []*manifest.Definition
+	Starter     Starter
+	Store       webhook.Store
+	Metrics     *Metrics // nil: not counted
+	Logger      *slog.Logger
+}
+
+// PipelineDecision is what one pipeline made of a delivery.
+type PipelineDecision struct {
+	Pipeline    string          `json:"pipeline"`
+	Outcome     trigger.Outcome `json:"outcome"`
+	Reason      string          `json:"reason"`
+	Revision    string          `json:"revision,omitempty"`
+	ExecutionID string          `json:"execution_id,omitempty"`
+	Error       string          `json:"error,omitempty"` // the start failed
+}
+
+// DeliveryAnswer is the body of a 2xx answer.
+type DeliveryAnswer struct {
+	Delivery  string             `json:"delivery"`
+	Event     string             `json:"event"`
+	Outcome   webhook.Outcome    `json:"outcome"`
+	Summary   string             `json:"summary"`
+	Pipelines []PipelineDecision `json:"pipelines,omitempty"`
+}
+
+func (h *Webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	secrets, owners := h.secrets(ctx)
+	rc := &webhook.Receiver{Secrets: func(context.Context) ([][]byte, error) { return secrets, nil }, Store: h.Store}
+	d, err := rc.Receive(ctx, r.Header, http.MaxBytesReader(w, r.Body, webhook.MaxPayloadBytes+1))
+	if err != nil {
+		h.refuse(w, err)
+		return
+	}
+	ans := DeliveryAnswer{Delivery: d.ID, Event: d.Event, Summary: d.Summary()}
+	switch {
+	case d.Ping != nil:
+		ans.Outcome = webhook.OutcomePing
+	case d.Trigger == nil:
+		ans.Outcome = webhook.OutcomeIgnored
+	default:
+		ans.Pipelines = h.act(ctx, d, owners[d.SecretIndex])
+		ans.Outcome = outcomeOf(ans.Pipelines)
+	}
+	h.finish(ctx, w, rc, d, ans)
+}
+
+// secrets returns the distinct webhook secrets of the definitions and, for each,
+// the definitions signed with it. A definition without a secret takes no
+// deliveries (serve polls its sources instead).
+func (h *Webhook) secrets(ctx context.Context) ([][]byte, [][]*manifest.Definition) {
+	var secrets [][]byte
+	var owners [][]*manifest.Definition
+	for _, def := range h.Definitions {
+		s, err := provider.Secrets{Def: def}.WebhookSecret(ctx)
+		if err != nil {
+			if !errors.Is(err, provider.ErrNoWebhookSecret) {
+				h.Logger.Error("webhook secret unreadable: the pipeline takes no deliveries", "pipeline", def.Pipeline.Name, "err", err)
+			}
+			continue
+		}
+		i := indexOf(secrets, s)
+		if i < 0 {
+			secrets, owners = append(secrets, []byte(s)), append(owners, nil)
+			i = len(secrets) - 1
+		}
+		owners[i] = append(owners[i], def)
+	}
+	return secrets, owners
+}
+
+func indexOf(secrets [][]byte, s string) int {
+	for i, have := range secrets {
+		if string(have) == s {
+			return i
+		}
+	}
+	return -1
+}
+
+// act decides for each pipeline of the repository and starts those that start.
+func (h *Webhook) act(ctx context.Context, d *webhook.Delivery, defs []*manifest.Definition) []PipelineDecision {
+	out := []PipelineDecision{}
+	for _, def := range defs {
+		dec := trigger.Decide(def, *d.Trigger)
+		if dec.Outcome == trigger.OutcomeNotSource {
+			continue
+		}
+		pd := PipelineDecision{Pipeline: def.Pipeline.Name, Outcome: dec.Outcome, Reason: dec.Reason, Revision: dec.Revision}
+		if dec.Start() {
+			id, err := h.Starter.StartExecution(ctx, control.StartRequest{
+				Pipeline: def.Pipeline.Name, Revision: dec.Revision, Trigger: control.TriggerWebhook, Who: who(d),
+			})
+			pd.ExecutionID = id
+			if err != nil {
+				pd.Error = fmt.Sprintf("start execution: %v", err)
+				h.Logger.Error("webhook: start execution", "delivery", d.ID, "pipeline", def.Pipeline.Name, "err", err)
+			}
+		}
+		out = append(out, pd)
+	}
+	return out
+}
+
+// who names the delivery and its sender, as the execution's trigger detail.
+func who(d *webhook.Delivery) string {
+	s := fmt.Sprintf("GitHub delivery %s (%s)", d.ID, d.Summary())
+	if d.Trigger.Sender != "" {
+		s += " by " + d.Trigger.Sender
+	}
+	return s
+}
+
+// outcomeOf is a delivery's outcome: started when any pipeline started, failed
+// when a start failed and none did, else ignored.
+func outcomeOf(ds []PipelineDecision) webhook.Outcome {
+	out := webhook.OutcomeIgnored
+	for _, d := range ds {
+		switch {
+		case d.ExecutionID != "":
+			return webhook.OutcomeStarted
+		case d.Error != "":
+			out = webhook.OutcomeFailed
+		}
+	}
+	return out
+}
+
+// finish records the outcome and answers. A delivery whose starts all failed is
+// released, so that GitHub's redelivery tries again, and answered 500.
+func (h *Webhook) finish(ctx context.Context, w http.ResponseWriter, rc *webhook.Receiver, d *webhook.Delivery, ans DeliveryAnswer) {
+	ctx = context.WithoutCancel(ctx)
+	if ans.Outcome == webhook.OutcomeFailed {
+		if err := rc.Release(ctx, d); err != nil {
+			h.Logger.Error("webhook: release delivery", "delivery", d.ID, "err", err)
+		}
+		h.Metrics.webhook(string(ans.Outcome))
+		writeJSON(w, http.StatusInternalServerError, ans)
+		return
+	}
+	if err := rc.Finish(ctx, d, ans.Outcome, detail(ans)); err != nil {
+		h.Logger.Error("webhook: record delivery", "delivery", d.ID, "err", err)
+	}
+	h.Metrics.webhook(string(ans.Outcome))
+	h.Logger.Info("webhook delivery", "delivery", d.ID, "event", d.Event, "outcome", ans.Outcome, "detail", detail(ans))
+	status := http.StatusOK
+	if ans.Outcome == webhook.OutcomeStarted {
+		status = http.StatusAccepted
+	}
+	writeJSON(w, status, ans)
+}
+
+// detail is the one line recorded with the delivery.
+func detail(ans DeliveryAnswer) string {
+	if len(ans.Pipelines) == 0 {
+		if ans.Event == "push" || ans.Event == "pull_request" {
+			return ans.Summary + ": no pipeline here reads this repository"
+		}
+		return ans.Summary
+	}
+	parts := make([]string, len(ans.Pipelines))
+	for i, p := range ans.Pipelines {
+		switch {
+		case p.ExecutionID != "":
+			parts[i] = fmt.Sprintf("%s: started %s", p.Pipeline, p.ExecutionID)
+		case p.Error != "":
+			parts[i] = fmt.Sprintf("%s: %s", p.Pipeline, p.Error)
+		default:
+			parts[i] = fmt.Sprintf("%s: %s (%s)", p.Pipeline, p.Outcome, p.Reason)
+		}
+	}
+	return ans.Summary + ": " + strings.Join(parts, "; ")
+}
+
+// refuse answers a delivery that was not accepted.
+func (h *Webhook) refuse(w http.ResponseWriter, err error) {
+	var we *webhook.Error
+	if !errors.As(err, &we) {
+		h.Logger.Error("webhook delivery", "err", err)
+		h.Metrics.webhook("error")
+		writeError(w, http.StatusInternalServerError, "internal", err.Error())
+		return
+	}
+	h.Metrics.webhook("refused_" + string(we.Code))
+	h.Logger.Warn("webhook delivery refused", "code", we.Code, "reason", we.Msg)
+	writeError(w, we.Status(), string(we.Code), we.Msg)
+}
+
+func writeError(w http.ResponseWriter, status int, code, msg string) {
+	type body struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	}
+	writeJSON(w, status, map[string]body{"error": {Code: code, Message: msg}})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
