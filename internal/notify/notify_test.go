@@ -350,8 +350,8 @@ func TestRefusedUndeliverableAndMaskedFailures(t *testing.T) {
 	if d := byTarget[2]; d.Status != notify.StatusFailed || d.Attempts != 1 || d.LastError != "SNS is not available locally: on AWS, CodeStar Notifications publishes to arn:aws:sns:us-east-1:123456789012:alarms" {
 		t.Errorf("SNS = %+v", d)
 	}
-	if d := byTarget[3]; d.Status != notify.StatusFailed || !strings.Contains(d.LastError, "GL_TEST_UNSET_SLACK_URL") {
-		t.Errorf("unset Slack URL = %+v", d)
+	if d := byTarget[3]; d.Status != notify.StatusFailed || !strings.Contains(d.LastError, "GL_TEST_UNSET_SLACK_URL (mapped at greenlight.yaml:15:23) is not set") {
+		t.Errorf("unset Slack URL, not saying where greenlight.yaml maps it = %+v", d)
 	}
 	counts, err := q.DeliveryCounts(context.Background())
 	if err != nil || counts[notify.StatusFailed] != 4 || counts[notify.StatusPending] != 0 {
@@ -594,5 +594,28 @@ func TestRulesBelongToTheirDefinition(t *testing.T) {
 		if !slices.Equal(ids, c.want) {
 			t.Errorf("endpoint got %q, want %q", ids, c.want)
 		}
+	}
+}
+
+// A delivery queued for a target no longer in the definitions served (changed
+// before a restart) is sent to the target queued; its secret's position is not
+// known any more, and the error does not pretend to know it.
+func TestQueuedTargetGoneFromTheDefinition(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "state.db")
+	db, q := openStore(t, path)
+	first := newNotifier(q, rules(t, `  - name: gone
+    detail_type: BASIC
+    event_type_ids: [codepipeline-pipeline-stage-execution-failed]
+    targets: [{slack: {url: {env: GL_TEST_UNSET_SLACK_URL}}}]
+`), nil) // never Run: the process stops before sending
+	first.Emit(event.Event{Seq: 4, Time: time.Now(), Kind: event.KindStage, Status: "Failed", Pipeline: "orders", ExecutionID: "e-1", Stage: "Test"})
+	db.Close()
+
+	_, q2 := openStore(t, path)
+	run(t, newNotifier(q2, nil, nil))
+	d := waitFor(t, q2, 1)[0]
+	want := "slack URL: read secret: env GL_TEST_UNSET_SLACK_URL: environment variable GL_TEST_UNSET_SLACK_URL is not set"
+	if d.Status != notify.StatusFailed || d.LastError != want {
+		t.Errorf("delivery = %s %q, want failed %q", d.Status, d.LastError, want)
 	}
 }
