@@ -25,6 +25,7 @@ import (
 	"github.com/greenlight-ci/greenlight/internal/notify"
 	"github.com/greenlight-ci/greenlight/internal/notify/notifyhttp"
 	"github.com/greenlight-ci/greenlight/internal/provider"
+	"github.com/greenlight-ci/greenlight/internal/source"
 	"github.com/greenlight-ci/greenlight/internal/store"
 )
 
@@ -67,7 +68,8 @@ func New(o Options) *Server {
 	s.backend = NewMulti(members, s.pipelineOf)
 	queue := store.Notifications{DB: o.DB}
 	s.metrics = NewMetrics(o.DB, queue, o.Logger)
-	s.webhook = &Webhook{Definitions: o.Definitions, Starter: s.backend, Store: store.WebhookDeliveries{DB: o.DB}, Metrics: s.metrics, Logger: o.Logger}
+	s.webhook = &Webhook{Definitions: o.Definitions, Starter: s.backend, Store: store.WebhookDeliveries{DB: o.DB},
+		Files: source.New(), StateDir: o.StateDir, Metrics: s.metrics, Logger: o.Logger}
 	s.notifier = notify.New(notify.Options{RuleSets: ruleSets(o.Definitions), Store: queue, Poster: notifyhttp.New(),
 		Secrets: definitionSecrets(o.Definitions), Lookup: queue, BaseURL: o.BaseURL, Logger: o.Logger})
 	s.poller = &Poller{Definitions: o.Definitions, Starter: s.backend, Seen: o.DB, Interval: o.PollInterval, Logger: o.Logger}
