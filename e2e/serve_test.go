@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -19,7 +22,8 @@ import (
 const webhookSecret = "e2e webhook secret"
 
 // `greenlight serve` on a copy of the example: a signed push delivery of a new
-// commit takes it to production, approved through the API with a token; the same
+// commit takes it to production, approved by the CLI through the API with a
+// token (`greenlight approve --server --token`, then `status`); the same
 // delivery again starts nothing, an unsigned one is refused; SIGTERM exits 0 and
 // production keeps answering.
 func TestServeTakesAPushedCommitToProduction(t *testing.T) {
@@ -66,16 +70,21 @@ func TestServeTakesAPushedCommitToProduction(t *testing.T) {
 	id := ans.Pipelines[0].ExecutionID
 
 	waitExecution(t, base, token, id, &out, func(e apiExecution) bool { return e.approvalNeeded() })
-	if st, b := apiCall(t, http.MethodPost, base+"/api/v1/executions/"+id+"/approve", token, `{"comment":"staging looks good"}`); st != http.StatusNoContent {
-		t.Fatalf("approve through the API: %d %s", st, b)
+	remote := remoteCLI{t: t, server: base, token: token}
+	if o, code := remote.run("approve", id[:8], "--comment", "staging looks good"); code != 0 || strings.TrimSpace(o) != "approved "+id {
+		t.Fatalf("greenlight approve --server: exit %d, printed %q, want %q", code, o, "approved "+id)
 	}
 	final := waitExecution(t, base, token, id, &out, func(e apiExecution) bool { return e.Status != "InProgress" })
 	if final.Status != "Succeeded" {
 		t.Fatalf("execution ended %s (%s)\nserve:\n%s", final.Status, final.StatusSummary, out.String())
 	}
+	if by := final.decidedBy(); by != "release-manager" {
+		t.Errorf("the approval was decided by %q, want the token's name release-manager", by)
+	}
 	if v, err := version(p.production); err != nil || v != short {
 		t.Errorf("production runs %q (%v), want the pushed commit %s", v, err, short)
 	}
+	checkRemoteStatus(t, remote, id, short)
 
 	if status, body := deliver(t, base, "e2e-1", push, webhookSecret); status != http.StatusConflict {
 		t.Errorf("the same delivery again: %d %s, want 409", status, body)
@@ -139,6 +148,56 @@ func do(t *testing.T, req *http.Request) (int, []byte) {
 	return resp.StatusCode, b.Bytes()
 }
 
+// remoteCLI runs the greenlight binary against a server, from a directory with
+// no greenlight.yaml and no state: whatever it shows or does went through the API.
+type remoteCLI struct {
+	t             *testing.T
+	server, token string
+}
+
+func (c remoteCLI) run(args ...string) (string, int) {
+	c.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binary, append(args, "--server", c.server, "--token", c.token)...)
+	cmd.Dir = c.t.TempDir()
+	cmd.Env = append(os.Environ(), "GREENLIGHT_SERVER=", "GREENLIGHT_TOKEN=")
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	var ee *exec.ExitError
+	switch {
+	case errors.As(err, &ee):
+		return out.String(), ee.ExitCode()
+	case err != nil:
+		c.t.Fatalf("greenlight %s: %v\n%s", strings.Join(args, " "), err, out.String())
+	}
+	return out.String(), 0
+}
+
+// checkRemoteStatus reads the finished execution with `greenlight status
+// --server`: its header says it succeeded, the revision is the pushed commit and
+// every stage succeeded.
+func checkRemoteStatus(t *testing.T, remote remoteCLI, id, short string) {
+	t.Helper()
+	o, code := remote.run("status", id)
+	if code != 0 {
+		t.Fatalf("greenlight status --server: exit %d\n%s", code, o)
+	}
+	lines := strings.Split(strings.TrimSpace(o), "\n")
+	if want := "execution " + id + " of "; !strings.HasPrefix(lines[0], want) || !strings.Contains(lines[0], ": Succeeded") {
+		t.Errorf("status header %q, want %q...: Succeeded", lines[0], want)
+	}
+	if len(lines) < 2 || !strings.Contains(lines[1], "revision "+short) {
+		t.Errorf("status does not show the pushed revision %s:\n%s", short, o)
+	}
+	for _, stage := range []string{"Source", "Build", "Test", "DeployStaging", "Approval", "DeployProduction"} {
+		if !slices.Contains(lines, fmt.Sprintf("  ✔ %-18s Succeeded", stage)) {
+			t.Errorf("status does not show stage %s succeeded:\n%s", stage, o)
+		}
+	}
+}
+
 // apiExecution is the part of GET /api/v1/executions/{id} the test reads.
 type apiExecution struct {
 	Status        string `json:"status"`
@@ -146,10 +205,23 @@ type apiExecution struct {
 	Stages        []struct {
 		Actions []struct {
 			Approval *struct {
-				Status string `json:"status"`
+				Status    string `json:"status"`
+				DecidedBy string `json:"decided_by"`
 			} `json:"approval"`
 		} `json:"actions"`
 	} `json:"stages"`
+}
+
+// decidedBy is who decided the execution's approval ("" when none was).
+func (e apiExecution) decidedBy() string {
+	for _, s := range e.Stages {
+		for _, a := range s.Actions {
+			if a.Approval != nil && a.Approval.DecidedBy != "" {
+				return a.Approval.DecidedBy
+			}
+		}
+	}
+	return ""
 }
 
 func (e apiExecution) approvalNeeded() bool {

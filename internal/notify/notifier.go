@@ -40,12 +40,13 @@ type Lookup interface {
 
 // Options configure a Notifier; zero durations take the defaults shown.
 type Options struct {
-	Rules   []*manifest.NotificationRule
-	Store   Store
-	Poster  Poster
-	Secrets Secrets
-	Lookup  Lookup // nil: messages carry what the event says
-	BaseURL string // the console's address, for links in messages
+	Rules    []*manifest.NotificationRule // watch every event: the rules of a notifier of one definition
+	RuleSets []RuleSet                    // each definition's rules, watching its own events only
+	Store    Store
+	Poster   Poster
+	Secrets  Secrets // reads the secrets of Rules' targets, and of sets without their own
+	Lookup   Lookup  // nil: messages carry what the event says
+	BaseURL  string  // the console's address, for links in messages
 
 	AttemptTimeout time.Duration // 10s: an endpoint that has not answered by then failed this attempt
 	MaxAttempts    int           // 6: then the delivery is failed
@@ -82,6 +83,9 @@ func New(o Options) *Notifier {
 	if o.Rand == nil {
 		o.Rand = rand.Float64
 	}
+	if len(o.Rules) > 0 {
+		o.RuleSets = append([]RuleSet{{Rules: o.Rules}}, o.RuleSets...)
+	}
 	return &Notifier{o: o, wake: make(chan struct{}, 1)}
 }
 
@@ -99,7 +103,7 @@ func (n *Notifier) Emit(e event.Event) {
 // Enqueue queues the deliveries e asks for and wakes the dispatcher; it returns
 // how many were queued.
 func (n *Notifier) Enqueue(ctx context.Context, e event.Event) (int, error) {
-	matches := Matches(n.o.Rules, e)
+	matches := Matches(n.rulesOf(e), e)
 	if len(matches) == 0 {
 		return 0, nil
 	}
@@ -117,6 +121,35 @@ func (n *Notifier) Enqueue(ctx context.Context, e event.Event) (int, error) {
 	default:
 	}
 	return len(ds), nil
+}
+
+// rulesOf returns the rules of every set that owns e.
+func (n *Notifier) rulesOf(e event.Event) []*manifest.NotificationRule {
+	var rules []*manifest.NotificationRule
+	for _, s := range n.o.RuleSets {
+		if s.Owns(e) {
+			rules = append(rules, s.Rules...)
+		}
+	}
+	return rules
+}
+
+// targetOf returns the delivery's target as its definition has it now, with
+// the positions the queue does not keep (errors about its secrets say where
+// they are mapped), and the secrets that read it. A target no longer in the
+// definitions served is the one queued, read with Options.Secrets.
+func (n *Notifier) targetOf(d Delivery) (manifest.NotificationTarget, Secrets) {
+	for _, s := range n.o.RuleSets {
+		if !s.Owns(d.Event) {
+			continue
+		}
+		if t, same := s.target(d); same && s.Secrets != nil {
+			return *t, s.Secrets
+		} else if same {
+			return *t, n.o.Secrets
+		}
+	}
+	return d.Target, n.o.Secrets
 }
 
 // Run sends due deliveries until ctx ends, then waits for the sends under way

@@ -4,12 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/greenlight-ci/greenlight/internal/pipeline"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -19,6 +19,7 @@ import (
 	"github.com/greenlight-ci/greenlight/internal/manifest"
 	"github.com/greenlight-ci/greenlight/internal/notify"
 	"github.com/greenlight-ci/greenlight/internal/notify/notifyhttp"
+	"github.com/greenlight-ci/greenlight/internal/pipeline"
 	"github.com/greenlight-ci/greenlight/internal/provider"
 	"github.com/greenlight-ci/greenlight/internal/store"
 )
@@ -349,8 +350,8 @@ func TestRefusedUndeliverableAndMaskedFailures(t *testing.T) {
 	if d := byTarget[2]; d.Status != notify.StatusFailed || d.Attempts != 1 || d.LastError != "SNS is not available locally: on AWS, CodeStar Notifications publishes to arn:aws:sns:us-east-1:123456789012:alarms" {
 		t.Errorf("SNS = %+v", d)
 	}
-	if d := byTarget[3]; d.Status != notify.StatusFailed || !strings.Contains(d.LastError, "GL_TEST_UNSET_SLACK_URL") {
-		t.Errorf("unset Slack URL = %+v", d)
+	if d := byTarget[3]; d.Status != notify.StatusFailed || !strings.Contains(d.LastError, "GL_TEST_UNSET_SLACK_URL (mapped at greenlight.yaml:15:23) is not set") {
+		t.Errorf("unset Slack URL, not saying where greenlight.yaml maps it = %+v", d)
 	}
 	counts, err := q.DeliveryCounts(context.Background())
 	if err != nil || counts[notify.StatusFailed] != 4 || counts[notify.StatusPending] != 0 {
@@ -497,5 +498,124 @@ func TestSlackRetriesAfter500And429(t *testing.T) {
 	}
 	if bodies := slack.got(); string(bodies[0].body) != string(bodies[2].body) {
 		t.Error("the retry sent another message")
+	}
+}
+
+// definitionOf parses a definition of pipeline name with one application
+// (name) and deployment group (production), a secrets section and rules.
+func definitionOf(t *testing.T, name, port, secrets, rulesYAML string) *manifest.Definition {
+	t.Helper()
+	src := `version: 1
+pipeline:
+  name: ` + name + `
+  stages:
+    - {name: Source, actions: [{name: Src, category: Source, provider: Git, output_artifacts: [src], configuration: {Repository: .}}]}
+    - {name: Approval, actions: [{name: Manual, category: Approval, provider: Manual}]}
+services:
+  ` + name + `-production:
+    listeners: {production: "127.0.0.1:` + port + `"}
+    process: {command: [./server]}
+applications:
+  ` + name + `:
+    deployment_groups:
+      production: {service: ` + name + `-production}
+` + secrets + `
+notifications:
+` + rulesYAML
+	def, err := manifest.ParseDefinition(filepath.Join(t.TempDir(), "greenlight.yaml"), []byte(src))
+	if err != nil {
+		t.Fatalf("definition %s:\n%v", name, err)
+	}
+	return def
+}
+
+// With two definitions served, each one's rule (both named releases) hears only
+// its own pipeline's events and its own deployment group's, and signs with the
+// secret its own definition maps.
+func TestRulesBelongToTheirDefinition(t *testing.T) {
+	ordersHook, billingHook := newEndpoint(t, ok), newEndpoint(t, ok)
+	t.Setenv("GL_TEST_BILLING_SIGNING", "billing signing secret")
+	rule := func(url, secret string) string {
+		return `  - name: releases
+    detail_type: BASIC
+    event_type_ids: [codepipeline-pipeline-pipeline-execution-succeeded, codedeploy-application-deployment-succeeded]
+    targets: [{webhook: {url: "` + url + `"` + secret + `}}]
+`
+	}
+	orders := definitionOf(t, "orders", "7301", "", rule(ordersHook.URL, ""))
+	billing := definitionOf(t, "billing", "7302", "secrets:\n  secrets_manager:\n    signing: {env: GL_TEST_BILLING_SIGNING}\n",
+		rule(billingHook.URL, ", secret: {secrets_manager: signing}"))
+	_, q := openStore(t, filepath.Join(t.TempDir(), "state.db"))
+	n := newNotifier(q, nil, func(o *notify.Options) {
+		o.Secrets = nil // each set reads its own
+		o.RuleSets = []notify.RuleSet{
+			notify.RuleSetOf(orders, provider.Secrets{Def: orders}), notify.RuleSetOf(billing, provider.Secrets{Def: billing}),
+		}
+	})
+	run(t, n)
+	now := time.Now()
+	for i, e := range []event.Event{
+		{Kind: event.KindExecution, Status: "Succeeded", Pipeline: "orders", ExecutionID: "e-orders"},
+		{Kind: event.KindExecution, Status: "Succeeded", Pipeline: "billing", ExecutionID: "e-billing"},
+		{Kind: event.KindDeployment, Status: "Succeeded", DeploymentID: "d-orders", Group: "orders/production"},
+		{Kind: event.KindDeployment, Status: "Succeeded", DeploymentID: "d-billing", Group: "billing/production"},
+		{Kind: event.KindDeployment, Status: "Succeeded", DeploymentID: "d-other", Group: "inventory/production"},
+		{Kind: event.KindExecution, Status: "Succeeded", Pipeline: "inventory", ExecutionID: "e-inventory"},
+	} {
+		e.Seq, e.Time = int64(i+1), now
+		n.Emit(e)
+	}
+	waitFor(t, q, 4)
+	for _, c := range []struct {
+		hook *endpoint
+		want []string
+		sig  string
+	}{
+		{ordersHook, []string{"e-orders", "d-orders"}, ""},
+		{billingHook, []string{"e-billing", "d-billing"}, "billing signing secret"},
+	} {
+		var ids []string
+		for _, r := range c.hook.got() {
+			var msg notify.Notification
+			if err := json.Unmarshal(r.body, &msg); err != nil {
+				t.Fatal(err)
+			}
+			id, _ := msg.Detail["execution-id"].(string)
+			if id == "" {
+				id, _ = msg.Detail["deploymentId"].(string)
+			}
+			ids = append(ids, id)
+			if want := notify.Sign([]byte(c.sig), r.body); c.sig != "" && r.header.Get(notify.HeaderSignature) != want {
+				t.Errorf("signature %q, want %q (the definition's own secret)", r.header.Get(notify.HeaderSignature), want)
+			}
+		}
+		slices.Sort(ids)
+		slices.Sort(c.want)
+		if !slices.Equal(ids, c.want) {
+			t.Errorf("endpoint got %q, want %q", ids, c.want)
+		}
+	}
+}
+
+// A delivery queued for a target no longer in the definitions served (changed
+// before a restart) is sent to the target queued; its secret's position is not
+// known any more, and the error does not pretend to know it.
+func TestQueuedTargetGoneFromTheDefinition(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "state.db")
+	db, q := openStore(t, path)
+	first := newNotifier(q, rules(t, `  - name: gone
+    detail_type: BASIC
+    event_type_ids: [codepipeline-pipeline-stage-execution-failed]
+    targets: [{slack: {url: {env: GL_TEST_UNSET_SLACK_URL}}}]
+`), nil) // never Run: the process stops before sending
+	first.Emit(event.Event{Seq: 4, Time: time.Now(), Kind: event.KindStage, Status: "Failed", Pipeline: "orders", ExecutionID: "e-1", Stage: "Test"})
+	db.Close()
+
+	_, q2 := openStore(t, path)
+	run(t, newNotifier(q2, nil, nil))
+	d := waitFor(t, q2, 1)[0]
+	want := "slack URL: read secret: env GL_TEST_UNSET_SLACK_URL: environment variable GL_TEST_UNSET_SLACK_URL is not set"
+	if d.Status != notify.StatusFailed || d.LastError != want {
+		t.Errorf("delivery = %s %q, want failed %q", d.Status, d.LastError, want)
 	}
 }

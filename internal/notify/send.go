@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/greenlight-ci/greenlight/internal/manifest"
 )
 
 // Headers of a generic webhook notification.
@@ -70,18 +72,18 @@ func (n *Notifier) payload(ctx context.Context, d Delivery) []byte {
 }
 
 func (n *Notifier) send(ctx context.Context, d Delivery) outcome {
-	t := d.Target
+	t, secrets := n.targetOf(d)
 	switch {
 	case t.SNS != nil:
 		return outcome{permanent: true, err: fmt.Sprintf("SNS is not available locally: on AWS, CodeStar Notifications publishes to %s", t.SNS.ARN)}
 	case t.Slack != nil:
-		url, err := n.o.Secrets.Value(ctx, t.Slack.URL)
+		url, err := secrets.Value(ctx, t.Slack.URL)
 		if err != nil {
 			return outcome{permanent: true, err: "slack URL: " + err.Error()}
 		}
 		return n.post(ctx, url, d, map[string]string{"Content-Type": "application/json"}, "the Slack webhook URL")
 	case t.Webhook != nil:
-		h, err := n.webhookHeaders(ctx, d)
+		h, err := webhookHeaders(ctx, d, t.Webhook, secrets)
 		if err != nil {
 			return outcome{permanent: true, err: err.Error()}
 		}
@@ -90,10 +92,10 @@ func (n *Notifier) send(ctx context.Context, d Delivery) outcome {
 	return outcome{permanent: true, err: "the target has no type"}
 }
 
-func (n *Notifier) webhookHeaders(ctx context.Context, d Delivery) (map[string]string, error) {
+func webhookHeaders(ctx context.Context, d Delivery, t *manifest.WebhookTarget, secrets Secrets) (map[string]string, error) {
 	h := map[string]string{"Content-Type": "application/json", HeaderEvent: d.EventType, HeaderDelivery: fmt.Sprint(d.Seq)}
-	if s := d.Target.Webhook.Secret; s != nil {
-		secret, err := n.o.Secrets.Value(ctx, s)
+	if t.Secret != nil {
+		secret, err := secrets.Value(ctx, t.Secret)
 		if err != nil {
 			return nil, fmt.Errorf("webhook secret: %w", err)
 		}

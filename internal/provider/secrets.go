@@ -58,7 +58,7 @@ func (s Secrets) read(src *manifest.SecretSource, section, id string) (string, e
 	if src.Env != "" {
 		v, ok := os.LookupEnv(src.Env)
 		if !ok {
-			return "", fmt.Errorf("%s: environment variable %s (mapped at %s) is not set", id, src.Env, src.Pos)
+			return "", fmt.Errorf("%s: environment variable %s%s is not set", id, src.Env, mappedAt(src.Pos))
 		}
 		return v, nil
 	}
@@ -71,9 +71,18 @@ func (s Secrets) read(src *manifest.SecretSource, section, id string) (string, e
 	}
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return "", fmt.Errorf("%s: read secret file (mapped at %s): %w", id, src.Pos, err)
+		return "", fmt.Errorf("%s: read secret file%s: %w", id, mappedAt(src.Pos), err)
 	}
 	return strings.TrimRight(string(b), "\n"), nil
+}
+
+// mappedAt says where greenlight.yaml maps a secret, or nothing when that is
+// not known (a reference kept without its position).
+func mappedAt(pos manifest.Pos) string {
+	if pos == (manifest.Pos{}) {
+		return ""
+	}
+	return " (mapped at " + pos.String() + ")"
 }
 
 // ContainerSecret is the deploy.SecretResolver of this machine: a container

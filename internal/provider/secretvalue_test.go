@@ -36,8 +36,13 @@ func TestSecretValueSources(t *testing.T) {
 		}
 	}
 	_, err := s.Value(context.Background(), &manifest.SecretValue{Env: "GL_TEST_UNSET"})
-	if err == nil || !strings.Contains(err.Error(), "GL_TEST_UNSET") {
-		t.Errorf("unset variable: %v", err)
+	if err == nil || !strings.Contains(err.Error(), "GL_TEST_UNSET") || strings.Contains(err.Error(), "mapped at") {
+		t.Errorf("unset variable, position unknown: %v", err)
+	}
+	at := manifest.Pos{File: "greenlight.yaml", Line: 40, Column: 23}
+	_, err = s.Value(context.Background(), &manifest.SecretValue{Env: "GL_TEST_UNSET", Pos: at})
+	if err == nil || !strings.Contains(err.Error(), "GL_TEST_UNSET (mapped at greenlight.yaml:40:23) is not set") {
+		t.Errorf("unset variable mapped at %s: %v", at, err)
 	}
 }
 

@@ -24,6 +24,8 @@ import (
 	"github.com/greenlight-ci/greenlight/internal/manifest"
 	"github.com/greenlight-ci/greenlight/internal/notify"
 	"github.com/greenlight-ci/greenlight/internal/notify/notifyhttp"
+	"github.com/greenlight-ci/greenlight/internal/provider"
+	"github.com/greenlight-ci/greenlight/internal/source"
 	"github.com/greenlight-ci/greenlight/internal/store"
 )
 
@@ -66,8 +68,9 @@ func New(o Options) *Server {
 	s.backend = NewMulti(members, s.pipelineOf)
 	queue := store.Notifications{DB: o.DB}
 	s.metrics = NewMetrics(o.DB, queue, o.Logger)
-	s.webhook = &Webhook{Definitions: o.Definitions, Starter: s.backend, Store: store.WebhookDeliveries{DB: o.DB}, Metrics: s.metrics, Logger: o.Logger}
-	s.notifier = notify.New(notify.Options{Rules: rules(o.Definitions), Store: queue, Poster: notifyhttp.New(),
+	s.webhook = &Webhook{Definitions: o.Definitions, Starter: s.backend, Store: store.WebhookDeliveries{DB: o.DB},
+		Files: source.New(), StateDir: o.StateDir, Metrics: s.metrics, Logger: o.Logger}
+	s.notifier = notify.New(notify.Options{RuleSets: ruleSets(o.Definitions), Store: queue, Poster: notifyhttp.New(),
 		Secrets: definitionSecrets(o.Definitions), Lookup: queue, BaseURL: o.BaseURL, Logger: o.Logger})
 	s.poller = &Poller{Definitions: o.Definitions, Starter: s.backend, Seen: o.DB, Interval: o.PollInterval, Logger: o.Logger}
 	return s
@@ -153,11 +156,12 @@ func (s *Server) background(ctx context.Context, wg *sync.WaitGroup) {
 	run("source poller", s.poller.Run)
 }
 
-// rules are every definition's notification rules.
-func rules(defs []*manifest.Definition) []*manifest.NotificationRule {
-	var out []*manifest.NotificationRule
-	for _, def := range defs {
-		out = append(out, def.Notifications...)
+// ruleSets are the definitions' notification rules, each set watching its own
+// pipeline and deployment groups and reading its own secrets.
+func ruleSets(defs []*manifest.Definition) []notify.RuleSet {
+	out := make([]notify.RuleSet, len(defs))
+	for i, def := range defs {
+		out[i] = notify.RuleSetOf(def, provider.Secrets{Def: def})
 	}
 	return out
 }

@@ -30,7 +30,9 @@ type Webhook struct {
 	Definitions []*manifest.Definition
 	Starter     Starter
 	Store       webhook.Store
-	Metrics     *Metrics // nil: not counted
+	Files       PullRequestFiles // nil: a pull request's files are not known
+	StateDir    string           // where Files keeps the mirrors of URL sources
+	Metrics     *Metrics         // nil: not counted
 	Logger      *slog.Logger
 }
 
@@ -111,8 +113,9 @@ func indexOf(secrets [][]byte, s string) int {
 // act decides for each pipeline of the repository and starts those that start.
 func (h *Webhook) act(ctx context.Context, d *webhook.Delivery, defs []*manifest.Definition) []PipelineDecision {
 	out := []PipelineDecision{}
+	found := changedFiles{}
 	for _, def := range defs {
-		dec := trigger.Decide(def, *d.Trigger)
+		dec := trigger.Decide(def, h.withFiles(ctx, def, *d.Trigger, found))
 		if dec.Outcome == trigger.OutcomeNotSource {
 			continue
 		}

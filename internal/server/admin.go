@@ -27,7 +27,7 @@ func audit(s *Server, c *call) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(c.w, http.StatusOK, nonNil(recs))
+	writeJSON(c.w, http.StatusOK, recs)
 	return nil
 }
 
@@ -36,7 +36,7 @@ func listTokens(s *Server, c *call) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(c.w, http.StatusOK, nonNil(ts))
+	writeJSON(c.w, http.StatusOK, ts)
 	return nil
 }
 
@@ -106,7 +106,7 @@ func deliveries(s *Server, c *call) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(c.w, http.StatusOK, nonNil(ds))
+	writeJSON(c.w, http.StatusOK, ds)
 	return nil
 }
 

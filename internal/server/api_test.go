@@ -4,10 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/greenlight-ci/greenlight/internal/access"
+	"github.com/greenlight-ci/greenlight/internal/manifest"
 	"github.com/greenlight-ci/greenlight/internal/server"
 )
 
@@ -127,5 +130,50 @@ func TestHealthzAndMounts(t *testing.T) {
 	}
 	if resp, body := h.do(t, "viewer", "GET", "/metrics", ""); resp.StatusCode != http.StatusOK || !strings.Contains(body, "greenlight_up") {
 		t.Errorf("metrics: %d %s", resp.StatusCode, body)
+	}
+}
+
+// emptyDefinition is a pipeline of one source action, never run.
+const emptyDefinition = `version: 1
+pipeline:
+  name: empty
+  stages:
+    - name: Source
+      actions:
+        - {name: Source, category: Source, provider: Git, output_artifacts: [src], configuration: {Repository: .}}
+    - name: Build
+      actions:
+        - {name: Build, category: Build, provider: CodeBuild, input_artifacts: [src], configuration: {ProjectName: unit}}
+build_projects:
+  unit:
+    buildspec: buildspec.yml
+`
+
+// On a state file with nothing in it, every list in every answer is [], never
+// null: the lists themselves and the lists inside answers.
+func TestEmptyListsAreAnsweredEmpty(t *testing.T) {
+	dir := t.TempDir()
+	for name, content := range map[string]string{"greenlight.yaml": emptyDefinition, "buildspec.yml": "version: 0.2\nphases: {build: {commands: [\"true\"]}}\n"} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	def, err := manifest.Load(filepath.Join(dir, "greenlight.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newHarnessOf(t, def, nil)
+	for _, c := range []struct{ method, path, want string }{
+		{"GET", "/api/v1/pipelines", `"stages":[`},
+		{"GET", "/api/v1/executions", `{"executions":[]}`},
+		{"GET", "/api/v1/deployments", `[]`},
+		{"GET", "/api/v1/events", `[]`},
+		{"GET", "/api/v1/notifications", `[]`},
+		{"GET", "/api/v1/audit?who=nobody", `[]`},
+	} {
+		resp, body := h.do(t, "admin", c.method, c.path, "")
+		if resp.StatusCode != http.StatusOK || !strings.Contains(body, c.want) || strings.Contains(body, "null") {
+			t.Errorf("%s %s: %d %s, want %s and no null", c.method, c.path, resp.StatusCode, body, c.want)
+		}
 	}
 }

@@ -16,7 +16,7 @@ func listDeployments(s *Server, c *call) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(c.w, http.StatusOK, nonNil(ds))
+	writeJSON(c.w, http.StatusOK, ds)
 	return nil
 }
 
@@ -97,7 +97,7 @@ func deploymentMetrics(s *Server, c *call) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(c.w, http.StatusOK, nonNil(ms))
+	writeJSON(c.w, http.StatusOK, ms)
 	return nil
 }
 
@@ -129,6 +129,6 @@ func alarms(s *Server, c *call) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(c.w, http.StatusOK, nonNil(as))
+	writeJSON(c.w, http.StatusOK, as)
 	return nil
 }

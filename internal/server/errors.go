@@ -72,14 +72,14 @@ func writeError(w http.ResponseWriter, err error) int {
 	return status
 }
 
-// writeJSON answers v as JSON.
+// writeJSON answers v as JSON, every list in it [] when empty.
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
-	_ = enc.Encode(v) // the client went away; nothing to tell it
+	_ = enc.Encode(emptyLists(v)) // the client went away; nothing to tell it
 }
 
 // badRequest is a request that can never succeed as written.

@@ -77,7 +77,7 @@ func resumeExecutions(s *Server, c *call) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(c.w, http.StatusOK, Resumed{ExecutionIDs: nonNil(ids)})
+	writeJSON(c.w, http.StatusOK, Resumed{ExecutionIDs: ids})
 	return nil
 }
 
@@ -177,14 +177,6 @@ func reports(s *Server, c *call) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(c.w, http.StatusOK, nonNil(rs))
+	writeJSON(c.w, http.StatusOK, rs)
 	return nil
-}
-
-// nonNil answers an empty list as [] rather than null.
-func nonNil[T any](xs []T) []T {
-	if xs == nil {
-		return []T{}
-	}
-	return xs
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/greenlight-ci/greenlight/internal/access"
 	"github.com/greenlight-ci/greenlight/internal/control/local"
+	"github.com/greenlight-ci/greenlight/internal/manifest"
 	"github.com/greenlight-ci/greenlight/internal/server"
 	"github.com/greenlight-ci/greenlight/internal/store"
 )
@@ -46,6 +47,12 @@ var principals = []string{"viewer", "approver", "operator", "admin", "none", "re
 
 func newHarness(t *testing.T, tune func(*server.Options)) *harness {
 	t.Helper()
+	return newHarnessOf(t, nil, tune)
+}
+
+// newHarnessOf is a harness whose backend serves def (nil: no definition).
+func newHarnessOf(t *testing.T, def *manifest.Definition, tune func(*server.Options)) *harness {
+	t.Helper()
 	dir := t.TempDir()
 	db, err := store.Open(context.Background(), filepath.Join(dir, "state.db"))
 	if err != nil {
@@ -54,7 +61,7 @@ func newHarness(t *testing.T, tune func(*server.Options)) *harness {
 	t.Cleanup(func() { _ = db.Close() })
 	clk := &clock{now: time.Now()}
 	acc := &access.Service{Store: store.Access{DB: db}, Now: clk.Now}
-	backend := local.New(local.Options{StateDir: dir, DB: db})
+	backend := local.New(local.Options{Definition: def, StateDir: dir, DB: db})
 	t.Cleanup(func() { _ = backend.Close() })
 	opts := server.Options{Backend: backend, Access: acc, Deliveries: store.Notifications{DB: db},
 		Metrics: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "greenlight_up 1\n") }),

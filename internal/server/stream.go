@@ -41,7 +41,7 @@ func (st *stream) write(text string) error {
 // event writes one server-sent event: its id, its type and its data as JSON on
 // one line (JSON never needs a line break, so data is one data: line).
 func (st *stream) event(id, name string, v any) error {
-	data, err := json.Marshal(v)
+	data, err := json.Marshal(emptyLists(v))
 	if err != nil {
 		return fmt.Errorf("encode %s event: %w", name, err)
 	}

@@ -210,6 +210,9 @@ func matchName(c *manifest.FilterCriteria, what, name string) (bool, string) {
 // matchFiles: the event starts the pipeline when at least one changed file is
 // included (or there are no includes) and not excluded.
 func matchFiles(c *manifest.FilterCriteria, ev Event) (bool, string) {
+	if !ev.FilesKnown && ev.FilesUnknown != "" {
+		return false, fmt.Sprintf("the changed files are not known (%s), so file_paths cannot match", ev.FilesUnknown)
+	}
 	if !ev.FilesKnown {
 		return false, "the changed files are not known, so file_paths cannot match"
 	}

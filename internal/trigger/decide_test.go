@@ -86,6 +86,11 @@ func TestDecideWithTriggerFilters(t *testing.T) {
 		{"pull request opened: the filter takes CLOSED only", pullRequest("OPEN", "feature/big", "projectA/x.go"), false, "pull request OPEN; the filter takes CLOSED"},
 		{"pull request into mainline", pullRequest("CLOSED", "mainline", "projectA/x.go"), false, "destination branch mainline is excluded by mainline"},
 		{"pull request files unknown", pullRequest("CLOSED", "release/1"), false, "the changed files are not known"},
+		{"pull request files unknown, saying why", func() Event {
+			ev := pullRequest("CLOSED", "release/1")
+			ev.FilesUnknown = "commit feed is not in /src/orders"
+			return ev
+		}(), false, "the changed files are not known (commit feed is not in /src/orders), so file_paths cannot match"},
 		{"pull request action without a CodePipeline event", pullRequest("", "feature/big", "projectA/x.go"), false, "not an OPEN, UPDATED or CLOSED"},
 	} {
 		t.Run(c.name, func(t *testing.T) {

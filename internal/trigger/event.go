@@ -54,7 +54,8 @@ func (c Commit) Subject() string {
 type PullRequest struct {
 	Number     int    `json:"number"`
 	Action     string `json:"action"`
-	BaseBranch string `json:"base_branch"` // the destination: what branch filters match
+	BaseBranch string `json:"base_branch"`        // the destination: what branch filters match
+	BaseSHA    string `json:"base_sha,omitempty"` // the destination's head when the event was sent
 	HeadBranch string `json:"head_branch"`
 	HeadSHA    string `json:"head_sha"`
 	Merged     bool   `json:"merged,omitempty"`
@@ -80,6 +81,10 @@ type Event struct {
 	// path filter can match one.
 	ChangedFiles []string `json:"changed_files,omitempty"`
 	FilesKnown   bool     `json:"files_known,omitempty"`
+	// FilesUnknown says why the changed files could not be found (the
+	// repository is not reachable from here, a commit is missing), for the
+	// decision's reason.
+	FilesUnknown string `json:"files_unknown,omitempty"`
 }
 
 const (

@@ -63,6 +63,7 @@ type ghPullRequest struct {
 		} `json:"head"`
 		Base struct {
 			Ref string `json:"ref"`
+			SHA string `json:"sha"`
 		} `json:"base"`
 		User ghUser `json:"user"`
 	} `json:"pull_request"`
@@ -161,7 +162,7 @@ func parsePullRequest(data []byte) (*trigger.Event, error) {
 		Kind: trigger.KindPullRequest, Repository: repository(p.Repository), Sender: p.Sender.Login,
 		HeadCommit: trigger.Commit{ID: pr.Head.SHA, Author: pr.User.Login, Message: pr.Title},
 		PR: &trigger.PullRequest{
-			Number: p.Number, Action: pullRequestActions[p.Action], BaseBranch: pr.Base.Ref,
+			Number: p.Number, Action: pullRequestActions[p.Action], BaseBranch: pr.Base.Ref, BaseSHA: pr.Base.SHA,
 			HeadBranch: pr.Head.Ref, HeadSHA: pr.Head.SHA, Merged: pr.Merged, Title: pr.Title, URL: pr.HTMLURL,
 		},
 	}, nil

@@ -157,7 +157,8 @@ func TestPingPullRequestAndUnknownEvents(t *testing.T) {
 	}
 	got := deliver(t, srv, "pull_request", "pr-1", "application/json", testdata(t, "pull_request.json"), true)
 	pr, _ := got.body["trigger"].(map[string]any)["pull_request"].(map[string]any)
-	if got.status != 202 || pr["action"] != "UPDATED" || pr["base_branch"] != "main" || pr["head_sha"] != "ec26c3e57ca3a959ca5aad62de7213c562f8c821" {
+	if got.status != 202 || pr["action"] != "UPDATED" || pr["base_branch"] != "main" || pr["head_sha"] != "ec26c3e57ca3a959ca5aad62de7213c562f8c821" ||
+		pr["base_sha"] != "6113728f27ae82c7b1a177c8d03f9e96e0adf246" {
 		t.Errorf("pull request: %+v", got)
 	}
 	if got := deliver(t, srv, "issues", "i-1", "application/json", []byte(`{"action":"opened"}`), true); got.status != 202 || !strings.Contains(got.body["summary"].(string), `event "issues" is not one greenlight acts on`) {
