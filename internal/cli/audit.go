@@ -19,7 +19,7 @@ func (a *app) auditCommand() *cobra.Command {
 		Long: `Show the audit log: who did what, as which role, to what, from where, and how it ended.
 Without --server it reads this machine's state directory; with --server (or
 GREENLIGHT_SERVER) it asks that server, which needs an admin token.`,
-		Args:  cobra.NoArgs,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			q.Who, q.Action, q.Result = who, access.Verb(action), access.Result(result)
 			if since > 0 {
