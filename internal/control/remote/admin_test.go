@@ -95,6 +95,9 @@ func TestAdminTokensAndAudit(t *testing.T) {
 		t.Errorf("a taken name: %v", err)
 	}
 
+	if err := s.access.Record(ctx, access.AuditRecord{Who: "someone-else", Action: access.VerbApprove, Result: access.ResultSucceeded}); err != nil {
+		t.Fatal(err)
+	}
 	recs, err := ad.Audit(ctx, access.AuditQuery{Who: "root", Result: access.ResultSucceeded, Since: time.Now().Add(-time.Hour)})
 	if err != nil || len(recs) != 2 || recs[0].Action != access.VerbRevokeToken || recs[1].Action != access.VerbCreateToken ||
 		recs[1].Target != "ci-bot" || recs[1].Role != access.RoleAdmin {
