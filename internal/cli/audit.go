@@ -16,13 +16,16 @@ func (a *app) auditCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "audit",
 		Short: "Show the audit log: who did what, as which role, to what, from where, and how it ended",
-		Args:  cobra.NoArgs,
+		Long: `Show the audit log: who did what, as which role, to what, from where, and how it ended.
+Without --server it reads this machine's state directory; with --server (or
+GREENLIGHT_SERVER) it asks that server, which needs an admin token.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			q.Who, q.Action, q.Result = who, access.Verb(action), access.Result(result)
 			if since > 0 {
 				q.Since = time.Now().Add(-since)
 			}
-			return a.withAccess(cmd.Context(), func(s *access.Service) error { return a.audit(cmd.Context(), s, q) })
+			return a.withAdmin(cmd.Context(), func(ad adminSurface) error { return a.audit(cmd.Context(), ad, q) })
 		},
 	}
 	f := cmd.Flags()
@@ -34,8 +37,8 @@ func (a *app) auditCommand() *cobra.Command {
 	return cmd
 }
 
-func (a *app) audit(ctx context.Context, s *access.Service, q access.AuditQuery) error {
-	records, err := s.Audit(ctx, q)
+func (a *app) audit(ctx context.Context, ad adminSurface, q access.AuditQuery) error {
+	records, err := ad.Audit(ctx, q)
 	if err != nil {
 		return err
 	}

@@ -19,20 +19,41 @@ func (a *app) serverURL() string { return cmp.Or(a.server, os.Getenv("GREENLIGHT
 // from --token or GREENLIGHT_TOKEN, and the server records its name as who
 // acts.
 func (a *app) openRemote() (b *remote.Backend, ok bool, err error) {
-	addr := a.serverURL()
+	addr, token, ok, err := a.remoteTarget()
+	if !ok || err != nil {
+		return nil, ok, err
+	}
+	return remote.New(addr, token), true, nil
+}
+
+// openRemoteAdmin opens the administration client (audit log, tokens,
+// notification deliveries) of the server --server names; ok is false when
+// none is named.
+func (a *app) openRemoteAdmin() (ad *remote.Admin, ok bool, err error) {
+	addr, token, ok, err := a.remoteTarget()
+	if !ok || err != nil {
+		return nil, ok, err
+	}
+	return remote.NewAdmin(addr, token), true, nil
+}
+
+// remoteTarget checks --server and the token; ok is false when no server is
+// named, and err says what is wrong with one that is.
+func (a *app) remoteTarget() (addr, token string, ok bool, err error) {
+	addr = a.serverURL()
 	if addr == "" {
-		return nil, false, nil
+		return "", "", false, nil
 	}
 	u, err := url.Parse(addr)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, true, fmt.Errorf("--server %q: want a URL like http://127.0.0.1:8080", addr)
+		return "", "", true, fmt.Errorf("--server %q: want a URL like http://127.0.0.1:8080", addr)
 	}
 	if a.backend != "" && a.backend != backendLocal {
-		return nil, true, fmt.Errorf("--server and --backend %s: choose one", a.backend)
+		return "", "", true, fmt.Errorf("--server and --backend %s: choose one", a.backend)
 	}
-	token := cmp.Or(a.token, os.Getenv("GREENLIGHT_TOKEN"))
+	token = cmp.Or(a.token, os.Getenv("GREENLIGHT_TOKEN"))
 	if token == "" {
-		return nil, true, errors.New("--server needs a token: --token or GREENLIGHT_TOKEN (greenlight tokens create NAME --role ...)")
+		return "", "", true, errors.New("--server needs a token: --token or GREENLIGHT_TOKEN (greenlight tokens create NAME --role ...)")
 	}
-	return remote.New(addr, token), true, nil
+	return addr, token, true, nil
 }

@@ -7,7 +7,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/greenlight-ci/greenlight/internal/notify"
-	"github.com/greenlight-ci/greenlight/internal/store"
 )
 
 func (a *app) notificationsCommand() *cobra.Command {
@@ -18,21 +17,18 @@ func (a *app) notificationsCommand() *cobra.Command {
 		Long: `Each delivery is one event sent to one target of a notification rule of
 greenlight.yaml: pending (waiting for its next attempt), succeeded, or failed with
 the reason (out of attempts, refused by the endpoint, or SNS, which only AWS
-delivers).`,
+delivers). With --server (or GREENLIGHT_SERVER) the deliveries are that server's.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return a.notifications(cmd.Context(), limit) },
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return a.withAdmin(cmd.Context(), func(ad adminSurface) error { return a.notifications(cmd.Context(), ad, limit) })
+		},
 	}
 	cmd.Flags().IntVar(&limit, "limit", 20, "at most this many deliveries, newest first")
 	return cmd
 }
 
-func (a *app) notifications(ctx context.Context, limit int) error {
-	s, err := a.open(ctx, false)
-	if err != nil {
-		return err
-	}
-	defer s.close()
-	ds, err := store.Notifications{DB: s.db}.RecentDeliveries(ctx, limit)
+func (a *app) notifications(ctx context.Context, ad adminSurface, limit int) error {
+	ds, err := ad.RecentDeliveries(ctx, limit)
 	if err != nil {
 		return err
 	}

@@ -63,7 +63,9 @@ phases:
 type twin struct {
 	def, stateDir string
 	url, token    string
-	backend       *local.Backend // the server's: it drives what the test starts
+	backend       *local.Backend  // the server's: it drives what the test starts
+	access        *access.Service // the directory's tokens and audit log
+	deliveries    store.Notifications
 }
 
 func newTwin(t *testing.T) *twin {
@@ -94,8 +96,8 @@ func newTwin(t *testing.T) *twin {
 	log := slog.New(slog.DiscardHandler)
 	site := daemon.NewSite(tw.stateDir, log).InstallFrom(binary)
 	tw.backend = local.New(local.Options{Definition: def, StateDir: tw.stateDir, DB: db, Site: site, Logger: log, PollInterval: 50 * time.Millisecond})
-	acc := &access.Service{Store: store.Access{DB: db}}
-	srv, err := server.New(server.Options{Backend: tw.backend, Access: acc})
+	tw.access, tw.deliveries = &access.Service{Store: store.Access{DB: db}}, store.Notifications{DB: db}
+	srv, err := server.New(server.Options{Backend: tw.backend, Access: tw.access, Deliveries: tw.deliveries})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,7 +114,7 @@ func newTwin(t *testing.T) *twin {
 		_ = db.Close()
 	})
 	tw.url = ts.URL
-	if tw.token, _, err = acc.Create(context.Background(), "operator-bot", access.RoleOperator, 0); err != nil {
+	if tw.token, _, err = tw.access.Create(context.Background(), "operator-bot", access.RoleOperator, 0); err != nil {
 		t.Fatal(err)
 	}
 	return tw
@@ -122,11 +124,17 @@ func newTwin(t *testing.T) *twin {
 // returns the two outputs (error included).
 func (tw *twin) both(t *testing.T, args ...string) (string, string) {
 	t.Helper()
+	return tw.bothAs(t, tw.token, args...)
+}
+
+// bothAs is both with token for the server.
+func (tw *twin) bothAs(t *testing.T, token string, args ...string) (string, string) {
+	t.Helper()
 	onDir, err := greenlight(t, tw.stateDir, append([]string{"-f", tw.def}, args...)...)
 	if err != nil {
 		onDir += "error: " + err.Error()
 	}
-	onServer, err := greenlight(t, tw.stateDir, append([]string{"-f", tw.def, "--server", tw.url, "--token", tw.token}, args...)...)
+	onServer, err := greenlight(t, tw.stateDir, append([]string{"-f", tw.def, "--server", tw.url, "--token", token}, args...)...)
 	if err != nil {
 		onServer += "error: " + err.Error()
 	}

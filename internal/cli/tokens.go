@@ -11,7 +11,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/greenlight-ci/greenlight/internal/access"
-	"github.com/greenlight-ci/greenlight/internal/store"
 )
 
 func (a *app) tokensCommand() *cobra.Command {
@@ -22,7 +21,8 @@ func (a *app) tokensCommand() *cobra.Command {
 Each has a role: viewer (reads), approver (+ approve, reject), operator (+ start, stop,
 retry, deployment continue/stop/rollback) or admin (+ tokens, audit log). A token is
 printed once, when created; greenlight keeps only its SHA-256 hash in the state
-directory.`,
+directory. With --server (or GREENLIGHT_SERVER) and an admin token, the tokens are
+the server's, and the server audits the change under the token's name.`,
 	}
 	cmd.AddCommand(a.tokensCreateCommand(), a.tokensListCommand(), a.tokensRevokeCommand())
 	return cmd
@@ -35,7 +35,7 @@ func (a *app) tokensCreateCommand() *cobra.Command {
 		Short: "Create a token and print it (once)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.withAccess(cmd.Context(), func(s *access.Service) error { return a.createToken(cmd.Context(), s, args[0], role, expires) })
+			return a.withAdmin(cmd.Context(), func(ad adminSurface) error { return a.createToken(cmd.Context(), ad, args[0], role, expires) })
 		},
 	}
 	cmd.Flags().StringVar(&role, "role", "", "viewer, approver, operator or admin")
@@ -50,7 +50,7 @@ func (a *app) tokensListCommand() *cobra.Command {
 		Short: "List tokens: name, role, status, created, expires (never the tokens themselves)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.withAccess(cmd.Context(), func(s *access.Service) error { return a.listTokens(cmd.Context(), s) })
+			return a.withAdmin(cmd.Context(), func(ad adminSurface) error { return a.listTokens(cmd.Context(), ad) })
 		},
 	}
 }
@@ -61,22 +61,12 @@ func (a *app) tokensRevokeCommand() *cobra.Command {
 		Short: "Revoke a token: calls made with it are refused from now on",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.withAccess(cmd.Context(), func(s *access.Service) error { return a.revokeToken(cmd.Context(), s, args[0]) })
+			return a.withAdmin(cmd.Context(), func(ad adminSurface) error { return a.revokeToken(cmd.Context(), ad, args[0]) })
 		},
 	}
 }
 
-// withAccess opens the local state directory's access service.
-func (a *app) withAccess(ctx context.Context, fn func(*access.Service) error) error {
-	s, err := a.open(ctx, false)
-	if err != nil {
-		return err
-	}
-	defer s.close()
-	return fn(&access.Service{Store: store.Access{DB: s.db}})
-}
-
-func (a *app) createToken(ctx context.Context, s *access.Service, name, roleName, expires string) error {
+func (a *app) createToken(ctx context.Context, ad adminSurface, name, roleName, expires string) error {
 	role, err := access.ParseRole(roleName)
 	if err != nil {
 		return err
@@ -85,11 +75,8 @@ func (a *app) createToken(ctx context.Context, s *access.Service, name, roleName
 	if err != nil {
 		return err
 	}
-	token, rec, err := s.Create(ctx, name, role, lifetime)
+	token, rec, err := ad.CreateToken(ctx, name, role, lifetime)
 	if err != nil {
-		return err
-	}
-	if err := s.Record(ctx, localAudit(access.VerbCreateToken, name, "role "+string(role))); err != nil {
 		return err
 	}
 	p := newPrinter(a.stdout, a.json)
@@ -105,8 +92,8 @@ func (a *app) createToken(ctx context.Context, s *access.Service, name, roleName
 	return nil
 }
 
-func (a *app) listTokens(ctx context.Context, s *access.Service) error {
-	tokens, err := s.Tokens(ctx)
+func (a *app) listTokens(ctx context.Context, ad adminSurface) error {
+	tokens, err := ad.Tokens(ctx)
 	if err != nil {
 		return err
 	}
@@ -130,12 +117,9 @@ func (a *app) listTokens(ctx context.Context, s *access.Service) error {
 	return nil
 }
 
-func (a *app) revokeToken(ctx context.Context, s *access.Service, name string) error {
-	t, err := s.Revoke(ctx, name)
+func (a *app) revokeToken(ctx context.Context, ad adminSurface, name string) error {
+	t, err := ad.RevokeToken(ctx, name)
 	if err != nil {
-		return err
-	}
-	if err := s.Record(ctx, localAudit(access.VerbRevokeToken, name, "")); err != nil {
 		return err
 	}
 	p := newPrinter(a.stdout, a.json)

@@ -4,7 +4,9 @@
 // a *control.Error with the code and reason the server's backend gave, or an
 // *AuthError when the server refused the token. Who acts is the token's name:
 // the server records it as who started, decided or commanded, whatever a
-// request's Who says.
+// request's Who says. Admin, beside it, is the client of the routes that are
+// not control-surface verbs: the audit log, the tokens and the notification
+// deliveries.
 package remote
 
 import (
