@@ -131,13 +131,8 @@ func startedBy(ctx context.Context, def *manifest.Definition, poll time.Duration
 		return "takes no deliveries and is not polled: " + err.Error()
 	}
 	var polled []string
-	for _, st := range def.Pipeline.Stages {
-		for _, a := range st.Actions {
-			if a.Category == manifest.CategorySource && !strings.EqualFold(a.Configuration["DetectChanges"], "false") &&
-				(a.Provider == manifest.ProviderGit || a.Provider == manifest.ProviderCodeStar) {
-				polled = append(polled, a.Name)
-			}
-		}
+	for _, a := range serve.PolledSources(def.Pipeline) {
+		polled = append(polled, a.Name)
 	}
 	if len(polled) == 0 {
 		return "starts only when asked (no webhook secret, and no source to poll)"

@@ -57,7 +57,7 @@ func (p *Poller) Poll(ctx context.Context) []string {
 		if _, err := (provider.Secrets{Def: def}).WebhookSecret(ctx); !errors.Is(err, provider.ErrNoWebhookSecret) {
 			continue // deliveries start this pipeline
 		}
-		for _, a := range polledSources(def.Pipeline) {
+		for _, a := range PolledSources(def.Pipeline) {
 			id, err := p.pollSource(ctx, def, a)
 			if err != nil {
 				p.Logger.Warn("poll source", "pipeline", def.Pipeline.Name, "action", a.Name, "err", err)
@@ -70,8 +70,9 @@ func (p *Poller) Poll(ctx context.Context) []string {
 	return started
 }
 
-// polledSources are the source actions whose changes start the pipeline.
-func polledSources(pl *manifest.Pipeline) []*manifest.Action {
+// PolledSources are the source actions whose new commits start the pipeline
+// when serve polls it (no webhook secret): Git sources unless DetectChanges is false.
+func PolledSources(pl *manifest.Pipeline) []*manifest.Action {
 	var out []*manifest.Action
 	for _, s := range pl.Stages {
 		for _, a := range s.Actions {
