@@ -76,10 +76,15 @@ type claim struct {
 // conflicts inside one definition were refused when it was loaded.
 func CheckConflicts(defs []*manifest.Definition) error {
 	var errs manifest.ErrorList
-	var pipelines, services, listeners []claim
+	var pipelines, services, listeners, rules []claim
 	for _, def := range defs {
 		p := def.Pipeline
 		errs = conflict(errs, &pipelines, claim{what: "pipeline " + p.Name, key: p.Name, pos: p.Pos})
+		// Rule names are unique in an account on AWS, and a delivery is queued
+		// once per event, rule name and target.
+		for _, r := range def.Notifications {
+			errs = conflict(errs, &rules, claim{what: "notification rule " + r.Name, key: r.Name, pos: r.Pos})
+		}
 		for _, name := range sortedKeys(def.Services) {
 			s := def.Services[name]
 			errs = conflict(errs, &services, claim{what: "service " + name, key: name, pos: s.Pos})

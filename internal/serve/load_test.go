@@ -52,4 +52,10 @@ func TestLoadRefusesTwoServicesOnOneListener(t *testing.T) {
 	if _, err := serve.Load([]string{a, c}, ""); err == nil || !strings.Contains(err.Error(), "pipeline a: a is already claimed by pipeline a at "+a) {
 		t.Errorf("two pipelines named a: %v", err)
 	}
+	rule := "notifications:\n  - name: releases\n    event_type_ids: [codepipeline-pipeline-pipeline-execution-failed]\n    detail_type: BASIC\n    targets:\n      - webhook: {url: \"http://127.0.0.1:9/hook\"}\n"
+	d := write("d", definition("d", rule))
+	e := write("e", definition("e", rule))
+	if _, err := serve.Load([]string{d, e}, ""); err == nil || !strings.Contains(err.Error(), e+":12:5: notification rule releases: releases is already claimed by notification rule releases at "+d+":12:5") {
+		t.Errorf("two notification rules named releases: %v", err)
+	}
 }
