@@ -2,11 +2,9 @@ package cli
 
 import (
 	"context"
-	"log/slog"
 	"net/http/httptest"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -15,10 +13,9 @@ import (
 	"github.com/greenlight-ci/greenlight/internal/access"
 	"github.com/greenlight-ci/greenlight/internal/control"
 	"github.com/greenlight-ci/greenlight/internal/control/local"
-	"github.com/greenlight-ci/greenlight/internal/daemon"
+	"github.com/greenlight-ci/greenlight/internal/control/localtest"
 	"github.com/greenlight-ci/greenlight/internal/event"
 	"github.com/greenlight-ci/greenlight/internal/gobuild"
-	"github.com/greenlight-ci/greenlight/internal/manifest"
 	"github.com/greenlight-ci/greenlight/internal/server"
 	"github.com/greenlight-ci/greenlight/internal/store"
 )
@@ -70,32 +67,9 @@ type twin struct {
 
 func newTwin(t *testing.T) *twin {
 	t.Helper()
-	repo := t.TempDir()
-	for name, content := range map[string]string{"greenlight.yaml": sameDefinition, "buildspec.yml": sameBuildspec} {
-		if err := os.WriteFile(filepath.Join(repo, name), []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, args := range [][]string{{"init", "-q", "-b", "main"}, {"add", "-A"}, {"-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "first"}} {
-		if out, err := exec.Command("git", append([]string{"-C", repo}, args...)...).CombinedOutput(); err != nil {
-			t.Fatalf("git %v: %v\n%s", args, err, out)
-		}
-	}
-	tw := &twin{def: filepath.Join(repo, "greenlight.yaml"), stateDir: filepath.Join(repo, ".greenlight")}
-	def, err := manifest.Load(tw.def)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := createStateDir(tw.stateDir); err != nil {
-		t.Fatal(err)
-	}
-	db, err := store.Open(context.Background(), filepath.Join(tw.stateDir, "state.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	log := slog.New(slog.DiscardHandler)
-	site := daemon.NewSite(tw.stateDir, log).InstallFrom(binary)
-	tw.backend = local.New(local.Options{Definition: def, StateDir: tw.stateDir, DB: db, Site: site, Logger: log, PollInterval: 50 * time.Millisecond})
+	e := localtest.New(t, binary, map[string]string{"greenlight.yaml": sameDefinition, "buildspec.yml": sameBuildspec})
+	tw := &twin{def: e.Def, stateDir: e.StateDir, backend: e.Backend}
+	db := e.DB
 	tw.access, tw.deliveries = &access.Service{Store: store.Access{DB: db}}, store.Notifications{DB: db}
 	srv, err := server.New(server.Options{Backend: tw.backend, Access: tw.access, Deliveries: tw.deliveries})
 	if err != nil {
@@ -105,13 +79,6 @@ func newTwin(t *testing.T) *twin {
 	t.Cleanup(func() {
 		_ = srv.Close()
 		ts.Close()
-		_ = tw.backend.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-		defer cancel()
-		if err := site.Down(ctx); err != nil {
-			t.Errorf("down: %v", err)
-		}
-		_ = db.Close()
 	})
 	tw.url = ts.URL
 	if tw.token, _, err = tw.access.Create(context.Background(), "operator-bot", access.RoleOperator, 0); err != nil {

@@ -4,11 +4,9 @@ import (
 	"context"
 	"errors"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -18,10 +16,9 @@ import (
 	"github.com/greenlight-ci/greenlight/internal/control"
 	"github.com/greenlight-ci/greenlight/internal/control/controltest"
 	"github.com/greenlight-ci/greenlight/internal/control/local"
+	"github.com/greenlight-ci/greenlight/internal/control/localtest"
 	"github.com/greenlight-ci/greenlight/internal/control/remote"
-	"github.com/greenlight-ci/greenlight/internal/daemon"
 	"github.com/greenlight-ci/greenlight/internal/gobuild"
-	"github.com/greenlight-ci/greenlight/internal/manifest"
 	"github.com/greenlight-ci/greenlight/internal/server"
 	"github.com/greenlight-ci/greenlight/internal/store"
 )
@@ -33,38 +30,6 @@ var binary string
 func TestMain(m *testing.M) {
 	os.Exit(gobuild.Main(m, gobuild.Program{Pkg: "../../../cmd/greenlight", Name: "greenlight", Path: &binary}))
 }
-
-// The contract suite's pipeline (as control/local's test has it).
-const definition = `version: 1
-pipeline:
-  name: contract
-  stages:
-    - name: Source
-      actions:
-        - {name: Source, category: Source, provider: Git, output_artifacts: [src], configuration: {Repository: .}}
-    - name: Build
-      actions:
-        - {name: Build, category: Build, provider: CodeBuild, input_artifacts: [src], configuration: {ProjectName: unit}}
-    - name: Approval
-      actions:
-        - {name: Review, category: Approval, provider: Manual, configuration: {CustomData: "review it"}}
-build_projects:
-  unit:
-    buildspec: buildspec.yml
-`
-
-const buildspec = `version: 0.2
-phases:
-  build:
-    commands:
-      - echo ` + controltest.BuildLogLine + `
-      - mkdir -p reports
-      - printf '<testsuite name="u" tests="2"><testcase classname="u" name="a"/><testcase classname="u" name="b"/></testsuite>' > reports/unit.xml
-reports:
-  ` + controltest.ReportGroup + `:
-    files: [reports/unit.xml]
-    file-format: JUNITXML
-`
 
 // tokenName is who the server records as acting: the suite's requests say
 // other names, which must not count.
@@ -82,30 +47,9 @@ type served struct {
 // server on 127.0.0.1 in front of it, with an operator token.
 func serve(t *testing.T) *served {
 	t.Helper()
-	repo := t.TempDir()
-	for name, content := range map[string]string{"greenlight.yaml": definition, "buildspec.yml": buildspec} {
-		if err := os.WriteFile(filepath.Join(repo, name), []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, args := range [][]string{{"init", "-q", "-b", "main"}, {"add", "-A"}, {"-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "contract"}} {
-		if out, err := exec.Command("git", append([]string{"-C", repo}, args...)...).CombinedOutput(); err != nil {
-			t.Fatalf("git %v: %v\n%s", args, err, out)
-		}
-	}
-	def, err := manifest.Load(filepath.Join(repo, "greenlight.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	stateDir := filepath.Join(repo, ".greenlight")
-	db, err := store.Open(context.Background(), filepath.Join(stateDir, "state.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	log := slog.New(slog.DiscardHandler)
-	site := daemon.NewSite(stateDir, log).InstallFrom(binary)
-	backend := local.New(local.Options{Definition: def, StateDir: stateDir, DB: db, Site: site, Logger: log, PollInterval: 50 * time.Millisecond})
-	acc := &access.Service{Store: store.Access{DB: db}}
+	e := localtest.New(t, binary, localtest.Contract)
+	backend, log := e.Backend, e.Log
+	acc := &access.Service{Store: store.Access{DB: e.DB}}
 	srv, err := server.New(server.Options{Backend: backend, Access: acc, Logger: log, Poll: 50 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
@@ -114,13 +58,6 @@ func serve(t *testing.T) *served {
 	t.Cleanup(func() {
 		_ = srv.Close()
 		ts.Close()
-		_ = backend.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-		defer cancel()
-		if err := site.Down(ctx); err != nil {
-			t.Errorf("down: %v", err)
-		}
-		_ = db.Close()
 	})
 	token, _, err := acc.Create(context.Background(), tokenName, access.RoleOperator, 0)
 	if err != nil {
