@@ -87,8 +87,9 @@ func (c *frontConn) forwardTo(t *target, start time.Time) bool {
 		c.r.Discard(len(ex.body))
 	}
 	replayable := c.req.Idempotent() && !ex.streamBody
+	ex.holdSend = !ex.streamBody && c.requestFits(len(ex.body))
 	for attempt := 1; ; attempt++ {
-		up, err := t.upstreams.get(c.front.svc.ctx, attempt == maxAttempts)
+		up, err := t.upstreams.get(c.front.svc.ctx, attempt == maxAttempts, ex.holdSend)
 		if err != nil {
 			return c.targetFailed(&ex, err)
 		}
@@ -113,6 +114,23 @@ type exchange struct {
 	body       []byte // the request body when it came whole with the head
 	streamBody bool   // the body is streamed by the copier
 	canRetry   bool
+	// holdSend: the request goes in one write, which a reused connection
+	// makes once found quiet (rawSocket.sendOnRead) instead of being probed
+	// when taken.
+	holdSend bool
+}
+
+// requestSlack bounds what writeRequestHead adds to a request head besides
+// the Host value, the client's address, the port and the protocol.
+const requestSlack = 256
+
+// requestFits reports whether the request head as sent to the target, with a
+// body of bodyLen bytes, fits in a target connection's write buffer: then it
+// goes in one write, when the buffer is flushed.
+func (c *frontConn) requestFits(bodyLen int) bool {
+	q := &c.req
+	n := c.headLen + len(q.Host) + len(c.remoteIP) + len(c.front.port) + len(c.cfg.proto) + requestSlack + bodyLen
+	return n <= writeBuffer
 }
 
 // errSwitchedProtocols is a 101 answer to a request that asked for no upgrade.
@@ -140,6 +158,9 @@ func (c *frontConn) exchange(ex *exchange) (keep, retry bool) {
 		c.copier.start(c, up, opts.responseHeaderTimeout)
 	} else {
 		_, _ = up.w.Write(ex.body)
+		if ex.holdSend && up.reused && up.sock != nil {
+			up.sock.sendOnRead() // checked and sent by the response's first read
+		}
 		err = up.w.Flush()
 		c.watch.arm()
 	}
@@ -210,6 +231,9 @@ func (c *frontConn) exchangeFailed(ex *exchange, err error) (keep, retry bool) {
 		return false, false
 	case ex.canRetry && ex.up.reused && !gotBytes:
 		// A pooled connection the target had closed: send again.
+		return false, true
+	case errors.Is(err, errNotQuiet):
+		// Nothing was sent on the pooled connection: any request may go again.
 		return false, true
 	}
 	status := http.StatusBadGateway

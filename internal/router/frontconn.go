@@ -37,6 +37,7 @@ type frontConn struct {
 	accepted time.Time
 	idle     atomic.Bool // waiting for the first byte of a request after the first
 
+	headLen     int          // the length of the request head being served
 	served      atomic.Int64 // requests read so far
 	headTimed   bool         // the header deadline of the request being read is set
 	handedOver  bool         // the net/http server owns the connection now
@@ -167,6 +168,7 @@ func (c *frontConn) serveOne() bool {
 		return false
 	}
 	c.r.Discard(n)
+	c.headLen = n
 	c.served.Add(1)
 	if limit := c.cfg.spec.MaxRequestBody; limit > 0 && c.req.ContentLength > limit {
 		c.answerAndClose(statusBodyTooLarge)

@@ -51,12 +51,14 @@ func newUpstreamPool(address string, ts transportSettings, bufs *h1Buffers) *ups
 	}
 }
 
-// get returns an idle connection that is still open and quiet (idleOpen), or
-// a new one when there is none or fresh is set.
-func (p *upstreamPool) get(ctx context.Context, fresh bool) (*upstreamConn, error) {
+// get returns an idle connection, or a new one when there is none or fresh is
+// set. Unless the caller checks it as it sends (checkOnSend: a held send,
+// rawSocket.sendOnRead), an idle one is first checked to be still open and
+// quiet (idleOpen).
+func (p *upstreamPool) get(ctx context.Context, fresh, checkOnSend bool) (*upstreamConn, error) {
 	var uc *upstreamConn
 	for !fresh {
-		if uc = p.takeIdle(); uc == nil || idleOpen(uc.conn) {
+		if uc = p.takeIdle(); uc == nil || (checkOnSend && uc.sock != nil) || idleOpen(uc.conn) {
 			break
 		}
 		_ = uc.conn.Close()
@@ -122,6 +124,7 @@ func (p *upstreamPool) discard(uc *upstreamConn) {
 }
 
 func (p *upstreamPool) detach(uc *upstreamConn) {
+	uc.sock.dropHeld()
 	p.bufs.putLarge(uc.rbuf)
 	p.bufs.putWriter(uc.w)
 	uc.rbuf, uc.w = nil, nil
