@@ -54,11 +54,11 @@ func newUpstreamPool(address string, ts transportSettings, bufs *h1Buffers) *ups
 // get returns an idle connection, or a new one when there is none or fresh is
 // set. Unless the caller checks it as it sends (checkOnSend: a held send,
 // rawSocket.sendOnRead), an idle one is first checked to be still open and
-// quiet (idleOpen).
-func (p *upstreamPool) get(ctx context.Context, fresh, checkOnSend bool) (*upstreamConn, error) {
+// quiet (idleOpen). now is the time, the caller's (one clock read less).
+func (p *upstreamPool) get(ctx context.Context, now time.Time, fresh, checkOnSend bool) (*upstreamConn, error) {
 	var uc *upstreamConn
 	for !fresh {
-		if uc = p.takeIdle(); uc == nil || (checkOnSend && uc.sock != nil) || idleOpen(uc.conn) {
+		if uc = p.takeIdle(now); uc == nil || (checkOnSend && uc.sock != nil) || idleOpen(uc.conn) {
 			break
 		}
 		_ = uc.conn.Close()
@@ -79,7 +79,7 @@ func (p *upstreamPool) get(ctx context.Context, fresh, checkOnSend bool) (*upstr
 	return uc, nil
 }
 
-func (p *upstreamPool) takeIdle() *upstreamConn {
+func (p *upstreamPool) takeIdle(now time.Time) *upstreamConn {
 	var stale []*upstreamConn
 	defer func() {
 		for _, uc := range stale {
@@ -88,7 +88,6 @@ func (p *upstreamPool) takeIdle() *upstreamConn {
 	}()
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	now := time.Now()
 	for n := len(p.idle); n > 0; n = len(p.idle) {
 		uc := p.idle[n-1]
 		p.idle[n-1] = nil
@@ -102,10 +101,11 @@ func (p *upstreamPool) takeIdle() *upstreamConn {
 	return nil
 }
 
-// put returns a connection whose exchange ended cleanly to the pool.
-func (p *upstreamPool) put(uc *upstreamConn) {
+// put returns a connection whose exchange ended cleanly to the pool; it has
+// been idle since now at the latest (an earlier time only retires it sooner).
+func (p *upstreamPool) put(uc *upstreamConn, now time.Time) {
 	p.detach(uc)
-	uc.idleSince = time.Now()
+	uc.idleSince = now
 	p.mu.Lock()
 	if len(p.idle) < p.maxIdle {
 		p.idle = append(p.idle, uc)
