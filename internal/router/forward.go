@@ -87,12 +87,20 @@ func (c *frontConn) forwardTo(t *target, start time.Time) bool {
 		c.r.Discard(len(ex.body))
 	}
 	replayable := c.req.Idempotent() && !ex.streamBody
+	ex.holdSend = !ex.streamBody && c.requestFits(len(ex.body))
 	for attempt := 1; ; attempt++ {
-		up, err := t.upstreams.get(c.front.svc.ctx, attempt == maxAttempts)
+		now := start
+		if attempt > 1 {
+			now = time.Now()
+		}
+		up, err := t.upstreams.get(c.front.svc.ctx, now, attempt == maxAttempts, ex.holdSend)
 		if err != nil {
 			return c.targetFailed(&ex, err)
 		}
-		ex.up = up
+		if !up.reused {
+			now = time.Now() // after the dial
+		}
+		ex.up, ex.sent = up, now
 		ex.canRetry = replayable && attempt < maxAttempts
 		keep, retry := c.exchange(&ex)
 		if !retry {
@@ -110,9 +118,27 @@ type exchange struct {
 	t          *target
 	up         *upstreamConn
 	start      time.Time
-	body       []byte // the request body when it came whole with the head
-	streamBody bool   // the body is streamed by the copier
+	sent       time.Time // when the request goes: the response header timeout's start
+	body       []byte    // the request body when it came whole with the head
+	streamBody bool      // the body is streamed by the copier
 	canRetry   bool
+	// holdSend: the request goes in one write, which a reused connection
+	// makes once found quiet (rawSocket.sendOnRead) instead of being probed
+	// when taken.
+	holdSend bool
+}
+
+// requestSlack bounds what writeRequestHead adds to a request head besides
+// the Host value, the client's address, the port and the protocol.
+const requestSlack = 256
+
+// requestFits reports whether the request head as sent to the target, with a
+// body of bodyLen bytes, fits in a target connection's write buffer: then it
+// goes in one write, when the buffer is flushed.
+func (c *frontConn) requestFits(bodyLen int) bool {
+	q := &c.req
+	n := c.headLen + len(q.Host) + len(c.remoteIP) + len(c.front.port) + len(c.cfg.proto) + requestSlack + bodyLen
+	return n <= writeBuffer
 }
 
 // errSwitchedProtocols is a 101 answer to a request that asked for no upgrade.
@@ -132,7 +158,7 @@ func (c *frontConn) exchange(ex *exchange) (keep, retry bool) {
 		// The response header timeout starts once the body is sent (copier).
 		_ = up.conn.SetReadDeadline(time.Time{})
 	} else {
-		_ = up.conn.SetReadDeadline(time.Now().Add(opts.responseHeaderTimeout))
+		_ = up.conn.SetReadDeadline(ex.sent.Add(opts.responseHeaderTimeout))
 	}
 	writeRequestHead(up.w, &c.req, c.remoteIP, c.front.port, c.cfg.proto)
 	var err error
@@ -140,6 +166,9 @@ func (c *frontConn) exchange(ex *exchange) (keep, retry bool) {
 		c.copier.start(c, up, opts.responseHeaderTimeout)
 	} else {
 		_, _ = up.w.Write(ex.body)
+		if ex.holdSend && up.reused && up.sock != nil {
+			up.sock.sendOnRead() // checked and sent by the response's first read
+		}
 		err = up.w.Flush()
 		c.watch.arm()
 	}
@@ -211,6 +240,9 @@ func (c *frontConn) exchangeFailed(ex *exchange, err error) (keep, retry bool) {
 	case ex.canRetry && ex.up.reused && !gotBytes:
 		// A pooled connection the target had closed: send again.
 		return false, true
+	case errors.Is(err, errNotQuiet):
+		// Nothing was sent on the pooled connection: any request may go again.
+		return false, true
 	}
 	status := http.StatusBadGateway
 	if isTimeout(err) || isTimeout(copyErr) {
@@ -272,7 +304,8 @@ func (c *frontConn) relayResponse(ex *exchange, headLen int) bool {
 	}
 	c.copier.headRead()
 	closeClient := c.req.Close || c.front.closing.Load()
-	if framing != h1.NoBody && (framing != h1.Fixed || int64(len(up.r.Buffered())-headLen) < p.ContentLength) {
+	streams := framing != h1.NoBody && (framing != h1.Fixed || int64(len(up.r.Buffered())-headLen) < p.ContentLength)
+	if streams {
 		// The body may stream for as long as it likes, as long as it moves.
 		_ = up.conn.SetReadDeadline(time.Time{})
 		up.sock.setReadIdle(c.front.svc.router.transport.responseHeaderTimeout)
@@ -298,7 +331,11 @@ func (c *frontConn) relayResponse(ex *exchange, headLen int) bool {
 	reusable := err == nil && copyErr == nil && copyDone && !aborted && !p.Close &&
 		framing != h1.UntilClose && len(up.r.Buffered()) == 0
 	if reusable {
-		t.upstreams.put(up)
+		idleSince := now // the target had sent all by now, unless the body streamed
+		if streams {
+			idleSince = time.Now()
+		}
+		t.upstreams.put(up, idleSince)
 	} else {
 		t.upstreams.discard(up)
 	}

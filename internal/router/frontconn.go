@@ -37,6 +37,7 @@ type frontConn struct {
 	accepted time.Time
 	idle     atomic.Bool // waiting for the first byte of a request after the first
 
+	headLen     int          // the length of the request head being served
 	served      atomic.Int64 // requests read so far
 	headTimed   bool         // the header deadline of the request being read is set
 	handedOver  bool         // the net/http server owns the connection now
@@ -167,6 +168,7 @@ func (c *frontConn) serveOne() bool {
 		return false
 	}
 	c.r.Discard(n)
+	c.headLen = n
 	c.served.Add(1)
 	if limit := c.cfg.spec.MaxRequestBody; limit > 0 && c.req.ContentLength > limit {
 		c.answerAndClose(statusBodyTooLarge)
@@ -189,7 +191,8 @@ func (c *frontConn) beforeHeadRead(buffered int) error {
 		if c.front.closing.Load() {
 			return net.ErrClosed // shutting down: no new request on this connection
 		}
-		return c.conn.SetReadDeadline(time.Now().Add(c.front.opts.idleTimeout))
+		// Now as the time since the accept: one clock read, not two.
+		return c.conn.SetReadDeadline(c.accepted.Add(time.Since(c.accepted) + c.front.opts.idleTimeout))
 	case buffered > 0 && !c.headTimed:
 		c.headTimed = true
 		return c.conn.SetReadDeadline(time.Now().Add(c.front.opts.headerTimeout))

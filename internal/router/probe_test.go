@@ -181,7 +181,7 @@ func TestNoResponseReachesAnotherClient(t *testing.T) {
 		{http.MethodGet, "/longer-than-length-one-send"},
 		{http.MethodGet, "/close-after"},
 	} {
-		for _, victim := range []string{http.MethodGet, http.MethodHead, http.MethodPut, http.MethodDelete, http.MethodOptions} {
+		for _, victim := range []string{http.MethodGet, http.MethodHead, http.MethodPut, http.MethodDelete, http.MethodOptions, http.MethodPost} {
 			t.Run(strings.TrimPrefix(tc.path, "/")+"/"+victim, func(t *testing.T) {
 				a := dialRaw(t, addr)
 				a.send(tc.method + " " + tc.path + " HTTP/1.1\r\nHost: x\r\n\r\n")

@@ -51,12 +51,14 @@ func newUpstreamPool(address string, ts transportSettings, bufs *h1Buffers) *ups
 	}
 }
 
-// get returns an idle connection that is still open and quiet (idleOpen), or
-// a new one when there is none or fresh is set.
-func (p *upstreamPool) get(ctx context.Context, fresh bool) (*upstreamConn, error) {
+// get returns an idle connection, or a new one when there is none or fresh is
+// set. Unless the caller checks it as it sends (checkOnSend: a held send,
+// rawSocket.sendOnRead), an idle one is first checked to be still open and
+// quiet (idleOpen). now is the time, the caller's (one clock read less).
+func (p *upstreamPool) get(ctx context.Context, now time.Time, fresh, checkOnSend bool) (*upstreamConn, error) {
 	var uc *upstreamConn
 	for !fresh {
-		if uc = p.takeIdle(); uc == nil || idleOpen(uc.conn) {
+		if uc = p.takeIdle(now); uc == nil || (checkOnSend && uc.sock != nil) || idleOpen(uc.conn) {
 			break
 		}
 		_ = uc.conn.Close()
@@ -77,7 +79,7 @@ func (p *upstreamPool) get(ctx context.Context, fresh bool) (*upstreamConn, erro
 	return uc, nil
 }
 
-func (p *upstreamPool) takeIdle() *upstreamConn {
+func (p *upstreamPool) takeIdle(now time.Time) *upstreamConn {
 	var stale []*upstreamConn
 	defer func() {
 		for _, uc := range stale {
@@ -86,7 +88,6 @@ func (p *upstreamPool) takeIdle() *upstreamConn {
 	}()
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	now := time.Now()
 	for n := len(p.idle); n > 0; n = len(p.idle) {
 		uc := p.idle[n-1]
 		p.idle[n-1] = nil
@@ -100,10 +101,11 @@ func (p *upstreamPool) takeIdle() *upstreamConn {
 	return nil
 }
 
-// put returns a connection whose exchange ended cleanly to the pool.
-func (p *upstreamPool) put(uc *upstreamConn) {
+// put returns a connection whose exchange ended cleanly to the pool; it has
+// been idle since now at the latest (an earlier time only retires it sooner).
+func (p *upstreamPool) put(uc *upstreamConn, now time.Time) {
 	p.detach(uc)
-	uc.idleSince = time.Now()
+	uc.idleSince = now
 	p.mu.Lock()
 	if len(p.idle) < p.maxIdle {
 		p.idle = append(p.idle, uc)
@@ -122,6 +124,7 @@ func (p *upstreamPool) discard(uc *upstreamConn) {
 }
 
 func (p *upstreamPool) detach(uc *upstreamConn) {
+	uc.sock.dropHeld()
 	p.bufs.putLarge(uc.rbuf)
 	p.bufs.putWriter(uc.w)
 	uc.rbuf, uc.w = nil, nil
