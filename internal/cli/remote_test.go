@@ -28,33 +28,6 @@ func TestMain(m *testing.M) {
 	os.Exit(gobuild.Main(m, gobuild.Program{Pkg: "../../cmd/greenlight", Name: "greenlight", Path: &binary}))
 }
 
-// sameDefinition is a pipeline with no deployment: source, a build that logs a
-// line, a manual approval.
-const sameDefinition = `version: 1
-pipeline:
-  name: same
-  stages:
-    - name: Source
-      actions:
-        - {name: Source, category: Source, provider: Git, output_artifacts: [src], configuration: {Repository: .}}
-    - name: Build
-      actions:
-        - {name: Build, category: Build, provider: CodeBuild, input_artifacts: [src], configuration: {ProjectName: unit}}
-    - name: Approval
-      actions:
-        - {name: Review, category: Approval, provider: Manual, configuration: {CustomData: "review it"}}
-build_projects:
-  unit:
-    buildspec: buildspec.yml
-`
-
-const sameBuildspec = `version: 0.2
-phases:
-  build:
-    commands:
-      - echo built it
-`
-
 // twin is one state directory seen two ways: the CLI on the directory, and
 // the CLI through a server whose backend is the directory's.
 type twin struct {
@@ -67,7 +40,7 @@ type twin struct {
 
 func newTwin(t *testing.T) *twin {
 	t.Helper()
-	e := localtest.New(t, binary, map[string]string{"greenlight.yaml": sameDefinition, "buildspec.yml": sameBuildspec})
+	e := localtest.New(t, binary, localtest.Contract)
 	tw := &twin{def: e.Def, stateDir: e.StateDir, backend: e.Backend}
 	db := e.DB
 	tw.access, tw.deliveries = &access.Service{Store: store.Access{DB: db}}, store.Notifications{DB: db}
