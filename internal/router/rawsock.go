@@ -35,9 +35,17 @@ import (
 type rawSocket struct {
 	net.Conn
 	rc syscall.RawConn
-	r  rawOp // the read in progress
-	w  rawOp // the write in progress
-	fd int   // the socket, for probes of an idle connection only its owner makes
+	r  rawOp   // the read in progress
+	w  rawOp   // the write in progress
+	fd int     // the socket, for probes of an idle connection only its owner makes
+	pd uintptr // the runtime's poll descriptor of the socket (pollWait), or 0
+
+	// drained: the last read found the socket with nothing more to read (it
+	// filled less than its buffer), and nothing has reset its readiness since:
+	// the next read may wait first (waitThenRead).
+	drained     bool
+	waitFn      func(fd uintptr)
+	waitedFirst int // reads that waited before reading (tests count them)
 
 	// holdWrite makes the next Write a held one (sendOnRead); send is what
 	// the next Read sends once it has found the socket quiet. Only the
@@ -93,9 +101,10 @@ func newRawSocket(c net.Conn) net.Conn {
 	if err != nil {
 		return c
 	}
-	s := &rawSocket{Conn: c, rc: rc, fd: -1}
+	s := &rawSocket{Conn: c, rc: rc, fd: -1, pd: pollCtxOf(c)}
 	s.r.fn = s.read
 	s.w.fn = s.write
+	s.waitFn = s.waitAndRecv
 	_ = rc.Control(func(fd uintptr) { s.fd = int(fd) })
 	return s
 }
@@ -168,6 +177,13 @@ func (s *rawSocket) Read(p []byte) (int, error) {
 		return 0, nil
 	}
 	s.r.begin(p)
+	waitFirst := s.drained && s.send == nil && s.r.idle == 0 && s.pd != 0
+	s.drained = false
+	if waitFirst {
+		if n, err, done := s.waitThenRead(); done {
+			return n, err
+		}
+	}
 	err := s.rc.Read(s.r.fn)
 	if err == nil && s.send != nil && s.r.err == nil && s.r.n == 0 {
 		// The socket could not take the whole request at once (rare: a full
@@ -270,6 +286,7 @@ func (s *rawSocket) read(fd uintptr) bool {
 		switch errno {
 		case 0:
 			s.r.n = int(n)
+			s.drained = n > 0 && n < len(s.r.p)
 			switch {
 			case s.send != nil:
 				// Bytes or the end of the stream before the request: not quiet.
