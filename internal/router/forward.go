@@ -156,9 +156,10 @@ func (c *frontConn) exchange(ex *exchange) (keep, retry bool) {
 	// timeout (rawSocket), and no write deadline is ever left set.
 	if ex.streamBody {
 		// The response header timeout starts once the body is sent (copier).
+		up.headUntil.forget()
 		_ = up.conn.SetReadDeadline(time.Time{})
 	} else {
-		_ = up.conn.SetReadDeadline(ex.sent.Add(opts.responseHeaderTimeout))
+		_ = up.headUntil.extend(up.conn, ex.sent, opts.responseHeaderTimeout)
 	}
 	writeRequestHead(up.w, &c.req, c.remoteIP, c.front.port, c.cfg.proto)
 	var err error
@@ -307,6 +308,7 @@ func (c *frontConn) relayResponse(ex *exchange, headLen int) bool {
 	streams := framing != h1.NoBody && (framing != h1.Fixed || int64(len(up.r.Buffered())-headLen) < p.ContentLength)
 	if streams {
 		// The body may stream for as long as it likes, as long as it moves.
+		up.headUntil.forget()
 		_ = up.conn.SetReadDeadline(time.Time{})
 		up.sock.setReadIdle(c.front.svc.router.transport.responseHeaderTimeout)
 		defer up.sock.setReadIdle(0)
@@ -380,6 +382,7 @@ func (b *bodyCopier) start(c *frontConn, up *upstreamConn, headerTimeout time.Du
 	}
 	b.running, b.finished, b.err, b.response, b.cutting = true, false, nil, false, false
 	// The head's deadline gives way to the body's idle timeout.
+	c.idleUntil.forget()
 	_ = c.conn.SetReadDeadline(time.Time{})
 	c.sock.setReadIdle(c.front.opts.bodyTimeout)
 	go func() { b.done <- b.copy(c, up, headerTimeout) }()

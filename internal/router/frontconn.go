@@ -40,6 +40,7 @@ type frontConn struct {
 	headLen     int          // the length of the request head being served
 	served      atomic.Int64 // requests read so far
 	headTimed   bool         // the header deadline of the request being read is set
+	idleUntil   readDeadline // the idle timeout's deadline, between requests
 	handedOver  bool         // the net/http server owns the connection now
 	unreadInput bool         // the client may still be sending: close with a linger
 	watch       watcher
@@ -192,9 +193,10 @@ func (c *frontConn) beforeHeadRead(buffered int) error {
 			return net.ErrClosed // shutting down: no new request on this connection
 		}
 		// Now as the time since the accept: one clock read, not two.
-		return c.conn.SetReadDeadline(c.accepted.Add(time.Since(c.accepted) + c.front.opts.idleTimeout))
+		return c.idleUntil.extend(c.conn, c.accepted.Add(time.Since(c.accepted)), c.front.opts.idleTimeout)
 	case buffered > 0 && !c.headTimed:
 		c.headTimed = true
+		c.idleUntil.forget()
 		return c.conn.SetReadDeadline(time.Now().Add(c.front.opts.headerTimeout))
 	}
 	return nil

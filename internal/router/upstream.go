@@ -37,7 +37,8 @@ type upstreamConn struct {
 	rbuf      *[]byte
 	w         *bufio.Writer
 	idleSince time.Time
-	reused    bool // came from the pool
+	reused    bool         // came from the pool
+	headUntil readDeadline // the response header timeout's deadline
 }
 
 func newUpstreamPool(address string, ts transportSettings, bufs *h1Buffers) *upstreamPool {

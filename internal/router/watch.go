@@ -67,6 +67,7 @@ func (w *watcher) stop() {
 		_ = w.c.conn.SetReadDeadline(aLongTimeAgo) // unblock the read in run
 	}
 	<-w.done
+	w.c.idleUntil.forget() // run cleared the deadline, and stop may have set one
 }
 
 func (w *watcher) run() {
