@@ -33,6 +33,7 @@ type front struct {
 	mu         sync.Mutex
 	accepting  bool // the accept loop started; guarded by mu
 	conns      map[*frontConn]struct{}
+	watching   atomic.Bool // the watch loop runs
 }
 
 // frontOptions are the client-side limits.
@@ -161,6 +162,45 @@ func (f *front) close() {
 	for c := range f.conns {
 		c.cc.cut()
 	}
+}
+
+// startWatching starts the listener's watch loop unless it runs.
+func (f *front) startWatching() {
+	if !f.watching.Load() && f.watching.CompareAndSwap(false, true) {
+		go f.watchLoop()
+	}
+}
+
+// watchLoop ticks every watchDelay while exchanges run, starting the watches
+// of those that have run for a tick; it ends after a tick that finds none.
+func (f *front) watchLoop() {
+	ticker := time.NewTicker(watchDelay)
+	defer ticker.Stop()
+	for range ticker.C {
+		if f.tickWatches() {
+			continue
+		}
+		f.watching.Store(false)
+		// An exchange armed during the tick may have seen the loop running:
+		// one more look, after which an arm sees it stopped.
+		if !f.tickWatches() || !f.watching.CompareAndSwap(false, true) {
+			return
+		}
+	}
+}
+
+// tickWatches ticks every connection's watcher; it reports whether any has
+// an exchange armed.
+func (f *front) tickWatches() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	armed := false
+	for c := range f.conns {
+		if c.watch.tick() {
+			armed = true
+		}
+	}
+	return armed
 }
 
 // handoffListener is the net.Listener of a listener's net/http server: the fast

@@ -9,20 +9,29 @@ import (
 	"github.com/greenlight-ci/greenlight/internal/router/h1"
 )
 
-// watchDelay is how long an exchange may run before the connection's goroutine
-// has the client watched for a disconnect. Nearly every exchange ends sooner
-// and costs no more than arming and stopping a timer.
+// watchDelay is how often a listener looks for exchanges to watch: one
+// running for a tick gets its client watched from the next (after 1 to 2
+// delays). Nearly every exchange ends sooner and costs two atomic stores: no
+// timer is set per request.
 const watchDelay = 100 * time.Millisecond
 
 // watcher notices a client that goes away while its request is at the target
-// (net/http's server does it with a background read): after watchDelay it reads
-// from the client on another goroutine. End of stream or an error means the
-// client is gone, and the exchange with the target is aborted; a byte means the
-// next request is coming, and is handed back to the request reader.
+// (net/http's server does it with a background read): when an exchange has
+// run for watchDelay, it reads from the client on another goroutine. End of
+// stream or an error means the client is gone, and the exchange with the
+// target is aborted; a byte means the next request is coming, and is handed
+// back to the request reader.
+//
+// state holds the exchange's number (shifted left by 3) and its watch state:
+// the connection's goroutine arms and stops it, the listener's watch loop
+// claims an exchange armed at two ticks in a row (the same number) and starts
+// run. The number makes that claim fail when the exchange it saw armed has
+// ended and another began.
 type watcher struct {
 	c     *frontConn
-	timer *time.Timer
-	state atomic.Int32
+	state atomic.Uint64
+	seq   uint64 // the number of the exchange armed last; the goroutine's own
+	seen  uint64 // the state the watch loop saw at its last tick; the loop's own
 	done  chan struct{}
 	armed bool
 
@@ -32,26 +41,31 @@ type watcher struct {
 	gone bool // the client closed or reset the connection
 }
 
+// The watch states, in state's low bits.
 const (
-	watchArmed int32 = iota
-	watchReading
-	watchCancelled
+	watchIdle      = iota // no exchange, or one that ended
+	watchArmed            // an exchange runs; no watch yet
+	watchClaimed          // the watch loop started run
+	watchReading          // run cleared the read deadline and reads
+	watchCancelled        // stop came before run read: run does not
+	watchStateBits = 3
 )
 
-// arm starts the delay; it does nothing when the client is not watchable: its
-// next request's bytes have already come.
+func (w *watcher) word(state uint64) uint64 { return w.seq<<watchStateBits | state }
+
+// arm marks an exchange as started; it does nothing when the client is not
+// watchable: its next request's bytes have already come.
 func (w *watcher) arm() {
 	if w.got > 0 || len(w.c.r.Buffered()) > 0 {
 		return
 	}
-	w.state.Store(watchArmed)
-	if w.timer == nil {
+	if w.done == nil {
 		w.done = make(chan struct{}, 1)
-		w.timer = time.AfterFunc(watchDelay, w.run)
-	} else {
-		w.timer.Reset(watchDelay)
 	}
+	w.seq++
+	w.state.Store(w.word(watchArmed))
 	w.armed = true
+	w.c.front.startWatching()
 }
 
 // stop ends the watch; when it returns, run is over.
@@ -60,21 +74,38 @@ func (w *watcher) stop() {
 		return
 	}
 	w.armed = false
-	if w.timer.Stop() {
-		return
+	if w.state.CompareAndSwap(w.word(watchArmed), w.word(watchIdle)) {
+		return // never claimed: no run
 	}
-	if !w.state.CompareAndSwap(watchArmed, watchCancelled) {
+	if !w.state.CompareAndSwap(w.word(watchClaimed), w.word(watchCancelled)) {
+		// run cleared the deadline before it said it reads: this one comes after.
 		_ = w.c.conn.SetReadDeadline(aLongTimeAgo) // unblock the read in run
 	}
 	<-w.done
+	w.state.Store(w.word(watchIdle))
 	w.c.idleUntil.forget() // run cleared the deadline, and stop may have set one
 }
 
-func (w *watcher) run() {
+// tick is the watch loop's look at the connection; it reports whether an
+// exchange is armed.
+func (w *watcher) tick() bool {
+	s := w.state.Load()
+	seen := w.seen
+	w.seen = s
+	if s&(1<<watchStateBits-1) != watchArmed {
+		return false
+	}
+	if s == seen && w.state.CompareAndSwap(s, s&^(1<<watchStateBits-1)|watchClaimed) {
+		go w.run(s >> watchStateBits)
+	}
+	return true
+}
+
+func (w *watcher) run(seq uint64) {
 	conn := w.c.conn
 	// Cleared before announcing the read, so that stop's deadline comes after.
 	_ = conn.SetReadDeadline(time.Time{})
-	if w.state.CompareAndSwap(watchArmed, watchReading) {
+	if w.state.CompareAndSwap(seq<<watchStateBits|watchClaimed, seq<<watchStateBits|watchReading) {
 		n, err := conn.Read(w.buf[:])
 		w.got = n
 		if n == 0 && !errors.Is(err, os.ErrDeadlineExceeded) {
@@ -93,9 +124,4 @@ func (w *watcher) giveBack(r *h1.Reader) {
 	}
 }
 
-func (w *watcher) close() {
-	w.stop()
-	if w.timer != nil {
-		w.timer.Stop()
-	}
-}
+func (w *watcher) close() { w.stop() }
