@@ -140,30 +140,44 @@ type respWriter struct {
 // bodyGuard bounds a request body that net/http's server reads (requests the
 // fast path hands over, HTTP/2 streams) as the fast path bounds its own: each
 // read waits at most the body timeout (reset by every read, per stream in
-// HTTP/2), and the body may not go past the listener's limit.
+// HTTP/2), and the body may not go past the listener's limit: the target gets
+// at most the limit's bytes, and then no end of the body.
+//
+// The target's transport reads the guard on its own goroutine; the handler's
+// goroutine reads the outcome (fault).
 type bodyGuard struct {
 	io.ReadCloser
-	ctl      *http.ResponseController
-	timeout  time.Duration
-	limit    int64 // 0: none
-	read     int64
-	timedOut bool
-	tooLarge bool
+	ctl     *http.ResponseController
+	timeout time.Duration
+	limit   int64 // 0: none
+	read    int64
+	status  atomic.Int32 // the router's answer to a failed body (413, 408), or 0
 }
 
 // errBodyTooLarge is a request body over the listener's limit.
 var errBodyTooLarge = errors.New("request body over the listener's limit")
 
 func (g *bodyGuard) Read(p []byte) (int, error) {
+	if g.status.Load() == statusBodyTooLarge {
+		return 0, errBodyTooLarge
+	}
+	if g.limit > 0 && int64(len(p)) > g.limit-g.read+1 {
+		// One byte past the limit tells that the body is over it: read no
+		// more of the client's body than that.
+		p = p[:g.limit-g.read+1]
+	}
 	_ = g.ctl.SetReadDeadline(time.Now().Add(g.timeout))
 	n, err := g.ReadCloser.Read(p)
 	g.read += int64(n)
 	switch {
 	case g.limit > 0 && g.read > g.limit:
-		g.tooLarge = true
-		return n, errBodyTooLarge
+		// The bytes past the limit never reach the target, nor does an end
+		// of the body: it cannot take the part for the whole.
+		n -= int(g.read - g.limit)
+		err = errBodyTooLarge
+		g.status.Store(statusBodyTooLarge)
 	case err != nil && errors.Is(err, os.ErrDeadlineExceeded):
-		g.timedOut = true
+		g.status.Store(statusRequestTimeout)
 	}
 	return n, err
 }
@@ -171,15 +185,10 @@ func (g *bodyGuard) Read(p []byte) (int, error) {
 // fault is the router's answer when the body failed on the client's side:
 // 413 over the limit, 408 stalled; 0 otherwise.
 func (g *bodyGuard) fault() int {
-	switch {
-	case g == nil:
+	if g == nil {
 		return 0
-	case g.tooLarge:
-		return statusBodyTooLarge
-	case g.timedOut:
-		return statusRequestTimeout
 	}
-	return 0
+	return int(g.status.Load())
 }
 
 func (w *respWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
