@@ -220,3 +220,115 @@ func TestHandedOverBodiesAreBounded(t *testing.T) {
 		}
 	}
 }
+
+// limitedHTTPSRouter is a router with an HTTPS listener whose body limit is
+// limit, in front of b; it returns the URL of path and the CA to trust.
+func limitedHTTPSRouter(t *testing.T, opts Options, b *backend, limit int64, path string) (string, *testCA) {
+	t.Helper()
+	opts.Logger = testLogger(t)
+	r := New(opts)
+	t.Cleanup(func() { _ = r.Close(context.Background()) })
+	ca := newTestCA(t)
+	cert, _ := ca.issue(t, "limited", "limited.test")
+	spec := httpsSpec("limited", []TargetSpec{b.target("b1")}, cert)
+	spec.Listeners.Production.MaxRequestBody = limit
+	st := mustApply(t, r, spec)
+	waitState(t, r, "limited", "b1", TargetHealthy)
+	return "https://" + st.ProductionAddress + path, ca
+}
+
+func limitedClient(t *testing.T, ca *testCA, h2 bool) *http.Client {
+	c := ca.client(h2)
+	tr := c.Transport.(*http.Transport)
+	tr.TLSClientConfig.ServerName = "limited.test"
+	tr.ExpectContinueTimeout = 5 * time.Second
+	t.Cleanup(c.CloseIdleConnections) // before the router's Close, which waits for them
+	return c
+}
+
+// TestEarlyAnswerToABodyOverTheLimit: a target that sends a whole response
+// before it reads the body, then reads it. The body goes over the limit
+// after that response came: the client gets 413, never the target's response
+// (it would look complete), and the target gets no more than the limit's
+// bytes, nor the end of the body. This is the handed-over path's flake made
+// deterministic: the response comes first every time.
+func TestEarlyAnswerToABodyOverTheLimit(t *testing.T) {
+	b := startBackend(t, "b")
+	url, ca := limitedHTTPSRouter(t, Options{}, b, 1000, "/early")
+	for _, h2 := range []bool{false, true} {
+		c := limitedClient(t, ca, h2)
+		pr, pw := io.Pipe()
+		responded := make(chan struct{})
+		go func() {
+			_, _ = pw.Write([]byte(strings.Repeat("x", 600)))
+			select {
+			case <-b.earlyAnswered:
+			case <-time.After(5 * time.Second): // the status tells what went wrong
+			}
+			// A response let through would reach the client now: wait for
+			// it before going over the limit (or a while, when it is held).
+			select {
+			case <-responded:
+			case <-time.After(200 * time.Millisecond):
+			}
+			_, _ = pw.Write([]byte(strings.Repeat("x", 401)))
+			_ = pw.Close()
+		}()
+		req, _ := http.NewRequest(http.MethodPost, url, pr)
+		req.ContentLength = -1
+		req.Header.Set("Expect", "100-continue")
+		resp, err := c.Do(req)
+		close(responded)
+		_ = pr.Close() // unblocks the writer if the body is no longer read
+		if err != nil {
+			t.Fatalf("h2=%v: %v", h2, err)
+		}
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusRequestEntityTooLarge || err != nil {
+			t.Fatalf("h2=%v: %d %q (body error %v), want 413", h2, resp.StatusCode, body, err)
+		}
+		if !h2 && !resp.Close {
+			t.Errorf("h2=%v: the connection stays open after a 413 for a body not read", h2)
+		}
+		select {
+		case got := <-b.earlyBodies:
+			if got.n > 1000 || got.whole {
+				t.Fatalf("h2=%v: the target read %d bytes (whole: %v), want at most the limit and no end", h2, got.n, got.whole)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("h2=%v: the target's read of the body did not end", h2)
+		}
+	}
+}
+
+// TestFullDuplexUnderALimit: a target that echoes a body as it reads it, a
+// body of unknown length under the limit but larger than what the sockets
+// between the router and the target hold. The echo's response head waits for
+// the body; the target stops reading the body until its response is taken,
+// so the head must not wait for ever: it goes out once the target has taken
+// nothing for a while, and the echo completes.
+func TestFullDuplexUnderALimit(t *testing.T) {
+	const size = 16 << 20
+	b := startBackend(t, "b")
+	url, ca := limitedHTTPSRouter(t, Options{}, b, 2*size, "/echo")
+	for _, h2 := range []bool{false, true} {
+		c := limitedClient(t, ca, h2)
+		req, _ := http.NewRequest(http.MethodPost, url, io.MultiReader(strings.NewReader(strings.Repeat("x", size))))
+		req.ContentLength = -1
+		req.Header.Set("Expect", "100-continue")
+		start := time.Now()
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatalf("h2=%v: %v", h2, err)
+		}
+		n, err := io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || n != size || err != nil {
+			t.Fatalf("h2=%v: %d, echoed %d of %d bytes (%v)", h2, resp.StatusCode, n, size, err)
+		}
+		if d := time.Since(start); d > 10*time.Second {
+			t.Fatalf("h2=%v: echo took %s", h2, d)
+		}
+	}
+}

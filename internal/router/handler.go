@@ -83,6 +83,12 @@ func (h *listenerHandler) forward(w http.ResponseWriter, r *http.Request, t *tar
 			rw.guard.limit = cc.maxBody
 		}
 		r.Body = rw.guard
+		if rw.guard.limit > 0 && r.ContentLength < 0 && !isGRPC(r) {
+			// A body of unknown length may go over the limit after the target
+			// has answered: the response head waits for the body (awaitBody).
+			// Not gRPC's, which streams both ways for as long as a call lasts.
+			r = rw.guard.holdHeads(r)
+		}
 	}
 	if upgrade {
 		rw.markLongLived()
@@ -140,46 +146,134 @@ type respWriter struct {
 // bodyGuard bounds a request body that net/http's server reads (requests the
 // fast path hands over, HTTP/2 streams) as the fast path bounds its own: each
 // read waits at most the body timeout (reset by every read, per stream in
-// HTTP/2), and the body may not go past the listener's limit.
+// HTTP/2), and the body may not go past the listener's limit: the target gets
+// at most the limit's bytes, and then no end of the body.
+//
+// The target's transport reads the guard on its own goroutine; the handler's
+// goroutine reads the outcome (fault), and may wait for it (awaitBody).
 type bodyGuard struct {
 	io.ReadCloser
-	ctl      *http.ResponseController
-	timeout  time.Duration
-	limit    int64 // 0: none
-	read     int64
-	timedOut bool
-	tooLarge bool
+	ctl     *http.ResponseController
+	timeout time.Duration
+	limit   int64 // 0: none
+	read    int64
+	status  atomic.Int32 // the router's answer to a failed body (413, 408), or 0
+
+	// Only when response heads wait for the body (holdHeads):
+	ended  chan struct{} // closed once the body ended, failed or was closed
+	end    sync.Once
+	inRead atomic.Bool  // a read from the client is in progress
+	reads  atomic.Int64 // reads done, to tell when the target stopped taking the body
 }
 
 // errBodyTooLarge is a request body over the listener's limit.
 var errBodyTooLarge = errors.New("request body over the listener's limit")
 
 func (g *bodyGuard) Read(p []byte) (int, error) {
+	if g.status.Load() == statusBodyTooLarge {
+		return 0, errBodyTooLarge
+	}
+	if g.limit > 0 && int64(len(p)) > g.limit-g.read+1 {
+		// One byte past the limit tells that the body is over it: read no
+		// more of the client's body than that.
+		p = p[:g.limit-g.read+1]
+	}
+	g.markRead(true)
 	_ = g.ctl.SetReadDeadline(time.Now().Add(g.timeout))
 	n, err := g.ReadCloser.Read(p)
 	g.read += int64(n)
 	switch {
 	case g.limit > 0 && g.read > g.limit:
-		g.tooLarge = true
-		return n, errBodyTooLarge
+		// The bytes past the limit never reach the target, nor does an end
+		// of the body: it cannot take the part for the whole.
+		n -= int(g.read - g.limit)
+		err = errBodyTooLarge
+		g.status.Store(statusBodyTooLarge)
 	case err != nil && errors.Is(err, os.ErrDeadlineExceeded):
-		g.timedOut = true
+		g.status.Store(statusRequestTimeout)
+	}
+	g.markRead(false)
+	if err != nil {
+		g.markEnded()
 	}
 	return n, err
+}
+
+// Close is the transport's: it is done with the body, whether it was all
+// sent or not (the target answered without taking the rest, or failed).
+func (g *bodyGuard) Close() error {
+	g.markEnded()
+	return g.ReadCloser.Close()
+}
+
+// holdHeads makes the guard tell when the body is over (awaitBody) and
+// returns r with the guard in its context, for modifyResponse to find.
+func (g *bodyGuard) holdHeads(r *http.Request) *http.Request {
+	g.ended = make(chan struct{})
+	return r.WithContext(context.WithValue(r.Context(), bodyGuardKey{}, g))
+}
+
+type bodyGuardKey struct{}
+
+func (g *bodyGuard) markRead(start bool) {
+	if g.ended == nil {
+		return
+	}
+	g.inRead.Store(start)
+	if !start {
+		g.reads.Add(1)
+	}
+}
+
+func (g *bodyGuard) markEnded() {
+	if g.ended != nil {
+		g.end.Do(func() { close(g.ended) })
+	}
+}
+
+// headHoldStall is how long a response head waits for a request body that
+// the target has stopped taking. A full-duplex target (an echo) may stop
+// reading the body until its response is taken: past this, the head goes out
+// rather than both sides waiting for each other, and a body that goes over
+// the limit later can only end the response broken (the target's connection
+// is closed, so the response cannot complete).
+const headHoldStall = time.Second
+
+// awaitBody waits for the end of a body whose response head came before it
+// ended (holdHeads): it returns the router's answer to give instead of the
+// response (413, 408), or 0 for the response to go out. Each wait is bounded:
+// a read from the client by the body timeout (a client that goes away fails
+// it at once), the target taking none of the body by headHoldStall.
+func (g *bodyGuard) awaitBody() int {
+	select {
+	case <-g.ended:
+		return g.fault() // the usual case: the body was all sent first
+	default:
+	}
+	tick := time.NewTicker(headHoldStall)
+	defer tick.Stop()
+	seen := g.reads.Load()
+	for {
+		select {
+		case <-g.ended:
+			return g.fault()
+		case <-tick.C:
+			reads := g.reads.Load()
+			if reads == seen && !g.inRead.Load() {
+				return 0 // the target has taken nothing for a whole tick
+			}
+			seen = reads
+		}
+	}
 }
 
 // fault is the router's answer when the body failed on the client's side:
 // 413 over the limit, 408 stalled; 0 otherwise.
 func (g *bodyGuard) fault() int {
-	switch {
-	case g == nil:
+	if g == nil {
 		return 0
-	case g.tooLarge:
-		return statusBodyTooLarge
-	case g.timedOut:
-		return statusRequestTimeout
 	}
-	return 0
+	return int(g.status.Load())
 }
 
 func (w *respWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

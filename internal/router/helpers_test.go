@@ -29,6 +29,15 @@ type backend struct {
 	waiting     atomic.Int64 // /wait requests received
 	cancelled   atomic.Int64 // /wait requests whose client went away
 	conns       atomic.Int64 // connections accepted
+	// /early: its answers gone out, and what it read of each body after.
+	earlyAnswered chan struct{}
+	earlyBodies   chan bodyRead
+}
+
+// bodyRead is what a backend handler read of a request body.
+type bodyRead struct {
+	n     int64
+	whole bool // up to its end
 }
 
 func startBackend(t testing.TB, name string) *backend {
@@ -43,7 +52,7 @@ func startBackendWith(t testing.TB, name string, configure func(*http.Server)) *
 	if err != nil {
 		t.Fatalf("listen: %v", err)
 	}
-	b := &backend{name: name, addr: ln.Addr().String()}
+	b := &backend{name: name, addr: ln.Addr().String(), earlyAnswered: make(chan struct{}, 16), earlyBodies: make(chan bodyRead, 16)}
 	b.health.Store(http.StatusOK)
 	b.srv = &http.Server{Handler: b.mux(), ReadHeaderTimeout: 10 * time.Second}
 	b.srv.ConnState = func(_ net.Conn, s http.ConnState) {
@@ -127,6 +136,20 @@ func (b *backend) mux() http.Handler {
 		_ = http.NewResponseController(w).EnableFullDuplex()
 		_, _ = io.Copy(w, r.Body)
 	})
+	mux.HandleFunc("POST /early", func(w http.ResponseWriter, r *http.Request) {
+		// A target that decides before it has the body: its first read asks
+		// for the body (100 Continue), then it sends a whole response, then
+		// reads the rest of the body.
+		rc := http.NewResponseController(w)
+		_ = rc.EnableFullDuplex()
+		n, _ := io.ReadFull(r.Body, make([]byte, 1))
+		w.Header().Set("Content-Length", "6")
+		_, _ = io.WriteString(w, "early\n")
+		_ = rc.Flush()
+		notify(b.earlyAnswered, struct{}{})
+		m, err := io.Copy(io.Discard, r.Body)
+		notify(b.earlyBodies, bodyRead{n: int64(n) + m, whole: err == nil})
+	})
 	mux.HandleFunc("/wait/{d}", func(w http.ResponseWriter, r *http.Request) {
 		// Like /sleep, but counts requests whose client went away.
 		d, _ := time.ParseDuration(r.PathValue("d"))
@@ -153,6 +176,15 @@ func (b *backend) mux() http.Handler {
 		_, _ = io.WriteString(w, b.name)
 	})
 	return mux
+}
+
+// notify sends v on c unless c is full: a backend never blocks on a test
+// that does not listen.
+func notify[T any](c chan T, v T) {
+	select {
+	case c <- v:
+	default:
+	}
 }
 
 func (b *backend) target(id string) TargetSpec { return TargetSpec{ID: id, Address: b.addr} }

@@ -3,6 +3,7 @@ package router
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -187,6 +188,11 @@ func (t *target) proxyError(w http.ResponseWriter, r *http.Request, err error) {
 			// The client's body failed, not the target: answer for it.
 			t.log.Debug("request body failed", "status", status, "err", err)
 			rw.fromRouter = true
+			if r.ProtoMajor == 1 {
+				// The rest of the body will not be read: end the connection,
+				// as the fast path does.
+				w.Header().Set("Connection", "close")
+			}
 			writeRouterError(w, status, "") // a respWriter adds the HSTS field
 			return
 		}
@@ -208,12 +214,25 @@ func (t *target) proxyError(w http.ResponseWriter, r *http.Request, err error) {
 	writeRouterError(w, status, "") // a respWriter adds the HSTS field
 }
 
+// errBodyFailed is a response not relayed: the request body failed (over the
+// limit, stalled) before it ended; proxyError answers for it.
+var errBodyFailed = errors.New("request body failed before its end")
+
 // modifyResponse notes the target response time of a protocol upgrade, which
-// ReverseProxy answers without calling WriteHeader.
+// ReverseProxy answers without calling WriteHeader, and holds a response head
+// that came before the end of a body that may still go over the limit: a
+// response that looks complete must not go out for a body over the limit.
 func modifyResponse(resp *http.Response) error {
+	ctx := resp.Request.Context()
 	if resp.StatusCode == http.StatusSwitchingProtocols {
-		if rw, ok := resp.Request.Context().Value(respWriterKey{}).(*respWriter); ok {
+		if rw, ok := ctx.Value(respWriterKey{}).(*respWriter); ok {
 			rw.recordResponse(resp.StatusCode)
+		}
+		return nil
+	}
+	if g, ok := ctx.Value(bodyGuardKey{}).(*bodyGuard); ok {
+		if status := g.awaitBody(); status != 0 {
+			return fmt.Errorf("response %d from the target held back (%d): %w", resp.StatusCode, status, errBodyFailed)
 		}
 	}
 	return nil
