@@ -251,11 +251,14 @@ func limitedClient(t *testing.T, ca *testCA, h2 bool) *http.Client {
 // after that response came: the client gets 413, never the target's response
 // (it would look complete), and the target gets no more than the limit's
 // bytes, nor the end of the body. This is the handed-over path's flake made
-// deterministic: the response comes first every time.
+// deterministic: the response comes first every time. Without Expect, the
+// HTTP/1.1 request starts on the fast path, which hands it over too.
 func TestEarlyAnswerToABodyOverTheLimit(t *testing.T) {
 	b := startBackend(t, "b")
 	url, ca := limitedHTTPSRouter(t, Options{}, b, 1000, "/early")
-	for _, h2 := range []bool{false, true} {
+	// Without Expect: 100-continue, an HTTP/1.1 request starts on the fast path.
+	for _, tc := range []struct{ h2, expect bool }{{false, true}, {true, true}, {false, false}} {
+		h2 := tc.h2
 		c := limitedClient(t, ca, h2)
 		pr, pw := io.Pipe()
 		responded := make(chan struct{})
@@ -276,7 +279,9 @@ func TestEarlyAnswerToABodyOverTheLimit(t *testing.T) {
 		}()
 		req, _ := http.NewRequest(http.MethodPost, url, pr)
 		req.ContentLength = -1
-		req.Header.Set("Expect", "100-continue")
+		if tc.expect {
+			req.Header.Set("Expect", "100-continue")
+		}
 		resp, err := c.Do(req)
 		close(responded)
 		_ = pr.Close() // unblocks the writer if the body is no longer read
@@ -286,7 +291,7 @@ func TestEarlyAnswerToABodyOverTheLimit(t *testing.T) {
 		body, err := io.ReadAll(resp.Body)
 		resp.Body.Close()
 		if resp.StatusCode != http.StatusRequestEntityTooLarge || err != nil {
-			t.Fatalf("h2=%v: %d %q (body error %v), want 413", h2, resp.StatusCode, body, err)
+			t.Fatalf("%+v: %d %q (body error %v), want 413", tc, resp.StatusCode, body, err)
 		}
 		if !h2 && !resp.Close {
 			t.Errorf("h2=%v: the connection stays open after a 413 for a body not read", h2)

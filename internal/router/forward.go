@@ -261,7 +261,7 @@ func (c *frontConn) exchangeFailed(ex *exchange, err error) (keep, retry bool) {
 
 // bodyFault is the router's answer to a request body that failed on the
 // client's side: 400 when malformed, 408 when it stalled past the body
-// timeout, 413 when over the listener's limit; 0 for any other error.
+// timeout; 0 for any other error.
 func bodyFault(err error) int {
 	var re *h1.ReadError
 	switch {
@@ -271,8 +271,6 @@ func bodyFault(err error) int {
 		return statusBadRequest
 	case errors.Is(re, os.ErrDeadlineExceeded):
 		return statusRequestTimeout
-	case errors.Is(re, h1.ErrBodyTooLarge):
-		return statusBodyTooLarge
 	}
 	return 0
 }
@@ -392,7 +390,7 @@ func (b *bodyCopier) start(c *frontConn, up *upstreamConn, headerTimeout time.Du
 func (b *bodyCopier) copy(c *frontConn, up *upstreamConn, headerTimeout time.Duration) error {
 	var err error
 	if c.req.Chunked {
-		err = h1.CopyChunkedLimit(up.w, &c.r, c.cfg.bodyLimit())
+		err = h1.CopyChunked(up.w, &c.r) // a limited one is handed over (limitedStream)
 	} else {
 		err = h1.CopyFixed(up.w, &c.r, c.req.ContentLength)
 	}

@@ -153,7 +153,7 @@ func (c *frontConn) serveOne() bool {
 	}
 	err = h1.ParseRequest(c.r.Buffered()[:n], &c.req)
 	switch {
-	case err == nil && !c.req.Upgrade && !c.req.Expect:
+	case err == nil && !c.req.Upgrade && !c.req.Expect && !c.limitedStream():
 	case string(c.req.Method) == "PRI" && !c.cfg.spec.H2C:
 		// HTTP/2 with prior knowledge, which this listener does not take.
 		c.answerAndClose(statusVersionNotSupported)
@@ -176,6 +176,14 @@ func (c *frontConn) serveOne() bool {
 		return false
 	}
 	return c.route() && !c.front.closing.Load()
+}
+
+// limitedStream reports whether the request's body has no declared length
+// while the listener limits bodies: such a request goes to the net/http
+// server, which holds the target's response until the body has ended within
+// the limit (413 if not, never a 200 from a target that answered early).
+func (c *frontConn) limitedStream() bool {
+	return c.req.Chunked && c.cfg.spec.MaxRequestBody > 0
 }
 
 // beforeHeadRead runs before each read of a request head: it sends the

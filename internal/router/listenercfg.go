@@ -52,11 +52,3 @@ func hstsValue(h HSTSSpec) string {
 	}
 	return strings.Join(parts, "; ")
 }
-
-// bodyLimit is the request body limit for a relay: negative for none.
-func (cfg *listenerConfig) bodyLimit() int64 {
-	if cfg.spec.MaxRequestBody > 0 {
-		return cfg.spec.MaxRequestBody
-	}
-	return -1
-}
