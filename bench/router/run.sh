@@ -153,15 +153,25 @@ sample_rss() {
 }
 
 # proxy_location is nginx's reverse proxy block, the same for HTTP and HTTPS.
+# nginx sends the backend the request the router sends: the client's Host
+# field as it came, and the same X-Forwarded fields (For, Host, Port, Proto),
+# so that both proxies, and the backend behind them, do the same work.
+# NGINX_LEAN=1 sends Host without the port and leaves X-Forwarded-Host and
+# -Port out, as the runs recorded before 2026-12-06 did.
 proxy_location() {
-	cat <<'EOF'
+	local host='$http_host' extra='proxy_set_header X-Forwarded-Host $http_host; proxy_set_header X-Forwarded-Port $server_port;'
+	if [[ ${NGINX_LEAN:-0} == 1 ]]; then
+		host='$host' extra=""
+	fi
+	cat <<EOF
 		location / {
 			proxy_pass http://backend;
 			proxy_http_version 1.1;
 			proxy_set_header Connection "";
 			proxy_set_header Host $host;
-			proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-			proxy_set_header X-Forwarded-Proto $scheme;
+			proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
+			proxy_set_header X-Forwarded-Proto \$scheme;
+			$extra
 		}
 EOF
 }
