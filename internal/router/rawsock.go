@@ -30,6 +30,9 @@ import (
 // only when a call is about to wait, and cleared after. A cut (cutRead,
 // cutWrite) ends the wait at once and wins over any idle deadline set after.
 //
+// A read after one that drained the socket waits before it reads, not after
+// a read that finds nothing (pollwait.go).
+//
 // Deadlines, Close and everything else are the wrapped connection's. A read
 // and a write may run at the same time, as on a net.Conn.
 type rawSocket struct {
