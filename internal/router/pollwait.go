@@ -17,7 +17,9 @@ import (
 // it. So a reader that knows the socket had nothing more when its last read
 // returned (the read filled less than its buffer) and has not reset it since
 // may wait first and read after: what came since has been noted, and the
-// wait returns at once. pollWait is the runtime's wait without the reset.
+// wait returns at once. pollWait is the runtime's wait without the reset;
+// the runtime marks it for such use (a push linkname), which Go's linker
+// checks: a release that stops allowing it fails the build, not a request.
 //
 //go:linkname pollWait internal/poll.runtime_pollWait
 func pollWait(ctx uintptr, mode int) int
