@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/greenlight-ci/greenlight/internal/access"
+	"github.com/greenlight-ci/greenlight/internal/control/localtest"
 	"github.com/greenlight-ci/greenlight/internal/manifest"
 	"github.com/greenlight-ci/greenlight/internal/server"
 )
@@ -133,27 +134,11 @@ func TestHealthzAndMounts(t *testing.T) {
 	}
 }
 
-// emptyDefinition is a pipeline of one source action, never run.
-const emptyDefinition = `version: 1
-pipeline:
-  name: empty
-  stages:
-    - name: Source
-      actions:
-        - {name: Source, category: Source, provider: Git, output_artifacts: [src], configuration: {Repository: .}}
-    - name: Build
-      actions:
-        - {name: Build, category: Build, provider: CodeBuild, input_artifacts: [src], configuration: {ProjectName: unit}}
-build_projects:
-  unit:
-    buildspec: buildspec.yml
-`
-
 // On a state file with nothing in it, every list in every answer is [], never
 // null: the lists themselves and the lists inside answers.
 func TestEmptyListsAreAnsweredEmpty(t *testing.T) {
 	dir := t.TempDir()
-	for name, content := range map[string]string{"greenlight.yaml": emptyDefinition, "buildspec.yml": "version: 0.2\nphases: {build: {commands: [\"true\"]}}\n"} {
+	for name, content := range localtest.Contract { // never run
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
 			t.Fatal(err)
 		}
