@@ -49,9 +49,13 @@ const (
 	watchReading          // run cleared the read deadline and reads
 	watchCancelled        // stop came before run read: run does not
 	watchStateBits = 3
+	watchStateMask = 1<<watchStateBits - 1
 )
 
-func (w *watcher) word(state uint64) uint64 { return w.seq<<watchStateBits | state }
+// watchWord is the state word of exchange seq in state.
+func watchWord(seq, state uint64) uint64 { return seq<<watchStateBits | state }
+
+func (w *watcher) word(state uint64) uint64 { return watchWord(w.seq, state) }
 
 // arm marks an exchange as started; it does nothing when the client is not
 // watchable: its next request's bytes have already come.
@@ -92,11 +96,11 @@ func (w *watcher) tick() bool {
 	s := w.state.Load()
 	seen := w.seen
 	w.seen = s
-	if s&(1<<watchStateBits-1) != watchArmed {
+	if s&watchStateMask != watchArmed {
 		return false
 	}
-	if s == seen && w.state.CompareAndSwap(s, s&^(1<<watchStateBits-1)|watchClaimed) {
-		go w.run(s >> watchStateBits)
+	if seq := s >> watchStateBits; s == seen && w.state.CompareAndSwap(s, watchWord(seq, watchClaimed)) {
+		go w.run(seq)
 	}
 	return true
 }
@@ -105,7 +109,7 @@ func (w *watcher) run(seq uint64) {
 	conn := w.c.conn
 	// Cleared before announcing the read, so that stop's deadline comes after.
 	_ = conn.SetReadDeadline(time.Time{})
-	if w.state.CompareAndSwap(seq<<watchStateBits|watchClaimed, seq<<watchStateBits|watchReading) {
+	if w.state.CompareAndSwap(watchWord(seq, watchClaimed), watchWord(seq, watchReading)) {
 		n, err := conn.Read(w.buf[:])
 		w.got = n
 		if n == 0 && !errors.Is(err, os.ErrDeadlineExceeded) {
