@@ -97,19 +97,9 @@ func fill(dst *bufio.Writer, src *Reader) error {
 	return nil
 }
 
-// ErrBodyTooLarge is a body longer than the limit its relay was given.
-var ErrBodyTooLarge = errors.New("message body too large")
-
 // CopyChunked relays a chunked body as a chunked body: each chunk as it comes,
 // chunk extensions dropped, the trailer section passed on.
 func CopyChunked(dst *bufio.Writer, src *Reader) error {
-	return CopyChunkedLimit(dst, src, -1)
-}
-
-// CopyChunkedLimit is CopyChunked for a body of at most limit bytes of data
-// (negative: any length). The chunk that would go past the limit is not
-// relayed: the copy fails with a ReadError of ErrBodyTooLarge.
-func CopyChunkedLimit(dst *bufio.Writer, src *Reader, limit int64) error {
 	for {
 		line, err := readLine(dst, src, maxChunkLine)
 		if err != nil {
@@ -122,12 +112,6 @@ func CopyChunkedLimit(dst *bufio.Writer, src *Reader, limit int64) error {
 		}
 		if size == 0 {
 			return copyTrailer(dst, src)
-		}
-		if limit >= 0 {
-			if size > limit {
-				return &ReadError{ErrBodyTooLarge}
-			}
-			limit -= size
 		}
 		if err := writeChunkSize(dst, size); err != nil {
 			return err
