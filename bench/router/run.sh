@@ -15,6 +15,15 @@
 #
 # Every round's router/nginx ratios are printed, then their median and best:
 # on a shared machine one round says little.
+#
+# BACKEND=nginx answers from a second nginx (return 200, the same body size)
+# instead of the Go backend, which costs more per request than either proxy:
+# with a cheaper backend the proxies' own cost is a larger part of the whole.
+# PIN=1 runs both proxies on CPU 0 only (nginx with one worker, the router with
+# GOMAXPROCS 1, as Go sets it from its CPU affinity) and wrk and the backend on
+# the other CPUs: each proxy gets one core of its own. On 2 cores the load side
+# is then as busy as the proxy, so requests/s says little and CPU per request
+# is the figure; with more cores the proxy becomes the bottleneck.
 set -euo pipefail
 
 DURATION=${DURATION:-5s}
@@ -27,6 +36,8 @@ BODY_SIZE=${BODY_SIZE:-64}
 ROUNDS=${ROUNDS:-2}
 BASELINE=${BASELINE:-}
 HTTPS=${HTTPS:-1}
+BACKEND=${BACKEND:-go}
+PIN=${PIN:-0}
 ROUND=0
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -86,6 +97,16 @@ start() {
 	return 1
 }
 
+# ON_PROXY_CPU and ON_LOAD_CPUS prefix a command to run it on the CPUs of the
+# proxies or of the load (wrk and the backend); empty unless PIN=1. taskset
+# execs the command: a process started so keeps the PID $! gives.
+ON_PROXY_CPU=()
+ON_LOAD_CPUS=()
+if [[ $PIN == 1 ]]; then
+	ON_PROXY_CPU=(taskset -c 0)
+	ON_LOAD_CPUS=(taskset -c "1-$(($(nproc) - 1))")
+fi
+
 # to_ms converts wrk's latency ("512.00us", "1.23ms", "1.01s") to milliseconds.
 to_ms() {
 	awk -v v="$1" 'BEGIN {
@@ -115,9 +136,9 @@ cpu_ticks() {
 bench() {
 	local name=$1 url=$2 out rps p50 p99 best requests before after cpu=n/a
 	shift 2
-	wrk -t"$THREADS" -c"$CONNECTIONS" -d"$WARMUP" "$url" >/dev/null
+	"${ON_LOAD_CPUS[@]}" wrk -t"$THREADS" -c"$CONNECTIONS" -d"$WARMUP" "$url" >/dev/null
 	before=$(cpu_ticks "$@")
-	out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "$url")
+	out=$("${ON_LOAD_CPUS[@]}" wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "$url")
 	after=$(cpu_ticks "$@")
 	echo "$out" >>"$WORK/$name.wrk"
 	if grep -q 'Non-2xx\|Socket errors' <<<"$out"; then
@@ -178,22 +199,15 @@ EOF
 
 write_nginx_conf() {
 	local listen=$1 upstream=$2 tls_listen=$3
-	mkdir -p "$WORK/nginx/logs"
+	local workers=auto
+	[[ $PIN == 1 ]] && workers=1
 	cat >"$WORK/nginx.conf" <<EOF
-worker_processes auto;
-pid $WORK/nginx/nginx.pid;
-error_log $WORK/nginx/logs/error.log warn;
-events { worker_connections 4096; }
-http {
-	access_log off;
-	client_body_temp_path $WORK/nginx/client_body;
-	proxy_temp_path $WORK/nginx/proxy;
-	fastcgi_temp_path $WORK/nginx/fastcgi;
-	uwsgi_temp_path $WORK/nginx/uwsgi;
-	scgi_temp_path $WORK/nginx/scgi;
+worker_processes $workers;
+$(nginx_common "$WORK/nginx")
 	upstream backend {
 		server $upstream;
 		keepalive 256;
+		keepalive_requests 1000000000;
 	}
 	server {
 		listen $listen;
@@ -209,6 +223,56 @@ $(proxy_location)
 	}
 }
 EOF
+}
+
+# nginx_common is the start of an nginx configuration rooted at DIR, up to
+# the http block's servers. Connections are kept for as long as the router
+# keeps them (nginx closes them after 1000 requests by default).
+nginx_common() {
+	local dir=$1
+	mkdir -p "$dir/logs"
+	cat <<EOF
+pid $dir/nginx.pid;
+error_log $dir/logs/error.log warn;
+events { worker_connections 4096; }
+http {
+	access_log off;
+	keepalive_requests 1000000000;
+	client_body_temp_path $dir/client_body;
+	proxy_temp_path $dir/proxy;
+	fastcgi_temp_path $dir/fastcgi;
+	uwsgi_temp_path $dir/uwsgi;
+	scgi_temp_path $dir/scgi;
+EOF
+}
+
+# start_nginx_backend starts nginx answering every request with BODY_SIZE
+# bytes (BACKEND=nginx) on the load CPUs, and sets backend_ADDR and
+# backend_PID.
+start_nginx_backend() {
+	local addr body
+	addr="127.0.0.1:$(free_port)"
+	body=$(head -c "$BODY_SIZE" /dev/zero | tr '\0' a)
+	cat >"$WORK/nginx-backend.conf" <<EOF
+worker_processes auto;
+$(nginx_common "$WORK/nginx-backend")
+	server {
+		listen $addr;
+		location / { default_type text/plain; return 200 "$body"; }
+	}
+}
+EOF
+	"${ON_LOAD_CPUS[@]}" nginx -p "$WORK/nginx-backend" -c "$WORK/nginx-backend.conf" -g 'daemon off;' 2>"$WORK/nginx-backend.err" &
+	backend_PID=$!
+	PIDS+=("$backend_PID")
+	backend_ADDR=$addr
+	for _ in $(seq 100); do
+		curl -fsS -o /dev/null "http://$addr/" 2>/dev/null && return
+		sleep 0.1
+	done
+	echo "nginx backend did not start:" >&2
+	cat "$WORK/nginx-backend.err" >&2
+	return 1
 }
 
 # make_cert writes a self-signed ECDSA P-256 certificate both proxies serve.
@@ -260,21 +324,25 @@ main() {
 
 	local backend nginx_addr nginx_tls router
 	make_cert
-	start backend "$WORK/backend" -size "$BODY_SIZE"
+	if [[ $BACKEND == nginx ]]; then
+		start_nginx_backend
+	else
+		start backend "${ON_LOAD_CPUS[@]}" "$WORK/backend" -size "$BODY_SIZE"
+	fi
 	backend=$backend_ADDR
 	nginx_addr="127.0.0.1:$(free_port)"
 	nginx_tls="127.0.0.1:$(free_port)"
 	write_nginx_conf "$nginx_addr" "$backend" "$nginx_tls"
-	nginx -p "$WORK/nginx" -c "$WORK/nginx.conf" -g 'daemon off;' 2>"$WORK/nginx.err" &
+	"${ON_PROXY_CPU[@]}" nginx -p "$WORK/nginx" -c "$WORK/nginx.conf" -g 'daemon off;' 2>"$WORK/nginx.err" &
 	local nginx_pid=$!
 	PIDS+=("$nginx_pid")
-	start router "$WORK/proxy" -target "$backend"
+	start router "${ON_PROXY_CPU[@]}" "$WORK/proxy" -target "$backend"
 	router=$router_ADDR
 	if [[ $HTTPS == 1 ]]; then
-		start router_tls "$WORK/proxy" -target "$backend" -cert "$WORK/cert.pem" -key "$WORK/key.pem"
+		start router_tls "${ON_PROXY_CPU[@]}" "$WORK/proxy" -target "$backend" -cert "$WORK/cert.pem" -key "$WORK/key.pem"
 	fi
 	if [[ -n $BASELINE ]]; then
-		start baseline "$BASELINE" -target "$backend"
+		start baseline "${ON_PROXY_CPU[@]}" "$BASELINE" -target "$backend"
 	fi
 	for _ in $(seq 100); do
 		curl -fsS -o /dev/null "http://$nginx_addr/" 2>/dev/null && break
@@ -283,7 +351,7 @@ main() {
 	local nginx_pids
 	nginx_pids=("$nginx_pid" $(pgrep -P "$nginx_pid"))
 
-	echo "wrk: $THREADS threads, $CONNECTIONS connections, $DURATION (after ${WARMUP} warm-up), ${BODY_SIZE}-byte body, best of $ROUNDS rounds; $(nproc) cores; load average $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+	echo "wrk: $THREADS threads, $CONNECTIONS connections, $DURATION (after ${WARMUP} warm-up), ${BODY_SIZE}-byte body, best of $ROUNDS rounds; $(nproc) cores; backend $BACKEND; pinned $PIN; load average $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 	sample_rss "$router_PID" "$WORK/rss" &
 	local sampler=$!
 	for _ in $(seq "$ROUNDS"); do
