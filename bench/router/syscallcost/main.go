@@ -26,25 +26,36 @@ func main() {
 	buf := make([]byte, 4096)
 	var soErr int32
 	optLen := uint32(4)
+	// Each call must fail or succeed as expected (want): a recv that found
+	// bytes would time another call.
 	kinds := []struct {
 		name string
-		call func()
+		want syscall.Errno
+		call func() syscall.Errno
 	}{
-		{"getpid", func() { syscall.RawSyscall(syscall.SYS_GETPID, 0, 0, 0) }},
-		{"recvfrom, nothing to read (EAGAIN)", func() {
-			syscall.RawSyscall6(syscall.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&buf[0])), uintptr(len(buf)), syscall.MSG_DONTWAIT, 0, 0)
+		{"getpid", 0, func() syscall.Errno {
+			_, _, errno := syscall.RawSyscall(syscall.SYS_GETPID, 0, 0, 0)
+			return errno
 		}},
-		{"recvfrom MSG_PEEK, nothing to read", func() {
-			syscall.RawSyscall6(syscall.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&buf[0])), 1, syscall.MSG_PEEK|syscall.MSG_DONTWAIT, 0, 0)
+		{"recvfrom, nothing to read (EAGAIN)", syscall.EAGAIN, func() syscall.Errno {
+			_, _, errno := syscall.RawSyscall6(syscall.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&buf[0])), uintptr(len(buf)), syscall.MSG_DONTWAIT, 0, 0)
+			return errno
 		}},
-		{"getsockopt SO_ERROR", func() {
-			syscall.RawSyscall6(syscall.SYS_GETSOCKOPT, fd, syscall.SOL_SOCKET, syscall.SO_ERROR, uintptr(unsafe.Pointer(&soErr)), uintptr(unsafe.Pointer(&optLen)), 0)
+		{"recvfrom MSG_PEEK, nothing to read", syscall.EAGAIN, func() syscall.Errno {
+			_, _, errno := syscall.RawSyscall6(syscall.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&buf[0])), 1, syscall.MSG_PEEK|syscall.MSG_DONTWAIT, 0, 0)
+			return errno
+		}},
+		{"getsockopt SO_ERROR", 0, func() syscall.Errno {
+			_, _, errno := syscall.RawSyscall6(syscall.SYS_GETSOCKOPT, fd, syscall.SOL_SOCKET, syscall.SO_ERROR, uintptr(unsafe.Pointer(&soErr)), uintptr(unsafe.Pointer(&optLen)), 0)
+			return errno
 		}},
 	}
 	for _, k := range kinds {
 		start := time.Now()
 		for range *calls {
-			k.call()
+			if errno := k.call(); errno != k.want {
+				log.Fatalf("%s: errno %d (%v), want %d", k.name, errno, errno, k.want)
+			}
 		}
 		fmt.Printf("%-36s %6.0f ns/call\n", k.name, float64(time.Since(start).Nanoseconds())/float64(*calls))
 	}
