@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -176,11 +177,45 @@ func TestTerraform(t *testing.T) {
 		tf.run(t, example, "plan", "-refresh=false", "-no-color", "-out=plan.bin",
 			"-var", "repository=myorg/orders-service",
 			"-var", "certificate_arn=arn:aws:acm:eu-west-1:123456789012:certificate/00000000-0000-0000-0000-000000000000",
-			"-var", "hook_package="+pkg, "-var", "notify_package="+pkg)
+			"-var", "hook_package="+pkg, "-var", "notify_package="+pkg,
+			// docs/aws.md: set initial_image_tag to have the first tasks healthy.
+			"-var", "initial_image_tag=first-image")
+		shown := tf.run(t, example, "show", "-json", "plan.bin")
 		var plan planJSON
-		if err := json.Unmarshal(tf.run(t, example, "show", "-json", "plan.bin"), &plan); err != nil {
+		if err := json.Unmarshal(shown, &plan); err != nil {
 			t.Fatal(err)
 		}
 		checkParity(t, exampleDefinition(t), plan.module("module.greenlight"))
+		checkPassedToModule(t, shown, "initial_image_tag", "first-image")
 	})
+}
+
+// checkPassedToModule checks that the example root takes the variable name
+// (planned with value) and hands it to the greenlight module as is.
+func checkPassedToModule(t *testing.T, shown []byte, name, value string) {
+	t.Helper()
+	var plan struct {
+		Variables map[string]struct {
+			Value any `json:"value"`
+		} `json:"variables"`
+		Configuration struct {
+			RootModule struct {
+				ModuleCalls map[string]struct {
+					Expressions map[string]struct {
+						References []string `json:"references"`
+					} `json:"expressions"`
+				} `json:"module_calls"`
+			} `json:"root_module"`
+		} `json:"configuration"`
+	}
+	if err := json.Unmarshal(shown, &plan); err != nil {
+		t.Fatal(err)
+	}
+	if got := plan.Variables[name].Value; got != value {
+		t.Errorf("plan: variable %s = %v, want %q", name, got, value)
+	}
+	refs := plan.Configuration.RootModule.ModuleCalls["greenlight"].Expressions[name].References
+	if !slices.Contains(refs, "var."+name) {
+		t.Errorf("module greenlight: %s references %v, want var.%s", name, refs, name)
+	}
 }

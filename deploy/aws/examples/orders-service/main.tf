@@ -42,6 +42,7 @@ module "greenlight" {
 
   notify_package       = var.notify_package
   slack_webhook_secret = var.slack_webhook_secret
+  initial_image_tag    = var.initial_image_tag
 
   # The hook functions reach the load balancer from the NAT gateway's address.
   test_listener_cidr_blocks = ["${aws_eip.nat.public_ip}/32"]

@@ -83,3 +83,9 @@ variable "slack_webhook_secret" {
   type        = string
   default     = "orders-service/slack-webhook"
 }
+
+variable "initial_image_tag" {
+  description = "Image tag of the first task definitions, before the pipeline's first run pushes an image (push one with this tag to the ecr_repository_url output to have the first tasks healthy)."
+  type        = string
+  default     = "latest"
+}
