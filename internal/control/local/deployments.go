@@ -59,8 +59,11 @@ func (b *Backend) CreateDeployment(ctx context.Context, req control.DeploymentRe
 	if err := b.opts.Site.EnsureController(ctx); err != nil {
 		return nil, wrap(err)
 	}
+	// The creator is who asked (the token's name through a server, the user
+	// on this machine), as for the starter of an execution.
+	creator := deploy.Creator(cmp.Or(req.Who, string(deploy.CreatorUser)))
 	d, err := deploy.Create(ctx, b.deployStore(), deploy.Request{Kind: deploy.KindBlueGreen, Application: app, Group: grp,
-		Config: cfg, Revision: rev, Creator: deploy.CreatorUser})
+		Config: cfg, Revision: rev, Creator: creator})
 	return d, wrap(err)
 }
 

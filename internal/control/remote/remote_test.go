@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -37,9 +38,10 @@ const tokenName = "remote-suite"
 
 // served is a server over a local backend on a real state directory.
 type served struct {
-	url    string
-	token  string
-	access *access.Service
+	url      string
+	token    string
+	access   *access.Service
+	stateDir string
 }
 
 // serve makes a git repository holding the definition, the local backend of
@@ -47,7 +49,13 @@ type served struct {
 // server on 127.0.0.1 in front of it, with an operator token.
 func serve(t *testing.T) *served {
 	t.Helper()
-	e := localtest.New(t, binary, localtest.Contract)
+	return serveFiles(t, localtest.Contract)
+}
+
+// serveFiles is serve on a repository holding files (name -> content).
+func serveFiles(t *testing.T, files map[string]string) *served {
+	t.Helper()
+	e := localtest.New(t, binary, files)
 	backend, log := e.Backend, e.Log
 	acc := &access.Service{Store: store.Access{DB: e.DB}}
 	srv, err := server.New(server.Options{Backend: backend, Access: acc, Logger: log, Poll: 50 * time.Millisecond})
@@ -63,7 +71,7 @@ func serve(t *testing.T) *served {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &served{url: ts.URL, token: token, access: acc}
+	return &served{url: ts.URL, token: token, access: acc, stateDir: e.StateDir}
 }
 
 // The contract suite through a server: every verb, typed errors included,
@@ -157,5 +165,66 @@ func TestTokenErrors(t *testing.T) {
 	_, err = remote.New(ts.URL, viewer).ListPipelines(context.Background())
 	if !errors.Is(err, control.ErrUnavailable) {
 		t.Errorf("server gone: %v", err)
+	}
+}
+
+// deploymentFiles is the contract's repository with one deployment group (a
+// process task on a free loopback port) and a revision to deploy to it.
+func deploymentFiles(t *testing.T) map[string]string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	_ = l.Close()
+	files := map[string]string{
+		"greenlight.yaml": localtest.ContractDefinition + `services:
+  web: {driver: process, listeners: {production: "` + addr + `"}, process: {command: [./app]}}
+applications:
+  web: {deployment_groups: {production: {service: web}}}
+`,
+		"taskdef.json": `{"family": "web", "containerDefinitions": [{"name": "app", "image": "web:1", "portMappings": [{"containerPort": 8080}]}]}`,
+		"appspec.yaml": `version: 0.0
+Resources:
+  - TargetService:
+      Type: AWS::ECS::Service
+      Properties:
+        TaskDefinition: <TASK_DEFINITION>
+        LoadBalancerInfo: {ContainerName: app, ContainerPort: 8080}
+`,
+	}
+	for name, content := range localtest.Contract {
+		if _, ok := files[name]; !ok {
+			files[name] = content
+		}
+	}
+	return files
+}
+
+// A deployment created through the server records the token's name as its
+// creator, whatever the request's Who says, as an execution's starter does;
+// it reads back the same, and the audit record names the deployment.
+func TestDeploymentCreatorIsTheTokenName(t *testing.T) {
+	s := serveFiles(t, deploymentFiles(t))
+	b := remote.New(s.url, s.token)
+	defer b.Close()
+	ctx := context.Background()
+	repo := filepath.Dir(s.stateDir)
+	d, err := b.CreateDeployment(ctx, control.DeploymentRequest{TaskDef: filepath.Join(repo, "taskdef.json"),
+		AppSpec: filepath.Join(repo, "appspec.yaml"), Who: "someone-else"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Creator != tokenName {
+		t.Errorf("created deployment's creator %q, want the token's name %q", d.Creator, tokenName)
+	}
+	got, err := b.GetDeployment(ctx, d.ID)
+	if err != nil || got.Creator != tokenName {
+		t.Errorf("deployment read back: creator %q (%v), want %q", got.Creator, err, tokenName)
+	}
+	recs, err := s.access.Audit(ctx, access.AuditQuery{Action: access.VerbCreateDeployment})
+	if err != nil || len(recs) != 1 || recs[0].Who != tokenName || recs[0].Target != d.ID || recs[0].Result != access.ResultSucceeded {
+		t.Errorf("audit of the creation: %+v, %v", recs, err)
 	}
 }
