@@ -3,6 +3,7 @@ package access
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -29,7 +30,14 @@ type AuditRecord struct {
 	Target     string    `json:"target,omitempty"` // e.g. orders-service/4f1c.../Approval/ManualApproval
 	RemoteAddr string    `json:"remote_addr,omitempty"`
 	Result     Result    `json:"result"`
-	Message    string    `json:"message,omitempty"` // why it failed, the comment of an approval
+	Message    string    `json:"message,omitempty"` // why it failed, the comment of an approval; never repeats Result
+}
+
+// Note is the record's message without a leading "<result>: ", which the
+// result beside it says already: records written before Record dropped it
+// read "forbidden: forbidden: ..." otherwise.
+func (r AuditRecord) Note() string {
+	return strings.TrimPrefix(r.Message, string(r.Result)+": ")
 }
 
 // AuditQuery selects audit records, newest first; zero fields match everything.
@@ -42,11 +50,15 @@ type AuditQuery struct {
 	Limit     int   // default 100
 }
 
-// Record appends an audit record, timestamped now when r.Time is zero.
+// Record appends an audit record, timestamped now when r.Time is zero, its
+// message without a leading "<result>: " (see Note).
 func (s *Service) Record(ctx context.Context, r AuditRecord) error {
 	if r.Time.IsZero() {
 		r.Time = s.now().UTC()
 	}
+	// A refusal's error reads "forbidden: ..." or "unauthenticated: ...": the
+	// result says that already.
+	r.Message = r.Note()
 	if err := s.Store.AppendAudit(ctx, r); err != nil {
 		return fmt.Errorf("audit %s by %s: %w", r.Action, r.Who, err)
 	}

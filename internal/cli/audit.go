@@ -60,8 +60,8 @@ func (a *app) audit(ctx context.Context, ad adminSurface, q access.AuditQuery) e
 			line += " " + r.Target
 		}
 		line += " from " + r.RemoteAddr + ": " + string(r.Result)
-		if r.Message != "" {
-			line += ": " + r.Message
+		if note := r.Note(); note != "" {
+			line += ": " + note
 		}
 		p.line("%s", line)
 	}

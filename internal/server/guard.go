@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 
@@ -57,7 +58,7 @@ func unauthorized(err error) error {
 	if errors.Is(err, access.ErrUnauthenticated) {
 		return err
 	}
-	return errors.Join(access.ErrUnauthenticated, err)
+	return fmt.Errorf("%w: %w", access.ErrUnauthenticated, err)
 }
 
 // bearer returns the token of the Authorization header ("" without one).

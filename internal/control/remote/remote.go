@@ -69,11 +69,20 @@ type AuthError struct {
 	Message string // the server's
 }
 
+// Error says the refusal once: "forbidden: audit.read needs the admin role;
+// token bob is viewer", "unauthenticated: unknown token (--token or
+// GREENLIGHT_TOKEN)". The server's message starts with the kind already
+// (access's errors wrap ErrForbidden or ErrUnauthenticated); it is not repeated.
 func (e *AuthError) Error() string {
+	kind, hint := access.ErrUnauthenticated.Error(), " (--token or GREENLIGHT_TOKEN)"
 	if e.Status == http.StatusForbidden {
-		return "the server refused the call for the token's role: " + e.Message
+		kind, hint = access.ErrForbidden.Error(), ""
 	}
-	return "the server refused the token (--token or GREENLIGHT_TOKEN): " + e.Message
+	msg := strings.TrimPrefix(e.Message, kind+": ")
+	if msg == "" || msg == kind {
+		return kind + hint
+	}
+	return kind + ": " + msg + hint
 }
 
 // Unwrap makes errors.Is(err, access.ErrUnauthenticated or ErrForbidden) hold.
@@ -153,7 +162,14 @@ func errorOf(method, p string, resp *http.Response) error {
 	data, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	var e server.ErrorBody
 	if err := json.Unmarshal(data, &e); err != nil || e.Error.Code == "" {
-		return fmt.Errorf("%s %s: %s: %s", method, p, resp.Status, strings.TrimSpace(string(data)))
+		// Not the API's answer (a proxy's, say): its status, and its body when
+		// it says more than the status ("403 Forbidden: Forbidden" otherwise).
+		msg := fmt.Sprintf("%s %s: %s", method, p, resp.Status)
+		body := strings.TrimSpace(string(data))
+		if body != "" && !strings.EqualFold(body, http.StatusText(resp.StatusCode)) && !strings.EqualFold(body, resp.Status) {
+			msg += ": " + body
+		}
+		return errors.New(msg)
 	}
 	switch resp.StatusCode {
 	case http.StatusUnauthorized, http.StatusForbidden:

@@ -154,12 +154,35 @@ func TestTokenErrors(t *testing.T) {
 	}
 	_, err = remote.New(ts.URL, "glt_nope").ListPipelines(context.Background())
 	var ae *remote.AuthError
-	if !errors.As(err, &ae) || ae.Status != 401 || !errors.Is(err, access.ErrUnauthenticated) || !strings.Contains(err.Error(), "GREENLIGHT_TOKEN") {
+	if !errors.As(err, &ae) || ae.Status != 401 || !errors.Is(err, access.ErrUnauthenticated) ||
+		err.Error() != "unauthenticated: unknown token (--token or GREENLIGHT_TOKEN)" {
 		t.Errorf("unknown token: %v", err)
 	}
 	_, err = remote.New(ts.URL, viewer).CommandDeployment(context.Background(), control.DeploymentCommand{Command: control.CommandRollback})
-	if !errors.As(err, &ae) || ae.Status != 403 || !errors.Is(err, access.ErrForbidden) || !strings.Contains(err.Error(), "operator") {
+	if !errors.As(err, &ae) || ae.Status != 403 || !errors.Is(err, access.ErrForbidden) ||
+		err.Error() != "forbidden: deployments.rollback needs the operator role; token reader is viewer" {
 		t.Errorf("viewer rolling back: %v", err)
+	}
+	_, err = remote.NewAdmin(ts.URL, viewer).Audit(context.Background(), access.AuditQuery{})
+	if err == nil || err.Error() != "forbidden: audit.read needs the admin role; token reader is viewer" {
+		t.Errorf("viewer reading the audit log: %v", err)
+	}
+	// A proxy's answer, not the API's: the status once, the body when it says more.
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/api/v1/pipelines" {
+			http.Error(w, "Forbidden", http.StatusForbidden)
+			return
+		}
+		http.Error(w, "no upstream for this host", http.StatusBadGateway)
+	}))
+	defer proxy.Close()
+	_, err = remote.New(proxy.URL, viewer).ListPipelines(context.Background())
+	if err == nil || err.Error() != "GET /api/v1/pipelines: 403 Forbidden" {
+		t.Errorf("a proxy's 403: %v", err)
+	}
+	_, err = remote.New(proxy.URL, viewer).ListDeployments(context.Background(), control.DeploymentQuery{})
+	if err == nil || err.Error() != "GET /api/v1/deployments: 502 Bad Gateway: no upstream for this host" {
+		t.Errorf("a proxy's 502: %v", err)
 	}
 	ts.Close()
 	_, err = remote.New(ts.URL, viewer).ListPipelines(context.Background())
