@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -38,6 +39,10 @@ func (a *app) alarms(ctx context.Context) error {
 			}
 		case err != nil:
 			return err
+		case len(views) == 0:
+			if err := a.noAlarms(ctx, b, p); err != nil {
+				return err
+			}
 		}
 		for _, v := range views {
 			printAlarm(p, a.json, v)
@@ -57,6 +62,37 @@ func (a *app) alarms(ctx context.Context) error {
 		}
 		return nil
 	})
+}
+
+// noAlarms says in one line why there is no alarm to show (--json: an
+// empty list, {"alarms":[]}): alarms are evaluated on a deployed service's
+// target groups, so nothing deployed means nothing to evaluate; else no
+// deployment group of the deployed services names alarms. It asks the backend
+// only, so that every backend says the same.
+func (a *app) noAlarms(ctx context.Context, b control.Backend, p *printer) error {
+	if a.json {
+		p.object(struct {
+			Alarms []control.AlarmStatus `json:"alarms"`
+		}{Alarms: []control.AlarmStatus{}})
+		return nil
+	}
+	ds, err := b.ListDeployments(ctx, control.DeploymentQuery{Limit: 100})
+	if err != nil {
+		return err
+	}
+	var services []string
+	for _, d := range ds {
+		if s := d.Config.Service.Name; s != "" && !slices.Contains(services, s) {
+			services = append(services, s)
+		}
+	}
+	if len(services) == 0 {
+		p.line("no alarms: nothing deployed yet (alarms are evaluated on a deployed service's target groups)")
+		return nil
+	}
+	slices.Sort(services)
+	p.line("no alarms: no deployment group of service %s names alarms (alarms: in greenlight.yaml)", strings.Join(services, ", "))
+	return nil
 }
 
 func printAlarm(p *printer, asJSON bool, v control.AlarmStatus) {

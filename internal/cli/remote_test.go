@@ -14,6 +14,7 @@ import (
 	"github.com/greenlight-ci/greenlight/internal/control"
 	"github.com/greenlight-ci/greenlight/internal/control/local"
 	"github.com/greenlight-ci/greenlight/internal/control/localtest"
+	"github.com/greenlight-ci/greenlight/internal/daemon"
 	"github.com/greenlight-ci/greenlight/internal/event"
 	"github.com/greenlight-ci/greenlight/internal/gobuild"
 	"github.com/greenlight-ci/greenlight/internal/server"
@@ -34,14 +35,21 @@ type twin struct {
 	def, stateDir string
 	url, token    string
 	backend       *local.Backend  // the server's: it drives what the test starts
+	site          *daemon.Site    // its agent and controller
 	access        *access.Service // the directory's tokens and audit log
 	deliveries    store.Notifications
 }
 
 func newTwin(t *testing.T) *twin {
 	t.Helper()
-	e := localtest.New(t, binary, localtest.Contract)
-	tw := &twin{def: e.Def, stateDir: e.StateDir, backend: e.Backend}
+	return newTwinOf(t, localtest.Contract)
+}
+
+// newTwinOf is a twin of a repository holding files (name -> content).
+func newTwinOf(t *testing.T, files map[string]string) *twin {
+	t.Helper()
+	e := localtest.New(t, binary, files)
+	tw := &twin{def: e.Def, stateDir: e.StateDir, backend: e.Backend, site: e.Site}
 	db := e.DB
 	tw.access, tw.deliveries = &access.Service{Store: store.Access{DB: db}}, store.Notifications{DB: db}
 	srv, err := server.New(server.Options{Backend: tw.backend, Access: tw.access, Deliveries: tw.deliveries})
