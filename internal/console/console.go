@@ -38,8 +38,9 @@ type Access interface {
 type Options struct {
 	Backend control.Backend // required
 	Access  Access          // required
-	// Secure marks the session cookie Secure (and names it with the __Host-
-	// prefix): set it when the console is served over TLS.
+	// Secure marks the cookies Secure (and names them with the __Host- prefix)
+	// on every request. Without it they are so on a request that came over
+	// TLS: r.TLS set, or X-Forwarded-Proto: https from a proxy in front.
 	Secure bool
 	Logger *slog.Logger
 	// SessionTTL is how long a login lasts (default 12h).

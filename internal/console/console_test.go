@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -447,7 +448,7 @@ func (b *browser) stream(path string) <-chan sse {
 	b.t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	b.t.Cleanup(cancel)
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, b.s.server.URL+path, nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, b.url(path), nil)
 	if err != nil {
 		b.t.Fatal(err)
 	}
@@ -562,4 +563,102 @@ func cookieNamed(cs []*http.Cookie, name string) *http.Cookie {
 		}
 	}
 	return nil
+}
+
+// TestCookiesFollowTheRequestsScheme: without Options.Secure (greenlight
+// serve's case), a request that came over TLS, to the console itself or
+// through a proxy that says X-Forwarded-Proto: https, gets Secure cookies
+// named with the __Host- prefix, and a plain-HTTP one plain cookies. In each
+// scheme sign-in, pages, CSRF, sign-out and revocation work; a request reads
+// only its own scheme's cookie.
+func TestCookiesFollowTheRequestsScheme(t *testing.T) {
+	s := newSite(t, shop, "schemes", nil)
+	for _, c := range []struct {
+		scheme, prefix string
+		secure         bool
+	}{{"http", "", false}, {"tls", "__Host-", true}, {"proxy", "__Host-", true}} {
+		t.Run(c.scheme, func(t *testing.T) {
+			name := "scheme-" + c.scheme
+			token, _, err := s.access.Create(context.Background(), name, access.RoleViewer, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b := s.browserOver(c.scheme)
+			wantCookie := func(what string, h http.Header, cookie string, set bool) *http.Cookie {
+				t.Helper()
+				for _, ck := range (&http.Response{Header: h}).Cookies() {
+					if ck.Name == cookie && (ck.Value != "") == set {
+						if ck.Secure != c.secure || !ck.HttpOnly || ck.SameSite != http.SameSiteStrictMode || ck.Path != "/" || ck.Domain != "" {
+							t.Errorf("%s: cookie %s %+v, want Secure=%v, HttpOnly, SameSite=Strict, Path=/, no Domain", what, cookie, ck, c.secure)
+						}
+						return ck
+					}
+				}
+				t.Fatalf("%s: no cookie %s (set %v) in %v", what, cookie, set, h.Values("Set-Cookie"))
+				return nil
+			}
+			signIn := func() *http.Cookie {
+				t.Helper()
+				req, _ := http.NewRequest(http.MethodGet, b.url("/login"), nil)
+				status, page, h := b.do(req)
+				wantCookie("the sign-in page", h, c.prefix+"greenlight-login", true)
+				m := csrfField.FindStringSubmatch(page)
+				if status != http.StatusOK || m == nil {
+					t.Fatalf("the sign-in page: %d\n%s", status, page)
+				}
+				status, body, h := b.post("/login", url.Values{"token": {token}, "csrf": {m[1]}, "next": {"/"}})
+				if status != http.StatusSeeOther || h.Get("Location") != "/" {
+					t.Fatalf("sign-in: %d to %q\n%s", status, h.Get("Location"), body)
+				}
+				wantCookie("sign-in", h, c.prefix+"greenlight-login", false)
+				return wantCookie("sign-in", h, c.prefix+"greenlight-session", true)
+			}
+
+			session := signIn()
+			if status, body := b.get("/"); status != http.StatusOK || !strings.Contains(body, name) {
+				t.Fatalf("signed in, GET /: %d\n%s", status, body)
+			}
+			if status, body, _ := b.post("/logout", url.Values{}); status != http.StatusForbidden || !strings.Contains(body, "CSRF") {
+				t.Errorf("sign-out without the CSRF token: %d\n%s", status, body)
+			}
+			if c.scheme == "proxy" {
+				// The session's value under the other scheme's name signs nothing in.
+				for _, other := range []struct {
+					cookie string
+					header http.Header
+				}{{"greenlight-session", http.Header{"X-Forwarded-Proto": {"https"}}}, {"__Host-greenlight-session", nil}} {
+					req, _ := http.NewRequest(http.MethodGet, s.server.URL+"/", nil)
+					maps.Copy(req.Header, other.header)
+					req.AddCookie(&http.Cookie{Name: other.cookie, Value: session.Value})
+					resp, err := http.DefaultTransport.RoundTrip(req)
+					if err != nil {
+						t.Fatal(err)
+					}
+					resp.Body.Close()
+					if resp.StatusCode != http.StatusSeeOther {
+						t.Errorf("cookie %s with X-Forwarded-Proto %q: %d, want 303 to sign in", other.cookie, req.Header.Get("X-Forwarded-Proto"), resp.StatusCode)
+					}
+				}
+			}
+			status, _, h := b.post("/logout", url.Values{"csrf": {b.csrf("/")}})
+			if status != http.StatusSeeOther || h.Get("Location") != "/login" {
+				t.Fatalf("sign-out: %d to %q", status, h.Get("Location"))
+			}
+			wantCookie("sign-out", h, c.prefix+"greenlight-session", false)
+			if status, _ := b.get("/"); status != http.StatusSeeOther {
+				t.Errorf("signed out, GET /: %d, want 303 to sign in", status)
+			}
+
+			signIn()
+			if _, err := s.access.Revoke(context.Background(), name); err != nil {
+				t.Fatal(err)
+			}
+			req, _ := http.NewRequest(http.MethodGet, b.url("/"), nil)
+			status, _, h = b.do(req)
+			if status != http.StatusSeeOther || !strings.Contains(h.Get("Location"), "revoked") {
+				t.Errorf("GET / once the token was revoked: %d to %q, want 303 to sign in saying it was revoked", status, h.Get("Location"))
+			}
+			wantCookie("revocation", h, c.prefix+"greenlight-session", false)
+		})
+	}
 }

@@ -190,7 +190,55 @@ type browser struct {
 	t      *testing.T
 	s      *site
 	client *http.Client
+	base   string // the console's URL ("": the site's plain-HTTP server)
 }
+
+func (b *browser) url(path string) string {
+	if b.base != "" {
+		return b.base + path
+	}
+	return b.s.server.URL + path
+}
+
+// browserOver is a browser that reaches the console over scheme: "http"
+// straight; "tls" over TLS to the console itself (a second, TLS listener of
+// the same handler); "proxy" over plain HTTP as a TLS reverse proxy in front
+// passes the requests on, with X-Forwarded-Proto: https. It keeps cookies as a
+// browser on https does (Secure ones included).
+func (s *site) browserOver(scheme string) *browser {
+	b := s.browser()
+	switch scheme {
+	case "tls":
+		srv := httptest.NewTLSServer(s.console)
+		s.t.Cleanup(srv.Close)
+		b.base, b.client.Transport = srv.URL, srv.Client().Transport
+	case "proxy":
+		b.client.Jar, b.client.Transport = httpsJar{b.client.Jar}, forwardedHTTPS{http.DefaultTransport}
+	}
+	return b
+}
+
+// forwardedHTTPS sends requests as a TLS proxy forwards them.
+type forwardedHTTPS struct{ next http.RoundTripper }
+
+func (f forwardedHTTPS) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("X-Forwarded-Proto", "https")
+	return f.next.RoundTrip(r)
+}
+
+// httpsJar keeps cookies as for the https URL the browser behind a TLS proxy
+// sees.
+type httpsJar struct{ jar http.CookieJar }
+
+func asHTTPS(u *url.URL) *url.URL {
+	v := *u
+	v.Scheme = "https"
+	return &v
+}
+
+func (j httpsJar) SetCookies(u *url.URL, cs []*http.Cookie) { j.jar.SetCookies(asHTTPS(u), cs) }
+func (j httpsJar) Cookies(u *url.URL) []*http.Cookie        { return j.jar.Cookies(asHTTPS(u)) }
 
 func (s *site) browser() *browser {
 	jar, err := cookiejar.New(nil)
@@ -214,7 +262,7 @@ func (s *site) signedIn(role access.Role) *browser {
 // get fetches a path and returns the status and body.
 func (b *browser) get(path string) (int, string) {
 	b.t.Helper()
-	req, err := http.NewRequest(http.MethodGet, b.s.server.URL+path, nil)
+	req, err := http.NewRequest(http.MethodGet, b.url(path), nil)
 	if err != nil {
 		b.t.Fatal(err)
 	}
@@ -230,7 +278,7 @@ func (b *browser) post(path string, form url.Values) (int, string, http.Header) 
 
 func (b *browser) postWith(path string, form url.Values, header http.Header) (int, string, http.Header) {
 	b.t.Helper()
-	req, err := http.NewRequest(http.MethodPost, b.s.server.URL+path, strings.NewReader(form.Encode()))
+	req, err := http.NewRequest(http.MethodPost, b.url(path), strings.NewReader(form.Encode()))
 	if err != nil {
 		b.t.Fatal(err)
 	}

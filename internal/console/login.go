@@ -32,13 +32,13 @@ func (c *Console) renderLogin(w http.ResponseWriter, r *http.Request, status int
 		c.fail(w, r, err)
 		return
 	}
-	c.setCookie(w, c.loginCookie(), secret, loginTTL)
+	c.setCookie(w, r, c.loginCookie(r), secret, loginTTL)
 	c.render(w, r, status, "login", &page{Title: "Sign in", CSRF: secret, Data: d})
 }
 
 // login turns a token into a session cookie.
 func (c *Console) login(w http.ResponseWriter, r *http.Request) {
-	ck, _ := r.Cookie(c.loginCookie())
+	ck, _ := r.Cookie(c.loginCookie(r))
 	want := ""
 	if ck != nil {
 		want = ck.Value
@@ -61,8 +61,8 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.log.Info("console sign-in", "who", p.Name, "role", p.Role, "remote", r.RemoteAddr)
-	c.clearCookie(w, c.loginCookie())
-	c.setCookie(w, c.sessionCookie(), id, c.opts.SessionTTL)
+	c.clearCookie(w, r, c.loginCookie(r))
+	c.setCookie(w, r, c.sessionCookie(r), id, c.opts.SessionTTL)
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }
 
@@ -74,7 +74,7 @@ func (c *Console) logout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.sessions.close(u.session)
-	c.clearCookie(w, c.sessionCookie())
+	c.clearCookie(w, r, c.sessionCookie(r))
 	http.Redirect(w, r, "/login", http.StatusSeeOther)
 }
 

@@ -132,30 +132,48 @@ func sameSecret(a, b string) bool {
 	return a != "" && subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
 }
 
-// Cookie names. Behind TLS the session cookie takes the __Host- prefix: the
-// browser then refuses it unless it is Secure, host-only and for every path.
-func (c *Console) sessionCookie() string {
-	if c.opts.Secure {
+// secure reports whether r came over TLS: to this server (r.TLS), or to a
+// reverse proxy in front of it that says so with X-Forwarded-Proto: https (as
+// greenlight's router does on an HTTPS listener). Options.Secure makes every
+// request count as one. It is decided per request, so one console serves a
+// plain-HTTP listener and a TLS proxy at once. A client that claims https over
+// plain HTTP only gets cookies its browser will not keep there.
+func (c *Console) secure(r *http.Request) bool {
+	if c.opts.Secure || r.TLS != nil {
+		return true
+	}
+	// The first value is the scheme the client used, when several proxies
+	// appended theirs.
+	proto, _, _ := strings.Cut(r.Header.Get("X-Forwarded-Proto"), ",")
+	return strings.EqualFold(strings.TrimSpace(proto), "https")
+}
+
+// Cookie names. Over TLS the cookies take the __Host- prefix: the browser then
+// refuses them unless they are Secure, host-only and for every path. A request
+// reads the cookie of its own scheme's name.
+func (c *Console) sessionCookie(r *http.Request) string {
+	if c.secure(r) {
 		return "__Host-greenlight-session"
 	}
 	return "greenlight-session"
 }
 
-func (c *Console) loginCookie() string {
-	if c.opts.Secure {
+func (c *Console) loginCookie(r *http.Request) string {
+	if c.secure(r) {
 		return "__Host-greenlight-login"
 	}
 	return "greenlight-login"
 }
 
-func (c *Console) setCookie(w http.ResponseWriter, name, value string, maxAge time.Duration) {
+// setCookie sets a cookie for r's scheme: Secure over TLS.
+func (c *Console) setCookie(w http.ResponseWriter, r *http.Request, name, value string, maxAge time.Duration) {
 	http.SetCookie(w, &http.Cookie{Name: name, Value: value, Path: "/", MaxAge: int(maxAge.Seconds()),
-		HttpOnly: true, Secure: c.opts.Secure, SameSite: http.SameSiteStrictMode})
+		HttpOnly: true, Secure: c.secure(r), SameSite: http.SameSiteStrictMode})
 }
 
-func (c *Console) clearCookie(w http.ResponseWriter, name string) {
+func (c *Console) clearCookie(w http.ResponseWriter, r *http.Request, name string) {
 	http.SetCookie(w, &http.Cookie{Name: name, Value: "", Path: "/", MaxAge: -1,
-		HttpOnly: true, Secure: c.opts.Secure, SameSite: http.SameSiteStrictMode})
+		HttpOnly: true, Secure: c.secure(r), SameSite: http.SameSiteStrictMode})
 }
 
 // user is who a request acts as: the principal of its session's token.
@@ -182,7 +200,7 @@ func (c *Console) user(next http.HandlerFunc) http.HandlerFunc {
 		u, why := c.authenticate(r)
 		if u == nil {
 			if why != "" {
-				c.clearCookie(w, c.sessionCookie())
+				c.clearCookie(w, r, c.sessionCookie(r))
 			}
 			if r.Method == http.MethodGet && r.Header.Get("Accept") != "text/event-stream" {
 				q := url.Values{"next": {r.URL.RequestURI()}}
@@ -202,7 +220,7 @@ func (c *Console) user(next http.HandlerFunc) http.HandlerFunc {
 // authenticate finds the request's session and authenticates its token again;
 // why says what ended a session that no longer holds.
 func (c *Console) authenticate(r *http.Request) (*user, string) {
-	ck, err := r.Cookie(c.sessionCookie())
+	ck, err := r.Cookie(c.sessionCookie(r))
 	if err != nil {
 		return nil, ""
 	}
