@@ -249,7 +249,13 @@ func TestRollbackFromTheCommandLineDuringTheTerminationWait(t *testing.T) {
 // so `greenlight rollback` refuses and production keeps serving.
 func TestRollbackOfAFirstDeploymentIsRefused(t *testing.T) {
 	p := newDeployProject(t, "1h", "a")
-	p.deploy("a")
+	cmd, deployed := p.startDeploy("a")
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("greenlight deploy a: %v\n%s", err, deployed)
+	}
+	if strings.Contains(deployed.String(), "greenlight rollback") {
+		t.Errorf("greenlight deploy of a first deployment suggests a rollback it would refuse:\n%s", deployed)
+	}
 	out, code := p.run(context.Background(), "rollback", "--reason", "e2e")
 	if code == 0 || !strings.Contains(out, "no original revision to roll back to") {
 		t.Fatalf("greenlight rollback of a first deployment: exit %d, want a refusal\n%s", code, out)
