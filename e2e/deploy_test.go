@@ -244,6 +244,30 @@ func TestRollbackFromTheCommandLineDuringTheTerminationWait(t *testing.T) {
 	}
 }
 
+// TestRollbackOfAFirstDeploymentIsRefused rolls back a service's first
+// deployment during its termination wait: there is no original to go back to,
+// so `greenlight rollback` refuses and production keeps serving.
+func TestRollbackOfAFirstDeploymentIsRefused(t *testing.T) {
+	p := newDeployProject(t, "1h", "a")
+	cmd, deployed := p.startDeploy("a")
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("greenlight deploy a: %v\n%s", err, deployed)
+	}
+	if strings.Contains(deployed.String(), "greenlight rollback") {
+		t.Errorf("greenlight deploy of a first deployment suggests a rollback it would refuse:\n%s", deployed)
+	}
+	out, code := p.run(context.Background(), "rollback", "--reason", "e2e")
+	if code == 0 || !strings.Contains(out, "no original revision to roll back to") {
+		t.Fatalf("greenlight rollback of a first deployment: exit %d, want a refusal\n%s", code, out)
+	}
+	if v, err := version(p.production); v != "a" {
+		t.Fatalf("production serves %q (%v) after the refused rollback, want a", v, err)
+	}
+	if d := p.latest(); d == nil || d.Status != deploy.StatusBaking || d.RolledBackBy != "" {
+		t.Fatalf("deployment after the refused rollback: %+v, want it Baking and not rolled back", d)
+	}
+}
+
 // TestProductionOutlivesTheCommandAndTheAgentRestarts checks the data plane is
 // its own process: production answers after `greenlight deploy` exits, and when
 // the agent is killed the controller brings it back with the routes it had.

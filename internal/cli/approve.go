@@ -23,7 +23,12 @@ func (a *app) approveCommand(approve bool) *cobra.Command {
 				if err := b.Decide(ctx, d); err != nil {
 					return err
 				}
-				newPrinter(a.stdout, a.json).line("%sd %s", verb, id)
+				p := newPrinter(a.stdout, a.json)
+				if a.json {
+					p.object(map[string]any{"kind": "decision", "execution_id": id, "decision": verb + "d"})
+				} else {
+					p.line("%sd %s", verb, id)
+				}
 				return nil
 			})
 		},

@@ -86,7 +86,11 @@ func (a *app) downCommand() *cobra.Command {
 			if err := s.site.Down(ctx); err != nil {
 				return err
 			}
-			newPrinter(a.stdout, a.json).line("greenlight stopped for %s", s.stateDir)
+			if p := newPrinter(a.stdout, a.json); a.json {
+				p.object(map[string]any{"kind": "down", "state_dir": s.stateDir})
+			} else {
+				p.line("greenlight stopped for %s", s.stateDir)
+			}
 			return nil
 		},
 	}

@@ -26,7 +26,10 @@ production. Run it again after changing the example: the new commit replaces the
 old one in production without a failed request. --fail-rate 0.5 commits a bad
 release (half the order requests fail), which the deployment's smoke-test hooks
 or its error-rate alarm roll back; --latency-ms 800 commits a slow one, which
-only the p99 latency alarm catches once production traffic reaches it.`,
+only the p99 latency alarm catches, on the replacement's traffic (the hooks'
+test traffic already). The ports are the example's listeners (production
+127.0.0.1:7080, test 7081, staging 7180): for others, copy the example, change
+them and pass --example and --workdir.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()

@@ -92,7 +92,7 @@ func (a *app) deploymentResult(p *printer, d *control.Deployment) error {
 		switch {
 		case d.Status.Released():
 			p.line("✔ %s: production %s serves the new revision", d.ID, d.Config.Service.ProductionURL())
-			if d.Status == control.DeploymentBaking {
+			if d.Status == control.DeploymentBaking && d.OriginalTargetGroup != "" {
 				p.line("  original kept warm until %s: `greenlight rollback %s` moves production back at once", d.TerminationDue.Local().Format("15:04:05"), d.ID)
 			}
 		default:

@@ -18,7 +18,7 @@ func (a *app) logsCommand() *cobra.Command {
 		Short: "Print the logs of an execution's actions (default: all, in order)",
 		Long: `Print the logs of an execution's actions (secrets masked). With --follow, keep
 printing what the running actions write, each line prefixed with its action, until
-the execution ends.`,
+the execution ends. With --json, one object per log line: stage, action, line.`,
 		Args: cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
@@ -67,9 +67,36 @@ func (a *app) printLogs(ctx context.Context, b control.Backend, id string, only 
 		if err != nil {
 			return err
 		}
+		if a.json {
+			if text != "" {
+				lines := strings.Split(strings.TrimSuffix(text, "\n"), "\n")
+				a.printLogLines(ref, lines)
+			}
+			return nil
+		}
 		fmt.Fprintf(a.stdout, "==> %s/%s (%s) <==\n%s", ref.Stage, ref.Action, act.Status, text)
 		return nil
 	})
+}
+
+// logLine is one line of an action's log as `logs --json` prints it.
+type logLine struct {
+	Stage  string `json:"stage"`
+	Action string `json:"action"`
+	Line   string `json:"line"`
+}
+
+// printLogLines prints lines of an action's log: one JSON object each with
+// --json, else each prefixed with the action.
+func (a *app) printLogLines(ref control.ActionRef, lines []string) {
+	p := newPrinter(a.stdout, a.json)
+	for _, line := range lines {
+		if a.json {
+			p.object(logLine{Stage: ref.Stage, Action: ref.Action, Line: line})
+		} else {
+			p.line("[%s/%s] %s", ref.Stage, ref.Action, line)
+		}
+	}
 }
 
 // readLog reads an action's log as it is now, to its end.
@@ -105,9 +132,7 @@ func (a *app) followLogs(ctx context.Context, b control.Backend, id string, only
 				return err
 			}
 			lines, consumed := completeLines(c.Text)
-			for _, line := range lines {
-				fmt.Fprintf(a.stdout, "[%s/%s] %s\n", ref.Stage, ref.Action, line)
-			}
+			a.printLogLines(ref, lines)
 			offsets[ref] = c.Offset + int64(consumed)
 			return nil
 		})

@@ -20,7 +20,11 @@ func (a *app) resumeCommand() *cobra.Command {
 				}
 				p := newPrinter(a.stdout, a.json)
 				if len(ids) == 0 {
-					p.line("nothing to resume")
+					if a.json {
+						p.object(map[string]any{"kind": "resume", "executions": []string{}})
+					} else {
+						p.line("nothing to resume")
+					}
 					return nil
 				}
 				failed := false

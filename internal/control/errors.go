@@ -29,6 +29,7 @@ const (
 	ReasonOwnedElsewhere = "owned_elsewhere" // a live process drives the execution
 	ReasonServiceBusy    = "service_busy"    // the service has an active deployment
 	ReasonNotActive      = "not_active"      // the deployment is done
+	ReasonNoOriginal     = "no_original"     // a first deployment: nothing to roll back to
 )
 
 // Error is a failed call of the control surface.

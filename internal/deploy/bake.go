@@ -112,16 +112,26 @@ func notBakedOK(states []alarm.Evaluation, end time.Time) []string {
 // alarms OK".
 func (r *run) emitBakeProgress(b *bakeClock, now time.Time, states []alarm.Evaluation) {
 	elapsed := min(now.Sub(b.start), b.window)
-	msg := fmt.Sprintf("baking %s, %s", fmtWindow(elapsed, b.window), alarmSummary(states))
-	if now.After(b.end) {
-		msg = fmt.Sprintf("baked %s, waiting for %s", fmtWindow(b.window, b.window), alarmSummary(states))
-	}
+	msg := bakeProgressMessage(b, now, states)
 	byName := map[string]string{}
 	for _, ev := range states {
 		byName[ev.Alarm] = string(ev.State)
 	}
 	r.emit(event.Event{Kind: event.KindProgress, Name: string(StepBakeTime), Status: string(StepInProgress), Message: msg,
 		Data: map[string]any{"elapsed_ms": elapsed.Milliseconds(), "window_ms": b.window.Milliseconds(), "alarms": byName}})
+}
+
+// bakeProgressMessage says where the bake window stands at now.
+func bakeProgressMessage(b *bakeClock, now time.Time, states []alarm.Evaluation) string {
+	if now.After(b.end) {
+		waiting := alarmSummary(states)
+		if waiting == "alarms OK" {
+			// Every alarm is OK, but not yet evaluated on the window's last slot.
+			waiting = "the alarms' evaluation of the window's end"
+		}
+		return fmt.Sprintf("baked %s, waiting for %s", fmtWindow(b.window, b.window), waiting)
+	}
+	return fmt.Sprintf("baking %s, %s", fmtWindow(min(now.Sub(b.start), b.window), b.window), alarmSummary(states))
 }
 
 // alarmSummary is "alarms OK", "no alarms", or the alarms that are not OK with

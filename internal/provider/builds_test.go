@@ -131,3 +131,23 @@ func TestPruningAfterABuildMatchesTheExactProject(t *testing.T) {
 		t.Errorf("%d entries left: %v", n, left)
 	}
 }
+
+// TestBuildErrorsNameTheBuildspecAsInTheRepository: a runtime-versions
+// mismatch points at buildspec.yml:line:column, as validate does and
+// docs/builds.md shows, not at the artifact's copy in the state directory.
+func TestBuildErrorsNameTheBuildspecAsInTheRepository(t *testing.T) {
+	def := projectDef(t, "")
+	src := sourceWith(t, "version: 0.2\nphases:\n  install:\n    runtime-versions:\n      golang: 1.19\n  build:\n    commands:\n      - true\n")
+	a := &pipeline.ActionRun{
+		Pipeline: "p", ExecutionID: "e", Stage: "Build", Action: "Build", Attempt: 1,
+		Config: map[string]string{"ProjectName": "api"}, Inputs: []pipeline.Artifact{{Name: "src", Dir: src}},
+		StateDir: t.TempDir(), Log: &lockedBuffer{},
+	}
+	out, err := (&provider.CodeBuild{Def: def}).Run(context.Background(), a)
+	if err != nil || out.Status != pipeline.Failed {
+		t.Fatalf("build: %v %s %s, want it Failed", err, out.Status, out.ErrorMessage)
+	}
+	if !strings.Contains(out.ErrorMessage, "golang 1.19 asked (buildspec.yml:5:15)") {
+		t.Errorf("error %q, want the position buildspec.yml:5:15", out.ErrorMessage)
+	}
+}

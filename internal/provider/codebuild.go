@@ -39,8 +39,14 @@ func (p *CodeBuild) Run(ctx context.Context, a *pipeline.ActionRun) (pipeline.Ou
 	if source == "" {
 		return failed("the CodeBuild action needs an input artifact (inputs: %s)", inputNames(a)), nil
 	}
-	specPath := filepath.Join(source, cmp.Or(project.Buildspec, "buildspec.yml"))
-	spec, err := manifest.ReadFile(specPath, manifest.ParseBuildspec)
+	// Positions name the buildspec as the repository has it (buildspec.yml:5:15),
+	// as validate does, not the artifact's copy in the state directory.
+	specName := cmp.Or(project.Buildspec, "buildspec.yml")
+	data, err := os.ReadFile(filepath.Join(source, specName))
+	if err != nil {
+		return failed("read %s: %v", specName, err), nil
+	}
+	spec, err := manifest.ParseBuildspec(specName, data)
 	if err != nil {
 		return failed("%v", err), nil
 	}

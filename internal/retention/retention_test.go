@@ -73,7 +73,12 @@ func (s *stateDir) execution(id, status string, endedAgo time.Duration) {
 
 func (s *stateDir) deployment(id, service string, status deploy.Status, artifact string, createdAgo time.Duration) {
 	s.t.Helper()
-	d := deploy.Deployment{ID: id, Kind: deploy.KindBlueGreen, Status: status, Created: s.now.Add(-createdAgo),
+	s.deploymentOf(deploy.KindBlueGreen, id, service, status, artifact, createdAgo)
+}
+
+func (s *stateDir) deploymentOf(kind deploy.Kind, id, service string, status deploy.Status, artifact string, createdAgo time.Duration) {
+	s.t.Helper()
+	d := deploy.Deployment{ID: id, Kind: kind, Status: status, Created: s.now.Add(-createdAgo),
 		Revision: deploy.Revision{ArtifactDir: filepath.Join(s.dir, artifact)}}
 	if status.Done() {
 		d.Completed = d.Created.Add(hour)
@@ -188,6 +193,26 @@ func TestGCRemovesWhatExpiredAndKeepsWhatRunsAndDeploys(t *testing.T) {
 	}
 	if again := s.collect(false); len(again) != 0 {
 		t.Errorf("a second gc removed %v", describe(again))
+	}
+}
+
+// TestGCKeepsTheRevisionARollbackRestored: after a rollback, production runs
+// from the original's revision again, not from the rolled-back one that the
+// rollback deployment records; gc keeps the original's artifacts.
+func TestGCKeepsTheRevisionARollbackRestored(t *testing.T) {
+	s := newStateDir(t)
+	s.execution("old", "Succeeded", 10*day)
+	s.execution("bad", "Failed", 5*day)
+	s.execution("newest", "Succeeded", 3*day)
+	for _, rel := range []string{"artifacts/old/build_output", "artifacts/bad/build_output"} {
+		s.folder(rel, 10*day)
+	}
+	s.deployment("d1", "web", deploy.StatusSucceeded, "artifacts/old/build_output", 9*day)
+	s.deployment("d2", "web", deploy.StatusStopped, "artifacts/bad/build_output", 4*day)
+	s.deploymentOf(deploy.KindRollback, "r2", "web", deploy.StatusSucceeded, "artifacts/bad/build_output", 4*day-time.Minute)
+	got := describe(s.collect(true))
+	if want := []string{"artifacts:artifacts/bad"}; !slices.Equal(got, want) {
+		t.Fatalf("gc after a rollback would remove:\n%s\nwant:\n%s (production runs from old's build again)", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/greenlight-ci/greenlight/internal/deploy"
 	"github.com/greenlight-ci/greenlight/internal/pipeline"
 	"github.com/greenlight-ci/greenlight/internal/store"
 )
@@ -34,7 +35,10 @@ func (s StoreState) Deployments(ctx context.Context) ([]Deployment, error) {
 	}
 	out := make([]Deployment, 0, len(ds))
 	for _, d := range ds {
-		out = append(out, Deployment{ID: d.ID, Service: d.Config.Service.Name, Done: d.Status.Done(), Released: d.Status.Released(),
+		// A rollback records the revision it took out of production: production
+		// runs from the original again, whose deployment comes further down.
+		released := d.Status.Released() && d.Kind != deploy.KindRollback
+		out = append(out, Deployment{ID: d.ID, Service: d.Config.Service.Name, Done: d.Status.Done(), Released: released,
 			ArtifactDir: d.Revision.ArtifactDir, Created: d.Created, Completed: d.Completed})
 	}
 	return out, nil

@@ -3,6 +3,7 @@ package local
 import (
 	"cmp"
 	"context"
+	"fmt"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -103,6 +104,11 @@ func (b *Backend) CommandDeployment(ctx context.Context, c control.DeploymentCom
 	d, err := b.activeDeployment(ctx, c.DeploymentID)
 	if err != nil {
 		return nil, err
+	}
+	if c.Command == control.CommandRollback && d.OriginalTargetGroup == "" && d.ReplacementWeight > 0 {
+		// A service's first deployment has no original task set: rolling it back
+		// would leave production without a target.
+		return nil, control.Refused(control.ReasonNoOriginal, fmt.Errorf("deployment %s is the first of %s/%s: there is no original revision to roll back to (production would answer 503); deploy the revision you want instead", d.ID, d.Application, d.Group))
 	}
 	if err := b.opts.Site.EnsureController(ctx); err != nil {
 		return nil, wrap(err)
