@@ -12,6 +12,7 @@ import (
 
 	"github.com/greenlight-ci/greenlight/internal/deploy"
 	"github.com/greenlight-ci/greenlight/internal/gobuild"
+	"github.com/greenlight-ci/greenlight/internal/testnet"
 )
 
 // bakeDefinition is deployDefinition releasing all at once to a deployment group
@@ -42,7 +43,7 @@ const bakeTaskDef = `{"family": "web", "containerDefinitions": [{"name": "api", 
 // binary and its revision files, releasing FAIL_RATE 0.
 func newBakeProject(t *testing.T) *deployProject {
 	t.Helper()
-	p := &project{t: t, repo: filepath.Join(t.TempDir(), "web"), production: freeAddr(t), test: freeAddr(t)}
+	p := &project{t: t, repo: filepath.Join(t.TempDir(), "web"), production: testnet.FreeAddr(t), test: testnet.FreeAddr(t)}
 	if err := os.MkdirAll(p.repo, 0o755); err != nil {
 		t.Fatal(err)
 	}

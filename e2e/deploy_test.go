@@ -15,6 +15,7 @@ import (
 	"github.com/greenlight-ci/greenlight/internal/deploy"
 	"github.com/greenlight-ci/greenlight/internal/gobuild"
 	"github.com/greenlight-ci/greenlight/internal/store"
+	"github.com/greenlight-ci/greenlight/internal/testnet"
 )
 
 // deployProject is a greenlight.yaml with one blue-green deployment group whose
@@ -73,7 +74,7 @@ Hooks:
 
 func newDeployProject(t *testing.T, terminationWait string, versions ...string) *deployProject {
 	t.Helper()
-	p := &project{t: t, repo: filepath.Join(t.TempDir(), "web"), production: freeAddr(t), test: freeAddr(t)}
+	p := &project{t: t, repo: filepath.Join(t.TempDir(), "web"), production: testnet.FreeAddr(t), test: testnet.FreeAddr(t)}
 	def := strings.NewReplacer("PROD", p.production, "TEST", p.test, "WAIT", terminationWait).Replace(deployDefinition)
 	if err := os.MkdirAll(p.repo, 0o755); err != nil {
 		t.Fatal(err)

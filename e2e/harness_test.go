@@ -8,7 +8,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/greenlight-ci/greenlight/internal/gobuild"
 	"github.com/greenlight-ci/greenlight/internal/loadgen"
+	"github.com/greenlight-ci/greenlight/internal/testnet"
 	"github.com/greenlight-ci/greenlight/internal/treecopy"
 )
 
@@ -43,7 +43,7 @@ type project struct {
 // replaces the services' driver ("" keeps auto: Docker when an engine answers).
 func newProject(t *testing.T, driver string) *project {
 	t.Helper()
-	p := &project{t: t, repo: filepath.Join(t.TempDir(), "orders-service"), production: freeAddr(t), test: freeAddr(t), staging: freeAddr(t)}
+	p := &project{t: t, repo: filepath.Join(t.TempDir(), "orders-service"), production: testnet.FreeAddr(t), test: testnet.FreeAddr(t), staging: testnet.FreeAddr(t)}
 	if err := treecopy.Copy("../examples/orders-service", p.repo, treecopy.BuildOutputs...); err != nil {
 		t.Fatal(err)
 	}
@@ -182,16 +182,6 @@ func version(addr string) (string, error) {
 		return "", err
 	}
 	return v.Version, nil
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
 
 // startLoad keeps requests going to path on addr, half of them on new connections.

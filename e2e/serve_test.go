@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/greenlight-ci/greenlight/internal/testnet"
 	"github.com/greenlight-ci/greenlight/internal/webhook"
 )
 
@@ -28,7 +29,7 @@ const webhookSecret = "e2e webhook secret"
 // production keeps answering.
 func TestServeTakesAPushedCommitToProduction(t *testing.T) {
 	p := newProject(t, "process")
-	listen := freeAddr(t)
+	listen := testnet.FreeAddr(t)
 	base := "http://" + listen
 	srv := exec.Command(binary, "-f", filepath.Join(p.repo, "greenlight.yaml"), "serve", "--listen", listen)
 	srv.Env = append(os.Environ(), "GREENLIGHT_WEBHOOK_SECRET="+webhookSecret)

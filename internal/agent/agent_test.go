@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -20,6 +19,7 @@ import (
 	"github.com/greenlight-ci/greenlight/internal/jsontime"
 	"github.com/greenlight-ci/greenlight/internal/routing"
 	"github.com/greenlight-ci/greenlight/internal/runtime"
+	"github.com/greenlight-ci/greenlight/internal/testnet"
 )
 
 // runAgent runs an agent on dir in the background until the returned stop is
@@ -66,16 +66,6 @@ func backend(t *testing.T, body string) string {
 	return strings.TrimPrefix(srv.URL, "http://")
 }
 
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
 func spec(name, listener string, targets ...string) routing.ServiceSpec {
 	s := routing.ServiceSpec{
 		Name: name, ProductionListener: listener,
@@ -94,7 +84,7 @@ func spec(name, listener string, targets ...string) routing.ServiceSpec {
 // and returns the listener once it answers so.
 func routeWeb(t *testing.T, c *Client, body string) string {
 	t.Helper()
-	listener := freeAddr(t)
+	listener := testnet.FreeAddr(t)
 	if _, err := c.Apply(t.Context(), spec("web", listener, backend(t, body)), 0); err != nil {
 		t.Fatal(err)
 	}
@@ -155,7 +145,7 @@ func TestAgentServesAppliedRoutesAndRestoresThemAfterRestart(t *testing.T) {
 func TestAgentRestoresUnhealthyTargetsWithoutTraffic(t *testing.T) {
 	dir := t.TempDir()
 	c, stop := runAgent(t, dir)
-	listener := freeAddr(t)
+	listener := testnet.FreeAddr(t)
 	gone := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "old") }))
 	if _, err := c.Apply(t.Context(), spec("web", listener, strings.TrimPrefix(gone.URL, "http://")), 0); err != nil {
 		t.Fatal(err)
@@ -193,7 +183,7 @@ func TestAgentRefusesABadSpecAndKeepsServing(t *testing.T) {
 	dir := t.TempDir()
 	c, stop := runAgent(t, dir)
 	defer stop()
-	listener := freeAddr(t)
+	listener := testnet.FreeAddr(t)
 	if _, err := c.Apply(t.Context(), spec("web", listener, backend(t, "v1")), 0); err != nil {
 		t.Fatal(err)
 	}
@@ -258,7 +248,7 @@ func TestConcurrentWritersOneGetsTheTypedStaleError(t *testing.T) {
 	dir := t.TempDir()
 	c, stop := runAgent(t, dir)
 	defer stop()
-	listener := freeAddr(t)
+	listener := testnet.FreeAddr(t)
 	first, err := c.Apply(t.Context(), spec("web", listener, backend(t, "v1")), 0)
 	if err != nil {
 		t.Fatal(err)
@@ -300,7 +290,7 @@ func TestAFailedWriteIsUndoneAndTyped(t *testing.T) {
 	dir := t.TempDir()
 	c, stop := runAgent(t, dir)
 	defer stop()
-	listener := freeAddr(t)
+	listener := testnet.FreeAddr(t)
 	if _, err := c.Apply(t.Context(), spec("web", listener, backend(t, "v1")), 0); err != nil {
 		t.Fatal(err)
 	}

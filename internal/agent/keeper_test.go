@@ -24,6 +24,7 @@ import (
 	"github.com/greenlight-ci/greenlight/internal/procfs"
 	"github.com/greenlight-ci/greenlight/internal/routing"
 	"github.com/greenlight-ci/greenlight/internal/runtime"
+	"github.com/greenlight-ci/greenlight/internal/testnet"
 )
 
 // TestMain lets the test binary act as greenlight's agent commands, so that
@@ -135,7 +136,7 @@ func restartLoad(listener string) *loadgen.Load {
 // lands, healthy targets stay healthy, and the supervised process is adopted.
 func TestRestartsUnderLoadFailNoRequest(t *testing.T) {
 	dir, exe, c := startKeptAgent(t)
-	listener := freeAddr(t)
+	listener := testnet.FreeAddr(t)
 	sp := spec("web", listener, backend(t, "hello"))
 	if _, err := c.Apply(t.Context(), sp, 0); err != nil {
 		t.Fatal(err)
@@ -222,7 +223,7 @@ func TestAHandOverKeepsTheHealthTheOldAgentSaw(t *testing.T) {
 		fmt.Fprint(w, "served")
 	}))
 	t.Cleanup(srv.Close)
-	listener := freeAddr(t)
+	listener := testnet.FreeAddr(t)
 	sp := spec("web", listener, strings.TrimPrefix(srv.URL, "http://"))
 	sp.HealthCheck.Path = "/health"
 	sp.HealthCheck.Interval = jsontime.Duration(time.Hour) // checked once, healthy

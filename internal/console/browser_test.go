@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -19,6 +18,7 @@ import (
 	"github.com/greenlight-ci/greenlight/internal/access"
 	"github.com/greenlight-ci/greenlight/internal/control"
 	"github.com/greenlight-ci/greenlight/internal/loadgen"
+	"github.com/greenlight-ci/greenlight/internal/testnet"
 	"github.com/greenlight-ci/greenlight/internal/treecopy"
 )
 
@@ -177,13 +177,13 @@ func newExample(t *testing.T) (*site, string) {
 	if err := treecopy.Copy("../../examples/orders-service", s.repo, treecopy.BuildOutputs...); err != nil {
 		t.Fatal(err)
 	}
-	production := freeAddr(t)
+	production := testnet.FreeAddr(t)
 	config := filepath.Join(s.repo, "greenlight.yaml")
 	data, err := os.ReadFile(config)
 	if err != nil {
 		t.Fatal(err)
 	}
-	yaml := strings.NewReplacer("127.0.0.1:7180", freeAddr(t), "127.0.0.1:7080", production, "127.0.0.1:7081", freeAddr(t),
+	yaml := strings.NewReplacer("127.0.0.1:7180", testnet.FreeAddr(t), "127.0.0.1:7080", production, "127.0.0.1:7081", testnet.FreeAddr(t),
 		"driver: auto", "driver: process").Replace(string(data))
 	if err := os.WriteFile(config, []byte(yaml), 0o644); err != nil {
 		t.Fatal(err)
@@ -192,16 +192,6 @@ func newExample(t *testing.T) (*site, string) {
 	s.commit("orders-service: first release")
 	s.serve(nil)
 	return s, production
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
 
 // failingTest is a unit test that fails, with its file:line in the output.

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -29,6 +28,7 @@ import (
 	"github.com/greenlight-ci/greenlight/internal/runtime"
 	"github.com/greenlight-ci/greenlight/internal/runtime/supervisor"
 	"github.com/greenlight-ci/greenlight/internal/store"
+	"github.com/greenlight-ci/greenlight/internal/testnet"
 )
 
 // testApp is the revision binary every test releases (built once).
@@ -77,7 +77,7 @@ func newHarness(t *testing.T) *harness {
 	h := &harness{
 		t: t, dir: dir, db: db, st: db.Deployments(), sup: sup, events: &event.Recorder{},
 		rt:   router.New(router.Options{Logger: slog.New(slog.DiscardHandler)}),
-		prod: freeAddr(t), test: freeAddr(t), service: "web", finished: make(chan struct{}),
+		prod: testnet.FreeAddr(t), test: testnet.FreeAddr(t), service: "web", finished: make(chan struct{}),
 	}
 	h.start()
 	t.Cleanup(func() {
@@ -246,16 +246,6 @@ func waitFor(t *testing.T, addr, body string) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	t.Fatalf("%s never answered %q; last: %s", addr, body, last)
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
 
 // crashingStore stops the controller right after a save crashAfter picks.

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -22,6 +21,7 @@ import (
 	"github.com/greenlight-ci/greenlight/internal/pipeline"
 	"github.com/greenlight-ci/greenlight/internal/provider"
 	"github.com/greenlight-ci/greenlight/internal/store"
+	"github.com/greenlight-ci/greenlight/internal/testnet"
 )
 
 // rules parses notification rules as greenlight.yaml holds them.
@@ -323,7 +323,7 @@ func TestRefusedUndeliverableAndMaskedFailures(t *testing.T) {
 		w.WriteHeader(http.StatusNotFound)
 		_, _ = io.WriteString(w, "no_service")
 	})
-	closed := freeAddr(t) // nothing listens: connection refused
+	closed := testnet.FreeAddr(t) // nothing listens: connection refused
 	t.Setenv("GL_TEST_SLACK_URL", "http://"+closed+"/services/T000/B000/SECRETPART")
 	_, q := openStore(t, filepath.Join(t.TempDir(), "state.db"))
 	n := newNotifier(q, rules(t, `  - name: all
@@ -357,15 +357,6 @@ func TestRefusedUndeliverableAndMaskedFailures(t *testing.T) {
 	if err != nil || counts[notify.StatusFailed] != 4 || counts[notify.StatusPending] != 0 {
 		t.Errorf("counts = %v, %v", counts, err)
 	}
-}
-
-func freeAddr(t *testing.T) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
 }
 
 // Deliveries queued while nothing can send them are sent by the next process.

@@ -20,6 +20,8 @@ import (
 	"github.com/letsencrypt/pebble/v2/va"
 	"github.com/letsencrypt/pebble/v2/wfe"
 	"github.com/miekg/dns"
+
+	"github.com/greenlight-ci/greenlight/internal/testnet"
 )
 
 // localACME is pebble, Let's Encrypt's ACME test server, run in-process on
@@ -92,7 +94,7 @@ func startLoopbackDNS(t *testing.T) string {
 // freePort returns a loopback port nothing listens on.
 func freePort(t *testing.T) int {
 	t.Helper()
-	_, port, _ := net.SplitHostPort(freeAddr(t))
+	_, port, _ := net.SplitHostPort(testnet.FreeAddr(t))
 	n, _ := strconv.Atoi(port)
 	return n
 }

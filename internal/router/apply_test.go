@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/greenlight-ci/greenlight/internal/testnet"
 )
 
 func TestListenerRebinding(t *testing.T) {
@@ -29,7 +31,7 @@ func TestListenerRebinding(t *testing.T) {
 	if code, _ := get(t, newClient(), "http://"+oldAddr+"/"); code != 200 {
 		t.Fatalf("old listener: %d", code)
 	}
-	moved := freeAddr(t)
+	moved := testnet.FreeAddr(t)
 	spec.ProductionListener = moved
 	st = mustApply(t, r, spec)
 	if st.ProductionAddress != moved {
@@ -42,16 +44,6 @@ func TestListenerRebinding(t *testing.T) {
 		_, err := newClient().Get("http://" + oldAddr + "/")
 		return isConnRefused(err)
 	})
-}
-
-// freeAddr returns a loopback address that was free a moment ago.
-func freeAddr(t *testing.T) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
 
 func TestApplyErrorsLeaveOldSpecServing(t *testing.T) {
@@ -84,7 +76,7 @@ func TestApplyErrorsLeaveOldSpecServing(t *testing.T) {
 	}
 	// A test listener in use while the production one is new: nothing stays bound.
 	both := spec
-	both.ProductionListener = freeAddr(t)
+	both.ProductionListener = testnet.FreeAddr(t)
 	both.TestListener = busy.Addr().String()
 	if _, err := r.Apply(both); !errors.Is(err, syscall.EADDRINUSE) {
 		t.Fatalf("test port in use: %v, want EADDRINUSE", err)

@@ -20,6 +20,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/greenlight-ci/greenlight/internal/testnet"
 )
 
 // testCA issues certificates for HTTPS tests; clients trust its root.
@@ -262,7 +264,7 @@ func TestHTTPRedirectAndHSTS(t *testing.T) {
 	b := startBackend(t, "b")
 	r := newTestRouter(t)
 	spec := httpsSpec("hsts", []TargetSpec{b.target("b1")}, cert)
-	redirect := freeAddr(t)
+	redirect := testnet.FreeAddr(t)
 	spec.Listeners.Production.RedirectHTTP = redirect
 	spec.Listeners.Production.HSTS = &HSTSSpec{MaxAge: Duration(365 * 24 * time.Hour), IncludeSubdomains: true}
 	st := mustApply(t, r, spec)
