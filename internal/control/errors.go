@@ -29,6 +29,7 @@ const (
 	ReasonOwnedElsewhere = "owned_elsewhere" // a live process drives the execution
 	ReasonServiceBusy    = "service_busy"    // the service has an active deployment
 	ReasonNotActive      = "not_active"      // the deployment is done
+	ReasonNotReady       = "not_ready"       // the deployment does not wait in its ready wait for a continue
 )
 
 // Error is a failed call of the control surface.

@@ -93,6 +93,8 @@ func groupNames(b *Backend) []string {
 }
 
 // CommandDeployment queues a command for the controller (started when needed).
+// A continue is refused (conflict, not_ready) unless the deployment waits in
+// its ready wait, as CodeDeploy refuses it.
 func (b *Backend) CommandDeployment(ctx context.Context, c control.DeploymentCommand) (*control.Deployment, error) {
 	if err := control.CheckCommand(c.Command); err != nil {
 		return nil, err
@@ -100,6 +102,13 @@ func (b *Backend) CommandDeployment(ctx context.Context, c control.DeploymentCom
 	d, err := b.activeDeployment(ctx, c.DeploymentID)
 	if err != nil {
 		return nil, err
+	}
+	if c.Command == control.CommandContinue {
+		// As CodeDeploy: only a deployment waiting in its ready wait takes a
+		// continue, so that a pipeline behaves here as it will on AWS.
+		if d, err = control.Continuable(d); err != nil {
+			return nil, err
+		}
 	}
 	if err := b.opts.Site.EnsureController(ctx); err != nil {
 		return nil, wrap(err)
