@@ -291,3 +291,51 @@ func TestProductionOutlivesTheCommandAndTheAgentRestarts(t *testing.T) {
 		return err == nil && v == "a"
 	})
 }
+
+// TestContinueOnlyWhileTheDeploymentWaitsForIt: `greenlight deploy continue`
+// is refused, as CodeDeploy's ContinueDeployment is on AWS (conflict,
+// not_ready), unless the deployment waits in its STOP_DEPLOYMENT ready wait:
+// before it got there and once its traffic moved. It used to be accepted and
+// recorded at any time, so a pipeline that continued early passed here and
+// failed on AWS.
+func TestContinueOnlyWhileTheDeploymentWaitsForIt(t *testing.T) {
+	p := newDeployProject(t, "1h", "a")
+	p.edit("greenlight.yaml", func(s string) string {
+		s = strings.Replace(s, "termination_wait: 1h\n", "termination_wait: 1h\n        deployment_ready: {action_on_timeout: STOP_DEPLOYMENT, wait_time: 5m}\n", 1)
+		return strings.Replace(s, `sleep, "0.5"`, `sleep, "2"`, 1) // each hook: time to send a continue too early
+	})
+	cmd, deployOut := p.startDeploy("a")
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil { // the test failed before it ended
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+		}
+	})
+	var d *deploy.Deployment
+	eventually(t, 30*time.Second, "the deployment", func() bool { d = p.latest(); return d != nil })
+
+	out, code := p.run(context.Background(), "deploy", "continue", d.ID)
+	if code == 0 || !strings.Contains(out, "not waiting for a continue") || !strings.Contains(out, "not reached its ready wait") {
+		t.Fatalf("continue before the ready wait: exit %d\n%s", code, out)
+	}
+	if got := p.latest(); got.ContinueRequested || got.Status == deploy.StatusReady {
+		t.Fatalf("after the early continue: %s, continue requested %v (the test was too slow?)", got.Status, got.ContinueRequested)
+	}
+
+	eventually(t, 60*time.Second, "the ready wait", func() bool { return p.latest().Status == deploy.StatusReady })
+	if out, code := p.run(context.Background(), "deploy", "continue", d.ID, "--reason", "e2e"); code != 0 {
+		t.Fatalf("continue in the ready wait: exit %d\n%s", code, out)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("greenlight deploy: %v\n%s", err, deployOut)
+	}
+	if got := p.latest(); got.Status != deploy.StatusBaking {
+		t.Fatalf("after the continue: %s %s", got.Status, got.ErrorMessage)
+	}
+
+	out, code = p.run(context.Background(), "deploy", "continue", "--json")
+	if code == 0 || !strings.Contains(out, "is Baking at TerminationWait") || !strings.Contains(out, "ready wait is over") {
+		t.Fatalf("continue in the termination wait: exit %d\n%s", code, out)
+	}
+	t.Logf("refused: %s", strings.TrimSpace(out))
+}

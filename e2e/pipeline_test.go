@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
+	"net"
 	"os"
 	"strings"
 	"testing"
@@ -153,4 +155,60 @@ func hasAlarm(events []map[string]any, name string) bool {
 		}
 	}
 	return false
+}
+
+// TestStagingPortTakenFailsTheRunPromptly: another program holds the staging
+// service's port (a second demo, say). The staging deploy's Install fails with
+// the bind error, and `greenlight run` ends Failed at once with that reason in
+// the Deploy action's summary. It used to keep the action running until the
+// ECS action's DeploymentTimeout.
+func TestStagingPortTakenFailsTheRunPromptly(t *testing.T) {
+	p := newProject(t, "process")
+	ln, err := net.Listen("tcp", p.staging)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	out, code := p.run(ctx, "run", "--auto-approve", "--json")
+	if ctx.Err() != nil {
+		t.Fatalf("greenlight run still ran after 3 minutes:\n%s", out)
+	}
+	var sum summary
+	installFailed := false
+	for _, line := range strings.Split(out, "\n") {
+		var obj map[string]any
+		if json.Unmarshal([]byte(line), &obj) != nil {
+			continue
+		}
+		if obj["kind"] == "summary" {
+			_ = json.Unmarshal([]byte(line), &sum)
+		}
+		if obj["kind"] == "lifecycle" && obj["name"] == "Install" && obj["status"] == "Failed" {
+			if msg, _ := obj["message"].(string); !strings.Contains(msg, "address already in use") {
+				t.Errorf("Install failed with %q, want the bind error", msg)
+			}
+			installFailed = true
+		}
+	}
+	if code == 0 || sum.Status != "Failed" {
+		t.Fatalf("exit %d, status %q:\n%s", code, sum.Status, out)
+	}
+	if !installFailed {
+		t.Errorf("no lifecycle event of Install failing")
+	}
+	if !strings.Contains(sum.StatusSummary, "DeployStaging") || !strings.Contains(sum.StatusSummary, "address already in use") {
+		t.Errorf("status summary %q should name the staging deploy and the bind error", sum.StatusSummary)
+	}
+	for _, s := range sum.Stages {
+		if s.Name == "DeployStaging" && (s.Status != "Failed" || s.DurationMS > 30_000) {
+			t.Errorf("DeployStaging: %s after %dms, want Failed within seconds", s.Status, s.DurationMS)
+		}
+	}
+	status, code := p.run(context.Background(), "status")
+	if code != 0 || !strings.Contains(status, "address already in use") {
+		t.Errorf("greenlight status (exit %d) does not show the reason:\n%s", code, status)
+	}
+	t.Logf("%s", sum.StatusSummary)
 }

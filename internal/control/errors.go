@@ -30,6 +30,7 @@ const (
 	ReasonServiceBusy    = "service_busy"    // the service has an active deployment
 	ReasonNotActive      = "not_active"      // the deployment is done
 	ReasonNoOriginal     = "no_original"     // a first deployment: nothing to roll back to
+	ReasonNotReady       = "not_ready"       // the deployment does not wait in its ready wait for a continue
 )
 
 // Error is a failed call of the control surface.

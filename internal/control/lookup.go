@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/greenlight-ci/greenlight/internal/deploy"
+	"github.com/greenlight-ci/greenlight/internal/manifest"
 )
 
 // DefaultLogLimit is how much of a log one ReadLog returns when the request
@@ -34,6 +37,35 @@ func Commandable(d *Deployment) (*Deployment, error) {
 		return nil, Refused(ReasonNotActive, fmt.Errorf("deployment %s is %s: nothing to continue, stop or roll back", d.ID, d.Status))
 	}
 	return d, nil
+}
+
+// Continuable returns d when it waits for a continue: a deployment with the
+// ready option STOP_DEPLOYMENT in its ready wait (status Ready), the one state
+// in which CodeDeploy's ContinueDeployment (READY_WAIT) is accepted. Any other
+// deployment is a Conflict "not_ready" saying where it is and why it does not
+// wait, as AWS refuses it (DeploymentIsNotInReadyStateException).
+func Continuable(d *Deployment) (*Deployment, error) {
+	if d.Status == DeploymentReady {
+		return d, nil
+	}
+	where := string(d.Status)
+	if s := d.CurrentStep(); s != nil {
+		where += " at " + string(s.Name)
+	}
+	var why string
+	switch ready := d.Step(deploy.StepReadyWait); {
+	case d.Kind == KindRollback:
+		why = "a rollback has no ready wait"
+	case d.Kind == deploy.KindStandard:
+		why = "an ECS (staging) deployment has no ready wait"
+	case d.Config.ReadyAction != manifest.ReadyStop:
+		why = "its ready option is CONTINUE_DEPLOYMENT, which reroutes traffic without waiting"
+	case ready != nil && ready.Status == deploy.StepPending:
+		why = "it has not reached its ready wait yet; continue it once it is Ready"
+	default:
+		why = "its ready wait is over"
+	}
+	return nil, Refused(ReasonNotReady, fmt.Errorf("deployment %s is %s, not waiting for a continue: %s (`deploy continue` applies to a deployment with STOP_DEPLOYMENT waiting in its ready wait, status Ready)", d.ID, where, why))
 }
 
 // OnlyActive is the deployment a command without a deployment id is for: the

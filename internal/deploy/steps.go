@@ -68,10 +68,30 @@ var errUnchanged = errors.New("routing unchanged")
 // since (the version read, If-Match on the agent's API). A write that lost the
 // race reads again. A change that returns errUnchanged writes nothing.
 func (r *run) update(ctx context.Context, what string, change func(spec *routing.ServiceSpec) error) error {
+	return r.applyChange(ctx, what, false, change)
+}
+
+// reroute is update on the routing the router has now, listeners as they are:
+// taking a replacement out (a rollback, a failed deployment's clean-up) must
+// not bind the listeners of the deployment's configuration, which may be what
+// failed (a port another process holds). A service the router does not have
+// has nothing to take out: reroute writes nothing.
+func (r *run) reroute(ctx context.Context, what string, change func(spec *routing.ServiceSpec) error) error {
+	return r.applyChange(ctx, what, true, change)
+}
+
+func (r *run) applyChange(ctx context.Context, what string, asRouted bool, change func(spec *routing.ServiceSpec) error) error {
 	for attempt := 1; ; attempt++ {
 		spec, st, err := r.currentSpec(ctx)
 		if err != nil {
 			return err
+		}
+		if asRouted {
+			if st == nil {
+				r.logf("routing: %s: service %s is not routed, nothing to change", what, r.d.Config.Service.Name)
+				return nil
+			}
+			spec = st.Spec
 		}
 		if err := change(&spec); err != nil {
 			if errors.Is(err, errUnchanged) {

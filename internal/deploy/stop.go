@@ -116,7 +116,7 @@ func (r *run) rollBack(ctx context.Context, final Status) error {
 // are deregistered (they drain).
 func (r *run) rerouteToOriginal(ctx context.Context) error {
 	d := r.d
-	err := r.update(ctx, "roll back: production 100% to "+cmp.Or(d.OriginalTargetGroup, "nothing (first deployment)"), func(spec *routing.ServiceSpec) error {
+	err := r.reroute(ctx, "roll back: production 100% to "+cmp.Or(d.OriginalTargetGroup, "nothing (first deployment)"), func(spec *routing.ServiceSpec) error {
 		setWeights(spec, d.ReplacementTargetGroup, 0)
 		setTargets(spec, d.ReplacementTargetGroup, nil)
 		spec.TestTargetGroup = ""

@@ -17,8 +17,9 @@ const (
 	ReasonApprovalExpired = "approval_expired"
 	// ReasonNotLatest: CodePipeline retries only the latest execution of a stage.
 	ReasonNotLatest = "not_latest"
-	// ReasonNotReady: the deployment does not wait for a continue.
-	ReasonNotReady = "not_ready"
+	// ReasonNotReady: the deployment does not wait for a continue (the local
+	// backend refuses with the same reason).
+	ReasonNotReady = control.ReasonNotReady
 	// ReasonPipelineBusy: CodePipeline refuses the change while it handles another.
 	ReasonPipelineBusy = "pipeline_busy"
 )

@@ -97,6 +97,8 @@ func groupNames(b *Backend) []string {
 }
 
 // CommandDeployment queues a command for the controller (started when needed).
+// A continue is refused (conflict, not_ready) unless the deployment waits in
+// its ready wait, as CodeDeploy refuses it.
 func (b *Backend) CommandDeployment(ctx context.Context, c control.DeploymentCommand) (*control.Deployment, error) {
 	if err := control.CheckCommand(c.Command); err != nil {
 		return nil, err
@@ -109,6 +111,13 @@ func (b *Backend) CommandDeployment(ctx context.Context, c control.DeploymentCom
 		// A service's first deployment has no original task set: rolling it back
 		// would leave production without a target.
 		return nil, control.Refused(control.ReasonNoOriginal, fmt.Errorf("deployment %s is the first of %s/%s: there is no original revision to roll back to (production would answer 503); deploy the revision you want instead", d.ID, d.Application, d.Group))
+	}
+	if c.Command == control.CommandContinue {
+		// As CodeDeploy: only a deployment waiting in its ready wait takes a
+		// continue, so that a pipeline behaves here as it will on AWS.
+		if d, err = control.Continuable(d); err != nil {
+			return nil, err
+		}
 	}
 	if err := b.opts.Site.EnsureController(ctx); err != nil {
 		return nil, wrap(err)
