@@ -9,6 +9,7 @@ import (
 	"github.com/greenlight-ci/greenlight/internal/deploy"
 	"github.com/greenlight-ci/greenlight/internal/event"
 	"github.com/greenlight-ci/greenlight/internal/manifest"
+	"github.com/greenlight-ci/greenlight/internal/testnet"
 )
 
 // holdPort listens on addr, as another program holding the port would, until
@@ -110,7 +111,7 @@ func TestBlueGreenFailsAtOnceWhenAListenerPortIsTaken(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			h := newHarness(t)
 			h.deployAndRelease(release{version: "v1", config: noWait})
-			taken := freeAddr(t)
+			taken := testnet.FreeAddr(t)
 			holdPort(t, taken)
 			l := startLoad(h.prod, 2)
 			h.waitFailedAtInstall(h.create(release{version: "v2", config: func(c *deploy.Config) {
