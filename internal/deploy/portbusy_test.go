@@ -95,7 +95,18 @@ func TestBlueGreenFailsAtOnceWhenAListenerPortIsTaken(t *testing.T) {
 		holdPort(t, h.prod)
 		d := h.waitFailedAtInstall(h.create(release{version: "v1"}).ID)
 		if d.RolledBackBy == "" {
-			t.Errorf("no rollback recorded")
+			t.Fatalf("no rollback recorded")
+		}
+		// A first deployment has no original: the rollback must not say
+		// production went back to one.
+		var said []string
+		for _, e := range h.events.Events() {
+			if e.DeploymentID == d.RolledBackBy && e.Kind == event.KindTraffic {
+				said = append(said, e.Message)
+			}
+		}
+		if len(said) == 0 || !strings.Contains(said[len(said)-1], "no target") {
+			t.Errorf("rollback's traffic events %q, want the last to say production has no target", said)
 		}
 	})
 	t.Run("first/test port/no rollback", func(t *testing.T) {

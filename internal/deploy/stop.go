@@ -139,7 +139,11 @@ func (r *run) rerouteToOriginal(ctx context.Context) error {
 	if err := r.save(ctx); err != nil {
 		return err
 	}
-	r.emit(event.Event{Kind: event.KindTraffic, Name: "production", Message: "rolled back: production 100% original",
+	msg := "rolled back: production 100% original"
+	if d.OriginalTargetGroup == "" {
+		msg = "rolled back: production has no target (a first deployment has no original)"
+	}
+	r.emit(event.Event{Kind: event.KindTraffic, Name: "production", Message: msg,
 		Data: map[string]any{"replacement_weight": 0, "target_group": d.OriginalTargetGroup, "restore_ms": d.rollbackRestoreMillis()}})
 	return nil
 }
