@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -45,7 +46,7 @@ func (a *app) listDeployments(ctx context.Context, service string, limit int) er
 				p.object(d)
 				continue
 			}
-			p.line("%-12s %-26s %-10s %-11s %-9s %-20s %s", d.ID, d.Config.Service.Name, d.Kind, d.Status, short7(d.Revision.CommitID),
+			p.line("%-12s %-26s %-10s %-11s %-9s %-20s %s", d.ID, d.Config.Service.Name, d.Kind, d.Status, revisionLabel(d),
 				d.Created.Local().Format("2006-01-02 15:04:05"), deploymentNote(d))
 		}
 		return nil
@@ -94,9 +95,26 @@ func (a *app) showDeployment(ctx context.Context, id string) error {
 	})
 }
 
+// revisionLabel is a deployment's revision in a list: its commit, or, for one
+// made without a pipeline (greenlight deploy), its image's tag.
+func revisionLabel(d *control.Deployment) string {
+	if d.Revision.CommitID != "" {
+		return short7(d.Revision.CommitID)
+	}
+	image := d.Revision.Image
+	if i := strings.LastIndexByte(image, ':'); i >= 0 && !strings.Contains(image[i:], "/") {
+		return ":" + image[i+1:]
+	}
+	return "-"
+}
+
 func printDeployment(p *printer, d *control.Deployment) {
 	p.line("deployment %s (%s) of %s/%s to %s: %s", d.ID, d.Kind, d.Application, d.Group, d.Config.Service.Name, d.Status)
-	p.line("  revision   %s (%s) from %s", d.Revision.Image, short7(d.Revision.CommitID), d.Revision.ArtifactDir)
+	if d.Revision.CommitID != "" {
+		p.line("  revision   %s (%s) from %s", d.Revision.Image, short7(d.Revision.CommitID), d.Revision.ArtifactDir)
+	} else {
+		p.line("  revision   %s from %s", d.Revision.Image, d.Revision.ArtifactDir)
+	}
 	p.line("  config     %s, driver %s, termination wait %s", d.Config.DeploymentConfig.Name, d.Config.Service.Driver, d.Config.TerminationWait)
 	p.line("  created    %s by %s", d.Created.Local().Format(time.DateTime), d.Creator)
 	if note := deploymentNote(d); note != "" {
