@@ -56,7 +56,7 @@ func Continuable(d *Deployment) (*Deployment, error) {
 	switch ready := d.Step(deploy.StepReadyWait); {
 	case d.Kind == KindRollback:
 		why = "a rollback has no ready wait"
-	case d.Kind == deploy.KindStandard:
+	case d.Kind == KindStandard:
 		why = "an ECS (staging) deployment has no ready wait"
 	case d.Config.ReadyAction != manifest.ReadyStop:
 		why = "its ready option is CONTINUE_DEPLOYMENT, which reroutes traffic without waiting"

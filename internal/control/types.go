@@ -66,6 +66,7 @@ const (
 	DeploymentReady  = deploy.StatusReady
 	DeploymentBaking = deploy.StatusBaking
 	KindRollback     = deploy.KindRollback
+	KindStandard     = deploy.KindStandard
 	CommandContinue  = deploy.CommandContinue
 	CommandStop      = deploy.CommandStop
 	CommandRollback  = deploy.CommandRollback

@@ -123,15 +123,16 @@ func (r *run) emitBakeProgress(b *bakeClock, now time.Time, states []alarm.Evalu
 
 // bakeProgressMessage says where the bake window stands at now.
 func bakeProgressMessage(b *bakeClock, now time.Time, states []alarm.Evaluation) string {
-	if now.After(b.end) {
-		waiting := alarmSummary(states)
-		if waiting == "alarms OK" {
-			// Every alarm is OK, but not yet evaluated on the window's last slot.
-			waiting = "the alarms' evaluation of the window's end"
-		}
-		return fmt.Sprintf("baked %s, waiting for %s", fmtWindow(b.window, b.window), waiting)
+	if !now.After(b.end) {
+		return fmt.Sprintf("baking %s, %s", fmtWindow(min(now.Sub(b.start), b.window), b.window), alarmSummary(states))
 	}
-	return fmt.Sprintf("baking %s, %s", fmtWindow(min(now.Sub(b.start), b.window), b.window), alarmSummary(states))
+	// Past the window with every alarm OK, what is missing is their
+	// evaluation of its last slot.
+	waiting := "the alarms' evaluation of the window's end"
+	if notOK := alarmsNotOK(states); len(notOK) > 0 {
+		waiting = strings.Join(notOK, ", ")
+	}
+	return fmt.Sprintf("baked %s, waiting for %s", fmtWindow(b.window, b.window), waiting)
 }
 
 // alarmSummary is "alarms OK", "no alarms", or the alarms that are not OK with
@@ -140,16 +141,21 @@ func alarmSummary(states []alarm.Evaluation) string {
 	if len(states) == 0 {
 		return "no alarms"
 	}
+	if notOK := alarmsNotOK(states); len(notOK) > 0 {
+		return strings.Join(notOK, ", ")
+	}
+	return "alarms OK"
+}
+
+// alarmsNotOK names the alarms that are not OK, with their state.
+func alarmsNotOK(states []alarm.Evaluation) []string {
 	var notOK []string
 	for _, ev := range states {
 		if ev.State != alarm.StateOK {
 			notOK = append(notOK, "alarm "+ev.Alarm+" "+string(ev.State))
 		}
 	}
-	if len(notOK) == 0 {
-		return "alarms OK"
-	}
-	return strings.Join(notOK, ", ")
+	return notOK
 }
 
 // fmtWindow prints elapsed/window ("3s/10s"), to the tenth of a second for
