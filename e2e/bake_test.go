@@ -64,13 +64,7 @@ func newBakeProject(t *testing.T) *deployProject {
 	dp.setFailRate("0")
 	p.git("init", "-q", "-b", "main")
 	p.commit("web")
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-		defer cancel()
-		if out, code := p.run(ctx, "down"); code != 0 {
-			t.Errorf("greenlight down: exit %d\n%s", code, out)
-		}
-	})
+	p.downAtCleanup()
 	return dp
 }
 

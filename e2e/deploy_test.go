@@ -86,13 +86,7 @@ func newDeployProject(t *testing.T, terminationWait string, versions ...string) 
 	for _, v := range versions {
 		dp.revisions[v] = dp.buildRevision(v)
 	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-		defer cancel()
-		if out, code := p.run(ctx, "down"); code != 0 {
-			t.Errorf("greenlight down: exit %d\n%s", code, out)
-		}
-	})
+	p.downAtCleanup()
 	return dp
 }
 

@@ -8,10 +8,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -58,14 +60,52 @@ func newProject(t *testing.T, driver string) *project {
 	})
 	p.git("init", "-q", "-b", "main")
 	p.commit("orders-service")
-	t.Cleanup(func() {
+	p.downAtCleanup()
+	return p
+}
+
+// downAtCleanup runs greenlight down when the test ends, and checks that it
+// left no process of the project behind (one would go on writing in the
+// state directory the test's clean-up removes).
+func (p *project) downAtCleanup() {
+	p.t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 		defer cancel()
 		if out, code := p.run(ctx, "down"); code != 0 {
-			t.Errorf("greenlight down: exit %d\n%s", code, out)
+			p.t.Errorf("greenlight down: exit %d\n%s", code, out)
 		}
+		// A hook a killed controller left behind ends by itself within seconds.
+		var left []string
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+			if left = processesUnder(p.repo); len(left) == 0 {
+				return
+			}
+		}
+		p.t.Errorf("greenlight down left processes of the project running:\n%s", strings.Join(left, "\n"))
 	})
-	return p
+}
+
+// processesUnder lists the processes whose command line names dir or whose
+// working directory is in it.
+func processesUnder(dir string) []string {
+	entries, _ := os.ReadDir("/proc")
+	var found []string
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == os.Getpid() {
+			continue
+		}
+		cmdline, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err != nil {
+			continue
+		}
+		args := strings.TrimSpace(strings.ReplaceAll(string(cmdline), "\x00", " "))
+		cwd, _ := os.Readlink(filepath.Join("/proc", e.Name(), "cwd"))
+		if strings.Contains(args, dir) || cwd == dir || strings.HasPrefix(cwd, dir+"/") {
+			found = append(found, fmt.Sprintf("pid %d: %s (in %s)", pid, args, cwd))
+		}
+	}
+	return found
 }
 
 func (p *project) edit(name string, change func(string) string) {

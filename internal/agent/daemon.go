@@ -8,11 +8,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -127,6 +130,13 @@ func spawn(exe string, args []string, logPath string) (*exec.Cmd, error) {
 type Watchdog struct {
 	StateDir string
 	Every    time.Duration // default 500ms
+
+	mu sync.Mutex
+	// starting holds the controllers this watchdog started, until each exits:
+	// one started just before a stop may not hold the lock yet, and a stop
+	// that did not wait for it would leave it running (and writing) after
+	// greenlight down returned.
+	starting map[*exec.Cmd]chan struct{}
 }
 
 // Run restarts the controller whenever it is wanted and not running, until ctx
@@ -161,13 +171,47 @@ func (w *Watchdog) Run(ctx context.Context, log *slog.Logger) {
 			continue
 		}
 		log.Info("controller started", "pid", cmd.Process.Pid)
-		go func() { _ = cmd.Wait() }() // reap it when it exits
+		w.track(cmd)
 	}
 }
 
-// StopController stops the controller and keeps the watchdog from restarting it.
+// track reaps a started controller and remembers it until it exits.
+func (w *Watchdog) track(cmd *exec.Cmd) {
+	exited := make(chan struct{})
+	w.mu.Lock()
+	if w.starting == nil {
+		w.starting = map[*exec.Cmd]chan struct{}{}
+	}
+	w.starting[cmd] = exited
+	w.mu.Unlock()
+	go func() {
+		_ = cmd.Wait()
+		w.mu.Lock()
+		delete(w.starting, cmd)
+		w.mu.Unlock()
+		close(exited)
+	}()
+}
+
+// StopController stops the controller and keeps the watchdog from restarting
+// it. Call it once Run has returned: it also waits for every controller the
+// watchdog started to exit (one that had not taken the lock yet finds itself
+// unwanted and exits at once).
 func (w *Watchdog) StopController(ctx context.Context) error {
-	return StopController(ctx, w.StateDir)
+	if err := StopController(ctx, w.StateDir); err != nil {
+		return err
+	}
+	w.mu.Lock()
+	waits := slices.Collect(maps.Values(w.starting))
+	w.mu.Unlock()
+	for _, exited := range waits {
+		select {
+		case <-exited:
+		case <-ctx.Done():
+			return fmt.Errorf("a controller the watchdog started did not exit: %w", ctx.Err())
+		}
+	}
+	return nil
 }
 
 // StopController asks the controller of stateDir to stop (SIGTERM: deployments stay
@@ -209,8 +253,13 @@ type ControllerLockHandle struct{ l *flock.Lock }
 // Release releases the controller lock (the process is about to exit).
 func (h *ControllerLockHandle) Release() { h.l.Release() }
 
+// ErrNotWanted means the controller was stopped (greenlight down) while this
+// one was starting: it must not run.
+var ErrNotWanted = errors.New("controller not wanted: it was stopped")
+
 // LockController takes the controller lock of stateDir and records the pid and
-// version; ErrLocked when another controller runs.
+// version; ErrLocked when another controller runs, ErrNotWanted when the
+// controller was stopped meanwhile.
 func LockController(stateDir, version string) (*ControllerLockHandle, error) {
 	l, err := flock.TryAcquire(filepath.Join(stateDir, ControllerLock))
 	if err != nil {
@@ -221,6 +270,13 @@ func LockController(stateDir, version string) (*ControllerLockHandle, error) {
 			l.Release()
 			return nil, err
 		}
+	}
+	// StopController removes ControllerExe before it looks for a lock holder:
+	// a controller that took the lock after that look finds the file gone here
+	// (its pid is recorded, so one that took it before is signalled).
+	if _, err := os.Stat(filepath.Join(stateDir, ControllerExe)); errors.Is(err, os.ErrNotExist) {
+		l.Release()
+		return nil, ErrNotWanted
 	}
 	return &ControllerLockHandle{l: l}, nil
 }

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/greenlight-ci/greenlight/internal/atomicfile"
@@ -93,12 +94,13 @@ func (s *server) adoptProcesses(ctx context.Context, handedOver bool) (*supervis
 
 func (s *server) startWatchdogs(ctx context.Context) {
 	wctx, stop := context.WithCancel(ctx)
-	s.stopWatchdog = stop
+	var running sync.WaitGroup
+	s.stopWatchdog = func() { stop(); running.Wait() }
 	if s.watchdog != nil {
-		go s.watchdog.Run(wctx, s.log.With("component", "watchdog"))
+		running.Go(func() { s.watchdog.Run(wctx, s.log.With("component", "watchdog")) })
 	}
 	if s.socks.keeper != nil {
-		go s.watchKeeper(wctx)
+		running.Go(func() { s.watchKeeper(wctx) })
 	}
 }
 
@@ -175,6 +177,9 @@ func (s *server) stop() error {
 	var errs []error
 	if stopProcesses {
 		if s.watchdog != nil {
+			// The watchdog must be over before the controller is stopped: else
+			// it could start one right after.
+			s.stopWatchdog()
 			errs = append(errs, s.watchdog.StopController(ctx))
 		}
 		errs = append(errs, s.sup.StopAll(ctx, 10*time.Second))

@@ -47,8 +47,9 @@ type server struct {
 	shutdown  func()
 	watchdog  *Watchdog
 	httpSrv   *http.Server
-	// stopWatchdog ends the watchdog (a successor runs its own).
-	stopWatchdog context.CancelFunc
+	// stopWatchdog ends the watchdog (a successor runs its own) and waits
+	// until it has.
+	stopWatchdog func()
 	// stopProcesses is set by a shutdown request that also stops what the agent
 	// supervises (`greenlight down`).
 	stopProcesses atomic.Bool

@@ -66,7 +66,7 @@ func RunController(ctx context.Context, stateDir string, log *slog.Logger) error
 		return err
 	}
 	lock, err := agent.LockController(stateDir, site.version)
-	if errors.Is(err, agent.ErrLocked) {
+	if errors.Is(err, agent.ErrLocked) || errors.Is(err, agent.ErrNotWanted) {
 		return nil
 	}
 	if err != nil {
