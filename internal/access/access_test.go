@@ -56,6 +56,13 @@ func TestTokensAreShownOnceAndStoredHashed(t *testing.T) {
 			t.Errorf("Authenticate(%q) = %v", bad, err)
 		}
 	}
+	// A token that is not greenlight's is refused as such, not as no token at all.
+	if _, err := s.Authenticate(ctx, "ghp_16C7e42F292c6912E7710c838347Ae178B4a"); err == nil || !strings.Contains(err.Error(), "not a greenlight token: those start with glt_") {
+		t.Errorf("a GitHub token: %v, want it called not a greenlight token", err)
+	}
+	if _, err := s.Authenticate(ctx, " "); err == nil || !strings.Contains(err.Error(), "no greenlight token presented") {
+		t.Errorf("no token: %v, want it called no token", err)
+	}
 	list, err := s.Tokens(ctx)
 	if err != nil || len(list) != 2 || list[0].Name != "ci-bot" || list[0].Status(time.Now()) != access.TokenActive {
 		t.Errorf("Tokens = %+v, %v", list, err)

@@ -154,8 +154,11 @@ type Principal struct {
 // are refused with ErrUnauthenticated and a reason.
 func (s *Service) Authenticate(ctx context.Context, presented string) (Principal, error) {
 	presented = strings.TrimSpace(presented)
-	if !strings.HasPrefix(presented, TokenPrefix) {
+	if presented == "" {
 		return Principal{}, fmt.Errorf("%w: no greenlight token presented (Authorization: Bearer glt_...)", ErrUnauthenticated)
+	}
+	if !strings.HasPrefix(presented, TokenPrefix) {
+		return Principal{}, fmt.Errorf("%w: the token presented is not a greenlight token: those start with %s (greenlight tokens create NAME --role ROLE)", ErrUnauthenticated, TokenPrefix)
 	}
 	hash := HashToken(presented)
 	t, err := s.Store.TokenByHash(ctx, hash)

@@ -7,9 +7,9 @@ import (
 )
 
 func (a *app) approveCommand(approve bool) *cobra.Command {
-	verb, short := "approve", "Approve a manual approval an execution waits for"
+	verb, done, short := "approve", "approved", "Approve a manual approval an execution waits for"
 	if !approve {
-		verb, short = "reject", "Reject a manual approval (the execution fails)"
+		verb, done, short = "reject", "rejected", "Reject a manual approval (the execution fails)"
 	}
 	var comment, stage, action string
 	cmd := &cobra.Command{
@@ -25,9 +25,9 @@ func (a *app) approveCommand(approve bool) *cobra.Command {
 				}
 				p := newPrinter(a.stdout, a.json)
 				if a.json {
-					p.object(map[string]any{"kind": "decision", "execution_id": id, "decision": verb + "d"})
+					p.object(map[string]any{"kind": "decision", "execution_id": id, "decision": done})
 				} else {
-					p.line("%sd %s", verb, id)
+					p.line("%s %s", done, id)
 				}
 				return nil
 			})

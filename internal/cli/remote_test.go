@@ -181,6 +181,9 @@ func approveOnEach(t *testing.T, tw *twin, id, verb string) string {
 	if ids.ReplaceAllString(onDir, "ID") != ids.ReplaceAllString(onServer, "ID") {
 		t.Errorf("%s differs:\n%s\n%s", verb, onDir, onServer)
 	}
+	if want := map[string]string{"approve": "approved ", "reject": "rejected "}[verb] + next + "\n"; onServer != want {
+		t.Errorf("%s printed %q, want %q", verb, onServer, want)
+	}
 	return next
 }
 

@@ -48,10 +48,13 @@ type PipelineDecision struct {
 
 // DeliveryAnswer is the body of a 2xx answer.
 type DeliveryAnswer struct {
-	Delivery  string             `json:"delivery"`
-	Event     string             `json:"event"`
-	Outcome   webhook.Outcome    `json:"outcome"`
-	Summary   string             `json:"summary"`
+	Delivery string          `json:"delivery"`
+	Event    string          `json:"event"`
+	Outcome  webhook.Outcome `json:"outcome"`
+	Summary  string          `json:"summary"`
+	// Reason says why no pipeline took a push or pull request: none reads the
+	// delivery's repository, and what each reads instead.
+	Reason    string             `json:"reason,omitempty"`
 	Pipelines []PipelineDecision `json:"pipelines,omitempty"`
 }
 
@@ -71,8 +74,12 @@ func (h *Webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case d.Trigger == nil:
 		ans.Outcome = webhook.OutcomeIgnored
 	default:
-		ans.Pipelines = h.act(ctx, d, owners[d.SecretIndex])
+		var unread []string
+		ans.Pipelines, unread = h.act(ctx, d, owners[d.SecretIndex])
 		ans.Outcome = outcomeOf(ans.Pipelines)
+		if len(ans.Pipelines) == 0 {
+			ans.Reason = "no pipeline here reads this repository: " + strings.Join(unread, "; ")
+		}
 	}
 	h.finish(ctx, w, rc, d, ans)
 }
@@ -110,13 +117,17 @@ func indexOf(secrets [][]byte, s string) int {
 	return -1
 }
 
-// act decides for each pipeline of the repository and starts those that start.
-func (h *Webhook) act(ctx context.Context, d *webhook.Delivery, defs []*manifest.Definition) []PipelineDecision {
+// act decides for each pipeline of the repository and starts those that start;
+// it returns the decisions, and why each other pipeline does not read the
+// repository.
+func (h *Webhook) act(ctx context.Context, d *webhook.Delivery, defs []*manifest.Definition) ([]PipelineDecision, []string) {
 	out := []PipelineDecision{}
+	var unread []string
 	found := changedFiles{}
 	for _, def := range defs {
 		dec := trigger.Decide(def, h.withFiles(ctx, def, *d.Trigger, found))
 		if dec.Outcome == trigger.OutcomeNotSource {
+			unread = append(unread, dec.Reason)
 			continue
 		}
 		pd := PipelineDecision{Pipeline: def.Pipeline.Name, Outcome: dec.Outcome, Reason: dec.Reason, Revision: dec.Revision}
@@ -132,7 +143,7 @@ func (h *Webhook) act(ctx context.Context, d *webhook.Delivery, defs []*manifest
 		}
 		out = append(out, pd)
 	}
-	return out
+	return out, unread
 }
 
 // who names the delivery and its sender, as the execution's trigger detail.
@@ -186,8 +197,8 @@ func (h *Webhook) finish(ctx context.Context, w http.ResponseWriter, rc *webhook
 // detail is the one line recorded with the delivery.
 func detail(ans DeliveryAnswer) string {
 	if len(ans.Pipelines) == 0 {
-		if ans.Event == "push" || ans.Event == "pull_request" {
-			return ans.Summary + ": no pipeline here reads this repository"
+		if ans.Reason != "" {
+			return ans.Summary + ": " + ans.Reason
 		}
 		return ans.Summary
 	}

@@ -70,6 +70,14 @@ func TestSignedPushStartsAnExecutionAtThePushedCommit(t *testing.T) {
 	if other.status != http.StatusOK || other.Outcome != webhook.OutcomeIgnored || len(other.Pipelines) != 1 || other.Pipelines[0].Outcome != trigger.OutcomeNoMatch {
 		t.Errorf("push to an unwatched branch answered %d %+v", other.status, other.DeliveryAnswer)
 	}
+	// A push of a repository no pipeline reads says why in the answer, which
+	// GitHub shows under the webhook's recent deliveries.
+	unread := s.deliver("push", "d-7", pushPayload("acme/billing", "refs/heads/main", pushed), secret)
+	if want := "no pipeline here reads this repository: acme/billing is not the repository of any source action of orders (Source reads the clone " +
+		r.dir; unread.status != http.StatusOK || unread.Outcome != webhook.OutcomeIgnored || !strings.HasPrefix(unread.Reason, want) ||
+		!strings.HasSuffix(unread.Reason, "which stands for the GitHub repository named orders, as its directory is)") {
+		t.Errorf("push of a repository no pipeline reads answered %d %+v, want a reason starting %q", unread.status, unread.DeliveryAnswer, want)
+	}
 	ping := s.deliver("ping", "d-6", []byte(`{"zen":"Keep it logically awesome.","hook_id":1}`), secret)
 	if ping.status != http.StatusOK || ping.Outcome != webhook.OutcomePing {
 		t.Errorf("ping answered %d %+v", ping.status, ping.DeliveryAnswer)
@@ -82,7 +90,7 @@ func TestSignedPushStartsAnExecutionAtThePushedCommit(t *testing.T) {
 		`greenlight_webhook_deliveries_total{outcome="started"} 1`,
 		`greenlight_webhook_deliveries_total{outcome="refused_redelivery"} 1`,
 		`greenlight_webhook_deliveries_total{outcome="refused_unsigned"} 1`,
-		`greenlight_webhook_deliveries_total{outcome="ignored"} 1`,
+		`greenlight_webhook_deliveries_total{outcome="ignored"} 2`,
 		`greenlight_webhook_deliveries_total{outcome="ping"} 1`,
 		`greenlight_stage_duration_seconds_count{pipeline="orders",stage="Source",status="Succeeded"} 1`,
 		`greenlight_action_duration_seconds_count{action="Source",pipeline="orders",stage="Source",status="Succeeded"} 1`,

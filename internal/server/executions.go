@@ -1,7 +1,9 @@
 package server
 
 import (
+	"context"
 	"net/http"
+	"strings"
 
 	"github.com/greenlight-ci/greenlight/internal/control"
 )
@@ -122,7 +124,7 @@ func retryStage(s *Server, c *call) error {
 		return err
 	}
 	id := c.r.PathValue("id")
-	c.target = id + "/" + b.Stage
+	c.target = targetOf(id, b.Stage)
 	if err := s.opts.Backend.RetryStage(c.r.Context(), control.RetryRequest{ExecutionID: id, Stage: b.Stage, All: b.All}); err != nil {
 		return err
 	}
@@ -149,7 +151,7 @@ func decide(s *Server, c *call, yes bool) error {
 		return err
 	}
 	id := c.r.PathValue("id")
-	c.target, c.note = id+"/"+b.Stage+"/"+b.Action, b.Comment
+	c.target, c.note = approvalTarget(c.r.Context(), s.opts.Backend, id, b.Stage, b.Action), b.Comment
 	err := s.opts.Backend.Decide(c.r.Context(), control.Decision{ExecutionID: id, Stage: b.Stage, Action: b.Action,
 		Approve: yes, Who: c.p.Name, Comment: b.Comment})
 	if err != nil {
@@ -179,4 +181,51 @@ func reports(s *Server, c *call) error {
 	}
 	writeJSON(c.w, http.StatusOK, rs)
 	return nil
+}
+
+// approvalTarget names the approval a decision is for as the console does,
+// execution/stage/action. When the body leaves the stage or the action out, it
+// is the approval the execution waits for, or else its only approval (a
+// decision refused as already taken); otherwise the parts the body gave.
+func approvalTarget(ctx context.Context, b control.Backend, id, stage, action string) string {
+	if stage == "" || action == "" {
+		if ex, err := b.GetExecution(ctx, id); err == nil {
+			if s, a, ok := onlyApproval(ex, stage, action); ok {
+				stage, action = s, a
+			}
+		}
+	}
+	return targetOf(id, stage, action)
+}
+
+// onlyApproval finds, within the stage and action when they are given, the one
+// approval of ex that waits for a decision, or else its one approval.
+func onlyApproval(ex *control.Execution, stage, action string) (string, string, bool) {
+	var waiting, all [][2]string
+	for _, s := range ex.Stages {
+		for _, a := range s.Actions {
+			if a.Approval == nil || stage != "" && s.Name != stage || action != "" && a.Name != action {
+				continue
+			}
+			all = append(all, [2]string{s.Name, a.Name})
+			if a.Approval.Status == control.ApprovalNeeded {
+				waiting = append(waiting, [2]string{s.Name, a.Name})
+			}
+		}
+	}
+	for _, found := range [][][2]string{waiting, all} {
+		if len(found) == 1 {
+			return found[0][0], found[0][1], true
+		}
+	}
+	return "", "", false
+}
+
+// targetOf joins an audit target's parts with "/", leaving out the empty ones
+// at its end: an execution, execution/stage or execution/stage/action.
+func targetOf(parts ...string) string {
+	for len(parts) > 1 && parts[len(parts)-1] == "" {
+		parts = parts[:len(parts)-1]
+	}
+	return strings.Join(parts, "/")
 }

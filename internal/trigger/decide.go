@@ -2,6 +2,7 @@ package trigger
 
 import (
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -61,9 +62,33 @@ func Decide(def *manifest.Definition, ev Event) Decision {
 		last = d
 	}
 	if !found {
-		return Decision{Outcome: OutcomeNotSource, Reason: fmt.Sprintf("%s is not the repository of any source action of %s", ev.Repository.FullName, p.Name)}
+		return Decision{Outcome: OutcomeNotSource, Reason: fmt.Sprintf("%s is not the repository of any source action of %s (%s)",
+			ev.Repository.FullName, p.Name, strings.Join(sourcesRead(p, def.Dir), "; "))}
 	}
 	return last
+}
+
+// sourcesRead says which GitHub repository each source action of p stands for,
+// for a delivery that matched none of them.
+func sourcesRead(p *manifest.Pipeline, dir string) []string {
+	var out []string
+	for _, a := range sourceActions(p) {
+		switch location := a.Configuration["Repository"]; {
+		case a.Provider == manifest.ProviderCodeStar:
+			out = append(out, fmt.Sprintf("%s reads FullRepositoryId %s", a.Name, a.Configuration["FullRepositoryId"]))
+		case a.Provider != manifest.ProviderGit:
+			out = append(out, fmt.Sprintf("%s is a %s source, which takes no GitHub delivery", a.Name, a.Provider))
+		case isURL(location):
+			out = append(out, fmt.Sprintf("%s reads %s", a.Name, location))
+		default:
+			if !filepath.IsAbs(location) {
+				location = filepath.Join(dir, location)
+			}
+			out = append(out, fmt.Sprintf("%s reads the clone %s, which stands for the GitHub repository named %s, as its directory is",
+				a.Name, location, filepath.Base(filepath.Clean(location))))
+		}
+	}
+	return out
 }
 
 func sourceActions(p *manifest.Pipeline) []*manifest.Action {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/greenlight-ci/greenlight/internal/manifest"
@@ -103,9 +104,15 @@ func parsePush(data []byte) (*trigger.Event, error) {
 	if p.Ref == "" || p.Repository == nil || p.Repository.FullName == "" {
 		return nil, refuse(CodeMalformed, "the push payload has no ref or repository.full_name")
 	}
+	// GitHub marks a deleted ref with deleted: true and an after of zeros; the
+	// zeros alone say it too, and are no commit to run.
+	deleted := p.Deleted || isZeroCommit(p.After)
+	if !deleted && !isCommitID(p.After) {
+		return nil, refuse(CodeMalformed, "the push payload's after is %q, not a commit id", p.After)
+	}
 	ev := &trigger.Event{
 		Kind: trigger.KindPush, Repository: repository(p.Repository), Ref: p.Ref,
-		Before: p.Before, After: p.After, Deleted: p.Deleted, Sender: p.Sender.Login,
+		Before: p.Before, After: p.After, Deleted: deleted, Sender: p.Sender.Login,
 		ChangedFiles: changedFiles(p.Commits), FilesKnown: len(p.Commits) < maxPushCommits,
 	}
 	if p.HeadCommit != nil {
@@ -115,6 +122,23 @@ func parsePush(data []byte) (*trigger.Event, error) {
 	}
 	return ev, nil
 }
+
+// isCommitID reports whether s is a full hexadecimal commit id (SHA-1 or
+// SHA-256).
+func isCommitID(s string) bool {
+	if len(s) != 40 && len(s) != 64 {
+		return false
+	}
+	for _, c := range s {
+		if !strings.ContainsRune("0123456789abcdefABCDEF", c) {
+			return false
+		}
+	}
+	return true
+}
+
+// isZeroCommit reports whether s is the all-zero id Git uses for "no commit".
+func isZeroCommit(s string) bool { return s != "" && strings.Trim(s, "0") == "" }
 
 // changedFiles is every path a push adds, modifies or removes, once each, sorted.
 func changedFiles(commits []ghCommit) []string {
@@ -184,6 +208,9 @@ func parsePing(data []byte) (*Ping, error) {
 func describe(ev *trigger.Event) string {
 	if ev.Kind == trigger.KindPullRequest {
 		return fmt.Sprintf("pull request #%d %s into %s (%s)", ev.PR.Number, ev.PR.Action, ev.PR.BaseBranch, ev.Repository.FullName)
+	}
+	if ev.Deleted {
+		return fmt.Sprintf("deletion of %s of %s", ev.Ref, ev.Repository.FullName)
 	}
 	return fmt.Sprintf("push to %s of %s (%s)", ev.Ref, ev.Repository.FullName, short(ev.After))
 }

@@ -261,3 +261,34 @@ func TestReleasedAndStaleClaimsAllowARedelivery(t *testing.T) {
 		t.Errorf("after the claim timeout: %v", err)
 	}
 }
+
+// A push whose after is all zeros deleted its ref, whether or not the payload
+// says deleted: true; it names no commit to run, and its summary says what it
+// was. A push whose after is no commit id at all is refused as malformed.
+func TestAPushOfNoCommitIsADeletionOrRefused(t *testing.T) {
+	r, _ := newReceiver(t)
+	receive := func(id, after string) (*webhook.Delivery, error) {
+		body, _ := json.Marshal(map[string]any{
+			"ref": "refs/heads/main", "before": "0d1a26e67d8f5eaf1f6ba5c57fc3c7d91ac0fd1c", "after": after,
+			"commits":    []map[string]any{{"id": after, "modified": []string{"main.go"}}},
+			"repository": map[string]any{"full_name": "acme/orders", "default_branch": "main"},
+		})
+		return r.Receive(context.Background(), headers("application/json", "push", id, webhook.Sign(secret, body)), bytes.NewReader(body))
+	}
+	d, err := receive("zeros", strings.Repeat("0", 40))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !d.Trigger.Deleted {
+		t.Errorf("a push to an after of zeros is not a deletion: %+v", d.Trigger)
+	}
+	if got, want := d.Summary(), "deletion of refs/heads/main of acme/orders"; got != want {
+		t.Errorf("summary %q, want %q", got, want)
+	}
+	for _, after := range []string{"", "main", "0d1a26e"} {
+		_, err := receive("bad-"+after, after)
+		if webhook.CodeOf(err) != webhook.CodeMalformed || !strings.Contains(err.Error(), "not a commit id") {
+			t.Errorf("after %q: %v, want malformed_payload saying it is not a commit id", after, err)
+		}
+	}
+}
