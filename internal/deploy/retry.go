@@ -263,8 +263,11 @@ func (r *run) abandon(ctx context.Context, what string) error {
 	}
 	r.logf("deployment %s: %s", StatusFailed, msg)
 	r.emit(event.Event{Kind: event.KindDeployment, Status: string(StatusFailed), Message: msg, Data: map[string]any{"error_code": code}})
-	if d.Kind == KindRollback {
-		return r.c.rollbackEnded(ctx, d)
+	if d.Kind != KindRollback {
+		return nil
+	}
+	if err := r.c.rollbackEnded(ctx, d); err != nil {
+		r.log.Error("record the end of a rollback", "err", err) // this deployment's end is recorded
 	}
 	return nil
 }
