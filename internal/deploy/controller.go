@@ -29,10 +29,14 @@ type Options struct {
 	Logger  *slog.Logger
 	LogDir  string // deployment logs: <LogDir>/<deployment>.log
 	// AfterRollback, when set, is told of every deployment that was rolled back,
-	// once production is restored (the pipeline marks the execution that released
-	// it as failed).
+	// once its rollback ended: production restored, unless the rollback failed
+	// (the pipeline marks the execution that released it as failed).
 	AfterRollback func(ctx context.Context, rolledBack *Deployment)
 	Poll          time.Duration // how often waits look for commands and state; default 100ms
+	// Retry says when a deployment whose drive failed on the controller's own
+	// machinery is driven again, and when the controller gives up on it; zero
+	// fields take the defaults (see RetryPolicy).
+	Retry RetryPolicy
 }
 
 // Controller drives deployments. One controller runs per state directory (the
@@ -42,6 +46,7 @@ type Controller struct {
 	log     *slog.Logger
 	mu      sync.Mutex
 	driving map[string]bool
+	retries map[string]*retryState // deployments whose last drive failed
 }
 
 // NewController returns a controller with opts, defaults filled in.
@@ -55,12 +60,14 @@ func NewController(opts Options) *Controller {
 	if opts.Events == nil {
 		opts.Events = event.Discard
 	}
-	return &Controller{opts: opts, log: opts.Logger, driving: map[string]bool{}}
+	opts.Retry = opts.Retry.withDefaults(opts.Poll)
+	return &Controller{opts: opts, log: opts.Logger, driving: map[string]bool{}, retries: map[string]*retryState{}}
 }
 
 // Run drives every active deployment, picking up new ones as they are created,
 // until ctx ends. Deployments left mid-way by a controller that crashed are resumed
-// from their recorded step.
+// from their recorded step; one whose drive failed is driven again after the
+// delay of its RetryPolicy.
 func (c *Controller) Run(ctx context.Context) error {
 	tick := time.NewTicker(c.opts.Poll)
 	defer tick.Stop()
@@ -72,14 +79,11 @@ func (c *Controller) Run(ctx context.Context) error {
 			c.log.Error("list active deployments", "err", err)
 		}
 		for _, d := range active {
-			if c.claim(d.ID) {
+			if c.due(d.ID) && c.claim(d.ID) {
 				wg.Add(1)
 				go func(id string) {
 					defer wg.Done()
-					defer c.release(id)
-					if err := c.Drive(ctx, id); err != nil && ctx.Err() == nil {
-						c.log.Error("drive deployment", "deployment", id, "err", err)
-					}
+					c.driveClaimed(ctx, id)
 				}(d.ID)
 			}
 		}
@@ -122,7 +126,13 @@ func (c *Controller) Drive(ctx context.Context, id string) error {
 		return err
 	}
 	defer r.close()
-	return r.drive(ctx)
+	if err := r.drive(ctx); err != nil {
+		return err
+	}
+	if d.Kind == KindRollback && d.Status.Done() {
+		return c.rollbackEnded(ctx, d)
+	}
+	return nil
 }
 
 // run is the state of driving one deployment in this process.
@@ -210,11 +220,18 @@ func (r *run) runStep(ctx context.Context, name StepName) error {
 			return err
 		}
 		r.emitStep(step)
+	} else {
+		step.Message = "" // resumed: a retry's note no longer holds (saved with the step's next change)
 	}
 	skipped, err := r.execStep(ctx, name)
 	step = r.d.Step(name)
 	switch {
 	case errors.Is(err, errInterrupted) || ctx.Err() != nil:
+		return err
+	case err != nil && retryable(err):
+		// The controller's machinery failed, not the release: the drive fails, and
+		// the controller runs the step again after a delay, as it resumes one after
+		// a crash. Only a failure that outlasts the RetryPolicy stops the deployment.
 		return err
 	case err != nil:
 		var f *failure
@@ -269,13 +286,16 @@ func (r *run) finish(ctx context.Context, s Status) error {
 	return r.setStatus(ctx, s, r.d.ErrorMessage)
 }
 
-// save persists the deployment. Saving uses a context of its own: a deployment's
-// state must reach the store even while the caller is shutting down.
-func (r *run) save(ctx context.Context) error {
+// save persists the deployment.
+func (r *run) save(ctx context.Context) error { return r.c.save(ctx, r.d) }
+
+// save persists d. Saving uses a context of its own: a deployment's state must
+// reach the store even while the caller is shutting down.
+func (c *Controller) save(ctx context.Context, d *Deployment) error {
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	if err := r.c.opts.Store.SaveDeployment(sctx, r.d); err != nil {
-		return fmt.Errorf("save deployment %s: %w", r.d.ID, err)
+	if err := c.opts.Store.SaveDeployment(sctx, d); err != nil {
+		return fmt.Errorf("save deployment %s: %w", d.ID, err)
 	}
 	return nil
 }

@@ -61,6 +61,13 @@ type harness struct {
 	routeMu    sync.Mutex
 	races      atomic.Int32
 	rolledBack sync.Map // deployment id -> true, from Options.AfterRollback
+	// retry is the controller's RetryPolicy (zero: the defaults), taken when
+	// the controller starts.
+	retry deploy.RetryPolicy
+	// faults, while set, fail the runtime's Stop and the router's Apply.
+	faultMu    sync.Mutex
+	stopFault  func(taskID string) error
+	applyFault func(spec routing.ServiceSpec) error
 }
 
 func newHarness(t *testing.T) *harness {
@@ -115,7 +122,7 @@ func (h *harness) stop() {
 func (h *harness) options() deploy.Options {
 	rt := localRouter{r: h.rt, mu: &h.routeMu, races: &h.races}
 	return deploy.Options{
-		Store: crashingStore{h.st, h}, Router: rt, Drivers: supervisorDrivers{h.sup},
+		Store: crashingStore{h.st, h}, Router: faultyRouter{rt, h}, Drivers: faultyDrivers{supervisorDrivers{h.sup}, h},
 		Hooks: hookrun.Local{HTTP: hookrun.HTTP{Waits: store.HookWaits{DB: h.db}, Poll: 20 * time.Millisecond}},
 		Watchers: func(service, tg string, alarms []*manifest.Alarm, from time.Time, onChange func(alarm.Transition)) deploy.AlarmWatcher {
 			return alarm.NewWatcher(rt, service, tg, alarms, from, onChange)
@@ -123,6 +130,7 @@ func (h *harness) options() deploy.Options {
 		Secrets: provider.ContainerSecret,
 		Events:  h.events, LogDir: filepath.Join(h.dir, "logs"), Poll: 50 * time.Millisecond,
 		AfterRollback: func(_ context.Context, d *deploy.Deployment) { h.rolledBack.Store(d.ID, true) },
+		Retry:         h.retry,
 	}
 }
 
@@ -309,7 +317,9 @@ func (l localRouter) Apply(_ context.Context, spec routing.ServiceSpec, ifVersio
 	}
 	st, err := l.r.Apply(spec)
 	if err != nil {
-		return nil, err
+		// The agent answers 400 to a spec its router refuses (a listener's
+		// port taken), which its client turns into ErrInvalidSpec.
+		return nil, fmt.Errorf("%w: %w", routing.ErrInvalidSpec, err)
 	}
 	return &st, nil
 }

@@ -52,16 +52,26 @@ func (r *run) stop(ctx context.Context) error {
 
 // closeSteps marks the interrupted step and every later one.
 func (r *run) closeSteps(reason string) {
+	for _, s := range r.markClosed(reason) {
+		r.emitStep(s)
+	}
+}
+
+// markClosed marks the interrupted step failed and every later one skipped, and
+// returns the failed one (none when the deployment was between steps).
+func (r *run) markClosed(reason string) []*Step {
 	now := time.Now()
+	var failed []*Step
 	for i := range r.d.Steps {
 		switch s := &r.d.Steps[i]; s.Status {
 		case StepInProgress:
 			s.Status, s.End, s.Message = StepFailed, now, "stopped: "+reason
-			r.emitStep(s)
+			failed = append(failed, s)
 		case StepPending:
 			s.Status = StepSkipped
 		}
 	}
+	return failed
 }
 
 // rollBack records the deployment as stopped or failed together with a new rollback
@@ -98,15 +108,37 @@ func (r *run) rollBack(ctx context.Context, final Status) error {
 		return err
 	}
 	defer sub.close()
+	started := time.Now()
 	if err := sub.drive(ctx); err != nil {
-		return fmt.Errorf("roll back %s: %w", d.ID, err)
+		if ctx.Err() != nil {
+			return err
+		}
+		// This deployment is done; its rollback is retried as a deployment of its
+		// own (counted while it is still claimed here).
+		r.c.driveFailed(ctx, rb.ID, started, err)
+		return nil
+	}
+	return r.c.rollbackEnded(ctx, rb)
+}
+
+// rollbackEnded records, on the deployment a rollback rolled back, how the
+// rollback went, and tells Options.AfterRollback; once, whichever drive ended
+// the rollback: the one that created it, a later one (after a crash or a
+// retry), or the controller giving up on it.
+func (c *Controller) rollbackEnded(ctx context.Context, rb *Deployment) error {
+	d, err := c.opts.Store.Deployment(ctx, rb.RollbackOf)
+	if err != nil {
+		return fmt.Errorf("load %s, rolled back by %s: %w", rb.RollbackOf, rb.ID, err)
+	}
+	if d.Rollback != nil {
+		return nil
 	}
 	d.Rollback = rb.Rollback
-	if err := r.save(ctx); err != nil {
+	if err := c.save(ctx, d); err != nil {
 		return err
 	}
-	if r.c.opts.AfterRollback != nil {
-		r.c.opts.AfterRollback(ctx, d)
+	if c.opts.AfterRollback != nil {
+		c.opts.AfterRollback(ctx, d)
 	}
 	return nil
 }
