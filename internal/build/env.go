@@ -85,7 +85,7 @@ func (e *envList) Environ() []string {
 // buildEnvironment assembles the shell's environment, later sources winning as in
 // CodeBuild (buildspec < project and pipeline < CODEBUILD_* built-ins):
 //  1. this process's environment, minus anything that may carry a secret (by
-//     its name, or a value equal to a secret's);
+//     its name, a value equal to a secret's, or being one of req.HiddenEnv);
 //  2. buildspec env.variables, set literally (CodeBuild does not expand them);
 //  3. parameter-store and secrets-manager values;
 //  4. req.Env (project, then pipeline);
@@ -98,7 +98,7 @@ func buildEnvironment(req *Request, workDir string, secondary map[string]string,
 	}
 	for _, kv := range os.Environ() {
 		name, value, ok := strings.Cut(kv, "=")
-		if !ok || name == "" || secretBearing(name) || secretValues[value] && value != "" {
+		if !ok || name == "" || secretBearing(name) || secretValues[value] && value != "" || slices.Contains(req.HiddenEnv, name) {
 			continue
 		}
 		env.Set(name, value)

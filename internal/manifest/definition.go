@@ -2,8 +2,10 @@ package manifest
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 )
@@ -66,6 +68,49 @@ func (d *Definition) DeploymentGroup(app, group string) (*DeploymentGroup, bool)
 	}
 	g, ok := a.DeploymentGroups[group]
 	return g, ok && g != nil
+}
+
+// SecretEnv lists, sorted and once each, the environment variables of the
+// greenlight process the definition reads secrets from: the sources under
+// secrets, the webhook secret, and the notification targets' URLs and signing
+// secrets. What greenlight starts from the repository's files (builds) must
+// not inherit them.
+func (d *Definition) SecretEnv() []string {
+	seen := map[string]bool{}
+	add := func(name string) {
+		if name != "" {
+			seen[name] = true
+		}
+	}
+	if d.Secrets != nil {
+		for _, sources := range []map[string]*SecretSource{d.Secrets.SecretsManager, d.Secrets.ParameterStore} {
+			for _, s := range sources {
+				if s != nil {
+					add(s.Env)
+				}
+			}
+		}
+	}
+	values := []*SecretValue{}
+	if d.Webhook != nil {
+		values = append(values, d.Webhook.Secret)
+	}
+	for _, r := range d.Notifications {
+		for _, t := range r.Targets {
+			switch {
+			case t.Slack != nil:
+				values = append(values, t.Slack.URL)
+			case t.Webhook != nil:
+				values = append(values, t.Webhook.Secret)
+			}
+		}
+	}
+	for _, v := range values {
+		if v != nil {
+			add(v.Env)
+		}
+	}
+	return slices.Sorted(maps.Keys(seen))
 }
 
 func (d *decoder) definition(n *node, def *Definition) {
