@@ -82,14 +82,8 @@ func (d *Definition) SecretEnv() []string {
 			seen[name] = true
 		}
 	}
-	if d.Secrets != nil {
-		for _, sources := range []map[string]*SecretSource{d.Secrets.SecretsManager, d.Secrets.ParameterStore} {
-			for _, s := range sources {
-				if s != nil {
-					add(s.Env)
-				}
-			}
-		}
+	for _, name := range d.Secrets.Env() {
+		add(name)
 	}
 	values := []*SecretValue{}
 	if d.Webhook != nil {
@@ -108,6 +102,23 @@ func (d *Definition) SecretEnv() []string {
 	for _, v := range values {
 		if v != nil {
 			add(v.Env)
+		}
+	}
+	return slices.Sorted(maps.Keys(seen))
+}
+
+// Env lists, sorted and once each, the environment variables the secret
+// sources read (none for a nil Secrets).
+func (s *Secrets) Env() []string {
+	if s == nil {
+		return nil
+	}
+	seen := map[string]bool{}
+	for _, sources := range []map[string]*SecretSource{s.SecretsManager, s.ParameterStore} {
+		for _, src := range sources {
+			if src != nil && src.Env != "" {
+				seen[src.Env] = true
+			}
 		}
 	}
 	return slices.Sorted(maps.Keys(seen))
