@@ -32,7 +32,11 @@ type Request struct {
 	// Masked are values in Env that came from secret sources (project or action
 	// variables of type SECRETS_MANAGER or PARAMETER_STORE): masked wherever the
 	// buildspec's own secrets are.
-	Masked                []string
+	Masked []string
+	// HiddenEnv names variables of this process's environment the build does
+	// not inherit: those greenlight.yaml reads secrets from
+	// (manifest.Definition.SecretEnv), whatever their names say.
+	HiddenEnv             []string
 	ResolvedSourceVersion string // commit id
 	Initiator             string // "codepipeline/<pipeline>"
 	CacheDir              string // per project, kept between builds ("" = no cache)

@@ -85,7 +85,7 @@ func (e *envList) Environ() []string {
 // buildEnvironment assembles the shell's environment, later sources winning as in
 // CodeBuild (buildspec < project and pipeline < CODEBUILD_* built-ins):
 //  1. this process's environment, minus anything that may carry a secret (by
-//     its name, or a value equal to a secret's);
+//     its name, a value equal to a secret's, or being one of req.HiddenEnv);
 //  2. buildspec env.variables, set literally (CodeBuild does not expand them);
 //  3. parameter-store and secrets-manager values;
 //  4. req.Env (project, then pipeline);
@@ -96,9 +96,9 @@ func buildEnvironment(req *Request, workDir string, secondary map[string]string,
 	for _, v := range masked {
 		secretValues[v] = true
 	}
-	for _, kv := range os.Environ() {
-		name, value, ok := strings.Cut(kv, "=")
-		if !ok || name == "" || secretBearing(name) || secretValues[value] && value != "" {
+	for _, kv := range Inherited(req.HiddenEnv) {
+		name, value, _ := strings.Cut(kv, "=")
+		if secretValues[value] && value != "" {
 			continue
 		}
 		env.Set(name, value)
@@ -143,15 +143,32 @@ func codebuildVariables(req *Request, workDir string, secondary map[string]strin
 	return vars
 }
 
+// Inherited is this process's environment as what greenlight runs from a
+// repository's files (a build, a deployment hook), whose output others read,
+// inherits it: without the variables whose names say they hold a credential
+// (secretBearing), nor those named in hidden (the ones greenlight.yaml reads
+// secrets from).
+func Inherited(hidden []string) []string {
+	var out []string
+	for _, kv := range os.Environ() {
+		name, _, ok := strings.Cut(kv, "=")
+		if !ok || name == "" || secretBearing(name) || slices.Contains(hidden, name) {
+			continue
+		}
+		out = append(out, kv)
+	}
+	return out
+}
+
 // secretBearing reports whether an inherited variable's name says it holds a
-// credential; those never reach a build, whose logs others read. CODEBUILD_* are
-// the runner's to set.
+// credential (a webhook URL is one: Slack's is a secret); those never reach a
+// build, whose logs others read. CODEBUILD_* are the runner's to set.
 func secretBearing(name string) bool {
 	upper := strings.ToUpper(name)
 	if strings.HasPrefix(upper, "CODEBUILD_") {
 		return true
 	}
-	for _, word := range []string{"SECRET", "TOKEN", "PASSWORD", "PASSWD", "CREDENTIAL", "PRIVATE_KEY", "API_KEY", "ACCESS_KEY", "SESSION_KEY", "AUTH"} {
+	for _, word := range []string{"SECRET", "TOKEN", "PASSWORD", "PASSWD", "CREDENTIAL", "PRIVATE_KEY", "API_KEY", "ACCESS_KEY", "SESSION_KEY", "AUTH", "WEBHOOK"} {
 		if strings.Contains(upper, word) {
 			return true
 		}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/greenlight-ci/greenlight/internal/access"
 	"github.com/greenlight-ci/greenlight/internal/daemon"
 	"github.com/greenlight-ci/greenlight/internal/manifest"
 	"github.com/greenlight-ci/greenlight/internal/provider"
@@ -86,7 +87,11 @@ func (a *app) serve(ctx context.Context, opts serveOptions) error {
 	log := slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	srv := serve.New(serve.Options{Definitions: defs, StateDir: dir, DB: db, Site: daemon.NewSite(dir, log),
 		PollInterval: opts.pollInterval, BaseURL: "http://" + ln.Addr().String(), Logger: log})
-	printServing(ctx, a.stdout, ln.Addr().String(), dir, defs, opts.pollInterval)
+	tokens, err := activeTokens(ctx, db)
+	if err != nil {
+		return err
+	}
+	printServing(ctx, a.stdout, ln.Addr().String(), dir, defs, opts.pollInterval, tokens)
 	api, err := srv.API()
 	if err != nil {
 		return err
@@ -98,16 +103,37 @@ func (a *app) serve(ctx context.Context, opts serveOptions) error {
 	return nil
 }
 
+// activeTokens counts the tokens the API and the console accept now.
+func activeTokens(ctx context.Context, db *store.DB) (int, error) {
+	ts, err := store.Access{DB: db}.Tokens(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("read tokens: %w", err)
+	}
+	n, now := 0, time.Now()
+	for _, t := range ts {
+		if t.Status(now) == access.TokenActive {
+			n++
+		}
+	}
+	return n, nil
+}
+
 // printServing says where serve listens, where GitHub delivers, and what
-// starts each pipeline: signed pushes, polling, or only a request.
-func printServing(ctx context.Context, w io.Writer, addr, stateDir string, defs []*manifest.Definition, poll time.Duration) {
+// starts each pipeline: signed pushes, polling, or only a request. Beyond
+// loopback it says that it speaks plain HTTP; without an active token, that
+// nobody gets in yet.
+func printServing(ctx context.Context, w io.Writer, addr, stateDir string, defs []*manifest.Definition, poll time.Duration, tokens int) {
 	base := "http://" + addr
 	fmt.Fprintf(w, "greenlight serving %s on %s (state %s)\n", plural(len(defs), "pipeline"), base, stateDir)
 	fmt.Fprintf(w, "  GitHub webhook  POST %s/webhooks/github (content type application/json, signed with the webhook secret)\n", base)
 	fmt.Fprintf(w, "  API             %s/api/v1 (a token: greenlight tokens create NAME --role viewer|approver|operator|admin)\n", base)
 	fmt.Fprintf(w, "  web console     %s/    metrics %s/metrics    health %s/healthz\n", base, base, base)
 	if host, _, err := net.SplitHostPort(addr); err == nil && !net.ParseIP(host).IsLoopback() {
-		fmt.Fprintf(w, "  listening beyond loopback on %s: other machines reach the API (tokens) and the webhook (signatures)\n", addr)
+		fmt.Fprintf(w, "  listening beyond loopback on %s over plain HTTP: API tokens, console session cookies and webhook payloads cross the network unencrypted; "+
+			"other machines should reach it through a TLS proxy (greenlight router with an HTTPS listener, or one that sets X-Forwarded-Proto: https)\n", addr)
+	}
+	if tokens == 0 {
+		fmt.Fprintln(w, "  no active API token: the API and the console refuse everyone until one is created (greenlight tokens create NAME --role viewer|approver|operator|admin)")
 	}
 	fmt.Fprintln(w, "pipelines:")
 	for _, def := range defs {

@@ -55,7 +55,7 @@ func TestServePrintsWhereItListensAndWhatStartsEachPipeline(t *testing.T) {
 		defs = append(defs, def)
 	}
 	var out bytes.Buffer
-	printServing(context.Background(), &out, "127.0.0.1:8099", "/state", defs, 2*time.Minute)
+	printServing(context.Background(), &out, "127.0.0.1:8099", "/state", defs, 2*time.Minute, 1)
 	for _, want := range []string{
 		"greenlight serving 4 pipelines on http://127.0.0.1:8099 (state /state)\n",
 		"  GitHub webhook  POST http://127.0.0.1:8099/webhooks/github (",
@@ -74,8 +74,40 @@ func TestServePrintsWhereItListensAndWhatStartsEachPipeline(t *testing.T) {
 		t.Errorf("loopback start-up lines:\n%s", out.String())
 	}
 	out.Reset()
-	printServing(context.Background(), &out, "[::]:8099", "/state", defs[:1], time.Minute)
+	printServing(context.Background(), &out, "[::]:8099", "/state", defs[:1], time.Minute, 1)
 	if !strings.Contains(out.String(), "greenlight serving 1 pipeline on") || !strings.Contains(out.String(), "listening beyond loopback on [::]:8099") {
 		t.Errorf("wildcard start-up lines:\n%s", out.String())
+	}
+}
+
+// Beyond loopback, serve's start-up lines say that it speaks plain HTTP, so
+// that tokens, session cookies and webhook payloads cross the network in the
+// clear, and how to put TLS in front; without an active token they say that
+// the API and the console refuse everyone until one is made.
+func TestServeSaysWhatAnOpenListenerExposes(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "p.yaml")
+	git := `{name: Src, category: Source, provider: Git, output_artifacts: [src], configuration: {Repository: .}}`
+	if err := os.WriteFile(path, []byte(servedPipeline("p", git, "")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	def, err := manifest.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	printServing(context.Background(), &out, "0.0.0.0:8099", "/state", []*manifest.Definition{def}, time.Minute, 0)
+	for _, want := range []string{
+		"listening beyond loopback on 0.0.0.0:8099 over plain HTTP: API tokens, console session cookies and webhook payloads cross the network unencrypted",
+		"X-Forwarded-Proto: https",
+		"no active API token: the API and the console refuse everyone until one is created (greenlight tokens create NAME --role",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("start-up lines beyond loopback, without a token, lack %q:\n%s", want, out.String())
+		}
+	}
+	out.Reset()
+	printServing(context.Background(), &out, "127.0.0.1:8099", "/state", []*manifest.Definition{def}, time.Minute, 2)
+	if strings.Contains(out.String(), "plain HTTP") || strings.Contains(out.String(), "no active API token") {
+		t.Errorf("start-up lines on loopback, with tokens:\n%s", out.String())
 	}
 }

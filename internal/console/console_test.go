@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"html"
 	"io"
 	"maps"
 	"net/http"
@@ -661,4 +662,80 @@ func TestCookiesFollowTheRequestsScheme(t *testing.T) {
 			wantCookie("revocation", h, c.prefix+"greenlight-session", false)
 		})
 	}
+}
+
+// TestSignInNeverLeavesTheConsole: the page a sign-in returns to, the
+// redirect of a signed-in /login and the way back from a refusal stay on the
+// console as a browser reads them. Browsers drop tabs and newlines anywhere in
+// a URL and read a backslash as a slash, so "/\t/evil.example" is
+// //evil.example: an open redirect to a look-alike sign-in page, asking for the
+// token again.
+func TestSignInNeverLeavesTheConsole(t *testing.T) {
+	s := newSite(t, shop, "redirects", nil)
+	evil := []string{"/\t/evil.example/", "/\n/evil.example/", "/\r\n/evil.example/", "/\t\\evil.example/",
+		"\t//evil.example/", "/\\evil.example/", "//evil.example/", "https://evil.example/", "/%09/evil.example/"}
+	for _, next := range evil {
+		b := s.browser()
+		form := url.Values{"token": {s.tokens[access.RoleViewer]}, "csrf": {b.csrf("/login")}, "next": {next}}
+		req, _ := http.NewRequest(http.MethodPost, s.server.URL+"/login", strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		resp := b.roundTrip(req)
+		if resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("sign in with next %q: %d", next, resp.StatusCode)
+		}
+		wantOnConsole(t, s, "sign-in with next "+strconv.Quote(next), resp.Header.Get("Location"))
+		req, _ = http.NewRequest(http.MethodGet, s.server.URL+"/login?"+url.Values{"next": {next}}.Encode(), nil)
+		wantOnConsole(t, s, "signed in, /login?next="+strconv.Quote(next), b.roundTrip(req).Header.Get("Location"))
+	}
+	b := s.signedIn(access.RoleViewer)
+	for _, path := range []string{"/\t/evil.example/x", "//evil.example/x", "/\\evil.example/x"} {
+		status, body, _ := b.postWith("/logout", url.Values{}, http.Header{"Referer": {s.server.URL + path}})
+		back := regexpFind(`<a href="([^"]*)">Go back</a>`, body)
+		if status != http.StatusForbidden || back == "" {
+			t.Fatalf("a refused sign-out from %q: %d, no way back\n%s", path, status, body)
+		}
+		wantOnConsole(t, s, "the way back from a refusal on "+strconv.Quote(path), html.UnescapeString(back))
+	}
+}
+
+// wantOnConsole fails unless location, resolved as a browser resolves it
+// (WHATWG URL: tabs and newlines removed, backslashes read as slashes),
+// stays on the console's host.
+func wantOnConsole(t *testing.T, s *site, what, location string) {
+	t.Helper()
+	cleaned := strings.Map(func(r rune) rune {
+		switch r {
+		case '\t', '\n', '\r':
+			return -1
+		case '\\':
+			return '/'
+		}
+		return r
+	}, strings.TrimSpace(location))
+	base, _ := url.Parse(s.server.URL + "/login")
+	ref, err := url.Parse(cleaned)
+	if err != nil {
+		t.Errorf("%s: Location %q does not parse: %v", what, location, err)
+		return
+	}
+	if got := base.ResolveReference(ref); got.Host != base.Host {
+		t.Errorf("%s: goes to %q (Location %q), off the console %s", what, got, location, base.Host)
+	}
+}
+
+// roundTrip sends req with the browser's cookies and keeps those it sets, as
+// the browser's client does, but hands back a redirect whatever its Location
+// holds (the client refuses one that does not parse as Go reads URLs).
+func (b *browser) roundTrip(req *http.Request) *http.Response {
+	b.t.Helper()
+	for _, c := range b.client.Jar.Cookies(req.URL) {
+		req.AddCookie(c)
+	}
+	resp, err := http.DefaultTransport.RoundTrip(req)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	b.client.Jar.SetCookies(req.URL, resp.Cookies())
+	return resp
 }

@@ -79,10 +79,16 @@ func (c *Console) logout(w http.ResponseWriter, r *http.Request) {
 }
 
 // safeNext keeps a post-login destination on this console: a path, never
-// another host ("//evil", "/\evil").
+// another host ("//evil", "/\evil"). Browsers drop tabs and newlines anywhere
+// in a URL and read a backslash as a slash, so a destination holding any of
+// them ("/\t/evil" is //evil) is refused as well.
 func safeNext(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.ContainsFunc(next, unsafeInPath) {
 		return "/"
 	}
 	return next
 }
+
+// unsafeInPath reports a character a browser removes from a URL or reads as a
+// slash: control characters and the backslash.
+func unsafeInPath(r rune) bool { return r < 0x20 || r == 0x7f || r == '\\' }

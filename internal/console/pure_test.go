@@ -129,7 +129,8 @@ func TestNiceCeiling(t *testing.T) {
 
 func TestSafeNextStaysOnTheConsole(t *testing.T) {
 	for in, want := range map[string]string{"/executions/x": "/executions/x", "": "/", "//evil.example": "/",
-		"/\\evil.example": "/", "https://evil.example": "/", "javascript:alert(1)": "/"} {
+		"/\\evil.example": "/", "https://evil.example": "/", "javascript:alert(1)": "/",
+		"/\t/evil.example": "/", "/\n/evil.example": "/", "/x\\y": "/", "/executions/x?page=2": "/executions/x?page=2"} {
 		if got := safeNext(in); got != want {
 			t.Errorf("safeNext(%q) = %q, want %q", in, got, want)
 		}
@@ -150,6 +151,7 @@ func TestBackOfStaysOnTheConsole(t *testing.T) {
 		"http://console.local/executions/x?y=1": "/executions/x?y=1",
 		"http://evil.example/phish":             "/",
 		"javascript:alert(1)":                   "/",
+		"http://console.local//evil.example/x":  "/",
 		"":                                      "/",
 	} {
 		r := httptest.NewRequest(http.MethodPost, "http://console.local/executions/x/stop", nil)

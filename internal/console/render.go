@@ -98,13 +98,14 @@ func (c *Console) refuse(w http.ResponseWriter, r *http.Request, status int, hea
 }
 
 // backOf is the page a request came from when it is one of this console's
-// ("/" otherwise): the way back from a refusal.
+// ("/" otherwise): the way back from a refusal. Its path passes safeNext: the
+// page //evil.example/x of this host would be a link to evil.example.
 func backOf(r *http.Request) string {
 	u, err := url.Parse(r.Referer())
 	if err != nil || u.Host != r.Host || u.Path == "" {
 		return "/"
 	}
-	return u.RequestURI()
+	return safeNext(u.RequestURI())
 }
 
 // notFound is the page of an unknown path.

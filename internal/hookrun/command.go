@@ -4,19 +4,22 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"os/exec"
 	"strings"
 	"syscall"
 	"time"
 
+	"github.com/greenlight-ci/greenlight/internal/build"
 	"github.com/greenlight-ci/greenlight/internal/deploy"
 	"github.com/greenlight-ci/greenlight/internal/tail"
 )
 
 // Command runs a hook's command in the revision's directory, with the deployment's
-// GREENLIGHT_* variables, its output in the deployment log. It runs in its own
-// process group, so that a timeout or a stop kills everything it started.
+// GREENLIGHT_* variables, its output in the deployment log. The hook runs the
+// revision's code and others read its output: it inherits greenlight's
+// environment without the variables that carry secrets (build.Inherited). It
+// runs in its own process group, so that a timeout or a stop kills everything
+// it started.
 type Command struct{}
 
 var _ deploy.HookRunner = Command{}
@@ -30,7 +33,7 @@ func (Command) Run(ctx context.Context, call deploy.HookCall) error {
 	}
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Dir = call.Dir
-	cmd.Env = append(os.Environ(), call.Env...)
+	cmd.Env = append(build.Inherited(hiddenEnv(call)), call.Env...)
 	var last tail.Buffer
 	out := io.MultiWriter(call.Log, &last)
 	cmd.Stdout, cmd.Stderr = out, out
@@ -44,4 +47,13 @@ func (Command) Run(ctx context.Context, call deploy.HookCall) error {
 		return fmt.Errorf("%s: %w", strings.Join(argv, " "), err)
 	}
 	return nil
+}
+
+// hiddenEnv names the variables the deployment's task definition secrets are
+// read from: the hook does not inherit them.
+func hiddenEnv(call deploy.HookCall) []string {
+	if call.Deployment == nil {
+		return nil
+	}
+	return call.Deployment.Config.Secrets.Env()
 }

@@ -99,3 +99,38 @@ func TestHTTPPostsTheLifecycleEventAndItsStatusDecides(t *testing.T) {
 		t.Errorf("the deployment log lacks the answer: %q", log.String())
 	}
 }
+
+// TestCommandDoesNotInheritSecrets: a hook runs the revision's own code (its
+// smoke test), and what it prints lands in the deployment log and its error
+// message. It inherits greenlight's environment but not what carries a
+// secret: a variable whose name says so (the webhook secret, a Slack webhook
+// URL) or a source the deployment's task definition secrets are read from.
+// An ordinary variable is still inherited.
+func TestCommandDoesNotInheritSecrets(t *testing.T) {
+	held := map[string]string{
+		"GL_TEST_GH_WEBHOOK_SECRET": "gh-Hidden-3e7d",
+		"GL_TEST_SLACK_WEBHOOK_URL": "https://hooks.slack.example/services/T1/B2/slack-Hidden-5a0f",
+		"GL_TEST_DB_SOURCE":         "db-Hidden-91c2",
+	}
+	for name, value := range held {
+		t.Setenv(name, value)
+	}
+	t.Setenv("GL_TEST_PLAIN_SETTING", "plain-Visible-1d4e")
+	var log bytes.Buffer
+	c := call(&manifest.Hook{Name: "smoke", Command: []string{"sh", "-c", "env; exit 1"}}, t.TempDir(), &log)
+	c.Deployment.Config.Secrets = &manifest.Secrets{SecretsManager: map[string]*manifest.SecretSource{"prod/db": {Env: "GL_TEST_DB_SOURCE"}}}
+	err := (Command{}).Run(context.Background(), c)
+	if err == nil {
+		t.Fatal("the hook exits 1, Run succeeded")
+	}
+	for name, value := range held {
+		for _, text := range []string{log.String(), err.Error()} {
+			if strings.Contains(text, value) || strings.Contains(text, name+"=") {
+				t.Errorf("the hook saw %s, which carries a secret", name)
+			}
+		}
+	}
+	if !strings.Contains(log.String(), "GL_TEST_PLAIN_SETTING=plain-Visible-1d4e") {
+		t.Errorf("the hook did not inherit an ordinary variable of greenlight's environment")
+	}
+}

@@ -2,8 +2,10 @@ package manifest
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 )
@@ -66,6 +68,60 @@ func (d *Definition) DeploymentGroup(app, group string) (*DeploymentGroup, bool)
 	}
 	g, ok := a.DeploymentGroups[group]
 	return g, ok && g != nil
+}
+
+// SecretEnv lists, sorted and once each, the environment variables of the
+// greenlight process the definition reads secrets from: the sources under
+// secrets, the webhook secret, and the notification targets' URLs and signing
+// secrets. What greenlight starts from the repository's files (builds) must
+// not inherit them.
+func (d *Definition) SecretEnv() []string {
+	seen := map[string]bool{}
+	add := func(name string) {
+		if name != "" {
+			seen[name] = true
+		}
+	}
+	for _, name := range d.Secrets.Env() {
+		add(name)
+	}
+	values := []*SecretValue{}
+	if d.Webhook != nil {
+		values = append(values, d.Webhook.Secret)
+	}
+	for _, r := range d.Notifications {
+		for _, t := range r.Targets {
+			switch {
+			case t.Slack != nil:
+				values = append(values, t.Slack.URL)
+			case t.Webhook != nil:
+				values = append(values, t.Webhook.Secret)
+			}
+		}
+	}
+	for _, v := range values {
+		if v != nil {
+			add(v.Env)
+		}
+	}
+	return slices.Sorted(maps.Keys(seen))
+}
+
+// Env lists, sorted and once each, the environment variables the secret
+// sources read (none for a nil Secrets).
+func (s *Secrets) Env() []string {
+	if s == nil {
+		return nil
+	}
+	seen := map[string]bool{}
+	for _, sources := range []map[string]*SecretSource{s.SecretsManager, s.ParameterStore} {
+		for _, src := range sources {
+			if src != nil && src.Env != "" {
+				seen[src.Env] = true
+			}
+		}
+	}
+	return slices.Sorted(maps.Keys(seen))
 }
 
 func (d *decoder) definition(n *node, def *Definition) {

@@ -1,10 +1,12 @@
 package notify_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -608,5 +610,47 @@ func TestQueuedTargetGoneFromTheDefinition(t *testing.T) {
 	want := "slack URL: read secret: env GL_TEST_UNSET_SLACK_URL: environment variable GL_TEST_UNSET_SLACK_URL is not set"
 	if d.Status != notify.StatusFailed || d.LastError != want {
 		t.Errorf("delivery = %s %q, want failed %q", d.Status, d.LastError, want)
+	}
+}
+
+// TestSlackURLNeverShowsInAFailure: a Slack URL is a secret, and a failed
+// attempt's error (GET /api/v1/notifications shows it to every viewer, the log
+// prints it) names it only as "the Slack webhook URL", however the HTTP client
+// writes the URL in its error: with an escaped control character (a URL file
+// saved with CRLF, an env value with a stray \r), with the password of its
+// userinfo starred, with its scheme in lower case.
+func TestSlackURLNeverShowsInAFailure(t *testing.T) {
+	closed := testnet.FreeAddr(t) // nothing listens: connection refused
+	urls := []string{
+		"http://" + closed + "/services/T000/B000/SECRETPART\r",
+		"http://hook:PASSPART@" + closed + "/services/T000/B000/SECRETPART",
+		"HTTP://" + closed + "/services/T000/B000/SECRETPART",
+	}
+	targets := ""
+	for i, u := range urls {
+		env := fmt.Sprintf("GL_TEST_ODD_SLACK_URL_%d", i)
+		t.Setenv(env, u)
+		targets += "      - {slack: {url: {env: " + env + "}}}\n"
+	}
+	var logs bytes.Buffer
+	_, q := openStore(t, filepath.Join(t.TempDir(), "state.db"))
+	n := newNotifier(q, rules(t, `  - name: all
+    detail_type: BASIC
+    event_type_ids: [greenlight-alarm-state-changed]
+    targets:
+`+targets), func(o *notify.Options) {
+		o.MaxAttempts = 1
+		o.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	})
+	run(t, n)
+	n.Emit(event.Event{Seq: 1, Time: time.Now(), Kind: event.KindAlarm, Name: "orders-error-rate", Status: "ALARM", Message: "3 of 3 datapoints above 5"})
+	for _, d := range waitFor(t, q, len(urls)) {
+		if d.Status != notify.StatusFailed || !strings.Contains(d.LastError, "the Slack webhook URL") ||
+			strings.Contains(d.LastError, "SECRETPART") || strings.Contains(d.LastError, "PASSPART") {
+			t.Errorf("target %d (%q): %s, error %q: want failed, naming the URL only as the Slack webhook URL", d.TargetIndex, urls[d.TargetIndex], d.Status, d.LastError)
+		}
+	}
+	if strings.Contains(logs.String(), "SECRETPART") || strings.Contains(logs.String(), "PASSPART") {
+		t.Errorf("the log shows a Slack URL:\n%s", logs.String())
 	}
 }

@@ -6,7 +6,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
+	neturl "net/url"
 	"strings"
 	"time"
 
@@ -115,7 +117,7 @@ func (n *Notifier) post(ctx context.Context, url string, d Delivery, h map[strin
 	case err != nil && actx.Err() == context.DeadlineExceeded:
 		return outcome{err: fmt.Sprintf("no answer within %s", n.o.AttemptTimeout)}
 	case err != nil:
-		return outcome{err: strings.ReplaceAll(err.Error(), url, shownAs)}
+		return outcome{err: withoutURL(err, url, shownAs)}
 	case resp.Status >= 200 && resp.Status < 300:
 		return outcome{ok: true, status: resp.Status}
 	}
@@ -125,6 +127,19 @@ func (n *Notifier) post(ctx context.Context, url string, d Delivery, h map[strin
 	}
 	out.retryIn = resp.RetryAfter
 	return out
+}
+
+// withoutURL is the text of a failed request's error with the URL written as
+// shownAs. The client's *url.Error (a failed request, or a URL that does not
+// parse) writes the URL its own way: quoted with escapes, its password starred,
+// its scheme in lower case, so no replacement of the configured text finds it.
+// Its message is rebuilt from its operation and cause instead.
+func withoutURL(err error, url, shownAs string) string {
+	var uerr *neturl.Error
+	if errors.As(err, &uerr) {
+		return uerr.Op + " " + shownAs + ": " + strings.ReplaceAll(uerr.Err.Error(), url, shownAs)
+	}
+	return strings.ReplaceAll(err.Error(), url, shownAs)
 }
 
 // record applies an attempt's outcome: succeeded, failed for good, or pending

@@ -74,7 +74,7 @@ func (p *CodeBuild) runBuild(ctx context.Context, a *pipeline.ActionRun, project
 	req := build.Request{
 		BuildID: ws.ID, BuildNumber: ws.Number, Project: project.Name, Buildspec: spec,
 		SourceDir: source, SecondarySources: secondarySources(a, source), WorkDir: ws.WorkDir,
-		Env: env, Masked: masked, Secrets: Secrets{Def: p.Def}, ResolvedSourceVersion: a.Source.CommitID,
+		Env: env, Masked: masked, HiddenEnv: p.Def.SecretEnv(), Secrets: Secrets{Def: p.Def}, ResolvedSourceVersion: a.Source.CommitID,
 		Initiator: "codepipeline/" + a.Pipeline, CacheDir: filepath.Join(a.StateDir, "cache", project.Name), CacheType: project.Cache.Type,
 		SecondaryArtifactsDir: ws.SecondaryDir, Timeout: project.Timeout.D(), Log: log,
 	}

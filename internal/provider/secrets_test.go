@@ -153,3 +153,78 @@ func TestSecretsManagerReadsARNsAndJSONKeys(t *testing.T) {
 		}
 	}
 }
+
+// TestBuildsDoNotInheritTheServersSecrets: a build inherits greenlight's
+// environment, but not a variable greenlight.yaml reads a secret from: a
+// secret source the build does not reference, the GitHub webhook secret, a
+// Slack URL, a webhook target's signing secret. Their names say nothing of a
+// secret (no SECRET, TOKEN, ... in them), and the build does not read them, so
+// no mask hides their values: a commit whose buildspec runs `env` would print
+// them in the log every viewer reads. An ordinary variable is still inherited.
+func TestBuildsDoNotInheritTheServersSecrets(t *testing.T) {
+	held := map[string]string{
+		"GL_TEST_UNUSED_DB_JSON": `{"password": "db-Hidden-91c2"}`,
+		"GL_TEST_GH_HOOK":        "gh-Hidden-3e7d",
+		"GL_TEST_SLACK_HOOK":     "https://hooks.slack.example/services/T1/B2/slack-Hidden-5a0f",
+		"GL_TEST_SIGNING":        "sign-Hidden-77b1",
+	}
+	for name, value := range held {
+		t.Setenv(name, value)
+	}
+	t.Setenv("GL_TEST_PLAIN_SETTING", "plain-Visible-1d4e")
+	r := newRepo(t, map[string]string{
+		"greenlight.yaml": `version: 1
+pipeline:
+  name: inherit
+  stages:
+    - name: Source
+      actions:
+        - {name: Source, category: Source, provider: Git, output_artifacts: [src], configuration: {Repository: ., BranchName: main}}
+    - name: Build
+      actions:
+        - {name: Build, category: Build, provider: CodeBuild, input_artifacts: [src], configuration: {ProjectName: app}}
+build_projects:
+  app: {}
+secrets:
+  secrets_manager:
+    prod/db: {env: GL_TEST_UNUSED_DB_JSON}
+webhook:
+  secret: {env: GL_TEST_GH_HOOK}
+notifications:
+  - name: all
+    detail_type: BASIC
+    event_type_ids: [codepipeline-pipeline-pipeline-execution-failed]
+    targets:
+      - {slack: {url: {env: GL_TEST_SLACK_HOOK}}}
+      - {webhook: {url: "http://127.0.0.1:9/hook", secret: {env: GL_TEST_SIGNING}}}
+`,
+		"buildspec.yml": `version: 0.2
+phases:
+  build:
+    commands:
+      - env | sort
+`,
+	})
+	v := r.run()
+	if build := action(t, v, "Build", "Build"); build.Status != pipeline.StatusSucceeded {
+		t.Fatalf("build %s (%s), want Succeeded", build.Status, build.ErrorMessage)
+	}
+	logPath, err := r.engine().LogPath(context.Background(), v.ID, "Build", "Build")
+	if err != nil {
+		t.Fatal(err)
+	}
+	logText, err := os.ReadFile(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, value := range held {
+		for _, line := range strings.Split(string(logText), "\n") {
+			if strings.Contains(line, value) || strings.HasPrefix(line, name+"=") {
+				t.Errorf("the build saw %s, a variable greenlight.yaml reads a secret from: %q", name, line)
+			}
+		}
+	}
+	if !strings.Contains(string(logText), "GL_TEST_PLAIN_SETTING=plain-Visible-1d4e") {
+		t.Errorf("the build did not inherit an ordinary variable of greenlight's environment:\n%s", logText)
+	}
+}

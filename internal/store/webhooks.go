@@ -92,9 +92,11 @@ func (w WebhookDeliveries) ReleaseDelivery(ctx context.Context, id string) error
 	return nil
 }
 
-// RecentDeliveries returns the newest deliveries first.
+// RecentDeliveries returns the newest deliveries first (not the records of
+// their payloads, webhook.OutcomePayload).
 func (w WebhookDeliveries) RecentDeliveries(ctx context.Context, limit int) ([]webhook.Record, error) {
-	out, err := queryAll(ctx, w.DB.sql, scanDelivery, `SELECT `+deliveryColumns+` FROM webhook_deliveries ORDER BY received_at DESC LIMIT ?`, limit)
+	out, err := queryAll(ctx, w.DB.sql, scanDelivery, `SELECT `+deliveryColumns+` FROM webhook_deliveries WHERE outcome != ? ORDER BY received_at DESC LIMIT ?`,
+		string(webhook.OutcomePayload), limit)
 	if err != nil {
 		return nil, fmt.Errorf("list deliveries: %w", err)
 	}

@@ -18,6 +18,7 @@ const (
 	CodeMissingHeader        Code = "missing_header"
 	CodeMalformed            Code = "malformed_payload"
 	CodeRedelivery           Code = "redelivery"
+	CodeReplay               Code = "replayed_payload"
 	CodeNoSecret             Code = "no_secret"
 )
 
@@ -30,6 +31,7 @@ var statusOf = map[Code]int{
 	CodeMissingHeader:        http.StatusBadRequest,
 	CodeMalformed:            http.StatusBadRequest,
 	CodeRedelivery:           http.StatusConflict,
+	CodeReplay:               http.StatusConflict,
 	CodeNoSecret:             http.StatusServiceUnavailable,
 }
 

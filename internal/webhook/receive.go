@@ -2,18 +2,21 @@
 // checks the content type, reads the body within GitHub's 25 MB cap, verifies
 // X-Hub-Signature-256 in constant time, parses push, pull_request and ping events
 // into what internal/trigger decides on, and remembers X-GitHub-Delivery ids so a
-// redelivery starts nothing twice. It knows nothing of HTTP servers: the server
+// redelivery starts nothing twice, and the signed payloads of pushes and pull
+// requests so that one replayed under a new id starts nothing either. It knows nothing of HTTP servers: the server
 // hands it the headers and the body, and maps a refusal (*Error) to its status.
 package webhook
 
 import (
 	"context"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"mime"
 	"net/http"
 	"net/url"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/greenlight-ci/greenlight/internal/trigger"
@@ -48,6 +51,8 @@ type Delivery struct {
 	// Ignored says why an event is accepted but acted upon by nobody (an event
 	// type greenlight does not handle).
 	Ignored string
+
+	mac []byte // the verified HMAC of the payload: names the payload (claimPayload)
 }
 
 // Summary is one line saying what the delivery is.
@@ -134,7 +139,8 @@ func (r *Receiver) verify(ctx context.Context, h http.Header, raw []byte) (*Deli
 	if err != nil {
 		return nil, err
 	}
-	d := &Delivery{ID: h.Get(HeaderDelivery), Event: h.Get(HeaderEvent), Received: r.now(), SecretIndex: idx}
+	mac, _ := hex.DecodeString(strings.TrimPrefix(h.Get(HeaderSignature), signaturePrefix)) // Verify read it
+	d := &Delivery{ID: h.Get(HeaderDelivery), Event: h.Get(HeaderEvent), Received: r.now(), SecretIndex: idx, mac: mac}
 	switch {
 	case d.Event == "":
 		return nil, refuse(CodeMissingHeader, "no %s header: which event is this?", HeaderEvent)

@@ -292,3 +292,50 @@ func TestAPushOfNoCommitIsADeletionOrRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestAReplayedPayloadStartsNothing: X-GitHub-Delivery is not signed, so a
+// signed push seen once (a proxy's log, GitHub's list of recent deliveries)
+// could be sent again under a new id and start its commit, an old one, again.
+// The payload is remembered by its MAC: under another id it is refused
+// (replayed_payload, 409), with the id that brought it; the same id is still a
+// redelivery, allowed again once released. A signature written another way
+// (upper-case hex) names the same payload.
+func TestAReplayedPayloadStartsNothing(t *testing.T) {
+	r, _ := newReceiver(t)
+	srv := serve(t, r)
+	push := testdata(t, "push.json")
+	if got := deliver(t, srv, "push", "d-1", "application/json", push, true); got.status != http.StatusAccepted {
+		t.Fatalf("signed push: %+v", got)
+	}
+	replay := deliver(t, srv, "push", "d-2", "application/json", push, true)
+	if msg, _ := replay.body["error"].(map[string]any)["message"].(string); replay.status != http.StatusConflict ||
+		errorCode(replay) != "replayed_payload" || !strings.Contains(msg, "delivery d-1") {
+		t.Errorf("the push again as d-2: %+v, want 409 replayed_payload naming d-1", replay)
+	}
+	h := headers("application/json", "push", "d-3", "sha256="+strings.ToUpper(strings.TrimPrefix(webhook.Sign(secret, push), "sha256=")))
+	if _, err := r.Receive(context.Background(), h, bytes.NewReader(push)); webhook.CodeOf(err) != webhook.CodeReplay {
+		t.Errorf("the push again as d-3, its signature in upper case: %v, want a replay", err)
+	}
+	if again := deliver(t, srv, "push", "d-1", "application/json", push, true); errorCode(again) != "redelivery" {
+		t.Errorf("the push again as d-1: %+v, want a redelivery", again)
+	}
+	// A claim released (acting on it failed) lets GitHub's redelivery in.
+	h = headers("application/json", "pull_request", "p-1", webhook.Sign(secret, testdata(t, "pull_request.json")))
+	d, err := r.Receive(context.Background(), h, bytes.NewReader(testdata(t, "pull_request.json")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Release(context.Background(), d); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Receive(context.Background(), h, bytes.NewReader(testdata(t, "pull_request.json"))); err != nil {
+		t.Errorf("GitHub's redelivery of a released pull request: %v", err)
+	}
+	// A ping starts nothing: the same one under a new id is accepted.
+	ping := []byte(`{"zen":"Keep it logically awesome.","hook_id":1}`)
+	for _, id := range []string{"g-1", "g-2"} {
+		if got := deliver(t, srv, "ping", id, "application/json", ping, true); got.status != http.StatusAccepted {
+			t.Errorf("ping %s: %+v", id, got)
+		}
+	}
+}

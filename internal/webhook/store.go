@@ -2,6 +2,7 @@ package webhook
 
 import (
 	"context"
+	"encoding/hex"
 	"fmt"
 	"time"
 )
@@ -16,6 +17,10 @@ const (
 	OutcomeIgnored Outcome = "ignored" // accepted; nothing to start (no matching pipeline or filter, unknown event)
 	OutcomePing    Outcome = "ping"
 	OutcomeFailed  Outcome = "failed" // acting on it failed after it was finished (recorded, not retried)
+	// OutcomePayload marks the record of a push's or pull request's signed
+	// payload (id "payload-<MAC>", detail the delivery that brought it), kept
+	// so that the payload starts nothing under another delivery id.
+	OutcomePayload Outcome = "payload"
 )
 
 // Record is a remembered delivery.
@@ -39,11 +44,17 @@ type Store interface {
 	FinishDelivery(ctx context.Context, id string, outcome Outcome, detail string, at time.Time) error
 	// ReleaseDelivery forgets an unfinished claim.
 	ReleaseDelivery(ctx context.Context, id string) error
-	// RecentDeliveries returns the newest deliveries first.
+	// RecentDeliveries returns the newest deliveries first, without the
+	// records of payloads (OutcomePayload).
 	RecentDeliveries(ctx context.Context, limit int) ([]Record, error)
 }
 
 func (r *Receiver) claim(ctx context.Context, d *Delivery) error {
+	if d.Trigger != nil {
+		if err := r.claimPayload(ctx, d); err != nil {
+			return err
+		}
+	}
 	timeout := r.ClaimTimeout
 	if timeout <= 0 {
 		timeout = 10 * time.Minute
@@ -73,6 +84,27 @@ func (r *Receiver) Finish(ctx context.Context, d *Delivery, outcome Outcome, det
 func (r *Receiver) Release(ctx context.Context, d *Delivery) error {
 	if err := r.Store.ReleaseDelivery(ctx, d.ID); err != nil {
 		return fmt.Errorf("release delivery %s: %w", d.ID, err)
+	}
+	return nil
+}
+
+// claimPayload remembers the signed payload of a push or a pull request by its
+// MAC. X-GitHub-Delivery is not signed: whoever saw a delivery (a proxy's log,
+// GitHub's list of recent deliveries, plain HTTP on the way) could send it
+// again under a new id, and start its commit, an old one, once more. GitHub
+// sends each event once, with its own id; its redeliveries keep the id. So a
+// payload already received under another id is a replay, refused. The record
+// is never taken over nor released: the payload stays known.
+func (r *Receiver) claimPayload(ctx context.Context, d *Delivery) error {
+	rec := Record{ID: "payload-" + hex.EncodeToString(d.mac[:min(len(d.mac), 20)]), Event: d.Event, Received: d.Received,
+		Outcome: OutcomePayload, Detail: d.ID}
+	prev, err := r.Store.ClaimDelivery(ctx, rec, time.Time{})
+	if err != nil {
+		return fmt.Errorf("remember the payload of delivery %s: %w", d.ID, err)
+	}
+	if prev != nil && prev.Detail != d.ID {
+		return refuse(CodeReplay, "this payload was already received as delivery %s at %s: a payload replayed under a new delivery id starts nothing",
+			prev.Detail, prev.Received.UTC().Format(time.RFC3339))
 	}
 	return nil
 }
