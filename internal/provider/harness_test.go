@@ -107,6 +107,20 @@ func (r *repo) run() *pipeline.ExecutionView {
 }
 
 // action returns the view of stage/action in v.
+// actionLog reads the log of an action of the execution v.
+func (r *repo) actionLog(t *testing.T, v *pipeline.ExecutionView, stage, name string) []byte {
+	t.Helper()
+	path, err := r.engine().LogPath(context.Background(), v.ID, stage, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return text
+}
+
 func action(t *testing.T, v *pipeline.ExecutionView, stage, name string) pipeline.ActionView {
 	t.Helper()
 	for _, s := range v.Stages {

@@ -102,14 +102,7 @@ func TestSecretsFromEverySourceAreMaskedEverywhere(t *testing.T) {
 	if build.Status != pipeline.StatusFailed {
 		t.Fatalf("build %s (%s), want Failed: the failed test in the report fails it", build.Status, build.ErrorMessage)
 	}
-	logPath, err := r.engine().LogPath(context.Background(), v.ID, "Build", "Build")
-	if err != nil {
-		t.Fatal(err)
-	}
-	logText, err := os.ReadFile(logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
+	logText := r.actionLog(t, v, "Build", "Build")
 	events, err := r.db.Events(context.Background(), event.Query{ExecutionID: v.ID})
 	if err != nil {
 		t.Fatal(err)
@@ -209,14 +202,7 @@ phases:
 	if build := action(t, v, "Build", "Build"); build.Status != pipeline.StatusSucceeded {
 		t.Fatalf("build %s (%s), want Succeeded", build.Status, build.ErrorMessage)
 	}
-	logPath, err := r.engine().LogPath(context.Background(), v.ID, "Build", "Build")
-	if err != nil {
-		t.Fatal(err)
-	}
-	logText, err := os.ReadFile(logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
+	logText := r.actionLog(t, v, "Build", "Build")
 	for name, value := range held {
 		for _, line := range strings.Split(string(logText), "\n") {
 			if strings.Contains(line, value) || strings.HasPrefix(line, name+"=") {
