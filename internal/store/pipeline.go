@@ -97,3 +97,7 @@ CREATE TABLE pipeline_approvals (
 	PRIMARY KEY (execution_id, stage, action, attempt)
 );
 `
+
+// actionProcessesSchema records the process groups an action attempt started
+// (a build's shell), so that the process resuming it after a crash kills them.
+const actionProcessesSchema = `ALTER TABLE pipeline_action_runs ADD COLUMN processes TEXT NOT NULL DEFAULT ''`
