@@ -109,6 +109,7 @@ type ExecutionRecord struct {
 	Trigger           Trigger
 	TriggerDetail     string
 	RequestedRevision string
+	Ref               string // the ref that started it (StartRequest.Ref)
 	SourceRevision    map[string]string
 	Variables         map[string]string
 	// StageIndex is the stage the execution is in or, when Waiting, in front of.

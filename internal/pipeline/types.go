@@ -129,10 +129,13 @@ const (
 
 // StartRequest asks for a new execution.
 type StartRequest struct {
-	Trigger       Trigger           // TriggerStart (default), TriggerWebhook, TriggerCLI
-	TriggerDetail string            // who or what: a user, a webhook delivery id
-	Revision      string            // a commit or ref for the source actions; "" for the branch head
-	Variables     map[string]string // overrides of pipeline variable defaults
+	Trigger       Trigger // TriggerStart (default), TriggerWebhook, TriggerCLI
+	TriggerDetail string  // who or what: a user, a webhook delivery id
+	Revision      string  // a commit or ref for the source actions; "" for the branch head
+	// Ref is the ref whose push (or pull request) started the execution:
+	// refs/tags/v1.2.0, refs/heads/main; "" when nothing says.
+	Ref       string
+	Variables map[string]string // overrides of pipeline variable defaults
 }
 
 // Status is the status of an execution, a stage or an action.
