@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/greenlight-ci/greenlight/internal/manifest"
+	"github.com/greenlight-ci/greenlight/internal/procfs"
 	"github.com/greenlight-ci/greenlight/internal/report"
 )
 
@@ -48,6 +49,12 @@ type Request struct {
 	SecondaryArtifactsDir string        // secondary artifact <identifier> goes to <dir>/<identifier>
 	Timeout               time.Duration // 0 = none
 	Log                   io.Writer     // every line of output and phase headers, secrets masked; nil = discard
+	// Started, when set, is called with the process group of the build's shell
+	// once it runs and before any command does: every process of the build is
+	// in it. A caller records it durably so that, should this process die, the
+	// next one kills what the build left running (procfs.KillGroup). An error
+	// ends the build (FAULT) before it runs anything.
+	Started func(procfs.Group) error
 }
 
 // SecretResolver reads the secrets a buildspec names. Implementations map them

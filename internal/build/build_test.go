@@ -17,6 +17,7 @@ import (
 
 	"github.com/greenlight-ci/greenlight/internal/build"
 	"github.com/greenlight-ci/greenlight/internal/manifest"
+	"github.com/greenlight-ci/greenlight/internal/procfs"
 )
 
 // These tests run real builds: a real bash or sh, real files in t.TempDir().
@@ -682,5 +683,59 @@ func TestMultiLineCommandsAndSyntaxErrors(t *testing.T) {
 				t.Errorf("build phase with a syntax error = %+v", b)
 			}
 		})
+	}
+}
+
+// Request.Started hears of every shell of a build (a command that ends the
+// shell makes a new one), before it runs any command: the caller records the
+// group durably, so that what a crashed greenlight leaves running is killed.
+func TestStartedHearsOfEveryShellBeforeItRuns(t *testing.T) {
+	var w specWriter
+	spec := &manifest.Buildspec{Version: "0.2"}
+	spec.Phases.Install = phase("install", w.cmds("echo $$ > first.pid", "exit 0"))
+	spec.Phases.Build = phase("build", w.cmds("echo $$ > second.pid"))
+	f := newFixture(t, spec)
+	var groups []procfs.Group
+	var ranBefore []string
+	f.req.Started = func(g procfs.Group) error {
+		for _, name := range []string{"first.pid", "second.pid"} {
+			if _, err := os.Stat(filepath.Join(f.req.WorkDir, name)); err == nil {
+				ranBefore = append(ranBefore, name)
+			}
+		}
+		groups = append(groups, g)
+		return nil
+	}
+	res := f.run(t)
+	wantStatus(t, res, build.StatusSucceeded, f.log)
+	if len(groups) != 2 || len(ranBefore) != 1 || ranBefore[0] != "first.pid" {
+		t.Fatalf("Started heard of %+v; commands that had run by then: %v; want two shells, the second after the first one's commands", groups, ranBefore)
+	}
+	for i, name := range []string{"first.pid", "second.pid"} {
+		data, err := os.ReadFile(filepath.Join(f.req.WorkDir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		pid, _ := strconv.Atoi(strings.TrimSpace(string(data)))
+		g := groups[i]
+		if g.PGID != pid || g.Start == 0 || g.Env != "CODEBUILD_BUILD_ID="+f.req.BuildID {
+			t.Errorf("shell %d: group %+v, want pgid %d (the shell's $$), its start time, and CODEBUILD_BUILD_ID", i+1, g, pid)
+		}
+	}
+}
+
+// A build whose processes cannot be recorded runs nothing.
+func TestStartedFailingRunsNothing(t *testing.T) {
+	var w specWriter
+	spec := &manifest.Buildspec{Version: "0.2"}
+	spec.Phases.Build = phase("build", w.cmds("touch ran"))
+	f := newFixture(t, spec)
+	f.req.Started = func(procfs.Group) error { return errors.New("state file is read-only") }
+	res, err := build.Run(context.Background(), f.req)
+	if err == nil || !strings.Contains(err.Error(), "record the build's processes: state file is read-only") || res.Status != build.StatusFault {
+		t.Fatalf("Run = %+v, %v; want FAULT naming the record", res, err)
+	}
+	if _, err := os.Stat(filepath.Join(f.req.WorkDir, "ran")); err == nil {
+		t.Error("a command ran although the build's processes were not recorded")
 	}
 }

@@ -143,11 +143,9 @@ func (b *builder) exec(ctx context.Context, script string) (int, error) {
 		if !b.succeeding {
 			cfg.env = append(append([]string{}, cfg.env...), "CODEBUILD_BUILD_SUCCEEDING=0")
 		}
-		sh, err := startShell(cfg)
-		if err != nil {
+		if err := b.openShell(cfg); err != nil {
 			return -1, err
 		}
-		b.sh = sh
 	}
 	code, err := b.sh.run(ctx, script)
 	if errors.Is(err, errShellExited) {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/greenlight-ci/greenlight/internal/mask"
+	"github.com/greenlight-ci/greenlight/internal/procfs"
 )
 
 // builder is the state of one Run.
@@ -93,10 +94,49 @@ func (b *builder) run() (*Result, error) {
 		path: path, dir: b.workDir, scriptDir: b.scriptDir, output: b.log,
 		env: buildEnvironment(b.req, b.workDir, secondary, values, secrets, b.result.Start),
 	}
-	if b.sh, err = startShell(b.shellCfg); err != nil {
+	if err := b.openShell(b.shellCfg); err != nil {
 		return b.fault(err)
 	}
 	return b.runBuild()
+}
+
+// openShell starts the build's shell (the first, or a new one after a command
+// ended the last) and gives its process group to Request.Started before it
+// runs anything.
+func (b *builder) openShell(cfg shellConfig) error {
+	sh, err := startShell(cfg)
+	if err != nil {
+		return err
+	}
+	if err := b.announceShell(sh, cfg.env); err != nil {
+		sh.close()
+		return err
+	}
+	b.sh = sh
+	return nil
+}
+
+// announceShell gives the shell's process group to Request.Started. Its
+// processes are told from those of another group that later takes the same id
+// by their CODEBUILD_BUILD_ID, which they inherit.
+func (b *builder) announceShell(sh *shell, env []string) error {
+	if b.req.Started == nil {
+		return nil
+	}
+	marker := ""
+	for _, kv := range env {
+		if strings.HasPrefix(kv, "CODEBUILD_BUILD_ID=") {
+			marker = kv
+		}
+	}
+	g, err := procfs.GroupOf(sh.cmd.Process.Pid, marker)
+	if err != nil {
+		return fmt.Errorf("record the build's processes: %w", err)
+	}
+	if err := b.req.Started(g); err != nil {
+		return fmt.Errorf("record the build's processes: %w", err)
+	}
+	return nil
 }
 
 func (b *builder) runBuild() (*Result, error) {

@@ -68,8 +68,11 @@ func startShell(cfg shellConfig) (*shell, error) {
 	cmd.Env, cmd.Dir = cfg.env, cfg.dir
 	cmd.Stdout, cmd.Stderr = pw, pw
 	cmd.ExtraFiles = []*os.File{pw} // fd 3: markers
-	// Own process group: a timeout or stop kills every process the build started.
-	// (No Pdeathsig: Linux sends it when the starting thread ends, not the process.)
+	// Own process group: a timeout or stop kills every process the build started,
+	// and after a crash of this process the next one kills what is left of the
+	// group (Request.Started records it). No Pdeathsig: Linux sends it when the
+	// starting thread ends, not the process, and it would reach the shell alone,
+	// leaving the command it runs (and anything in the background) behind.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	stdin, err := cmd.StdinPipe()
 	if err != nil {

@@ -71,7 +71,7 @@ func (p *printer) describe(e event.Event) string {
 		return fmt.Sprintf("%s stage %s %s%s%s", mark(e.Status), e.Stage, e.Status, took, msg)
 	case event.KindAction:
 		if e.Status == "InProgress" {
-			return fmt.Sprintf("   • %s started", e.Action)
+			return fmt.Sprintf("   • %s started%s", e.Action, msg)
 		}
 		return fmt.Sprintf("   %s %s %s%s%s", mark(e.Status), e.Action, e.Status, took, msg)
 	case event.KindApproval:

@@ -55,8 +55,8 @@ func (a *app) printExecution(p *printer, v *control.Execution) {
 		p.object(v)
 		return
 	}
-	p.line("execution %s of %s: %s %s", v.ID, v.Pipeline, v.Status, v.StatusSummary)
-	p.line("  revision %s (%s) %s", short7(v.Source.CommitID), v.Source.Branch, firstLine(v.Source.Message))
+	p.line("execution %s of %s: %s", v.ID, v.Pipeline, strings.TrimSpace(string(v.Status)+" "+statusSummary(v.ExecutionSummary)))
+	p.line("  revision %s (%s) %s", short7(v.Source.CommitID), v.RefName(), firstLine(v.Source.Message))
 	p.line("  started %s, trigger %s %s", v.StartedAt.Local().Format(time.DateTime), v.Trigger, v.TriggerDetail)
 	for _, st := range v.Stages {
 		p.line("  %s %-18s %s", mark(string(st.Status)), st.Name, orDash(string(st.Status)))
@@ -71,6 +71,14 @@ func (a *app) printExecution(p *printer, v *control.Execution) {
 			}
 		}
 	}
+}
+
+// statusSummary is what the execution's status says, or why it waits.
+func statusSummary(v control.ExecutionSummary) string {
+	if v.StatusSummary == "" && v.Wait != nil {
+		return v.Wait.Reason
+	}
+	return v.StatusSummary
 }
 
 func firstLine(s string) string {

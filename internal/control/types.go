@@ -25,6 +25,8 @@ type (
 	Approval = pipeline.ApprovalView
 	// Revision is the source revision of an execution.
 	Revision = pipeline.Revision
+	// Wait says why an execution waits in front of a stage.
+	Wait = pipeline.Wait
 	// ExecutionStatus is the status of an execution, a stage or an action.
 	ExecutionStatus = pipeline.Status
 	// ApprovalStatus is the state of a manual approval.
@@ -95,8 +97,11 @@ type ExecutionPage struct {
 
 // StartRequest asks for a new execution.
 type StartRequest struct {
-	Pipeline  string            `json:"pipeline,omitempty"` // "": the backend's only pipeline
-	Revision  string            `json:"revision,omitempty"` // a commit or ref; "": the head of the source branch
+	Pipeline string `json:"pipeline,omitempty"` // "": the backend's only pipeline
+	Revision string `json:"revision,omitempty"` // a commit or ref; "": the head of the source branch
+	// Ref is the ref whose push started the execution (refs/tags/v1.2.0), shown
+	// with it; the commit run is Revision.
+	Ref       string            `json:"ref,omitempty"`
 	Variables map[string]string `json:"variables,omitempty"`
 	Trigger   Trigger           `json:"trigger,omitempty"` // default TriggerCLI
 	Who       string            `json:"who"`               // who or what asked: a user, a webhook delivery

@@ -35,6 +35,9 @@ type attempt struct {
 	// problem is why the action fails before its provider runs (a variable that
 	// does not resolve, a missing input artifact).
 	problem string
+	// lingering: processes of the crashed attempt could not be stopped; they
+	// stay recorded.
+	lingering bool
 }
 
 // runAction runs (or resumes, or skips when already done) one action of the
@@ -46,7 +49,9 @@ func (r *run) runAction(stage *manifest.Stage, def *manifest.Action) (actionResu
 	}
 	msg := ""
 	if a.resumed {
-		msg = "resumed after a restart"
+		if msg, err = r.resume(a); err != nil {
+			return actionResult{}, err
+		}
 	}
 	r.e.emit(r.ctx, event.Event{Kind: event.KindAction, Status: string(StatusInProgress), ExecutionID: r.id,
 		Stage: stage.Name, Action: def.Name, Message: msg,
@@ -56,6 +61,25 @@ func (r *run) runAction(stage *manifest.Stage, def *manifest.Action) (actionResu
 		return actionResult{}, err
 	}
 	return r.finishAction(a, status, out)
+}
+
+// resume kills what the attempt's crashed process left running before the
+// attempt runs again; an attempt whose old processes cannot be stopped fails
+// instead. It returns the message of the resumed action's event.
+func (r *run) resume(a *attempt) (string, error) {
+	msg := "resumed after a restart"
+	did, err := r.e.reapProcesses(r.ctx, a.row.Processes)
+	switch {
+	case err != nil && r.ctx.Err() != nil:
+		return "", fmt.Errorf("action %s/%s: %w: %w", a.stage.Name, a.def.Name, errInterrupted, context.Cause(r.ctx))
+	case err != nil:
+		a.problem, a.lingering = err.Error(), true
+		return msg, nil
+	case did != "":
+		msg += "; " + did
+	}
+	a.row.Processes = nil // gone: the new run records its own
+	return msg, nil
 }
 
 func deref(r *actionResult) actionResult {
@@ -104,7 +128,7 @@ func (r *run) beginAction(stage *manifest.Stage, def *manifest.Action) (*attempt
 			}
 		case latest.Status == StatusInProgress && ex.StopMode == StopAbandon:
 			latest.Status, latest.ErrorMessage, latest.EndedAt = StatusAbandoned, stopSummary(ex), now
-			abandoned = true
+			a.row, abandoned = latest, true
 			done = &actionResult{status: StatusAbandoned, message: latest.ErrorMessage}
 			if err := t.CloseApprovals(r.id, stage.Name, def.Name, latest.Attempt, ApprovalNeeded, ApprovalAbandoned); err != nil {
 				return err
@@ -125,6 +149,7 @@ func (r *run) beginAction(stage *manifest.Stage, def *manifest.Action) (*attempt
 		return nil, nil, fmt.Errorf("begin action %s/%s: %w", stage.Name, def.Name, err)
 	}
 	if abandoned {
+		r.e.reapAbandoned(r.ctx, []*ActionRecord{a.row})
 		r.e.emit(r.ctx, event.Event{Kind: event.KindAction, Status: string(StatusAbandoned), ExecutionID: r.id,
 			Stage: stage.Name, Action: def.Name, Message: done.message})
 	}
@@ -246,8 +271,9 @@ func (r *run) actionRun(a *attempt, outputs []Artifact, logw *lockedWriter) *Act
 		Pipeline: r.e.name(), ExecutionID: r.id, Stage: stage, Action: action, Attempt: a.row.Attempt,
 		Def: a.def, Config: a.config, Inputs: a.inputs, Outputs: outputs, Source: a.source,
 		RequestedRevision: a.requested, Log: logw, StateDir: r.e.opts.StateDir, DefinitionDir: r.e.def.Dir,
-		Logger:     r.log.With("stage", stage, "action", action, "attempt", a.row.Attempt),
-		ExternalID: a.row.ExternalID,
+		Logger:             r.log.With("stage", stage, "action", action, "attempt", a.row.Attempt),
+		ExternalID:         a.row.ExternalID,
+		RecordProcessGroup: (&processRecorder{r: r, a: a}).record,
 		Events: event.SinkFunc(func(ev event.Event) {
 			ev.ExecutionID, ev.Stage, ev.Action = r.id, stage, action
 			r.e.emit(r.ctx, ev)
@@ -283,6 +309,9 @@ func (r *run) finishAction(a *attempt, status Status, out Outcome) (actionResult
 	row := a.row
 	row.Status, row.Summary, row.ErrorMessage, row.ExternalURL = status, out.Summary, out.ErrorMessage, out.ExternalURL
 	row.OutputVariables, row.Data, row.EndedAt = out.OutputVariables, out.Data, now
+	if !a.lingering {
+		row.Processes = nil // the provider returned: its processes ended with it
+	}
 	err := r.e.store.Update(r.ctx, func(t Tx) error {
 		if err := t.PutActionRun(row); err != nil {
 			return err

@@ -181,7 +181,7 @@ func (e *Engine) decide(ctx context.Context, verb, id, stage, action, who, summa
 		}
 		switch {
 		case len(pending) == 0:
-			return describeNoApproval(t, id, stage, action, all)
+			return e.describeNoApproval(t, id, stage, action, all)
 		case len(pending) > 1:
 			var names []string
 			for _, a := range pending {
@@ -205,7 +205,7 @@ func matches(a *ApprovalRecord, stage, action string) bool {
 
 // describeNoApproval says why nothing waits for a decision: the execution was
 // superseded or finished, the approval was decided already, or it never asked.
-func describeNoApproval(t Tx, id, stage, action string, all []*ApprovalRecord) error {
+func (e *Engine) describeNoApproval(t Tx, id, stage, action string, all []*ApprovalRecord) error {
 	ex, err := t.Execution(id)
 	if err != nil {
 		return err
@@ -228,5 +228,15 @@ func describeNoApproval(t Tx, id, stage, action string, all []*ApprovalRecord) e
 	case last != nil && last.DecidedBy != "":
 		return &ApprovalRefusedError{Reason: RefusedDecided, Detail: fmt.Sprintf("the approval at %s/%s was %s by %s", last.Stage, last.Action, strings.ToLower(string(last.Status)), last.DecidedBy)}
 	}
-	return &ApprovalRefusedError{Reason: RefusedNotWaiting, Detail: fmt.Sprintf("nothing waits for an approval at %s", where)}
+	detail := fmt.Sprintf("nothing waits for an approval at %s", where)
+	w, err := e.waitOf(t, ex)
+	switch {
+	case err != nil:
+		return err
+	case w != nil && w.HeldBy != "":
+		detail += fmt.Sprintf(": the execution is blocked by execution %s, which holds stage %s", w.HeldBy, w.Stage)
+	case w != nil:
+		detail += ": the execution is " + w.Reason
+	}
+	return &ApprovalRefusedError{Reason: RefusedNotWaiting, Detail: detail}
 }

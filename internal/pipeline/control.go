@@ -21,8 +21,9 @@ func (e *Engine) Stop(ctx context.Context, executionID string, abandon bool, rea
 	}
 	var changed bool
 	var ended []event.Event
+	var abandoned []*ActionRecord
 	err := e.store.Update(ctx, func(t Tx) error {
-		changed, ended = false, nil
+		changed, ended, abandoned = false, nil, nil
 		ex, err := t.Execution(executionID)
 		if err != nil {
 			return err
@@ -40,7 +41,7 @@ func (e *Engine) Stop(ctx context.Context, executionID string, abandon bool, rea
 		ex.Status, ex.StopMode, ex.StopReason, ex.UpdatedAt = StatusStopping, mode, reason, now
 		changed = true
 		if !e.runs.running(ex.ID) && !e.ownerAlive(ex.Owner) {
-			if ended, err = e.stopOrphan(t, ex, now); err != nil {
+			if ended, abandoned, err = e.stopOrphan(t, ex, now); err != nil {
 				return err
 			}
 		}
@@ -53,6 +54,7 @@ func (e *Engine) Stop(ctx context.Context, executionID string, abandon bool, rea
 		e.emit(ctx, event.Event{Kind: event.KindExecution, Status: string(StatusStopping), ExecutionID: executionID,
 			Message: reason, Data: map[string]any{"abandon": abandon}})
 	}
+	e.reapAbandoned(ctx, abandoned)
 	for _, ev := range ended {
 		e.emit(ctx, ev)
 	}
@@ -60,12 +62,14 @@ func (e *Engine) Stop(ctx context.Context, executionID string, abandon bool, rea
 }
 
 // stopOrphan finishes the stop of an execution nobody drives, when no action must
-// be waited for: abandoned actions need no provider to be abandoned. With actions
-// to wait for, the execution stays Stopping for Recover to resume.
-func (e *Engine) stopOrphan(t Tx, ex *ExecutionRecord, now time.Time) ([]event.Event, error) {
+// be waited for: abandoned actions need no provider to be abandoned (their
+// attempts are returned: what their crashed process left running is killed
+// once this commits). With actions to wait for, the execution stays Stopping
+// for Recover to resume.
+func (e *Engine) stopOrphan(t Tx, ex *ExecutionRecord, now time.Time) ([]event.Event, []*ActionRecord, error) {
 	runs, err := t.ActionRuns(ex.ID)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var inProgress []*ActionRecord
 	for _, r := range runs {
@@ -74,16 +78,16 @@ func (e *Engine) stopOrphan(t Tx, ex *ExecutionRecord, now time.Time) ([]event.E
 		}
 	}
 	if len(inProgress) > 0 && ex.StopMode != StopAbandon {
-		return nil, nil
+		return nil, nil, nil
 	}
 	var events []event.Event
 	for _, r := range inProgress {
 		r.Status, r.ErrorMessage, r.EndedAt = StatusAbandoned, stopSummary(ex), now
 		if err := t.PutActionRun(r); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if err := t.CloseApprovals(ex.ID, r.Stage, r.Action, r.Attempt, ApprovalNeeded, ApprovalAbandoned); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		events = append(events, event.Event{Kind: event.KindAction, Status: string(StatusAbandoned), ExecutionID: ex.ID,
 			Stage: r.Stage, Action: r.Action, Message: r.ErrorMessage})
@@ -92,16 +96,16 @@ func (e *Engine) stopOrphan(t Tx, ex *ExecutionRecord, now time.Time) ([]event.E
 		stage := e.stages()[ex.StageIndex].Name
 		sr, err := t.StageRun(ex.ID, stage)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		sr.Status, sr.Message, sr.EndedAt = StatusStopped, stopSummary(ex), now
 		if err := t.PutStageRun(sr); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		events = append(events, event.Event{Kind: event.KindStage, Status: string(StatusStopped), ExecutionID: ex.ID, Stage: stage, Message: sr.Message})
 	}
 	ex.Status, ex.StatusSummary, ex.Waiting, ex.EndedAt = StatusStopped, stopSummary(ex), false, now
-	return append(events, event.Event{Kind: event.KindExecution, Status: string(StatusStopped), ExecutionID: ex.ID, Message: ex.StatusSummary}), nil
+	return append(events, event.Event{Kind: event.KindExecution, Status: string(StatusStopped), ExecutionID: ex.ID, Message: ex.StatusSummary}), inProgress, nil
 }
 
 // RetryStage reruns the failed (or stopped) stage of a Failed or Stopped

@@ -98,7 +98,7 @@ func (e *Engine) Start(ctx context.Context, req StartRequest) (string, error) {
 	now := e.now()
 	ex := &ExecutionRecord{
 		ID: uuid.NewString(), Pipeline: e.name(), Mode: e.mode(), Status: StatusInProgress,
-		Trigger: req.Trigger, TriggerDetail: req.TriggerDetail, RequestedRevision: req.Revision,
+		Trigger: req.Trigger, TriggerDetail: req.TriggerDetail, RequestedRevision: req.Revision, Ref: req.Ref,
 		Variables: vars, StageIndex: 0, Waiting: true, WaitingSince: now,
 		Owner: e.self.record(now), StartedAt: now, UpdatedAt: now,
 	}
@@ -116,7 +116,7 @@ func (e *Engine) Start(ctx context.Context, req StartRequest) (string, error) {
 	}
 	e.emit(ctx, event.Event{Kind: event.KindExecution, Status: string(StatusInProgress), ExecutionID: ex.ID,
 		Message: "execution started by " + string(req.Trigger),
-		Data:    map[string]any{"trigger": req.Trigger, "trigger_detail": req.TriggerDetail, "revision": req.Revision, "mode": ex.Mode}})
+		Data:    map[string]any{"trigger": req.Trigger, "trigger_detail": req.TriggerDetail, "revision": req.Revision, "ref": req.Ref, "mode": ex.Mode}})
 	e.emitGate(ctx, ex.ID, g)
 	return ex.ID, nil
 }
@@ -261,7 +261,11 @@ func (e *Engine) Executions(ctx context.Context, beforeSeq int64, limit int) ([]
 			return err
 		}
 		for _, ex := range list {
-			out = append(out, e.summary(ex))
+			s := e.summary(ex)
+			if s.Wait, err = e.waitOf(t, ex); err != nil {
+				return err
+			}
+			out = append(out, s)
 		}
 		return nil
 	})

@@ -54,6 +54,9 @@ func childMain() int {
 		if err := a.SetExternalID(deploymentID); err != nil {
 			return pipeline.Outcome{}, err
 		}
+		if err := startProcessGroup(a, dir); err != nil {
+			return pipeline.Outcome{}, err
+		}
 		if err := os.WriteFile(filepath.Join(dir, deployMarker), nil, 0o644); err != nil {
 			return pipeline.Outcome{}, err
 		}
@@ -70,6 +73,50 @@ func childMain() int {
 	st, err := e.Run(ctx, id)
 	fmt.Fprintln(os.Stderr, "child: run ended:", st, err)
 	return 2 // the child is meant to be killed
+}
+
+// startProcessGroup starts a long sleep leading its own group, as a build's
+// shell does, records the group on the attempt, and writes "pid start" to
+// deployProcess in dir.
+func startProcessGroup(a *pipeline.ActionRun, dir string) error {
+	cmd := exec.Command("sleep", "300")
+	cmd.Env = append(os.Environ(), "GREENLIGHT_TEST_GROUP="+a.ExecutionID)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	g, err := procfs.GroupOf(cmd.Process.Pid, "GREENLIGHT_TEST_GROUP="+a.ExecutionID)
+	if err != nil {
+		return err
+	}
+	if err := a.RecordProcessGroup(pipeline.ProcessGroup{PGID: g.PGID, Start: g.Start, Env: g.Env}); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, deployProcess), fmt.Appendf(nil, "%d %d", g.PGID, g.Start), 0o644)
+}
+
+// deployProcess is the sleep the child's held deploy started: it must be gone
+// once another process resumes or abandons the deploy.
+const deployProcess = "deploy-process"
+
+func (h *harness) deploySleep() (pid int, start uint64) {
+	h.t.Helper()
+	data, err := os.ReadFile(filepath.Join(h.stateDir, deployProcess))
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	if _, err := fmt.Sscan(string(data), &pid, &start); err != nil {
+		h.t.Fatalf("%s: %q: %v", deployProcess, data, err)
+	}
+	if !procfs.Alive(pid, start) {
+		h.t.Fatalf("the child's sleep %d ended with the child: nothing to test", pid)
+	}
+	h.t.Cleanup(func() {
+		if procfs.Alive(pid, start) {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+	})
+	return pid, start
 }
 
 // crashDefinition: Source, Deploy (held in the child when asked), Approval, Notify.
@@ -122,7 +169,8 @@ func (h *harness) onlyExecution() string {
 	return list[0].ID
 }
 
-// A process killed while an action runs: Recover in another process resumes the
+// A process killed while an action runs: Recover in another process kills the
+// process group the attempt recorded (its start time checked), then resumes the
 // same attempt with the external id it recorded, and the execution finishes.
 func TestRecoverResumesAnActionAfterACrash(t *testing.T) {
 	h := newHarness(t, crashDefinition())
@@ -135,11 +183,15 @@ func TestRecoverResumesAnActionAfterACrash(t *testing.T) {
 	if ids, err := h.engine.Recover(context.Background()); err != nil || len(ids) != 0 {
 		t.Fatalf("recover while the owner lives: %v, %v", ids, err)
 	}
+	pid, start := h.deploySleep()
 	kill(t, child)
 
 	h.fake.on("Deploy", func(_ context.Context, a *pipeline.ActionRun) (pipeline.Outcome, error) {
 		if a.ExternalID != deploymentID {
 			return pipeline.Outcome{Status: pipeline.Failed, ErrorMessage: "cannot resume: no deployment id"}, nil
+		}
+		if procfs.Alive(pid, start) {
+			return pipeline.Outcome{Status: pipeline.Failed, ErrorMessage: "the crashed attempt's process still runs"}, nil
 		}
 		return pipeline.Outcome{Status: pipeline.Succeeded, Summary: "resumed " + a.ExternalID}, nil
 	})
@@ -206,7 +258,8 @@ func TestApprovalGivenWhileTheOwnerIsDeadIsHonoured(t *testing.T) {
 }
 
 // Stopping an execution whose process died, with nothing in progress to wait for,
-// stops it at once instead of leaving it Stopping.
+// stops it at once instead of leaving it Stopping, and kills what the abandoned
+// attempt left running.
 func TestStopOfAnOrphanFinishesAtOnce(t *testing.T) {
 	h := newHarness(t, crashDefinition())
 	child := startChild(t, h, true)
@@ -215,9 +268,13 @@ func TestStopOfAnOrphanFinishesAtOnce(t *testing.T) {
 		return err == nil
 	})
 	id := h.onlyExecution()
+	pid, start := h.deploySleep()
 	kill(t, child)
 	if err := h.engine.Stop(context.Background(), id, true, "owner died"); err != nil {
 		t.Fatalf("stop: %v", err)
+	}
+	if procfs.Alive(pid, start) {
+		t.Errorf("the abandoned attempt's process %d still runs after the stop", pid)
 	}
 	v := h.view(id)
 	if v.Status != pipeline.StatusStopped || findAction(v, "Deploy", "Deploy").Status != pipeline.StatusAbandoned || findStage(v, "Deploy").Status != pipeline.StatusStopped {

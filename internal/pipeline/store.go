@@ -75,6 +75,8 @@ type ActionTx interface {
 	// Attempt).
 	PutActionRun(r *ActionRecord) error
 	SetActionExternalID(executionID, stage, action string, attempt int, externalID string) error
+	// SetActionProcesses replaces the process groups recorded on an attempt.
+	SetActionProcesses(executionID, stage, action string, attempt int, groups []ProcessGroup) error
 	// ActionRuns returns every attempt of every action of an execution, by stage,
 	// action and attempt.
 	ActionRuns(executionID string) ([]*ActionRecord, error)
@@ -107,6 +109,7 @@ type ExecutionRecord struct {
 	Trigger           Trigger
 	TriggerDetail     string
 	RequestedRevision string
+	Ref               string // the ref that started it (StartRequest.Ref)
 	SourceRevision    map[string]string
 	Variables         map[string]string
 	// StageIndex is the stage the execution is in or, when Waiting, in front of.
@@ -160,8 +163,12 @@ type ActionRecord struct {
 	OutputVariables map[string]string
 	Data            map[string]any
 	LogPath         string
-	StartedAt       time.Time
-	EndedAt         time.Time
+	// Processes are the process groups the attempt started that may still run
+	// (cleared when it ends): killed before it is resumed or given up after a
+	// crash.
+	Processes []ProcessGroup
+	StartedAt time.Time
+	EndedAt   time.Time
 }
 
 // ArtifactRecord is a sealed output artifact of an execution.
@@ -200,4 +207,9 @@ type ProcessTable interface {
 	StartTime(pid int) (uint64, error)
 	// Alive reports whether pid runs and is the process that started at start.
 	Alive(pid int, start uint64) bool
+	// KillGroup SIGKILLs what is left of process group pgid, whose leader
+	// started at start (env tells its processes once the leader is gone), waits
+	// until none of them runs or ctx ends, and returns how many it signalled. It
+	// never signals a process of another group that took the same id.
+	KillGroup(ctx context.Context, pgid int, start uint64, env string) (int, error)
 }

@@ -51,6 +51,22 @@ type ActionRun struct {
 	// provider records the id before it acts on it.
 	ExternalID    string
 	SetExternalID func(id string) error
+	// RecordProcessGroup records, durably, a process group the provider started
+	// on this host (a build's shell leads one) before the group runs anything.
+	// Should this process die, the process that resumes the attempt, or gives it
+	// up, kills what is left of the group first. Safe for concurrent use.
+	RecordProcessGroup func(g ProcessGroup) error
+}
+
+// ProcessGroup is a process group an action attempt started: its id, its
+// leader's start time (with the id, it names one group for good) and the
+// KEY=VALUE its processes inherit, which tells them once the leader is gone
+// (internal/procfs.Group says how). Host is where it runs.
+type ProcessGroup struct {
+	PGID  int    `json:"pgid"`
+	Start uint64 `json:"start"`
+	Env   string `json:"env,omitempty"`
+	Host  string `json:"host"`
 }
 
 // Artifact is a named directory of an execution's artifact store.
@@ -113,10 +129,13 @@ const (
 
 // StartRequest asks for a new execution.
 type StartRequest struct {
-	Trigger       Trigger           // TriggerStart (default), TriggerWebhook, TriggerCLI
-	TriggerDetail string            // who or what: a user, a webhook delivery id
-	Revision      string            // a commit or ref for the source actions; "" for the branch head
-	Variables     map[string]string // overrides of pipeline variable defaults
+	Trigger       Trigger // TriggerStart (default), TriggerWebhook, TriggerCLI
+	TriggerDetail string  // who or what: a user, a webhook delivery id
+	Revision      string  // a commit or ref for the source actions; "" for the branch head
+	// Ref is the ref whose push (or pull request) started the execution:
+	// refs/tags/v1.2.0, refs/heads/main; "" when nothing says.
+	Ref       string
+	Variables map[string]string // overrides of pipeline variable defaults
 }
 
 // Status is the status of an execution, a stage or an action.

@@ -1,30 +1,49 @@
 package pipeline
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"strings"
 	"time"
 )
 
 // ExecutionSummary is one line of the execution history.
 type ExecutionSummary struct {
-	Seq               int64     `json:"seq"` // creation order: a higher Seq is a newer execution
-	ID                string    `json:"execution_id"`
-	Pipeline          string    `json:"pipeline"`
-	Status            Status    `json:"status"`
-	StatusSummary     string    `json:"status_summary,omitempty"`
-	Mode              string    `json:"execution_mode"`
-	Trigger           Trigger   `json:"trigger"`
-	TriggerDetail     string    `json:"trigger_detail,omitempty"`
-	RequestedRevision string    `json:"requested_revision,omitempty"`
-	Source            Revision  `json:"source_revision"`
-	Stage             string    `json:"stage,omitempty"` // the stage it is in, waits for, or ended in
-	Waiting           bool      `json:"waiting,omitempty"`
-	StartedAt         time.Time `json:"started_at"`
-	UpdatedAt         time.Time `json:"updated_at"`
-	EndedAt           time.Time `json:"ended_at,omitzero"`
-	OwnerPID          int       `json:"owner_pid,omitempty"`
-	OwnerHost         string    `json:"owner_host,omitempty"`
+	Seq               int64   `json:"seq"` // creation order: a higher Seq is a newer execution
+	ID                string  `json:"execution_id"`
+	Pipeline          string  `json:"pipeline"`
+	Status            Status  `json:"status"`
+	StatusSummary     string  `json:"status_summary,omitempty"`
+	Mode              string  `json:"execution_mode"`
+	Trigger           Trigger `json:"trigger"`
+	TriggerDetail     string  `json:"trigger_detail,omitempty"`
+	RequestedRevision string  `json:"requested_revision,omitempty"`
+	// Ref is the ref whose push started the execution (refs/tags/v1.2.0,
+	// refs/heads/main), when one did; RefName says it for people.
+	Ref     string   `json:"ref,omitempty"`
+	Source  Revision `json:"source_revision"`
+	Stage   string   `json:"stage,omitempty"` // the stage it is in, waits for, or ended in
+	Waiting bool     `json:"waiting,omitempty"`
+	// Wait says why a waiting execution waits (the execution holding the stage).
+	Wait      *Wait     `json:"wait,omitempty"`
+	StartedAt time.Time `json:"started_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+	EndedAt   time.Time `json:"ended_at,omitzero"`
+	OwnerPID  int       `json:"owner_pid,omitempty"`
+	OwnerHost string    `json:"owner_host,omitempty"`
+}
+
+// RefName names what the execution runs for people: "tag v1.2.0" when a tag
+// started it, the branch whose push started it, else the source's branch.
+func (s ExecutionSummary) RefName() string {
+	if tag, ok := strings.CutPrefix(s.Ref, "refs/tags/"); ok {
+		return "tag " + tag
+	}
+	if branch, ok := strings.CutPrefix(s.Ref, "refs/heads/"); ok {
+		return branch
+	}
+	return cmp.Or(s.Ref, s.Source.Branch)
 }
 
 // ExecutionView is everything `status` shows about one execution.
@@ -127,6 +146,9 @@ func (e *Engine) Execution(ctx context.Context, id string) (*ExecutionView, erro
 			return err
 		}
 		v = &ExecutionView{ExecutionSummary: e.summary(ex), Variables: ex.Variables}
+		if v.Wait, err = e.waitOf(t, ex); err != nil {
+			return err
+		}
 		for _, a := range arts {
 			v.Artifacts = append(v.Artifacts, Artifact{Name: a.Name, Dir: a.Dir})
 		}
@@ -142,7 +164,7 @@ func (e *Engine) Execution(ctx context.Context, id string) (*ExecutionView, erro
 func (e *Engine) summary(ex *ExecutionRecord) ExecutionSummary {
 	s := ExecutionSummary{
 		Seq: ex.Seq, ID: ex.ID, Pipeline: ex.Pipeline, Status: ex.Status, StatusSummary: ex.StatusSummary, Mode: ex.Mode,
-		Trigger: ex.Trigger, TriggerDetail: ex.TriggerDetail, RequestedRevision: ex.RequestedRevision,
+		Trigger: ex.Trigger, TriggerDetail: ex.TriggerDetail, RequestedRevision: ex.RequestedRevision, Ref: ex.Ref,
 		Source: revisionFrom(ex.SourceRevision), Waiting: ex.Waiting,
 		StartedAt: ex.StartedAt, UpdatedAt: ex.UpdatedAt, EndedAt: ex.EndedAt, OwnerPID: ex.Owner.PID, OwnerHost: ex.Owner.Host,
 	}

@@ -5,6 +5,7 @@ package procfs
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -14,6 +15,7 @@ import (
 // Stat is what greenlight reads from /proc/<pid>/stat.
 type Stat struct {
 	State     byte   // R, S, D, Z (zombie), X (dead), ...
+	PGID      int    // process group
 	StartTime uint64 // clock ticks after boot: with the pid, names one process for good
 }
 
@@ -43,7 +45,7 @@ func Alive(pid int, startTime uint64) bool {
 	return st.StartTime == startTime && !st.Gone()
 }
 
-// ParseStat reads the state (field 3) and start time (field 22) of a
+// ParseStat reads the state (field 3), process group (field 5) and start time (field 22) of a
 // /proc/<pid>/stat line (proc(5)). The command name (field 2) is in parentheses
 // and may itself hold spaces and parentheses, so fields are counted from the last
 // closing parenthesis.
@@ -53,7 +55,7 @@ func ParseStat(data []byte) (Stat, error) {
 		return Stat{}, errors.New("no command name in parentheses")
 	}
 	fields := bytes.Fields(data[end+1:])
-	const stateField, startField = 3, 22 // 1-based, as in proc(5)
+	const stateField, pgrpField, startField = 3, 5, 22 // 1-based, as in proc(5)
 	const firstAfterName = 3
 	if len(fields) <= startField-firstAfterName {
 		return Stat{}, fmt.Errorf("%d fields after the command name, want at least %d",
@@ -67,7 +69,11 @@ func ParseStat(data []byte) (Stat, error) {
 	if err != nil {
 		return Stat{}, fmt.Errorf("start time: %w", err)
 	}
-	return Stat{State: state[0], StartTime: start}, nil
+	pgid, err := strconv.Atoi(string(fields[pgrpField-firstAfterName]))
+	if err != nil {
+		return Stat{}, fmt.Errorf("process group: %w", err)
+	}
+	return Stat{State: state[0], PGID: pgid, StartTime: start}, nil
 }
 
 // Table answers for the processes of this host from /proc. Its zero value is ready
@@ -89,3 +95,8 @@ func (Table) StartTime(pid int) (uint64, error) {
 
 // Alive reports whether pid runs and is the process that started at startTime.
 func (Table) Alive(pid int, startTime uint64) bool { return Alive(pid, startTime) }
+
+// KillGroup kills what is left of the process group (see Group and KillGroup).
+func (Table) KillGroup(ctx context.Context, pgid int, start uint64, env string) (int, error) {
+	return KillGroup(ctx, Group{PGID: pgid, Start: start, Env: env})
+}

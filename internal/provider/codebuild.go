@@ -15,6 +15,7 @@ import (
 	"github.com/greenlight-ci/greenlight/internal/manifest"
 	"github.com/greenlight-ci/greenlight/internal/mask"
 	"github.com/greenlight-ci/greenlight/internal/pipeline"
+	"github.com/greenlight-ci/greenlight/internal/procfs"
 	"github.com/greenlight-ci/greenlight/internal/report"
 )
 
@@ -77,6 +78,7 @@ func (p *CodeBuild) runBuild(ctx context.Context, a *pipeline.ActionRun, project
 		Env: env, Masked: masked, HiddenEnv: p.Def.SecretEnv(), Secrets: Secrets{Def: p.Def}, ResolvedSourceVersion: a.Source.CommitID,
 		Initiator: "codepipeline/" + a.Pipeline, CacheDir: filepath.Join(a.StateDir, "cache", project.Name), CacheType: project.Cache.Type,
 		SecondaryArtifactsDir: ws.SecondaryDir, Timeout: project.Timeout.D(), Log: log,
+		Started: recordProcesses(a),
 	}
 	// Without an output artifact the buildspec's artifacts are still collected, as
 	// CodeBuild does, but kept beside the build instead of passed on.
@@ -95,6 +97,17 @@ func (p *CodeBuild) runBuild(ctx context.Context, a *pipeline.ActionRun, project
 		fmt.Fprintf(log, "warning: prune old build directories: %v\n", err)
 	}
 	return buildOutcome(ws.ID, res), nil
+}
+
+// recordProcesses records the build's process group on the action attempt, so
+// that the process resuming it after a crash kills what is left of it first.
+func recordProcesses(a *pipeline.ActionRun) func(procfs.Group) error {
+	if a.RecordProcessGroup == nil {
+		return nil
+	}
+	return func(g procfs.Group) error {
+		return a.RecordProcessGroup(pipeline.ProcessGroup{PGID: g.PGID, Start: g.Start, Env: g.Env})
+	}
 }
 
 // environment is the project's variables (secrets resolved), then the action's

@@ -133,7 +133,7 @@ func (h *Webhook) act(ctx context.Context, d *webhook.Delivery, defs []*manifest
 		pd := PipelineDecision{Pipeline: def.Pipeline.Name, Outcome: dec.Outcome, Reason: dec.Reason, Revision: dec.Revision}
 		if dec.Start() {
 			id, err := h.Starter.StartExecution(ctx, control.StartRequest{
-				Pipeline: def.Pipeline.Name, Revision: dec.Revision, Trigger: control.TriggerWebhook, Who: who(d),
+				Pipeline: def.Pipeline.Name, Revision: dec.Revision, Ref: dec.Ref(), Trigger: control.TriggerWebhook, Who: who(d),
 			})
 			pd.ExecutionID = id
 			if err != nil {

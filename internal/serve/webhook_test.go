@@ -155,3 +155,65 @@ func TestDeliveryIsRoutedToThePipelineOfItsRepository(t *testing.T) {
 		t.Errorf("every pipeline's executions: %+v, %v", all.Executions, err)
 	}
 }
+
+// A pushed tag that a trigger takes starts an execution that names the tag, not
+// the source's branch: in the execution (status, history, the API's JSON) and
+// in what `greenlight status` prints of it.
+func TestATagsExecutionNamesTheTag(t *testing.T) {
+	t.Setenv("GREENLIGHT_WEBHOOK_SECRET", secret)
+	triggers := `  triggers:
+    - provider_type: CodeStarSourceConnection
+      git_configuration:
+        source_action_name: Source
+        push:
+          - tags: {includes: ["v*"]}
+          - branches: {includes: [main]}
+`
+	r := newRepo(t, t.TempDir(), "orders", definition("orders", triggers))
+	tagged := r.commit("README", "v1.2.0", "release 1.2.0")
+	r.git("tag", "v1.2.0")
+	s := startServer(t, r.path())
+
+	started := func(ref, delivery string) control.ExecutionSummary {
+		t.Helper()
+		a := s.deliver("push", delivery, pushPayload("acme/orders", ref, tagged), secret)
+		if a.status != http.StatusAccepted || len(a.Pipelines) != 1 || a.Pipelines[0].ExecutionID == "" {
+			t.Fatalf("push of %s answered %d %+v", ref, a.status, a.DeliveryAnswer)
+		}
+		id := a.Pipelines[0].ExecutionID
+		for _, ex := range s.executions("orders") {
+			if ex.ID == id {
+				return ex
+			}
+		}
+		t.Fatalf("execution %s is not in the history", id)
+		return control.ExecutionSummary{}
+	}
+	tag := started("refs/tags/v1.2.0", "d-tag")
+	if tag.Ref != "refs/tags/v1.2.0" || tag.RefName() != "tag v1.2.0" {
+		t.Errorf("the tag's execution: ref %q, named %q; want refs/tags/v1.2.0, \"tag v1.2.0\"", tag.Ref, tag.RefName())
+	}
+	waitFor(t, "the tag's source action to succeed", func() bool {
+		v, err := s.srv.Backend().GetExecution(context.Background(), tag.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a := v.Action("Source", "Source")
+		return a != nil && a.Status == "Succeeded"
+	})
+	v, err := s.srv.Backend().GetExecution(context.Background(), tag.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.Ref != "refs/tags/v1.2.0" || v.RefName() != "tag v1.2.0" || v.Source.Branch != "main" {
+		t.Errorf("the tag's execution view: ref %q named %q (source branch %q)", v.Ref, v.RefName(), v.Source.Branch)
+	}
+	body, status := s.get("/api/v1/executions/"+tag.ID, s.token(access.RoleViewer))
+	if status != http.StatusOK || !strings.Contains(body, `"ref":"refs/tags/v1.2.0"`) {
+		t.Errorf("GET the execution: %d %s; want its ref", status, body)
+	}
+	branch := started("refs/heads/main", "d-branch")
+	if branch.Ref != "refs/heads/main" || branch.RefName() != "main" {
+		t.Errorf("the branch's execution: ref %q, named %q; want refs/heads/main, main", branch.Ref, branch.RefName())
+	}
+}

@@ -36,6 +36,7 @@ func listExecutions(s *Server, c *call) error {
 type StartBody struct {
 	Pipeline  string            `json:"pipeline,omitempty"`
 	Revision  string            `json:"revision,omitempty"`
+	Ref       string            `json:"ref,omitempty"` // the ref that started it, shown with the execution
 	Variables map[string]string `json:"variables,omitempty"`
 	// Trigger is CLI (default) or StartPipelineExecution; webhooks start
 	// executions through their own endpoint.
@@ -60,7 +61,7 @@ func startExecution(s *Server, c *call) error {
 	default:
 		return badRequest("trigger %q: want %s or %s", b.Trigger, control.TriggerCLI, control.TriggerStart)
 	}
-	id, err := s.opts.Backend.StartExecution(c.r.Context(), control.StartRequest{Pipeline: b.Pipeline, Revision: b.Revision,
+	id, err := s.opts.Backend.StartExecution(c.r.Context(), control.StartRequest{Pipeline: b.Pipeline, Revision: b.Revision, Ref: b.Ref,
 		Variables: b.Variables, Trigger: b.Trigger, Who: c.p.Name})
 	if err != nil {
 		return err

@@ -97,3 +97,10 @@ CREATE TABLE pipeline_approvals (
 	PRIMARY KEY (execution_id, stage, action, attempt)
 );
 `
+
+// actionProcessesSchema records the process groups an action attempt started
+// (a build's shell), so that the process resuming it after a crash kills them.
+const actionProcessesSchema = `ALTER TABLE pipeline_action_runs ADD COLUMN processes TEXT NOT NULL DEFAULT ''`
+
+// executionRefSchema records the ref whose push started an execution (a tag).
+const executionRefSchema = `ALTER TABLE pipeline_executions ADD COLUMN requested_ref TEXT NOT NULL DEFAULT ''`

@@ -11,7 +11,7 @@ import (
 
 const executionColumns = `seq, id, pipeline, mode, status, status_summary, trigger_type, trigger_detail,
 	requested_revision, source_revision, variables, stage_index, waiting, waiting_since, stop_mode, stop_reason,
-	owner_id, owner_pid, owner_start, owner_host, heartbeat_at, started_at, updated_at, ended_at`
+	owner_id, owner_pid, owner_start, owner_host, heartbeat_at, started_at, updated_at, ended_at, requested_ref`
 
 // InsertExecution records a new execution; e.Seq is set from the row.
 func (t *pipelineTx) InsertExecution(e *pipeline.ExecutionRecord) error {
@@ -21,12 +21,12 @@ func (t *pipelineTx) InsertExecution(e *pipeline.ExecutionRecord) error {
 	}
 	res, err := t.exec(`INSERT INTO pipeline_executions(id, pipeline, mode, status, status_summary, trigger_type, trigger_detail,
 		requested_revision, source_revision, variables, stage_index, waiting, waiting_since, stop_mode, stop_reason,
-		owner_id, owner_pid, owner_start, owner_host, heartbeat_at, started_at, updated_at, ended_at)
-		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+		owner_id, owner_pid, owner_start, owner_host, heartbeat_at, started_at, updated_at, ended_at, requested_ref)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
 		e.ID, e.Pipeline, e.Mode, e.Status, e.StatusSummary, e.Trigger, e.TriggerDetail,
 		e.RequestedRevision, src, vars, e.StageIndex, boolInt(e.Waiting), formatTime(e.WaitingSince), e.StopMode, e.StopReason,
 		e.Owner.ID, e.Owner.PID, int64(e.Owner.Start), e.Owner.Host, formatTime(e.Owner.Heartbeat),
-		formatTime(e.StartedAt), formatTime(e.UpdatedAt), formatTime(e.EndedAt))
+		formatTime(e.StartedAt), formatTime(e.UpdatedAt), formatTime(e.EndedAt), e.Ref)
 	if err != nil {
 		return fmt.Errorf("insert execution %s: %w", e.ID, err)
 	}
@@ -122,7 +122,7 @@ func scanExecutions(rows *sql.Rows) ([]*pipeline.ExecutionRecord, error) {
 		var ownerStart int64
 		err := rows.Scan(&e.Seq, &e.ID, &e.Pipeline, &e.Mode, &e.Status, &e.StatusSummary, &e.Trigger, &e.TriggerDetail,
 			&e.RequestedRevision, &src, &vars, &e.StageIndex, &waiting, &waitingSince, &e.StopMode, &e.StopReason,
-			&e.Owner.ID, &e.Owner.PID, &ownerStart, &e.Owner.Host, &heartbeat, &started, &updated, &ended)
+			&e.Owner.ID, &e.Owner.PID, &ownerStart, &e.Owner.Host, &heartbeat, &started, &updated, &ended, &e.Ref)
 		if err != nil {
 			return nil, fmt.Errorf("scan execution: %w", err)
 		}

@@ -2,6 +2,7 @@ package store
 
 import (
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -87,15 +88,19 @@ func (t *pipelineTx) PutActionRun(r *pipeline.ActionRecord) error {
 	if err != nil {
 		return fmt.Errorf("encode data of %s/%s: %w", r.Stage, r.Action, err)
 	}
+	procs, err := encodeProcesses(r.Processes)
+	if err != nil {
+		return fmt.Errorf("encode processes of %s/%s: %w", r.Stage, r.Action, err)
+	}
 	_, err = t.exec(`INSERT INTO pipeline_action_runs(execution_id, stage, action, attempt, run_order, provider, status, summary,
-		error_message, external_id, external_url, output_variables, data, log_path, started_at, ended_at)
-		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+		error_message, external_id, external_url, output_variables, data, log_path, processes, started_at, ended_at)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
 		ON CONFLICT(execution_id, stage, action, attempt) DO UPDATE SET run_order=excluded.run_order, provider=excluded.provider,
 			status=excluded.status, summary=excluded.summary, error_message=excluded.error_message, external_id=excluded.external_id,
 			external_url=excluded.external_url, output_variables=excluded.output_variables, data=excluded.data,
-			log_path=excluded.log_path, started_at=excluded.started_at, ended_at=excluded.ended_at`,
+			log_path=excluded.log_path, processes=excluded.processes, started_at=excluded.started_at, ended_at=excluded.ended_at`,
 		r.ExecutionID, r.Stage, r.Action, r.Attempt, r.RunOrder, r.Provider, r.Status, r.Summary,
-		r.ErrorMessage, r.ExternalID, r.ExternalURL, vars, data, r.LogPath, formatTime(r.StartedAt), formatTime(r.EndedAt))
+		r.ErrorMessage, r.ExternalID, r.ExternalURL, vars, data, r.LogPath, procs, formatTime(r.StartedAt), formatTime(r.EndedAt))
 	if err != nil {
 		return fmt.Errorf("write action run %s/%s/%s#%d: %w", r.ExecutionID, r.Stage, r.Action, r.Attempt, err)
 	}
@@ -116,11 +121,45 @@ func (t *pipelineTx) SetActionExternalID(id, stage, action string, attempt int, 
 	return nil
 }
 
+// SetActionProcesses replaces the process groups recorded on an attempt; it
+// commits before the groups run anything (see pipeline.ActionRun).
+func (t *pipelineTx) SetActionProcesses(id, stage, action string, attempt int, groups []pipeline.ProcessGroup) error {
+	procs, err := encodeProcesses(groups)
+	if err != nil {
+		return fmt.Errorf("encode processes of %s/%s#%d: %w", stage, action, attempt, err)
+	}
+	res, err := t.exec(`UPDATE pipeline_action_runs SET processes=? WHERE execution_id=? AND stage=? AND action=? AND attempt=?`,
+		procs, id, stage, action, attempt)
+	if err != nil {
+		return fmt.Errorf("set processes of %s/%s#%d: %w", stage, action, attempt, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("set processes of %s/%s#%d: %w", stage, action, attempt, pipeline.ErrNotFound)
+	}
+	return nil
+}
+
+func encodeProcesses(groups []pipeline.ProcessGroup) (string, error) {
+	if len(groups) == 0 {
+		return "", nil
+	}
+	b, err := json.Marshal(groups)
+	return string(b), err
+}
+
+func decodeProcesses(s string) ([]pipeline.ProcessGroup, error) {
+	if s == "" {
+		return nil, nil
+	}
+	var out []pipeline.ProcessGroup
+	return out, json.Unmarshal([]byte(s), &out)
+}
+
 // ActionRuns returns every attempt of every action of execution id, by stage,
 // action and attempt.
 func (t *pipelineTx) ActionRuns(id string) ([]*pipeline.ActionRecord, error) {
 	rows, err := t.query(`SELECT execution_id, stage, action, attempt, run_order, provider, status, summary, error_message,
-		external_id, external_url, output_variables, data, log_path, started_at, ended_at
+		external_id, external_url, output_variables, data, log_path, processes, started_at, ended_at
 		FROM pipeline_action_runs WHERE execution_id=? ORDER BY stage, action, attempt`, id)
 	if err != nil {
 		return nil, fmt.Errorf("list action runs of %s: %w", id, err)
@@ -129,9 +168,9 @@ func (t *pipelineTx) ActionRuns(id string) ([]*pipeline.ActionRecord, error) {
 	var out []*pipeline.ActionRecord
 	for rows.Next() {
 		var r pipeline.ActionRecord
-		var vars, data, started, ended string
+		var vars, data, procs, started, ended string
 		err := rows.Scan(&r.ExecutionID, &r.Stage, &r.Action, &r.Attempt, &r.RunOrder, &r.Provider, &r.Status, &r.Summary,
-			&r.ErrorMessage, &r.ExternalID, &r.ExternalURL, &vars, &data, &r.LogPath, &started, &ended)
+			&r.ErrorMessage, &r.ExternalID, &r.ExternalURL, &vars, &data, &r.LogPath, &procs, &started, &ended)
 		if err != nil {
 			return nil, fmt.Errorf("scan action run: %w", err)
 		}
@@ -141,6 +180,9 @@ func (t *pipelineTx) ActionRuns(id string) ([]*pipeline.ActionRecord, error) {
 		}
 		if err := decodeJSON(data, &r.Data); err != nil {
 			return nil, fmt.Errorf("decode data of %s/%s: %w", r.Stage, r.Action, err)
+		}
+		if r.Processes, err = decodeProcesses(procs); err != nil {
+			return nil, fmt.Errorf("decode processes of %s/%s: %w", r.Stage, r.Action, err)
 		}
 		out = append(out, &r)
 	}

@@ -45,6 +45,8 @@ var migrations = []migration{
 	{"0006_notifications", notificationsSchema},
 	{"0007_webhook_deliveries", webhookSchema},
 	{"0008_hook_results", hooksSchema},
+	{"0009_action_processes", actionProcessesSchema},
+	{"0010_execution_ref", executionRefSchema},
 }
 
 // Open opens (creating if needed) the state file at path and brings its schema up to

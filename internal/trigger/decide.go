@@ -40,6 +40,18 @@ type Decision struct {
 	TriggerType  string  `json:"trigger_type,omitempty"`
 }
 
+// Ref is the full ref the event names: refs/tags/<tag>, refs/heads/<branch>
+// (a pull request's source branch), or "".
+func (d Decision) Ref() string {
+	switch {
+	case d.Tag != "":
+		return tagPrefix + d.Tag
+	case d.Branch != "":
+		return branchPrefix + d.Branch
+	}
+	return ""
+}
+
 // Start reports whether the pipeline should start an execution.
 func (d Decision) Start() bool { return d.Outcome == OutcomeStart }
 

@@ -90,7 +90,7 @@ func (b *Backend) StartExecution(ctx context.Context, req control.StartRequest) 
 	if trigger == "" {
 		trigger = control.TriggerCLI
 	}
-	id, err := eng.Start(ctx, pipeline.StartRequest{Trigger: trigger, TriggerDetail: req.Who, Revision: req.Revision, Variables: req.Variables})
+	id, err := eng.Start(ctx, pipeline.StartRequest{Trigger: trigger, TriggerDetail: req.Who, Revision: req.Revision, Ref: req.Ref, Variables: req.Variables})
 	if err != nil {
 		return "", wrap(err)
 	}

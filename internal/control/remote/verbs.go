@@ -41,7 +41,7 @@ func (b *Backend) GetExecution(ctx context.Context, id string) (*control.Executi
 // StartExecution starts an execution as the token's name (req.Who is not sent).
 func (b *Backend) StartExecution(ctx context.Context, req control.StartRequest) (string, error) {
 	var out server.Started
-	in := server.StartBody{Pipeline: req.Pipeline, Revision: req.Revision, Variables: req.Variables, Trigger: req.Trigger}
+	in := server.StartBody{Pipeline: req.Pipeline, Revision: req.Revision, Ref: req.Ref, Variables: req.Variables, Trigger: req.Trigger}
 	return out.ExecutionID, b.call(ctx, http.MethodPost, path("executions"), nil, in, &out)
 }
 
