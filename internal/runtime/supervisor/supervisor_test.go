@@ -100,6 +100,10 @@ func TestDefaultLogPathAndAppend(t *testing.T) {
 		data, _ := os.ReadFile(path)
 		t.Fatalf("%s = %q, want the output of both runs", path, data)
 	}
+	// What a service prints (its errors, its requests) is for its user only.
+	if info, err := os.Stat(path); err != nil || info.Mode().Perm() != 0o600 {
+		t.Errorf("%s: %v, %v; want mode 0600", path, info.Mode(), err)
+	}
 	var out bytes.Buffer
 	if err := s.Logs(t.Context(), id, &out, false); err != nil {
 		t.Fatal(err)
