@@ -60,9 +60,10 @@ func New(o Options) *Server {
 	}
 	s := &Server{o: o}
 	var members []Member
+	hidden := secretEnv(o.Definitions)
 	for _, def := range o.Definitions {
 		b := local.New(local.Options{Definition: def, StateDir: o.StateDir, DB: o.DB, Site: o.Site,
-			Logger: o.Logger.With("pipeline", def.Pipeline.Name), PollInterval: o.EnginePoll})
+			Logger: o.Logger.With("pipeline", def.Pipeline.Name), PollInterval: o.EnginePoll, HiddenEnv: hidden})
 		members = append(members, Member{Pipeline: def.Pipeline.Name, Applications: sortedKeys(def.Applications), Backend: b})
 	}
 	s.backend = NewMulti(members, s.pipelineOf)
