@@ -80,13 +80,14 @@ func TestExpiredRevokedAndReusedNames(t *testing.T) {
 		t.Errorf("duplicate active name: %v", err)
 	}
 	*now = now.Add(time.Hour)
-	if _, err := s.Authenticate(ctx, token); !errors.Is(err, access.ErrUnauthenticated) || !strings.Contains(err.Error(), "deployer expired at 2024-05-02T11:00:00Z") {
+	if _, err := s.Authenticate(ctx, token); !errors.Is(err, access.ErrUnauthenticated) || !errors.Is(err, access.ErrExpired) ||
+		err.Error() != "unauthenticated: token deployer expired at 2024-05-02T11:00:00Z" {
 		t.Errorf("expired: %v", err)
 	}
 	if _, err := s.Revoke(ctx, "deployer"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Authenticate(ctx, token); !errors.Is(err, access.ErrUnauthenticated) || !strings.Contains(err.Error(), "revoked") {
+	if _, err := s.Authenticate(ctx, token); !errors.Is(err, access.ErrUnauthenticated) || !errors.Is(err, access.ErrRevoked) || !strings.Contains(err.Error(), "revoked") {
 		t.Errorf("revoked: %v", err)
 	}
 	if _, err := s.Revoke(ctx, "deployer"); !errors.Is(err, store.ErrNotFound) {

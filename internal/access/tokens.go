@@ -71,7 +71,25 @@ var (
 	ErrUnauthenticated = errors.New("unauthenticated")
 	ErrForbidden       = errors.New("forbidden")
 	ErrNameTaken       = errors.New("a token with this name is active")
+	// ErrRevoked and ErrExpired say why a known token no longer authenticates:
+	// errors.Is finds them in the error beside ErrUnauthenticated.
+	ErrRevoked = errors.New("token revoked")
+	ErrExpired = errors.New("token expired")
 )
+
+// refusal is an authentication refused for a reason errors.Is can tell apart,
+// its message unchanged.
+type refusal struct {
+	msg    string
+	reason error
+}
+
+func (e *refusal) Error() string   { return e.msg }
+func (e *refusal) Unwrap() []error { return []error{ErrUnauthenticated, e.reason} }
+
+func refused(reason error, format string, args ...any) error {
+	return &refusal{msg: ErrUnauthenticated.Error() + ": " + fmt.Sprintf(format, args...), reason: reason}
+}
 
 // Store keeps tokens and the audit log. Implementations are safe for concurrent
 // use; CreateToken fails with ErrNameTaken when an unrevoked token has the name.
@@ -170,9 +188,9 @@ func (s *Service) Authenticate(ctx context.Context, presented string) (Principal
 	}
 	switch t.Status(s.now()) {
 	case TokenRevoked:
-		return Principal{}, fmt.Errorf("%w: token %s was revoked at %s", ErrUnauthenticated, t.Name, t.Revoked.UTC().Format(time.RFC3339))
+		return Principal{}, refused(ErrRevoked, "token %s was revoked at %s", t.Name, t.Revoked.UTC().Format(time.RFC3339))
 	case TokenExpired:
-		return Principal{}, fmt.Errorf("%w: token %s expired at %s", ErrUnauthenticated, t.Name, t.Expires.UTC().Format(time.RFC3339))
+		return Principal{}, refused(ErrExpired, "token %s expired at %s", t.Name, t.Expires.UTC().Format(time.RFC3339))
 	}
 	return Principal{TokenID: t.ID, Name: t.Name, Role: t.Role}, nil
 }

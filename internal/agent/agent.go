@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/greenlight-ci/greenlight/internal/flock"
+	"github.com/greenlight-ci/greenlight/internal/statedir"
 )
 
 // Files of a state directory the agent owns.
@@ -56,8 +57,10 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("create state directory: %w", err)
+	if opened, err := statedir.Ensure(dir); err != nil {
+		return err
+	} else if opened != 0 {
+		log.Warn(fmt.Sprintf("the state directory was open to other users (%#o); it is now %#o", opened, statedir.Perm), "dir", dir)
 	}
 	keeper := newKeeperLink(cfg.Keeper)
 	defer keeper.close()

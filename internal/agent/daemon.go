@@ -110,7 +110,7 @@ func copyExecutable(src, dst string) error {
 // spawn starts exe with args as a daemon: its own session, output appended to
 // logPath, no stdin. It returns without waiting.
 func spawn(exe string, args []string, logPath string) (*exec.Cmd, error) {
-	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", logPath, err)
 	}

@@ -12,13 +12,14 @@ import (
 
 	"github.com/greenlight-ci/greenlight/internal/atomicfile"
 	"github.com/greenlight-ci/greenlight/internal/procfs"
+	"github.com/greenlight-ci/greenlight/internal/statedir"
 )
 
 // EnsureAgent returns a client to the agent of stateDir, starting the agent in the
 // background (from the installed binary exe) when none runs.
 func EnsureAgent(ctx context.Context, stateDir, exe string) (*Client, error) {
-	if err := os.MkdirAll(stateDir, 0o755); err != nil {
-		return nil, fmt.Errorf("create state directory: %w", err)
+	if _, err := statedir.Ensure(stateDir); err != nil {
+		return nil, err
 	}
 	if !locked(filepath.Join(stateDir, LockFile)) {
 		if _, err := spawn(exe, agentArgs(stateDir, false), filepath.Join(stateDir, LogFile)); err != nil {

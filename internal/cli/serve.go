@@ -72,7 +72,8 @@ func (a *app) serve(ctx context.Context, opts serveOptions) error {
 	if err != nil {
 		return err
 	}
-	if err := createStateDir(dir); err != nil {
+	log := slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	if err := createStateDir(dir, log); err != nil {
 		return err
 	}
 	db, err := store.Open(ctx, filepath.Join(dir, "state.db"))
@@ -84,7 +85,6 @@ func (a *app) serve(ctx context.Context, opts serveOptions) error {
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	log := slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	srv := serve.New(serve.Options{Definitions: defs, StateDir: dir, DB: db, Site: daemon.NewSite(dir, log),
 		PollInterval: opts.pollInterval, BaseURL: "http://" + ln.Addr().String(), Logger: log})
 	tokens, err := activeTokens(ctx, db)

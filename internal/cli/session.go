@@ -11,6 +11,7 @@ import (
 	"github.com/greenlight-ci/greenlight/internal/control/local"
 	"github.com/greenlight-ci/greenlight/internal/daemon"
 	"github.com/greenlight-ci/greenlight/internal/manifest"
+	"github.com/greenlight-ci/greenlight/internal/statedir"
 	"github.com/greenlight-ci/greenlight/internal/store"
 )
 
@@ -41,7 +42,7 @@ func (a *app) open(ctx context.Context, withDef bool) (*session, error) {
 		return nil, err
 	}
 	s.stateDir = dir
-	if err := createStateDir(dir); err != nil {
+	if err := createStateDir(dir, s.log); err != nil {
 		return nil, err
 	}
 	s.db, err = store.Open(ctx, filepath.Join(dir, "state.db"))
@@ -79,12 +80,18 @@ func (a *app) withBackend(ctx context.Context, withDef bool, fn func(b control.B
 	return fn(s.backend)
 }
 
-// createStateDir makes the state directory, with a .gitignore that ignores all of
-// it: it lives beside greenlight.yaml, in the repository, and holds the agent's
-// token, builds and artifacts, none of which may end up in a commit.
-func createStateDir(dir string) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("create state directory: %w", err)
+// createStateDir makes the state directory, private to this user, with a
+// .gitignore that ignores all of it: it lives beside greenlight.yaml, in the
+// repository, and holds the agent's token, builds and artifacts, none of which
+// may end up in a commit or be read by another user. A directory made before
+// it was private (0755) is tightened, and log says so (once: then it is).
+func createStateDir(dir string, log *slog.Logger) error {
+	opened, err := statedir.Ensure(dir)
+	if err != nil {
+		return err
+	}
+	if opened != 0 {
+		log.Warn(fmt.Sprintf("the state directory was open to other users (%#o); it is now %#o, private to you", opened, statedir.Perm), "dir", dir)
 	}
 	ignore := filepath.Join(dir, ".gitignore")
 	if _, err := os.Stat(ignore); os.IsNotExist(err) {

@@ -27,7 +27,7 @@ func greenlight(t *testing.T, stateDir string, args ...string) (string, error) {
 }
 
 func TestTokensCreateListRevokeAndAudit(t *testing.T) {
-	dir := t.TempDir()
+	dir := filepath.Join(t.TempDir(), ".greenlight")
 	out, err := greenlight(t, dir, "tokens", "create", "ci-bot", "--role", "operator", "--expires", "90d")
 	if err != nil {
 		t.Fatalf("create: %v\n%s", err, out)
@@ -77,7 +77,7 @@ func TestTokensCreateListRevokeAndAudit(t *testing.T) {
 }
 
 func TestTokensBadInput(t *testing.T) {
-	dir := t.TempDir()
+	dir := filepath.Join(t.TempDir(), ".greenlight")
 	for _, c := range []struct {
 		args []string
 		want string

@@ -739,3 +739,47 @@ func (b *browser) roundTrip(req *http.Request) *http.Response {
 	b.client.Jar.SetCookies(req.URL, resp.Cookies())
 	return resp
 }
+
+// TestSignInPagePrintsNoTextFromItsURL: /login?why= carries a reason code and
+// the page shows the console's own sentence for it; any other text shows
+// nothing, so that a link cannot put words on the sign-in page ("your token
+// leaked, sign in at https://evil.example").
+func TestSignInPagePrintsNoTextFromItsURL(t *testing.T) {
+	s := newSite(t, shop, "why", nil)
+	b := s.browser()
+	for _, why := range []string{"Your token leaked: sign in again at https://evil.example/login", "<b>urgent</b>", "Revoked", "revoked ", "Text"} {
+		status, body := b.get("/login?" + url.Values{"why": {why}}.Encode())
+		if status != http.StatusOK || strings.Contains(body, "evil.example") || strings.Contains(body, "urgent") || strings.Contains(body, `class="notice error"`) {
+			t.Errorf("GET /login?why=%q: %d, want the page without a notice\n%s", why, status, body)
+		}
+	}
+
+	// A session whose token was revoked is sent to the page with a code, which
+	// the page says in its own words.
+	v := s.signedIn(access.RoleViewer)
+	if _, err := s.access.Revoke(context.Background(), tokenName(access.RoleViewer)); err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest(http.MethodGet, v.url("/deployments"), nil)
+	wantReason(t, v, req, "revoked", "The token you signed in with was revoked; sign in with another.")
+
+	// A session the console does not know (it restarted) ended.
+	req, _ = http.NewRequest(http.MethodGet, b.url("/audit"), nil)
+	req.AddCookie(&http.Cookie{Name: "greenlight-session", Value: "forgotten"})
+	wantReason(t, b, req, "ended", "Your session ended; sign in again.")
+}
+
+// wantReason sends req, which must be redirected to the sign-in page with the
+// reason code, and checks the sentence that page shows for it.
+func wantReason(t *testing.T, b *browser, req *http.Request, code, text string) {
+	t.Helper()
+	status, _, h := b.do(req)
+	loc, err := url.Parse(h.Get("Location"))
+	if status != http.StatusSeeOther || err != nil || loc.Path != "/login" || loc.Query().Get("why") != code {
+		t.Fatalf("GET %s: %d to %q, want 303 to /login?why=%s", req.URL.Path, status, h.Get("Location"), code)
+	}
+	status, body := b.get(loc.RequestURI())
+	if status != http.StatusOK || !strings.Contains(body, `<div class="notice error" role="alert">`+html.EscapeString(text)+`</div>`) {
+		t.Errorf("GET %s: %d, want the notice %q\n%s", loc.RequestURI(), status, text, body)
+	}
+}

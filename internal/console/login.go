@@ -23,7 +23,8 @@ func (c *Console) loginPage(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, next, http.StatusSeeOther)
 		return
 	}
-	c.renderLogin(w, r, http.StatusOK, loginData{Next: next, Message: r.URL.Query().Get("why")})
+	why := signInReason(r.URL.Query().Get("why"))
+	c.renderLogin(w, r, http.StatusOK, loginData{Next: next, Message: why.Text()})
 }
 
 func (c *Console) renderLogin(w http.ResponseWriter, r *http.Request, status int, d loginData) {

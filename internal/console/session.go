@@ -205,33 +205,63 @@ func (c *Console) user(next http.HandlerFunc) http.HandlerFunc {
 			if r.Method == http.MethodGet && r.Header.Get("Accept") != "text/event-stream" {
 				q := url.Values{"next": {r.URL.RequestURI()}}
 				if why != "" {
-					q.Set("why", why)
+					q.Set("why", string(why))
 				}
 				http.Redirect(w, r, "/login?"+q.Encode(), http.StatusSeeOther)
 				return
 			}
-			c.refuse(w, r, http.StatusUnauthorized, "Not signed in", "Sign in with a token to do this. "+why)
+			c.refuse(w, r, http.StatusUnauthorized, "Not signed in", strings.TrimSpace("Sign in with a token to do this. "+why.Text()))
 			return
 		}
 		next(w, r.WithContext(withUser(r.Context(), u)))
 	}
 }
 
+// signInReason says why the sign-in page is shown: a code in its URL
+// (/login?why=revoked) that the page turns into one of its own sentences.
+// The page never prints text from its URL: anyone can link to it.
+type signInReason string
+
+// The reasons a session ends.
+const (
+	reasonEnded   signInReason = "ended"   // the console forgot the session (restart, sign-out elsewhere, its time)
+	reasonRevoked signInReason = "revoked" // its token was revoked
+	reasonExpired signInReason = "expired" // its token expired
+	reasonRefused signInReason = "refused" // its token no longer authenticates, for another reason
+)
+
+var reasonTexts = map[signInReason]string{
+	reasonEnded:   "Your session ended; sign in again.",
+	reasonRevoked: "The token you signed in with was revoked; sign in with another.",
+	reasonExpired: "The token you signed in with expired; sign in with another.",
+	reasonRefused: "The token you signed in with no longer signs in; sign in again.",
+}
+
+// Text is the reason's sentence; "" for a code the console does not give.
+func (r signInReason) Text() string { return reasonTexts[r] }
+
 // authenticate finds the request's session and authenticates its token again;
 // why says what ended a session that no longer holds.
-func (c *Console) authenticate(r *http.Request) (*user, string) {
+func (c *Console) authenticate(r *http.Request) (*user, signInReason) {
 	ck, err := r.Cookie(c.sessionCookie(r))
 	if err != nil {
 		return nil, ""
 	}
 	ss := c.sessions.find(ck.Value)
 	if ss == nil {
-		return nil, "Your session ended; sign in again."
+		return nil, reasonEnded
 	}
 	p, err := c.opts.Access.Authenticate(r.Context(), ss.token)
 	if err != nil {
 		c.sessions.close(ss)
-		return nil, strings.TrimPrefix(err.Error(), access.ErrUnauthenticated.Error()+": ")
+		c.log.Info("console session ended: its token no longer signs in", "remote", r.RemoteAddr, "err", err)
+		switch {
+		case errors.Is(err, access.ErrRevoked):
+			return nil, reasonRevoked
+		case errors.Is(err, access.ErrExpired):
+			return nil, reasonExpired
+		}
+		return nil, reasonRefused
 	}
 	return &user{Principal: p, session: ss}, ""
 }

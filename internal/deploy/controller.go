@@ -154,7 +154,7 @@ func (c *Controller) newRun(d *Deployment) (*run, error) {
 		if err := os.MkdirAll(c.opts.LogDir, 0o755); err != nil {
 			return nil, fmt.Errorf("create deployment log directory: %w", err)
 		}
-		f, err := os.OpenFile(filepath.Join(c.opts.LogDir, d.ID+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		f, err := os.OpenFile(filepath.Join(c.opts.LogDir, d.ID+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 		if err != nil {
 			return nil, fmt.Errorf("open deployment log: %w", err)
 		}

@@ -148,7 +148,12 @@ func (d *decoder) definition(n *node, def *Definition) {
 func (d *decoder) pipeline(n *node) *Pipeline {
 	p := &Pipeline{Pos: n.pos, ExecutionMode: ExecutionModeSuperseded}
 	d.object(n, "pipeline", p,
-		req("name", func(v *node) { p.Name, _ = d.name(v, "name") }),
+		req("name", func(v *node) {
+			p.Name, _ = d.name(v, "name")
+			if dotSegment(p.Name) {
+				d.errorf(v.pos, "name: pipeline name %q is not allowed: browsers remove . and .. from the console's URLs (allowed: any name other than . and ..)", p.Name)
+			}
+		}),
 		opt("execution_mode", func(v *node) {
 			p.ExecutionMode, _ = d.enum(v, "execution_mode", ExecutionModeSuperseded, ExecutionModeQueued, ExecutionModeParallel)
 		}),

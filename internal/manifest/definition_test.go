@@ -218,6 +218,24 @@ pipeline:
 			`greenlight.yaml:11:79: namespace: "codepipeline" is reserved`,
 			`greenlight.yaml:11:129: ExternalEntityLink: "ftp://x" is not an http:// or https:// URL`,
 		}},
+		// Browsers resolve . and .. out of a URL's path, escaped or not: the
+		// console's page of an action named .. would be another page.
+		{"dot names", `version: 1
+pipeline:
+  name: ".."
+  stages:
+    - name: Source
+      actions:
+        - {name: ., category: Source, provider: Git, output_artifacts: [s], configuration: {Repository: .}}
+        - {name: .a, category: Source, provider: Git, output_artifacts: [t], configuration: {Repository: .}}
+    - name: ".."
+      actions:
+        - {name: "...", category: Approval, provider: Manual}
+`, []string{
+			`greenlight.yaml:3:9: name: pipeline name ".." is not allowed: browsers remove . and .. from the console's URLs (allowed: any name other than . and ..)`,
+			`greenlight.yaml:7:18: name: action name "." is not allowed: browsers remove . and .. from the console's URLs (allowed: letters, digits, ., @, - and _, at most 100, other than . and ..)`,
+			`greenlight.yaml:9:13: name: stage name ".." is not allowed: browsers remove . and .. from the console's URLs (allowed: letters, digits, ., @, - and _, at most 100, other than . and ..)`,
+		}},
 		{"artifacts", `version: 1
 pipeline:
   name: p

@@ -58,6 +58,7 @@ func FuzzParseDefinition(f *testing.F) {
 	f.Add([]byte(minimal + "services:\n  s:\n    listeners:\n      production: {address: \":443\", protocol: HTTPS, acme: {domains: [a.example.com], email: x, directory_url: \"https://ca/dir\", cache_dir: c, ca_file: f}}\n"))
 	f.Add([]byte("version: 1\npipeline: {name: p, stages: [{name: a, actions: [{name: x, category: Source, provider: Git}]}]}\n"))
 	f.Add([]byte("a: &x [*x]\n"))
+	f.Add([]byte("version: 1\npipeline: {name: ., stages: [{name: .., actions: [{name: ., category: Source, provider: Git, output_artifacts: [s], configuration: {Repository: .}}]}, {name: ..., actions: [{name: .x, category: Approval, provider: Manual}]}]}\n"))
 	f.Add([]byte(withTriggers("    - {provider_type: CodeStarSourceConnection, git_configuration: {source_action_name: Src, push: [{branches: {includes: [\"a[!b]{c,d}**\"]}}]}}\n")))
 	f.Add([]byte(minimal + "notifications: [{name: n, event_type_ids: [greenlight-alarm-state-changed], detail_type: FULL, targets: [{webhook: {url: \"http://x\", secret: {env: S}}}]}]\nwebhook: {secret: {file: s}}\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -66,7 +67,28 @@ func FuzzParseDefinition(f *testing.F) {
 		if err == nil && (def == nil || def.Pipeline == nil) {
 			t.Fatal("no error and no pipeline")
 		}
+		if err == nil {
+			checkURLSegments(t, def.Pipeline)
+		}
 	})
+}
+
+// checkURLSegments fails when an accepted pipeline, stage or action name is one
+// a URL's path cannot hold as a segment (the console's pages are named by them).
+func checkURLSegments(t *testing.T, p *Pipeline) {
+	t.Helper()
+	names := []string{p.Name}
+	for _, s := range p.Stages {
+		names = append(names, s.Name)
+		for _, a := range s.Actions {
+			names = append(names, a.Name)
+		}
+	}
+	for _, n := range names {
+		if n == "." || n == ".." {
+			t.Fatalf("accepted the name %q", n)
+		}
+	}
 }
 
 func FuzzParseBuildspec(f *testing.F) {

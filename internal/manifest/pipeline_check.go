@@ -14,6 +14,11 @@ var (
 	artifactName    = regexp.MustCompile(`^[A-Za-z0-9_-]{1,100}$`)
 )
 
+// dotSegment reports a name a URL's path cannot hold as a segment: browsers
+// resolve . and .. away (escaped as %2E too), so /executions/x/actions/../y
+// is not the action's page.
+func dotSegment(name string) bool { return name == "." || name == ".." }
+
 // located is an action with the place it runs at.
 type located struct {
 	index  int // in file order across the pipeline
@@ -94,6 +99,8 @@ func (c *pipelineCheck) checkName(owner any, fallback Pos, name, what string, se
 	case name == "":
 	case !stageActionName.MatchString(name):
 		c.d.errorf(at, "name: %s name %q may hold only letters, digits, ., @, - and _ (at most 100)", what, clip(name))
+	case dotSegment(name):
+		c.d.errorf(at, "name: %s name %q is not allowed: browsers remove . and .. from the console's URLs (allowed: letters, digits, ., @, - and _, at most 100, other than . and ..)", what, name)
 	case seen[name]:
 		c.d.errorf(at, "name: %s %q is defined twice", what, name)
 	}

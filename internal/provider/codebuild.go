@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -25,6 +26,16 @@ type CodeBuild struct {
 	// Env is added to every build's environment, after the project's (e.g.
 	// GREENLIGHT_DOCKER=1 when a service runs on Docker).
 	Env []string
+	// HiddenEnv names more variables of this process's environment no build
+	// inherits, beyond those its own definition reads secrets from
+	// (Definition.SecretEnv): under `greenlight serve`, those of every other
+	// definition served.
+	HiddenEnv []string
+}
+
+// hiddenEnv is what a build does not inherit for carrying a secret.
+func (p *CodeBuild) hiddenEnv() []string {
+	return slices.Concat(p.Def.SecretEnv(), p.HiddenEnv)
 }
 
 // DefaultTimeout is CodeBuild's default build timeout.
@@ -75,7 +86,7 @@ func (p *CodeBuild) runBuild(ctx context.Context, a *pipeline.ActionRun, project
 	req := build.Request{
 		BuildID: ws.ID, BuildNumber: ws.Number, Project: project.Name, Buildspec: spec,
 		SourceDir: source, SecondarySources: secondarySources(a, source), WorkDir: ws.WorkDir,
-		Env: env, Masked: masked, HiddenEnv: p.Def.SecretEnv(), Secrets: Secrets{Def: p.Def}, ResolvedSourceVersion: a.Source.CommitID,
+		Env: env, Masked: masked, HiddenEnv: p.hiddenEnv(), Secrets: Secrets{Def: p.Def}, ResolvedSourceVersion: a.Source.CommitID,
 		Initiator: "codepipeline/" + a.Pipeline, CacheDir: filepath.Join(a.StateDir, "cache", project.Name), CacheType: project.Cache.Type,
 		SecondaryArtifactsDir: ws.SecondaryDir, Timeout: project.Timeout.D(), Log: log,
 		Started: recordProcesses(a),

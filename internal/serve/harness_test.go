@@ -110,14 +110,25 @@ func (s *server) token(role access.Role) string {
 
 func startServer(t *testing.T, files ...string) *server {
 	t.Helper()
+	return startServerWith(t, serverConfig{}, files...)
+}
+
+// serverConfig changes what startServerWith starts.
+type serverConfig struct {
+	options func(*serve.Options) // nil: as New's defaults
+	listen  net.ListenConfig     // how the server's socket is made
+}
+
+func startServerWith(t *testing.T, cfg serverConfig, files ...string) *server {
+	t.Helper()
 	defs, err := serve.Load(files, "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	s := &server{t: t}
-	srv, site, db := newServer(t, defs, time.Hour)
+	srv, site, db := newServer(t, defs, time.Hour, cfg.options)
 	s.srv, s.db = srv, db
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := cfg.listen.Listen(context.Background(), "tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,7 +156,7 @@ func stateDir(defs []*manifest.Definition) string {
 }
 
 // newServer builds a server on the first definition's state directory.
-func newServer(t *testing.T, defs []*manifest.Definition, poll time.Duration) (*serve.Server, *daemon.Site, *store.DB) {
+func newServer(t *testing.T, defs []*manifest.Definition, poll time.Duration, options ...func(*serve.Options)) (*serve.Server, *daemon.Site, *store.DB) {
 	t.Helper()
 	dir := stateDir(defs)
 	db, err := store.Open(context.Background(), filepath.Join(dir, "state.db"))
@@ -158,8 +169,14 @@ func newServer(t *testing.T, defs []*manifest.Definition, poll time.Duration) (*
 		log = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	}
 	site := daemon.NewSite(dir, log).InstallFrom(binary)
-	return serve.New(serve.Options{Definitions: defs, StateDir: dir, DB: db, Site: site, PollInterval: poll,
-		Logger: log, EnginePoll: 50 * time.Millisecond}), site, db
+	o := serve.Options{Definitions: defs, StateDir: dir, DB: db, Site: site, PollInterval: poll,
+		Logger: log, EnginePoll: 50 * time.Millisecond}
+	for _, opt := range options {
+		if opt != nil {
+			opt(&o)
+		}
+	}
+	return serve.New(o), site, db
 }
 
 func down(t *testing.T, site *daemon.Site) {

@@ -8,6 +8,7 @@
 package serve
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -41,7 +42,23 @@ type Options struct {
 	// EnginePoll tunes how often the engines look for approvals and stops (0:
 	// their default).
 	EnginePoll time.Duration
+	// ReadTimeout bounds the reading of a request, its body included (0:
+	// DefaultReadTimeout); it does not bound the answer, so live streams
+	// (server-sent events, followed logs, the console's live pages) run on. No
+	// write timeout is set: it would cut them.
+	ReadTimeout time.Duration
+	// IdleTimeout bounds a kept-alive connection's wait for its next request
+	// (0: DefaultIdleTimeout).
+	IdleTimeout time.Duration
+	// Webhook bounds the reading of GitHub deliveries (zero: the defaults).
+	Webhook WebhookLimits
 }
+
+// Defaults of the HTTP server's timeouts.
+const (
+	DefaultReadTimeout = time.Minute
+	DefaultIdleTimeout = 2 * time.Minute
+)
 
 // Server is a running `greenlight serve`.
 type Server struct {
@@ -60,16 +77,17 @@ func New(o Options) *Server {
 	}
 	s := &Server{o: o}
 	var members []Member
+	hidden := secretEnv(o.Definitions)
 	for _, def := range o.Definitions {
 		b := local.New(local.Options{Definition: def, StateDir: o.StateDir, DB: o.DB, Site: o.Site,
-			Logger: o.Logger.With("pipeline", def.Pipeline.Name), PollInterval: o.EnginePoll})
+			Logger: o.Logger.With("pipeline", def.Pipeline.Name), PollInterval: o.EnginePoll, HiddenEnv: hidden})
 		members = append(members, Member{Pipeline: def.Pipeline.Name, Applications: sortedKeys(def.Applications), Backend: b})
 	}
 	s.backend = NewMulti(members, s.pipelineOf)
 	queue := store.Notifications{DB: o.DB}
 	s.metrics = NewMetrics(o.DB, queue, o.Logger)
 	s.webhook = &Webhook{Definitions: o.Definitions, Starter: s.backend, Store: store.WebhookDeliveries{DB: o.DB},
-		Files: source.New(), StateDir: o.StateDir, Metrics: s.metrics, Logger: o.Logger}
+		Files: source.New(), StateDir: o.StateDir, Metrics: s.metrics, Logger: o.Logger, Limits: o.Webhook}
 	s.notifier = notify.New(notify.Options{RuleSets: ruleSets(o.Definitions), Store: queue, Poster: notifyhttp.New(),
 		Secrets: definitionSecrets(o.Definitions), Lookup: queue, BaseURL: o.BaseURL, Logger: o.Logger})
 	s.poller = &Poller{Definitions: o.Definitions, Starter: s.backend, Seen: o.DB, Interval: o.PollInterval, Logger: o.Logger}
@@ -117,7 +135,10 @@ func (s *Server) Run(ctx context.Context, ln net.Listener, h http.Handler, befor
 	} else if len(ids) > 0 {
 		s.o.Logger.Info("resumed executions left in progress", "executions", ids)
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	// net/http lifts a request's read deadline once it is read (its body to
+	// the end), so ReadTimeout does not end live streams; a WriteTimeout would.
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout: cmp.Or(s.o.ReadTimeout, DefaultReadTimeout), IdleTimeout: cmp.Or(s.o.IdleTimeout, DefaultIdleTimeout)}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	bg, stopBG := context.WithCancel(ctx)

@@ -1,13 +1,17 @@
 package serve
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/greenlight-ci/greenlight/internal/control"
 	"github.com/greenlight-ci/greenlight/internal/manifest"
@@ -34,7 +38,40 @@ type Webhook struct {
 	StateDir    string           // where Files keeps the mirrors of URL sources
 	Metrics     *Metrics         // nil: not counted
 	Logger      *slog.Logger
+	Limits      WebhookLimits
+
+	slotsOnce sync.Once
+	slots     chan struct{} // a token per body being read
 }
+
+// WebhookLimits bound what unauthenticated deliveries can hold of the server:
+// a body is read whole (up to GitHub's 25 MB) before its signature can be
+// checked, so anyone may send one.
+type WebhookLimits struct {
+	// ReadTimeout bounds the reading of one body (default 30 s): a stalled
+	// upload is answered 408 read_timeout and its connection closed.
+	ReadTimeout time.Duration
+	// Concurrent bounds the bodies read at once (default 4, so at most about
+	// 4 x 25 MB held by unverified payloads).
+	Concurrent int
+	// Wait is how long a delivery waits for its turn to be read (default 5 s):
+	// GitHub retries no delivery by itself, so a burst is queued briefly, and
+	// beyond that answered 503 busy with Retry-After.
+	Wait time.Duration
+}
+
+// The defaults of WebhookLimits.
+const (
+	DefaultWebhookReadTimeout = 30 * time.Second
+	DefaultWebhookConcurrent  = 4
+	DefaultWebhookWait        = 5 * time.Second
+)
+
+func (l WebhookLimits) readTimeout() time.Duration {
+	return cmp.Or(l.ReadTimeout, DefaultWebhookReadTimeout)
+}
+func (l WebhookLimits) concurrent() int     { return cmp.Or(l.Concurrent, DefaultWebhookConcurrent) }
+func (l WebhookLimits) wait() time.Duration { return cmp.Or(l.Wait, DefaultWebhookWait) }
 
 // PipelineDecision is what one pipeline made of a delivery.
 type PipelineDecision struct {
@@ -62,7 +99,7 @@ func (h *Webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	secrets, owners := h.secrets(ctx)
 	rc := &webhook.Receiver{Secrets: func(context.Context) ([][]byte, error) { return secrets, nil }, Store: h.Store}
-	d, err := rc.Receive(ctx, r.Header, http.MaxBytesReader(w, r.Body, webhook.MaxPayloadBytes+1))
+	d, err := h.receive(w, r, rc)
 	if err != nil {
 		h.refuse(w, err)
 		return
@@ -82,6 +119,50 @@ func (h *Webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	h.finish(ctx, w, rc, d, ans)
+}
+
+// receive reads, verifies and claims the delivery within the limits: its turn
+// among the bodies read at once, then its read deadline. A declared length over
+// GitHub's cap is refused before anything is read.
+func (h *Webhook) receive(w http.ResponseWriter, r *http.Request, rc *webhook.Receiver) (*webhook.Delivery, error) {
+	if r.ContentLength > webhook.MaxPayloadBytes {
+		return nil, webhook.Refuse(webhook.CodeTooLarge, "the payload is over %d MB, GitHub's cap", webhook.MaxPayloadBytes>>20)
+	}
+	release, err := h.turn(r.Context())
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	ctl := http.NewResponseController(w)
+	if err := ctl.SetReadDeadline(time.Now().Add(h.Limits.readTimeout())); err != nil {
+		return nil, fmt.Errorf("set the delivery's read deadline: %w", err)
+	}
+	// Read to its end, the body's deadline is lifted by net/http (it reads the
+	// connection in the background then); one cut short keeps it, so that what
+	// net/http reads of its rest after the answer is bounded too.
+	return rc.Receive(r.Context(), r.Header, http.MaxBytesReader(w, r.Body, webhook.MaxPayloadBytes+1))
+}
+
+// turn waits up to Limits.Wait for a slot among the bodies read at once; the
+// caller releases it.
+func (h *Webhook) turn(ctx context.Context) (release func(), err error) {
+	h.slotsOnce.Do(func() { h.slots = make(chan struct{}, h.Limits.concurrent()) })
+	release = func() { <-h.slots }
+	select {
+	case h.slots <- struct{}{}:
+		return release, nil
+	default:
+	}
+	wait := time.NewTimer(h.Limits.wait())
+	defer wait.Stop()
+	select {
+	case h.slots <- struct{}{}:
+		return release, nil
+	case <-wait.C:
+		return nil, webhook.Refuse(webhook.CodeBusy, "%d deliveries are being received; send this one again later", h.Limits.concurrent())
+	case <-ctx.Done():
+		return nil, fmt.Errorf("wait to read the delivery: %w", context.Cause(ctx))
+	}
 }
 
 // secrets returns the distinct webhook secrets of the definitions and, for each,
@@ -216,9 +297,16 @@ func detail(ans DeliveryAnswer) string {
 	return ans.Summary + ": " + strings.Join(parts, "; ")
 }
 
+// retryAfter is the Retry-After of a busy answer, in seconds.
+const retryAfter = 10
+
 // refuse answers a delivery that was not accepted.
 func (h *Webhook) refuse(w http.ResponseWriter, err error) {
 	var we *webhook.Error
+	if errors.Is(err, context.Canceled) {
+		h.Logger.Debug("webhook delivery abandoned by its sender", "err", err)
+		return
+	}
 	if !errors.As(err, &we) {
 		h.Logger.Error("webhook delivery", "err", err)
 		h.Metrics.webhook("error")
@@ -227,6 +315,9 @@ func (h *Webhook) refuse(w http.ResponseWriter, err error) {
 	}
 	h.Metrics.webhook("refused_" + string(we.Code))
 	h.Logger.Warn("webhook delivery refused", "code", we.Code, "reason", we.Msg)
+	if we.Code == webhook.CodeBusy {
+		w.Header().Set("Retry-After", strconv.Itoa(retryAfter))
+	}
 	writeError(w, we.Status(), string(we.Code), we.Msg)
 }
 

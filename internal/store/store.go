@@ -52,8 +52,15 @@ var migrations = []migration{
 // Open opens (creating if needed) the state file at path and brings its schema up to
 // date.
 func Open(ctx context.Context, path string) (*DB, error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("create state directory: %w", err)
+	}
+	// SQLite would create the file 0644; made here it is 0600, and its -wal and
+	// -shm files take its mode.
+	if f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600); err != nil {
+		return nil, fmt.Errorf("create state %s: %w", path, err)
+	} else if err := f.Close(); err != nil {
+		return nil, fmt.Errorf("create state %s: %w", path, err)
 	}
 	// WAL lets readers (status, another terminal) work while an execution writes;
 	// busy_timeout makes concurrent writers from other processes wait, not fail.

@@ -20,6 +20,11 @@ const (
 	CodeRedelivery           Code = "redelivery"
 	CodeReplay               Code = "replayed_payload"
 	CodeNoSecret             Code = "no_secret"
+	// CodeReadTimeout: the body did not arrive within the server's deadline.
+	CodeReadTimeout Code = "read_timeout"
+	// CodeBusy: the server reads as many bodies as it takes at once; the
+	// delivery may come again later (Retry-After).
+	CodeBusy Code = "busy"
 )
 
 // statusOf maps each code to the HTTP status the server answers with.
@@ -33,6 +38,8 @@ var statusOf = map[Code]int{
 	CodeRedelivery:           http.StatusConflict,
 	CodeReplay:               http.StatusConflict,
 	CodeNoSecret:             http.StatusServiceUnavailable,
+	CodeReadTimeout:          http.StatusRequestTimeout,
+	CodeBusy:                 http.StatusServiceUnavailable,
 }
 
 // Error is a refused delivery: nothing was started or recorded for it.
@@ -46,6 +53,13 @@ func (e *Error) Error() string { return e.Msg }
 // Status is the HTTP status a server answers the delivery with (4xx, or 503 when
 // no secret is configured).
 func (e *Error) Status() int { return statusOf[e.Code] }
+
+// Refuse returns a refusal with code and a message; the server refuses with it
+// what it decides before Receive (too many bodies being read, a declared length
+// over the cap).
+func Refuse(code Code, format string, args ...any) *Error {
+	return refuse(code, format, args...)
+}
 
 func refuse(code Code, format string, args ...any) *Error {
 	return &Error{Code: code, Msg: fmt.Sprintf(format, args...)}

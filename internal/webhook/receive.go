@@ -10,11 +10,13 @@ package webhook
 import (
 	"context"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"mime"
 	"net/http"
 	"net/url"
+	"os"
 	"regexp"
 	"strings"
 	"time"
@@ -119,6 +121,9 @@ func contentType(v string) (isForm bool, err error) {
 // readBounded reads the body, refusing it as soon as it exceeds the cap.
 func readBounded(body io.Reader) ([]byte, error) {
 	raw, err := io.ReadAll(io.LimitReader(body, MaxPayloadBytes+1))
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return nil, refuse(CodeReadTimeout, "the payload did not arrive within the server's deadline (%d bytes received)", len(raw))
+	}
 	if err != nil {
 		return nil, fmt.Errorf("read delivery: %w", err)
 	}

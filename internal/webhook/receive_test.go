@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -14,6 +15,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/greenlight-ci/greenlight/internal/store"
@@ -167,6 +169,18 @@ func TestPingPullRequestAndUnknownEvents(t *testing.T) {
 	recent, err := deliveries.RecentDeliveries(context.Background(), 10)
 	if err != nil || len(recent) != 3 || recent[0].ID != "i-1" || recent[2].Outcome != webhook.OutcomeIgnored {
 		t.Errorf("recent deliveries = %+v, %v", recent, err)
+	}
+}
+
+// A body whose read deadline passed (the server sets one) is refused as such,
+// 408, not as the server's failure.
+func TestABodyCutAtItsDeadlineIsRefusedAsReadTimeout(t *testing.T) {
+	r, _ := newReceiver(t)
+	body := io.MultiReader(strings.NewReader(`{"ref":`), iotest.ErrReader(&net.OpError{Op: "read", Net: "tcp", Err: os.ErrDeadlineExceeded}))
+	_, err := r.Receive(context.Background(), headers("application/json", "push", "slow", ""), body)
+	var refused *webhook.Error
+	if !errors.As(err, &refused) || refused.Code != webhook.CodeReadTimeout || refused.Status() != http.StatusRequestTimeout {
+		t.Fatalf("a body cut at its deadline: %v, want 408 %s", err, webhook.CodeReadTimeout)
 	}
 }
 

@@ -37,6 +37,10 @@ type Options struct {
 	Logger     *slog.Logger
 	// PollInterval and HeartbeatInterval tune the engine (0: its defaults).
 	PollInterval, HeartbeatInterval time.Duration
+	// HiddenEnv names variables of this process's environment no build
+	// inherits besides those Definition reads secrets from: a server of several
+	// definitions names every definition's (manifest.Definition.SecretEnv).
+	HiddenEnv []string
 }
 
 // Backend implements control.Backend on this machine.
@@ -114,7 +118,7 @@ func (b *Backend) providers() map[string]pipeline.Provider {
 	return map[string]pipeline.Provider{
 		manifest.ProviderGit:             git,
 		manifest.ProviderCodeStar:        git,
-		manifest.ProviderCodeBuild:       &provider.CodeBuild{Def: b.opts.Definition, Env: b.buildEnv()},
+		manifest.ProviderCodeBuild:       &provider.CodeBuild{Def: b.opts.Definition, Env: b.buildEnv(), HiddenEnv: b.opts.HiddenEnv},
 		manifest.ProviderECS:             provider.ECS{Deployments: deployments},
 		manifest.ProviderCodeDeployToECS: provider.CodeDeployToECS{Deployments: deployments},
 	}

@@ -236,15 +236,43 @@ func (s *Supervisor) spawn(t *task, c runtime.ContainerSpec) (container, *exec.C
 		State: runtime.TaskRunning, Health: healthAtStart(c)}, cmd, nil
 }
 
-// environ is a container's environment. Later entries win: the container's Env
-// over the agent's, its secrets over both, HOST and PORT over everything (two
-// tasks must not share an address).
+// environ is a container's environment: a minimal base from the agent's
+// (baseEnviron), then the container's Env, its secrets, and HOST and PORT. Later
+// entries win: HOST and PORT over everything (two tasks must not share an
+// address).
 func (t *task) environ(c runtime.ContainerSpec) []string {
-	env := slices.Concat(os.Environ(), c.Env, c.Secrets, []string{"HOST=" + t.Host})
+	env := slices.Concat(baseEnviron(), c.Env, c.Secrets, []string{"HOST=" + t.Host})
 	if port := t.portOf(c); port != "" {
 		env = append(env, "PORT="+port)
 	}
 	return env
+}
+
+// baseEnv names the variables a process task takes from the agent's
+// environment. On ECS, and with the Docker driver, a task sees its image's
+// environment and its task definition's, never the host's; a process has no
+// image, so it gets what a program needs of its host to run at all, and nothing
+// that says what the host holds: PATH (to find the interpreters and tools its
+// command and a CMD-SHELL health check call), HOME, USER and LOGNAME (the user
+// it runs as, as an image's user has them), LANG, LC_* and TZ (how it reads
+// and prints text and time), TMPDIR (where it may write temporary files). The
+// agent's environment is the one of the command that first started it, `greenlight
+// serve` with its webhook secret and Slack URLs, a terminal with its cloud
+// credentials: none of that reaches a task, whose output others read (its log,
+// the deployment's errors). Anything else a task needs is its definition's
+// environment or secrets.
+var baseEnv = []string{"PATH", "HOME", "USER", "LOGNAME", "LANG", "TZ", "TMPDIR"}
+
+// baseEnviron is the agent's environment reduced to baseEnv and LC_*.
+func baseEnviron() []string {
+	var out []string
+	for _, kv := range os.Environ() {
+		name, _, _ := strings.Cut(kv, "=")
+		if slices.Contains(baseEnv, name) || strings.HasPrefix(name, "LC_") {
+			out = append(out, kv)
+		}
+	}
+	return out
 }
 
 // portOf is a container's PORT: its first container port, or for the target
@@ -300,7 +328,7 @@ func openLog(path string) (*os.File, int64, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, 0, fmt.Errorf("task log dir: %w", err)
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 	if err != nil {
 		return nil, 0, fmt.Errorf("task log: %w", err)
 	}

@@ -99,7 +99,7 @@ func New(dir string, logger *slog.Logger) (*Supervisor, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("supervisor dir: %w", err)
 	}
 	abs, err := filepath.Abs(dir)

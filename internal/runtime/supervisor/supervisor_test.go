@@ -64,6 +64,33 @@ func TestSupervisorDriverContract(t *testing.T) {
 	runtimetest.Run(t, runtimetest.Harness{Driver: s, Spec: serverSpec, Task: serverTask, Binary: serverBin})
 }
 
+// A task's process sees a minimal base of the agent's environment, and its own
+// environment and secrets: not the agent's other variables, which on a server
+// carry the webhook secret and Slack URLs (ECS and Docker give a task none of
+// the host's environment either).
+func TestATaskInheritsOnlyABaseOfTheAgentsEnvironment(t *testing.T) {
+	t.Setenv("GREENLIGHT_WEBHOOK_SECRET", "webhook secret")
+	t.Setenv("SLACK_URL", "https://hooks.slack.com/services/T/B/x")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "aws key")
+	t.Setenv("ANYTHING_ELSE", "of the host")
+	t.Setenv("LANG", "C.UTF-8")
+	t.Setenv("LC_TIME", "C")
+	t.Setenv("TZ", "UTC")
+	s := newSupervisor(t, t.TempDir())
+	task := runtimetest.Start(t, s, serverTask(runtimetest.NewID("base-env"), nil, runtime.ContainerSpec{Name: "app", Essential: true,
+		Ports: []int{8080}, Env: []string{"GREETING=hi"}, Secrets: []string{"DB_PASSWORD=from the task definition"}}))
+	runtimetest.WaitHealthy(t, task.Address)
+	for name, want := range map[string]string{
+		"GREENLIGHT_WEBHOOK_SECRET": "", "SLACK_URL": "", "AWS_SECRET_ACCESS_KEY": "", "ANYTHING_ELSE": "",
+		"PATH": os.Getenv("PATH"), "HOME": os.Getenv("HOME"), "LANG": "C.UTF-8", "LC_TIME": "C", "TZ": "UTC",
+		"GREETING": "hi", "DB_PASSWORD": "from the task definition", "PORT": "8080",
+	} {
+		if _, got, err := runtimetest.Get(t.Context(), task.Address, "/env?name="+name); err != nil || got != want {
+			t.Errorf("process sees %s=%q (err %v), want %q", name, got, err, want)
+		}
+	}
+}
+
 func TestStartGivesEachTaskItsOwnAddressAndKeepsEnv(t *testing.T) {
 	s := newSupervisor(t, t.TempDir())
 	// PORT and HOST in the task's own Env must not win: blue and green would collide.
@@ -99,6 +126,10 @@ func TestDefaultLogPathAndAppend(t *testing.T) {
 	}) {
 		data, _ := os.ReadFile(path)
 		t.Fatalf("%s = %q, want the output of both runs", path, data)
+	}
+	// What a service prints (its errors, its requests) is for its user only.
+	if info, err := os.Stat(path); err != nil || info.Mode().Perm() != 0o600 {
+		t.Errorf("%s: %v, %v; want mode 0600", path, info.Mode(), err)
 	}
 	var out bytes.Buffer
 	if err := s.Logs(t.Context(), id, &out, false); err != nil {
