@@ -71,7 +71,10 @@ func KillGroup(ctx context.Context, g Group) (int, error) {
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		left := g.members()
+		// The signalled processes themselves, not the group's members again: an
+		// exiting process has no environment left to tell it by before it is a
+		// zombie.
+		left := running(members)
 		if len(left) == 0 {
 			return len(members), nil
 		}
@@ -87,6 +90,17 @@ func KillGroup(ctx context.Context, g Group) (int, error) {
 type member struct {
 	pid   int
 	start uint64
+}
+
+// running returns the members still running.
+func running(members []member) []member {
+	var out []member
+	for _, m := range members {
+		if Alive(m.pid, m.start) {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 // kill SIGKILLs the member unless its pid now names another process.

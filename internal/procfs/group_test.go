@@ -45,6 +45,21 @@ func startGroup(t *testing.T, script string, env string, want int) (*exec.Cmd, [
 	}
 }
 
+// waitForCommand waits until process pid runs name (it may still be the
+// program that will exec it).
+func waitForCommand(t *testing.T, pid int, name string) {
+	t.Helper()
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		cmdline, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
+		if strings.HasPrefix(string(cmdline), name+"\x00") {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("process %d runs %q, want %s", pid, cmdline, name)
+		}
+	}
+}
+
 func mustStat(t *testing.T, pid int) Stat {
 	t.Helper()
 	st, err := ReadStat(pid)
@@ -96,6 +111,9 @@ func TestKillGroupWithoutItsLeaderKillsOnlyMarkedMembers(t *testing.T) {
 	if err := cmd.Wait(); err != nil { // the leader ends, its background sleeps stay
 		t.Fatal(err)
 	}
+	// Until env has run sleep, the unmarked pid still has env's environment,
+	// which carries the variable.
+	waitForCommand(t, pids[1], "sleep")
 	marked, unmarked := mustStat(t, pids[0]), mustStat(t, pids[1])
 	if marked.PGID != g.PGID || unmarked.PGID != g.PGID {
 		t.Fatalf("sleeps in groups %d and %d, want %d", marked.PGID, unmarked.PGID, g.PGID)
