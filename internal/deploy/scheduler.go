@@ -29,8 +29,8 @@ type SchedulerOptions struct {
 	// group's health checks (default: the serving deployment's install timeout,
 	// else 5 minutes).
 	HealthTimeout time.Duration
-	// History is how many recent deployments are read per pass to find each
-	// service's serving task set (default 200).
+	// History is how many of a service's newest deployments are read per pass
+	// to find its serving task set (default 20).
 	History int
 }
 
@@ -38,7 +38,7 @@ func (o SchedulerOptions) withDefaults() SchedulerOptions {
 	o.Poll = cmp.Or(o.Poll, time.Second)
 	o.BackoffBase = cmp.Or(o.BackoffBase, 5*time.Second)
 	o.BackoffMax = cmp.Or(o.BackoffMax, 15*time.Minute)
-	o.History = cmp.Or(o.History, 200)
+	o.History = cmp.Or(o.History, 20)
 	return o
 }
 
@@ -103,15 +103,15 @@ func (s *Scheduler) pass(ctx context.Context, wg *sync.WaitGroup) error {
 	if err != nil {
 		return fmt.Errorf("list active deployments: %w", err)
 	}
-	latest, err := s.c.opts.Store.LatestDeployments(ctx, "", s.opts.History)
+	services, err := s.c.opts.Store.Services(ctx)
 	if err != nil {
-		return fmt.Errorf("list deployments: %w", err)
+		return fmt.Errorf("list services: %w", err)
 	}
 	busy := map[string]bool{}
 	for _, d := range active {
 		busy[d.Config.Service.Name] = true
 	}
-	for service, history := range byService(latest) {
+	for _, service := range services {
 		if busy[service] || !s.claim(service) {
 			continue
 		}
@@ -119,21 +119,12 @@ func (s *Scheduler) pass(ctx context.Context, wg *sync.WaitGroup) error {
 		go func() {
 			defer wg.Done()
 			defer s.release(service)
-			if err := s.check(ctx, service, history); err != nil && ctx.Err() == nil {
+			if err := s.check(ctx, service); err != nil && ctx.Err() == nil {
 				s.log.Error("service scheduler", "service", service, "err", err)
 			}
 		}()
 	}
 	return nil
-}
-
-// byService groups deployments (newest first) by service, keeping the order.
-func byService(ds []*Deployment) map[string][]*Deployment {
-	out := map[string][]*Deployment{}
-	for _, d := range ds {
-		out[d.Config.Service.Name] = append(out[d.Config.Service.Name], d)
-	}
-	return out
 }
 
 func (s *Scheduler) claim(service string) bool {
@@ -206,7 +197,11 @@ type deadTask struct {
 
 // check replaces the service's dead production tasks, when its throttle
 // allows an attempt now.
-func (s *Scheduler) check(ctx context.Context, service string, history []*Deployment) error {
+func (s *Scheduler) check(ctx context.Context, service string) error {
+	history, err := s.c.opts.Store.LatestDeployments(ctx, service, s.opts.History)
+	if err != nil || len(history) == 0 || history[0].Active() {
+		return err
+	}
 	sv := servingSet(history)
 	if sv == nil || len(sv.tasks) == 0 {
 		return nil

@@ -15,6 +15,7 @@ import (
 	"github.com/greenlight-ci/greenlight/internal/event"
 	"github.com/greenlight-ci/greenlight/internal/jsontime"
 	"github.com/greenlight-ci/greenlight/internal/routing"
+	"github.com/greenlight-ci/greenlight/internal/runtime"
 )
 
 var jsontimeMinute = jsontime.Duration(time.Minute)
@@ -343,6 +344,30 @@ func TestSchedulerCrashMidReplacementStartsNoDuplicate(t *testing.T) {
 			t.Errorf("recorded %s does not run", task.ID)
 		}
 	}
+	// Killed again right after a replacement was recorded, before the dead
+	// task was stopped: the next scheduler stops (forgets) it.
+	other := d.ReplacementTasks[1].ID
+	h.crashWhen(func(d *deploy.Deployment) bool { return len(d.Replacements) == 2 })
+	h.kill(other)
+	<-h.finished
+	h.start()
+	h.waitRecovered(d.ID, 2, victim, other)
+	deadline := time.Now().Add(30 * time.Second)
+	for h.known(other) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the dead task %s was never stopped after the crash", other)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// known reports whether the supervisor still has a task, running or exited.
+func (h *harness) known(id string) bool {
+	tasks, err := h.sup.List(context.Background(), nil)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return slices.ContainsFunc(tasks, func(t runtime.Task) bool { return t.ID == id })
 }
 
 func TestSchedulerLeavesAnActiveDeploymentAlone(t *testing.T) {
