@@ -35,6 +35,9 @@ func (s *Scheduler) replace(ctx context.Context, sv *serving, dead []deadTask) e
 	if err != nil {
 		return fmt.Errorf("runtime %s: %w", sv.owner.Config.Service.Driver, err)
 	}
+	if err := s.takeOut(ctx, r, dead); err != nil {
+		return err
+	}
 	started, err := s.startAll(ctx, r, drv, sv, dead)
 	if err != nil {
 		return err
@@ -46,7 +49,7 @@ func (s *Scheduler) replace(ctx context.Context, sv *serving, dead []deadTask) e
 		return err
 	}
 	for i, t := range started {
-		s.note(r, sv, "Registered", fmt.Sprintf("%s out of the target groups; %s registered in %s, waiting for its health checks", dead[i].task.ID, t.ID, sv.group),
+		s.note(r, sv, "Registered", fmt.Sprintf("%s registered in %s in place of %s, waiting for its health checks", t.ID, sv.group, dead[i].task.ID),
 			map[string]any{"task": dead[i].task.ID, "replacement": t.ID, "target_group": sv.group})
 	}
 	if err := s.waitServing(ctx, r, drv, sv, started); err != nil {
@@ -84,7 +87,7 @@ func (s *Scheduler) startAll(ctx context.Context, r *run, drv runtime.Driver, sv
 	started := make([]Task, 0, len(dead))
 	for _, dt := range dead {
 		id := replacementID(dt.task.ID)
-		s.note(r, sv, "Replacing", fmt.Sprintf("task %s exited (%s): replaced by %s", dt.task.ID, dt.reason, id),
+		s.note(r, sv, "Replacing", fmt.Sprintf("task %s %s: replaced by %s", dt.task.ID, dt.reason, id),
 			map[string]any{"task": dt.task.ID, "replacement": id, "exit_code": dt.exitCode})
 		spec, err := r.taskSpec(ctx, id)
 		if err != nil {
@@ -99,9 +102,32 @@ func (s *Scheduler) startAll(ctx context.Context, r *run, drv runtime.Driver, sv
 	return started, nil
 }
 
+// takeOut deregisters the dead targets at once, before their replacements
+// start (which may take seconds): until then every request the router sends
+// them fails. It writes nothing when they are out already.
+func (s *Scheduler) takeOut(ctx context.Context, r *run, dead []deadTask) error {
+	isDead := func(t routing.TargetSpec) bool {
+		return slices.ContainsFunc(dead, func(d deadTask) bool { return d.task.ID == t.ID })
+	}
+	return r.reroute(ctx, "take dead targets out", func(spec *routing.ServiceSpec) error {
+		changed := false
+		for i := range spec.TargetGroups {
+			g := &spec.TargetGroups[i]
+			n := len(g.Targets)
+			g.Targets = slices.DeleteFunc(g.Targets, isDead)
+			changed = changed || len(g.Targets) != n
+		}
+		if !changed {
+			return errUnchanged
+		}
+		return nil
+	})
+}
+
 // route, in one conditional write, takes the dead targets out of every target
-// group and puts each replacement where its dead task was, and at least in the
-// production group. A new target gets no traffic until it is healthy.
+// group (takeOut did, unless someone put them back) and puts each replacement
+// where its dead task was, and at least in the production group. A new target
+// gets no traffic until it is healthy.
 func (s *Scheduler) route(ctx context.Context, r *run, sv *serving, dead []deadTask, started []Task) error {
 	return r.reroute(ctx, "replace dead targets in "+sv.group, func(spec *routing.ServiceSpec) error {
 		if spec.ProductionWeights[sv.group] != 100 {

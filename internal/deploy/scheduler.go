@@ -238,14 +238,23 @@ func (s *Scheduler) deadTasks(ctx context.Context, sv *serving) ([]deadTask, err
 		task, err := drv.Inspect(ctx, t.ID)
 		switch {
 		case errors.Is(err, runtime.ErrNotFound):
-			dead = append(dead, deadTask{task: t, exitCode: -1, reason: "gone"})
+			dead = append(dead, deadTask{task: t, exitCode: -1, reason: "is gone"})
 		case err != nil:
 			return nil, fmt.Errorf("inspect task %s: %w", t.ID, err)
 		case task.State == runtime.TaskExited:
-			dead = append(dead, deadTask{task: t, exitCode: task.ExitCode, reason: cmp.Or(task.Error, fmt.Sprintf("exit code %d", task.ExitCode))})
+			dead = append(dead, deadTask{task: t, exitCode: task.ExitCode, reason: exitReason(task)})
 		}
 	}
 	return dead, nil
+}
+
+// exitReason says how a task ended: "exited (exit code 137)", with the
+// driver's reason when it gives one.
+func exitReason(task runtime.Task) string {
+	if task.Error != "" {
+		return fmt.Sprintf("exited (exit code %d: %s)", task.ExitCode, task.Error)
+	}
+	return fmt.Sprintf("exited (exit code %d)", task.ExitCode)
 }
 
 // cleanUp stops, once per process, the dead tasks the record says were

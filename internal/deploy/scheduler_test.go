@@ -179,7 +179,11 @@ func TestSchedulerReplacesKilledTaskUnderLoad(t *testing.T) {
 	// connection: requests that went to the killed task before the scheduler
 	// took it out of the target group fail (502); none fails after that, and
 	// none on the healthy task (no 503: production never went empty).
-	out := h.taskEvents("Registered")[0].Time
+	out := h.taskEvents("Replacing")[0].Time // the dead target goes out right after
+	t.Logf("events: %s / %s / %s", h.taskEvents("Replacing")[0].Message, h.taskEvents("Registered")[0].Message, serving[0].Message)
+	if got := h.taskEvents("Replacing")[0].Message; !strings.HasPrefix(got, "task "+victim+" exited (exit code 137") {
+		t.Errorf("event: %s", got)
+	}
 	t.Logf("killed %s; out of the group after %s; recovered in %s; load %s", victim, out.Sub(killed), recovered, l)
 	if l.Failed() > 0 && l.LastFailure().After(out.Add(100*time.Millisecond)) {
 		t.Errorf("a request failed at %s, after the dead target was out at %s: %s", l.LastFailure(), out, l)
