@@ -91,6 +91,8 @@ func (p *printer) describe(e event.Event) string {
 		return fmt.Sprintf("     ⇄ %s", e.Message)
 	case event.KindAlarm:
 		return fmt.Sprintf("     %s alarm %s %s%s", mark(e.Status), e.Name, e.Status, msg)
+	case event.KindTask:
+		return fmt.Sprintf("     ↻ %s", e.Message)
 	case event.KindProgress:
 		if e.DeploymentID != "" {
 			return fmt.Sprintf("     … %s %s", e.DeploymentID, e.Message)

@@ -82,10 +82,19 @@ func RunController(ctx context.Context, stateDir string, log *slog.Logger) error
 	if err != nil {
 		return err
 	}
-	ctrl := deploy.NewController(controllerOptions(ctx, site, db, client, log))
+	opts := controllerOptions(ctx, site, db, client, log)
+	ctrl := deploy.NewController(opts)
+	// The service scheduler replaces production tasks that exit between
+	// deployments; it stops with the controller (ctx).
+	scheduled := make(chan struct{})
+	go func() {
+		defer close(scheduled)
+		_ = deploy.NewScheduler(opts, deploy.SchedulerOptions{}).Run(ctx)
+	}()
 	go agent.KeepAgentRunning(ctx, stateDir, site.exe, 500*time.Millisecond, func(err error) { log.Error("restart agent", "err", err) })
 	log.Info("controller started", "pid", os.Getpid(), "version", site.version)
 	err = ctrl.Run(ctx)
+	<-scheduled
 	log.Info("controller stopped")
 	return err
 }

@@ -50,6 +50,8 @@ type Store interface {
 	// LatestDeployments returns the newest deployments first (all services when
 	// service is "").
 	LatestDeployments(ctx context.Context, service string, limit int) ([]*Deployment, error)
+	// Services returns the names of the services that have deployments.
+	Services(ctx context.Context) ([]string, error)
 	// LastReleased returns the newest deployment of the service that reached
 	// production (Baking or Succeeded), or nil.
 	LastReleased(ctx context.Context, service string) (*Deployment, error)

@@ -64,6 +64,8 @@ type harness struct {
 	// retry is the controller's RetryPolicy (zero: the defaults), taken when
 	// the controller starts.
 	retry deploy.RetryPolicy
+	// sched, when set, runs the service scheduler beside the controller.
+	sched *deploy.SchedulerOptions
 	// faults, while set, fail the runtime's Stop and the router's Apply.
 	faultMu    sync.Mutex
 	stopFault  func(taskID string) error
@@ -106,9 +108,18 @@ func (h *harness) start() {
 	ctx, cancel := context.WithCancel(context.Background())
 	h.cancel, h.finished = cancel, make(chan struct{})
 	ctrl := deploy.NewController(h.options())
+	var sched *deploy.Scheduler
+	if h.sched != nil {
+		sched = deploy.NewScheduler(h.options(), *h.sched)
+	}
 	go func() {
 		defer close(h.finished)
+		var wg sync.WaitGroup
+		if sched != nil {
+			wg.Go(func() { _ = sched.Run(ctx) })
+		}
 		_ = ctrl.Run(ctx) // ends with ctx
+		wg.Wait()
 	}()
 }
 

@@ -165,6 +165,20 @@ type Deployment struct {
 	RollbackOf   string        `json:"rollback_of,omitempty"`
 	RolledBackBy string        `json:"rolled_back_by,omitempty"`
 	Rollback     *RollbackInfo `json:"rollback,omitempty"`
+
+	// Replacements lists the production tasks the service scheduler replaced
+	// after the deployment ended (its task list names the new ones).
+	Replacements []TaskReplacement `json:"replacements,omitempty"`
+}
+
+// TaskReplacement records one production task the service scheduler replaced:
+// Old exited (or was gone), New serves in its place.
+type TaskReplacement struct {
+	Old      string    `json:"old"`
+	New      string    `json:"new"`
+	ExitCode int       `json:"exit_code"`
+	Reason   string    `json:"reason,omitempty"`
+	At       time.Time `json:"at"`
 }
 
 // Revision is what gets deployed.

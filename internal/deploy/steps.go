@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -494,7 +495,9 @@ func (r *run) terminateOriginal(ctx context.Context) error {
 	if d.OriginalTargetGroup == "" {
 		return nil
 	}
+	var routed []routing.TargetSpec
 	err := r.update(ctx, "deregister original targets in "+d.OriginalTargetGroup, func(spec *routing.ServiceSpec) error {
+		routed = targetsOf(spec, d.OriginalTargetGroup)
 		setTargets(spec, d.OriginalTargetGroup, nil)
 		if spec.TestTargetGroup == d.OriginalTargetGroup {
 			spec.TestTargetGroup = ""
@@ -504,10 +507,24 @@ func (r *run) terminateOriginal(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := r.waitDrained(ctx, d.OriginalTasks); err != nil {
+	tasks := withRouted(d.OriginalTasks, routed)
+	if err := r.waitDrained(ctx, tasks); err != nil {
 		return err
 	}
-	return r.stopTasks(ctx, d.OriginalTasks)
+	return r.stopTasks(ctx, tasks)
+}
+
+// withRouted adds to tasks the targets the group held that tasks does not
+// name: a task the service scheduler put in place of a dead one after Install
+// read the original set.
+func withRouted(tasks []Task, routed []routing.TargetSpec) []Task {
+	out := append([]Task(nil), tasks...)
+	for _, t := range routed {
+		if !slices.ContainsFunc(out, func(k Task) bool { return k.ID == t.ID }) {
+			out = append(out, Task{ID: t.ID, Address: t.Address})
+		}
+	}
+	return out
 }
 
 // waitDrained waits until none of tasks is registered or draining in the router.

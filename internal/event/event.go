@@ -25,6 +25,7 @@ const (
 	KindAlarm      Kind = "alarm"
 	KindLog        Kind = "log" // a line of output from a build or hook
 	KindProgress   Kind = "progress"
+	KindTask       Kind = "task" // the service scheduler replaced (or could not replace) a production task
 )
 
 // Event is one thing that happened. Fields that do not apply are empty.

@@ -7,6 +7,7 @@ package loadgen
 import (
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -131,6 +132,13 @@ func (l *Load) Bodies() map[string]int {
 		out[k] = v
 	}
 	return out
+}
+
+// Statuses returns how often each response status came back.
+func (l *Load) Statuses() map[int]int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return maps.Clone(l.statuses)
 }
 
 // FirstFailure is when the first failed request ended (zero when none failed).

@@ -118,6 +118,24 @@ func (s deployStore) LatestDeployments(ctx context.Context, service string, limi
 	return queryDeployments(ctx, s.db.sql, deploymentQuery{service: service, newest: true, limit: limit})
 }
 
+// Services returns the names of the services that have deployments.
+func (s deployStore) Services(ctx context.Context) ([]string, error) {
+	rows, err := s.db.sql.QueryContext(ctx, `SELECT DISTINCT service FROM deployments ORDER BY service`)
+	if err != nil {
+		return nil, fmt.Errorf("query services: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return nil, fmt.Errorf("scan service: %w", err)
+		}
+		out = append(out, name)
+	}
+	return out, rows.Err()
+}
+
 func (s deployStore) LastReleased(ctx context.Context, service string) (*deploy.Deployment, error) {
 	ds, err := queryDeployments(ctx, s.db.sql, deploymentQuery{service: service, newest: true,
 		status: []deploy.Status{deploy.StatusBaking, deploy.StatusSucceeded}, limit: 1})

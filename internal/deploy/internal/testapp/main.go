@@ -37,6 +37,12 @@ func main() {
 			os.Exit(3)
 		})
 	}
+	if path := os.Getenv("CRASH_IF_EXISTS"); path != "" {
+		if _, err := os.Stat(path); err == nil {
+			fmt.Fprintln(os.Stderr, "testapp: crashing at start on purpose")
+			os.Exit(4)
+		}
+	}
 	if name := os.Getenv("PRINT_ENV"); name != "" {
 		fmt.Printf("%s=%s\n", name, os.Getenv(name))
 	}
