@@ -131,4 +131,10 @@ func printDeployment(p *printer, d *control.Deployment) {
 		}
 		p.line("    %s %-22s %-10s %-8s %s", mark(string(st.Status)), st.Name, st.Status, took, st.Message)
 	}
+	if len(d.Replacements) > 0 {
+		p.line("  tasks replaced by the service scheduler:")
+		for _, r := range d.Replacements {
+			p.line("    %s %s %s: replaced by %s", r.At.Local().Format(time.DateTime), r.Old, r.Reason, r.New)
+		}
+	}
 }

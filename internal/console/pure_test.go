@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/greenlight-ci/greenlight/internal/control"
+	"github.com/greenlight-ci/greenlight/internal/deploy"
 	"github.com/greenlight-ci/greenlight/internal/report"
 )
 
@@ -159,5 +160,24 @@ func TestBackOfStaysOnTheConsole(t *testing.T) {
 		if got := backOf(r); got != want {
 			t.Errorf("backOf(Referer %q) = %q, want %q", referer, got, want)
 		}
+	}
+}
+
+// A deployment whose tasks the service scheduler replaced lists them in its
+// lifecycle: which task, how it ended, what replaced it.
+func TestDeploymentTimelineListsReplacedTasks(t *testing.T) {
+	ps, err := parsePages()
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := &control.Deployment{ID: "d-1", Status: deploy.StatusSucceeded}
+	html, err := ps.fragment("deployment", "timeline", deploymentView{D: d})
+	if err != nil || strings.Contains(html, "Tasks replaced") {
+		t.Fatalf("without replacements: %v\n%s", err, html)
+	}
+	d.Replacements = []deploy.TaskReplacement{{Old: "web-d-1-0", New: "web-d-1-0-r1", ExitCode: 137, Reason: "exited (exit code 137)", At: time.Now()}}
+	html, err = ps.fragment("deployment", "timeline", deploymentView{D: d})
+	if err != nil || !strings.Contains(html, "<code>web-d-1-0</code> exited (exit code 137): replaced by <code>web-d-1-0-r1</code>") {
+		t.Fatalf("the replacement is not listed: %v\n%s", err, html)
 	}
 }
