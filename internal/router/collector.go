@@ -24,6 +24,8 @@ var (
 		"Registered targets that are healthy (HealthyHostCount).", groupLabels, nil)
 	descUnhealthy = prometheus.NewDesc("greenlight_router_unhealthy_targets",
 		"Registered targets that are unhealthy (UnHealthyHostCount).", groupLabels, nil)
+	descConnectErrors = prometheus.NewDesc("greenlight_router_target_connection_errors_total",
+		"Connects to the group's targets that failed (TargetConnectionErrorCount); the request went to another target, or got 502/504.", groupLabels, nil)
 	descInFlight = prometheus.NewDesc("greenlight_router_in_flight_requests",
 		"Requests and connections being served by the group's targets, draining ones included.", groupLabels, nil)
 )
@@ -34,7 +36,7 @@ var latencyBounds = []float64{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25
 type collector struct{ r *Router }
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descRequests, descResponses, descLatency, descHealthy, descUnhealthy, descInFlight} {
+	for _, d := range []*prometheus.Desc{descRequests, descResponses, descLatency, descHealthy, descUnhealthy, descInFlight, descConnectErrors} {
 		ch <- d
 	}
 }
@@ -53,6 +55,7 @@ type groupSnapshot struct {
 	total              metrics.Slot
 	healthy, unhealthy int
 	inFlight           int64
+	connectErrors      uint64
 }
 
 func (s *service) groupSnapshots() []groupSnapshot {
@@ -62,7 +65,8 @@ func (s *service) groupSnapshots() []groupSnapshot {
 	out := make([]groupSnapshot, 0, len(s.spec.TargetGroups))
 	for _, g := range s.spec.TargetGroups {
 		index[g.Name] = len(out)
-		out = append(out, groupSnapshot{name: g.Name, total: s.groups[g.Name].totals()})
+		grp := s.groups[g.Name]
+		out = append(out, groupSnapshot{name: g.Name, total: grp.totals(), connectErrors: grp.connectErrors.Load()})
 	}
 	for _, t := range s.targets {
 		i, ok := index[t.group.name]
@@ -103,6 +107,7 @@ func collectGroup(ch chan<- prometheus.Metric, service string, gs groupSnapshot)
 	ch <- prometheus.MustNewConstMetric(descHealthy, prometheus.GaugeValue, float64(gs.healthy), labels...)
 	ch <- prometheus.MustNewConstMetric(descUnhealthy, prometheus.GaugeValue, float64(gs.unhealthy), labels...)
 	ch <- prometheus.MustNewConstMetric(descInFlight, prometheus.GaugeValue, float64(gs.inFlight), labels...)
+	ch <- prometheus.MustNewConstMetric(descConnectErrors, prometheus.CounterValue, float64(gs.connectErrors), labels...)
 }
 
 // coarseBuckets folds the fine histogram into cumulative counts per exported

@@ -24,13 +24,13 @@ func (c *frontConn) route() bool {
 			// No target group: nothing to count the request against.
 			return c.answer(http.StatusServiceUnavailable, start)
 		}
-		t := g.pick()
+		t := g.pick(start.UnixNano())
 		if t == nil {
 			g.group.rec.Record(metrics.Outcome{Status: http.StatusServiceUnavailable, Latency: -1})
 			return c.answer(http.StatusServiceUnavailable, start)
 		}
 		if t.acquire() {
-			return c.forward(t, start)
+			return c.forward(g, t, start)
 		}
 	}
 	return c.answer(http.StatusServiceUnavailable, start)
@@ -50,6 +50,8 @@ func (c *frontConn) answer(status int, now time.Time) bool {
 func (c *frontConn) skipBody() bool {
 	q := &c.req
 	switch {
+	case c.bodyTaken:
+		return true // taken with the head (newExchange)
 	case q.Chunked:
 		return false
 	case q.ContentLength <= 0:
@@ -63,10 +65,35 @@ func (c *frontConn) skipBody() bool {
 
 // forward sends the request to t and relays the response, sending a request
 // again on a fresh connection when a pooled one turns out to have been closed
-// by the target before it answered (only requests that may be replayed).
-func (c *frontConn) forward(t *target, start time.Time) bool {
+// by the target before it answered (only requests that may be replayed). When
+// t cannot be connected to, nothing of the request reached it: it goes to
+// another target of g (passOver), whatever its method.
+func (c *frontConn) forward(g *groupRoute, t *target, start time.Time) bool {
+	ex := c.newExchange(start)
+	for tries := 1; ; tries++ {
+		keep, next := c.forwardOnce(&ex, g, t, tries)
+		if next == nil {
+			return keep
+		}
+		t = next
+	}
+}
+
+// forwardOnce forwards the request to t, counted against it already; it
+// returns the next target, counted against, when t could not be connected to
+// and another target may take the request instead.
+func (c *frontConn) forwardOnce(ex *exchange, g *groupRoute, t *target, tries int) (bool, *target) {
+	ex.t = t
 	c.cc.target.Store(t)
-	keep := c.forwardTo(t, start)
+	keep, err := c.forwardTo(ex)
+	if err != nil {
+		if next := c.passOver(g, t, err, tries); next != nil {
+			c.cc.target.Store(nil)
+			t.release()
+			return false, next
+		}
+		keep = c.targetFailed(ex, err)
+	}
 	// The response is sent before the request stops counting against t: once
 	// nothing counts, a draining target's connections may be cut.
 	if err := c.flush(); err != nil {
@@ -75,36 +102,67 @@ func (c *frontConn) forward(t *target, start time.Time) bool {
 	c.watch.giveBack(&c.r)
 	c.cc.target.Store(nil)
 	t.release()
-	return keep
+	return keep, nil
 }
 
-func (c *frontConn) forwardTo(t *target, start time.Time) bool {
-	ex := exchange{t: t, start: start, streamBody: c.req.HasBody()}
+// passOver handles a connect to t that failed with err: when it failed for
+// t's sake (connectFailed), t is passed over for a while and the request goes
+// to another target of g, which passOver returns counted against; nil when
+// there is none (every one is passed over) or tries targets were tried.
+func (c *frontConn) passOver(g *groupRoute, t *target, err error, tries int) *target {
+	if !connectFailed(err) {
+		return nil
+	}
+	now := time.Now()
+	t.markDown(now, err)
+	if tries >= maxPickAttempts {
+		return nil
+	}
+	next := g.another(now)
+	if next != nil {
+		t.log.Debug("request passed on to another target", "to", next.spec.ID, "err", err)
+	}
+	return next
+}
+
+// newExchange starts a request's exchange: a body that came whole with the
+// head is taken out of the client reader once, to be sent to whichever
+// target the request goes to, as often as it goes.
+func (c *frontConn) newExchange(start time.Time) exchange {
+	ex := exchange{start: start, streamBody: c.req.HasBody()}
 	if q := &c.req; !q.Chunked && q.ContentLength > 0 && int64(len(c.r.Buffered())) >= q.ContentLength {
-		// The whole body is here: send it with the head, and again on a retry.
 		ex.body = c.r.Buffered()[:q.ContentLength]
 		ex.streamBody = false
 		c.r.Discard(len(ex.body))
+		c.bodyTaken = true
 	}
-	replayable := c.req.Idempotent() && !ex.streamBody
+	ex.replayable = c.req.Idempotent() && !ex.streamBody
 	ex.holdSend = !ex.streamBody && c.requestFits(len(ex.body))
+	return ex
+}
+
+// forwardTo sends the request to ex.t and relays the response; it returns the
+// error of a connect that failed, the request unanswered, else whether the
+// client connection can go on.
+func (c *frontConn) forwardTo(ex *exchange) (bool, error) {
+	start := ex.start
 	for attempt := 1; ; attempt++ {
 		now := start
 		if attempt > 1 {
 			now = time.Now()
 		}
-		up, err := t.upstreams.get(c.front.svc.ctx, now, attempt == maxAttempts, ex.holdSend)
+		up, err := ex.t.upstreams.get(c.front.svc.ctx, now, attempt == maxAttempts, ex.holdSend)
 		if err != nil {
-			return c.targetFailed(&ex, err)
+			return false, err
 		}
 		if !up.reused {
 			now = time.Now() // after the dial
 		}
 		ex.up, ex.sent = up, now
-		ex.canRetry = replayable && attempt < maxAttempts
-		keep, retry := c.exchange(&ex)
+		ex.canRetry = ex.replayable && attempt < maxAttempts
+		keep, retry := c.exchange(ex)
 		if !retry {
-			return keep
+			return keep, nil
 		}
 	}
 }
@@ -121,6 +179,7 @@ type exchange struct {
 	sent       time.Time // when the request goes: the response header timeout's start
 	body       []byte    // the request body when it came whole with the head
 	streamBody bool      // the body is streamed by the copier
+	replayable bool      // idempotent, its body whole: may go again on another connection
 	canRetry   bool
 	// holdSend: the request goes in one write, which a reused connection
 	// makes once found quiet (rawSocket.sendOnRead) instead of being probed

@@ -43,6 +43,7 @@ type frontConn struct {
 	idleUntil   readDeadline // the idle timeout's deadline, between requests
 	handedOver  bool         // the net/http server owns the connection now
 	unreadInput bool         // the client may still be sending: close with a linger
+	bodyTaken   bool         // the request's body came whole and was taken (newExchange)
 	watch       watcher
 	copier      bodyCopier
 }
@@ -170,6 +171,7 @@ func (c *frontConn) serveOne() bool {
 	}
 	c.r.Discard(n)
 	c.headLen = n
+	c.bodyTaken = false
 	c.served.Add(1)
 	if limit := c.cfg.spec.MaxRequestBody; limit > 0 && c.req.ContentLength > limit {
 		c.answerAndClose(statusBodyTooLarge)

@@ -42,27 +42,42 @@ func (h *listenerHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			writeRouterError(w, http.StatusServiceUnavailable, hsts)
 			return
 		}
-		t := g.pick()
+		t := g.pick(start.UnixNano())
 		if t == nil {
 			g.group.rec.Record(metrics.Outcome{Status: http.StatusServiceUnavailable, Latency: -1})
 			writeRouterError(w, http.StatusServiceUnavailable, hsts)
 			return
 		}
 		if t.acquire() {
-			h.forward(w, r, t, start)
+			h.forward(w, r, g, t, start)
 			return
 		}
 	}
 	writeRouterError(w, http.StatusServiceUnavailable, hsts)
 }
 
-func (h *listenerHandler) forward(w http.ResponseWriter, r *http.Request, t *target, start time.Time) {
+// forward proxies the request to t, counted against it already. A request
+// without a body that t could not be connected to goes to another target of g
+// (proxyError), as on the fast path; one with a body gets 502 or 504, as the
+// transport has taken its body, but picks pass t over from then on.
+func (h *listenerHandler) forward(w http.ResponseWriter, r *http.Request, g *groupRoute, t *target, start time.Time) {
+	for tries := 1; t != nil; tries++ {
+		t = h.forwardOnce(w, r, g, t, start, tries)
+	}
+}
+
+// forwardOnce proxies the request to t; it returns the target the request
+// goes to next, counted against, when it could not be connected to t.
+func (h *listenerHandler) forwardOnce(w http.ResponseWriter, r *http.Request, g *groupRoute, t *target, start time.Time, tries int) (next *target) {
 	rw := respWriterPool.Get().(*respWriter)
-	*rw = respWriter{ResponseWriter: w, target: t, start: start}
+	*rw = respWriter{ResponseWriter: w, target: t, start: start, route: g, tries: tries}
 	cc, _ := r.Context().Value(connKey{}).(*clientConn)
 	if cc != nil {
 		rw.hsts = cc.hsts
 	}
+	upgrade := r.Header.Get("Upgrade") != ""
+	// Nothing of a request without a body is lost with a failed connect.
+	rw.passOn = r.ContentLength == 0 && !upgrade && !isGRPC(r)
 	if r.ProtoMajor >= 2 {
 		// One HTTP/2 connection carries streams to many targets: a drained
 		// target's deregistration delay ends its streams, not the connection.
@@ -72,7 +87,6 @@ func (h *listenerHandler) forward(w http.ResponseWriter, r *http.Request, t *tar
 	} else if cc != nil {
 		cc.target.Store(t)
 	}
-	upgrade := r.Header.Get("Upgrade") != ""
 	if r.ContentLength != 0 && !upgrade {
 		// Let the target answer while the request body is still coming (an
 		// echo or an early error): net/http's server is half duplex by default.
@@ -100,15 +114,16 @@ func (h *listenerHandler) forward(w http.ResponseWriter, r *http.Request, t *tar
 	defer h.finish(rw, cc, upgrade)
 	if isGRPC(r) {
 		t.grpcProxy.ServeHTTP(rw, r)
-		return
+	} else {
+		t.proxy.ServeHTTP(rw, r)
 	}
-	t.proxy.ServeHTTP(rw, r)
+	return rw.next // read before finish clears rw
 }
 
 // finish runs even when ReverseProxy aborts the handler with a panic.
 func (h *listenerHandler) finish(rw *respWriter, cc *clientConn, upgrade bool) {
 	t := rw.target
-	if !rw.recorded {
+	if !rw.recorded && rw.next == nil {
 		// The client went away before any response: a request without a status.
 		t.group.rec.Record(metrics.Outcome{Latency: -1})
 	}
@@ -141,6 +156,13 @@ type respWriter struct {
 	longLived  bool
 	hsts       string     // Strict-Transport-Security to add, or ""
 	guard      *bodyGuard // the request body's, when it has one
+	// A request that target could not be connected to goes to next, another
+	// target of route, when passOn (it has no body) and fewer than
+	// maxPickAttempts were tried.
+	route  *groupRoute
+	passOn bool
+	tries  int
+	next   *target
 }
 
 // bodyGuard bounds a request body that net/http's server reads (requests the

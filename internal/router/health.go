@@ -29,7 +29,8 @@ func newHealthConfig(hc HealthCheck) (*healthConfig, error) {
 // checkResult is the outcome of one health check.
 type checkResult struct {
 	ok     bool
-	reason string // why it failed: "connection refused", "status 500", "timeout"
+	reason string    // why it failed: "connection refused", "status 500", "timeout"
+	start  time.Time // when the check began; zero for a state carried over
 }
 
 // healthChecker performs ALB-style health checks: a GET of the path on a fresh
@@ -99,7 +100,9 @@ func (s *service) runHealth(ctx context.Context, t *target, checkNow bool) {
 		case <-timer.C:
 		}
 		cfg := s.health.Load()
+		start := time.Now()
 		res := s.checker.check(ctx, t.spec.Address, cfg)
+		res.start = start
 		if ctx.Err() != nil {
 			return
 		}
@@ -129,6 +132,7 @@ func (s *service) reportHealth(t *target, res checkResult, cfg *healthConfig) {
 
 func applyCheck(t *target, res checkResult, healthyThreshold, unhealthyThreshold int) {
 	if res.ok {
+		t.clearDown(res.start)
 		t.successes++
 		t.failures = 0
 		t.reason = ""

@@ -52,6 +52,12 @@ func startBackendWith(t testing.TB, name string, configure func(*http.Server)) *
 	if err != nil {
 		t.Fatalf("listen: %v", err)
 	}
+	return serveBackend(t, name, ln, configure)
+}
+
+// serveBackend serves a backend on ln.
+func serveBackend(t testing.TB, name string, ln net.Listener, configure func(*http.Server)) *backend {
+	t.Helper()
 	b := &backend{name: name, addr: ln.Addr().String(), earlyAnswered: make(chan struct{}, 16), earlyBodies: make(chan bodyRead, 16)}
 	b.health.Store(http.StatusOK)
 	b.srv = &http.Server{Handler: b.mux(), ReadHeaderTimeout: 10 * time.Second}

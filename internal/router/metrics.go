@@ -3,6 +3,7 @@ package router
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/greenlight-ci/greenlight/internal/metrics"
@@ -15,6 +16,9 @@ import (
 type group struct {
 	name string
 	rec  *metrics.Recorder
+	// connectErrors counts connects to the group's targets that failed (a
+	// request passed on to another target, or answered 502/504).
+	connectErrors atomic.Uint64
 
 	mu    sync.Mutex
 	ring  *metrics.Ring

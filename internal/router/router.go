@@ -8,8 +8,13 @@
 // Routing when a group has no healthy target: if it has registered targets and
 // all of them are unhealthy, the router fails open and spreads requests over them,
 // as an ALB does; if it has no target, or only targets still in their initial
-// checks, it answers 503 (counted as ELB 5XX). A target the router cannot reach
-// gives 502, one that sends no response headers within Options.TargetTimeout 504.
+// checks, it answers 503 (counted as ELB 5XX). A target the router cannot
+// connect to is passed over (passive.go): the request goes to another target of
+// its group (on the net/http path, only a request without a body), and picks
+// skip the target for Options.PassiveDownTime or until a health check passes;
+// only when no target is left does the request get 502 (504 on a dial
+// timeout). One that sends no response headers within Options.TargetTimeout
+// gives 504.
 //
 // The hot path takes no lock: each service publishes an immutable routing table
 // through an atomic pointer, and metrics are recorded into atomic counters.
@@ -52,6 +57,12 @@ type Options struct {
 	TargetTimeout time.Duration
 	// DialTimeout bounds connecting to a target (502 after it); default 5s.
 	DialTimeout time.Duration
+	// PassiveDownTime is how long a target the router could not connect to
+	// (refused, unreachable, timed out) is passed over, unless a health check
+	// passes first; the request goes to another target of its group meanwhile
+	// (nginx's proxy_next_upstream error, max_fails=1 fail_timeout). Default
+	// DefaultPassiveDownTime.
+	PassiveDownTime time.Duration
 	// MaxIdleConnsPerTarget is the keep-alive pool size per target; default 512.
 	MaxIdleConnsPerTarget int
 	// ClientHeaderTimeout bounds reading a request head from its first byte (a
@@ -130,6 +141,9 @@ func New(opts Options) *Router {
 	if opts.DialTimeout <= 0 {
 		opts.DialTimeout = 5 * time.Second
 	}
+	if opts.PassiveDownTime <= 0 {
+		opts.PassiveDownTime = DefaultPassiveDownTime
+	}
 	if opts.MaxIdleConnsPerTarget <= 0 {
 		opts.MaxIdleConnsPerTarget = 512
 	}
@@ -157,6 +171,7 @@ func New(opts Options) *Router {
 			responseHeaderTimeout: opts.TargetTimeout,
 			idleTimeout:           targetIdleTimeout,
 			maxIdleConns:          opts.MaxIdleConnsPerTarget,
+			passiveDown:           opts.PassiveDownTime,
 		},
 		front: frontOptions{
 			headerTimeout: opts.ClientHeaderTimeout,

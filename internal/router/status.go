@@ -3,6 +3,7 @@ package router
 import (
 	"maps"
 	"slices"
+	"time"
 )
 
 // status reports the service as the agent shows it; s.mu must be held.
@@ -37,10 +38,14 @@ func (t *target) status() TargetStatus {
 	if t.removed.Load() {
 		state = TargetDraining
 	}
+	reason := t.reason
+	if down := t.downStatus(time.Now()); down != "" {
+		reason = down
+	}
 	return TargetStatus{
 		TargetSpec: t.spec,
 		State:      state,
-		Reason:     t.reason,
+		Reason:     reason,
 		InFlight:   int(t.inflight.Load()),
 		LongLived:  int(t.longLived.Load()),
 	}

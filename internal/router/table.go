@@ -86,8 +86,10 @@ type groupRoute struct {
 
 // pick returns a healthy target; when the group has no healthy target but has
 // unhealthy ones it fails open to those, as an ALB does; nil when the group has
-// no target or only targets still in their initial health checks.
-func (g *groupRoute) pick() *target {
+// no target or only targets still in their initial health checks. Targets
+// passed over at now (unix nanoseconds) after a failed connect are skipped,
+// unless all are: then it fails open to them too.
+func (g *groupRoute) pick(now int64) *target {
 	ts := g.healthy
 	if len(ts) == 0 {
 		ts = g.unhealthy
@@ -101,16 +103,30 @@ func (g *groupRoute) pick() *target {
 	n := g.next.Add(1)
 	first := int(n % uint64(len(ts)))
 	if !g.leastOutstanding {
-		return ts[first]
+		return firstUp(ts, first, now)
 	}
 	// Start the scan at the round-robin position so that ties rotate.
-	best := ts[first]
-	bestLoad := best.inflight.Load()
-	for i := 1; i < len(ts) && bestLoad > 0; i++ {
+	var best *target
+	var bestLoad int64
+	for i := 0; i < len(ts) && (best == nil || bestLoad > 0); i++ {
 		t := ts[(first+i)%len(ts)]
-		if load := t.inflight.Load(); load < bestLoad {
+		if load := t.inflight.Load(); (best == nil || load < bestLoad) && !t.passedOver(now) {
 			best, bestLoad = t, load
 		}
 	}
+	if best == nil {
+		return ts[first] // every one passed over: fail open
+	}
 	return best
+}
+
+// firstUp returns the first target of ts from first on that is not passed
+// over at now, or ts[first] when all are.
+func firstUp(ts []*target, first int, now int64) *target {
+	for i := range ts {
+		if t := ts[(first+i)%len(ts)]; !t.passedOver(now) {
+			return t
+		}
+	}
+	return ts[first]
 }

@@ -29,7 +29,12 @@ type target struct {
 	inflight  atomic.Int64 // requests and connections being served
 	longLived atomic.Int64 // of which upgraded or streaming
 	removed   atomic.Bool  // deregistered: draining or gone
-	idle      chan struct{}
+	// downUntil: picks pass t over until then (unix nanoseconds), as a
+	// connect to it failed (passive.go); downReason says how.
+	downUntil  atomic.Int64
+	downReason atomic.Pointer[string]
+	downFor    time.Duration
+	idle       chan struct{}
 
 	streamsMu sync.Mutex
 	streams   map[*http.Request]context.CancelFunc // HTTP/2 requests in flight
@@ -57,15 +62,17 @@ type transportSettings struct {
 	responseHeaderTimeout time.Duration
 	idleTimeout           time.Duration
 	maxIdleConns          int
+	passiveDown           time.Duration // how long a target whose connect failed is passed over
 }
 
 func newTarget(spec TargetSpec, g *group, log *slog.Logger, ts transportSettings, pool httputil.BufferPool, bufs *h1Buffers) *target {
 	t := &target{
-		spec:   spec,
-		group:  g,
-		log:    log.With("target_group", g.name, "target", spec.ID, "address", spec.Address),
-		idle:   make(chan struct{}, 1),
-		health: TargetInitial,
+		spec:    spec,
+		group:   g,
+		log:     log.With("target_group", g.name, "target", spec.ID, "address", spec.Address),
+		idle:    make(chan struct{}, 1),
+		health:  TargetInitial,
+		downFor: ts.passiveDown,
 	}
 	t.transport = newTargetTransport(spec.Address, ts)
 	t.upstreams = newUpstreamPool(spec.Address, ts, bufs)
@@ -206,6 +213,9 @@ func (t *target) proxyError(w http.ResponseWriter, r *http.Request, err error) {
 	var ne net.Error
 	if errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout() {
 		status = http.StatusGatewayTimeout
+	}
+	if connectFailed(err) && t.passOn(rw, err) {
+		return // another target answers
 	}
 	t.log.Warn("proxy error", "status", status, "err", err)
 	if rw != nil {
