@@ -90,6 +90,7 @@ func BlueGreenConfig(def *manifest.Definition, app, group, driver string, rev Re
 		OnExistingAlarm:  cmp.Or(g.Alarms.OnExistingAlarm, manifest.ExistingAlarmBlock),
 		Hooks:            map[string]*manifest.Hook{},
 		Secrets:          SecretSources(def, rev.TaskDefinition),
+		HiddenEnv:        def.SecretEnv(),
 	}
 	if g.Alarms.Enabled {
 		for _, name := range g.Alarms.Names {
@@ -130,6 +131,7 @@ func StandardConfig(def *manifest.Definition, service, driver string, rev Revisi
 		InstallTimeout:    jsontime.Duration(timeout),
 		DeploymentTimeout: jsontime.Duration(timeout),
 		Secrets:           SecretSources(def, rev.TaskDefinition),
+		HiddenEnv:         def.SecretEnv(),
 	}, nil
 }
 

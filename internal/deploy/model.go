@@ -216,6 +216,11 @@ type Config struct {
 	// Secrets are the local sources of the task definition's container secrets
 	// (SecretSources): where the values are read, never the values.
 	Secrets *manifest.Secrets `json:"secrets,omitempty"`
+	// HiddenEnv names more variables of the controller's environment the
+	// deployment's hooks do not inherit: those every definition the creating
+	// process serves reads secrets from (the webhook secret, Slack URLs, other
+	// secret sources). The controller inherits them from whoever started it.
+	HiddenEnv []string `json:"hidden_env,omitempty"`
 }
 
 // ServiceConfig is the part of a service definition a deployment needs.

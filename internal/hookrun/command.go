@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os/exec"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -50,10 +51,11 @@ func (Command) Run(ctx context.Context, call deploy.HookCall) error {
 }
 
 // hiddenEnv names the variables the deployment's task definition secrets are
-// read from: the hook does not inherit them.
+// read from, and those its creator hid (every served definition's secret
+// sources): the hook does not inherit them.
 func hiddenEnv(call deploy.HookCall) []string {
 	if call.Deployment == nil {
 		return nil
 	}
-	return call.Deployment.Config.Secrets.Env()
+	return slices.Concat(call.Deployment.Config.Secrets.Env(), call.Deployment.Config.HiddenEnv)
 }

@@ -111,6 +111,8 @@ func TestCommandDoesNotInheritSecrets(t *testing.T) {
 		"GL_TEST_GH_WEBHOOK_SECRET": "gh-Hidden-3e7d",
 		"GL_TEST_SLACK_WEBHOOK_URL": "https://hooks.slack.example/services/T1/B2/slack-Hidden-5a0f",
 		"GL_TEST_DB_SOURCE":         "db-Hidden-91c2",
+		// Named like nothing secret: another served definition's secret source.
+		"GL_TEST_BETA_DB": "beta-Hidden-77e1",
 	}
 	for name, value := range held {
 		t.Setenv(name, value)
@@ -119,6 +121,7 @@ func TestCommandDoesNotInheritSecrets(t *testing.T) {
 	var log bytes.Buffer
 	c := call(&manifest.Hook{Name: "smoke", Command: []string{"sh", "-c", "env; exit 1"}}, t.TempDir(), &log)
 	c.Deployment.Config.Secrets = &manifest.Secrets{SecretsManager: map[string]*manifest.SecretSource{"prod/db": {Env: "GL_TEST_DB_SOURCE"}}}
+	c.Deployment.Config.HiddenEnv = []string{"GL_TEST_BETA_DB"}
 	err := (Command{}).Run(context.Background(), c)
 	if err == nil {
 		t.Fatal("the hook exits 1, Run succeeded")

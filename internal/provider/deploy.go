@@ -36,6 +36,10 @@ type Deployments struct {
 	// EnsureController makes sure a controller process will drive what is created.
 	EnsureController func(ctx context.Context) error
 	Poll             time.Duration // default control.DefaultPoll
+	// HiddenEnv names variables of this process's environment, besides the
+	// definition's own secret sources, that no deployment hook may inherit
+	// (serve: every served definition's).
+	HiddenEnv []string
 }
 
 // ECS is the ECS standard deploy action: imagedefinitions.json applied to the
@@ -80,6 +84,7 @@ func (p ECS) Run(ctx context.Context, a *pipeline.ActionRun) (pipeline.Outcome, 
 	if err != nil {
 		return failed("%v", err), nil
 	}
+	cfg.HiddenEnv = append(cfg.HiddenEnv, p.HiddenEnv...)
 	return p.create(ctx, a, deploy.Request{Kind: deploy.KindStandard, Application: a.Config["ClusterName"], Group: service, Config: cfg, Revision: rev}, deploy.Status.Done)
 }
 
@@ -137,6 +142,7 @@ func (p CodeDeployToECS) Run(ctx context.Context, a *pipeline.ActionRun) (pipeli
 	if err != nil {
 		return failed("%v", err), nil
 	}
+	cfg.HiddenEnv = append(cfg.HiddenEnv, p.HiddenEnv...)
 	return p.create(ctx, a, deploy.Request{Kind: deploy.KindBlueGreen, Application: app, Group: group, Config: cfg, Revision: rev}, released)
 }
 

@@ -189,3 +189,35 @@ func TestECSDeploymentTimeoutReachesTheDeployment(t *testing.T) {
 		t.Errorf("install timeout %s, deployment timeout %s; want the action's 2 minutes", d.Config.InstallTimeout, d.Config.DeploymentTimeout)
 	}
 }
+
+// TestDeploymentsHideEveryServedDefinitionsSecretsFromHooks: a deployment
+// records the variables its hooks must not inherit: the secret sources of its
+// own definition (its Slack URL here, which no task definition names) and those
+// the creating process names (serve: every other served definition's), whose
+// names say nothing of a secret.
+func TestDeploymentsHideEveryServedDefinitionsSecretsFromHooks(t *testing.T) {
+	created := func(p func(provider.Deployments) pipeline.Provider, config map[string]string) *deploy.Deployment {
+		e := newDeployEnv(t)
+		def, err := manifest.ParseDefinition(filepath.Join(e.dir, "greenlight.yaml"), []byte(deployDefinition+`notifications:
+  - {name: n, detail_type: FULL, event_type_ids: [codepipeline-pipeline-pipeline-execution-failed], targets: [{slack: {url: {env: OWN_CHAT_URL}}}]}
+`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.dep.Def, e.dep.HiddenEnv = def, []string{"BETA_DB"}
+		build := e.artifact("build", map[string]string{
+			"imagedefinitions.json": `[{"name": "app", "imageUri": "registry.local/app:v1"}]`,
+			"taskdef.json":          `{"family": "web", "containerDefinitions": [{"name": "app", "image": "x", "portMappings": [{"containerPort": 8080}]}]}`,
+			"appspec.yaml":          appSpec,
+		})
+		return e.created(p(e.dep), config, build)
+	}
+	staging := created(func(d provider.Deployments) pipeline.Provider { return provider.ECS{Deployments: d} }, map[string]string{"ServiceName": "web"})
+	production := created(func(d provider.Deployments) pipeline.Provider { return provider.CodeDeployToECS{Deployments: d} },
+		map[string]string{"ApplicationName": "web", "DeploymentGroupName": "production", "TaskDefinitionTemplateArtifact": "build", "AppSpecTemplateArtifact": "build"})
+	for _, d := range []*deploy.Deployment{staging, production} {
+		if got := strings.Join(d.Config.HiddenEnv, " "); got != "OWN_CHAT_URL BETA_DB" {
+			t.Errorf("%s deployment hides %q from its hooks, want OWN_CHAT_URL BETA_DB", d.Kind, got)
+		}
+	}
+}

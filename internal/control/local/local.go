@@ -37,8 +37,8 @@ type Options struct {
 	Logger     *slog.Logger
 	// PollInterval and HeartbeatInterval tune the engine (0: its defaults).
 	PollInterval, HeartbeatInterval time.Duration
-	// HiddenEnv names variables of this process's environment no build
-	// inherits besides those Definition reads secrets from: a server of several
+	// HiddenEnv names variables of this process's environment no build or
+	// deployment hook inherits besides those Definition reads secrets from: a server of several
 	// definitions names every definition's (manifest.Definition.SecretEnv).
 	HiddenEnv []string
 }
@@ -113,6 +113,7 @@ func (b *Backend) providers() map[string]pipeline.Provider {
 		Follow:           b,
 		Driver:           b.resolveDriver,
 		EnsureController: b.opts.Site.EnsureController,
+		HiddenEnv:        b.opts.HiddenEnv,
 	}
 	git := source.New()
 	return map[string]pipeline.Provider{
