@@ -59,6 +59,8 @@ type (
 	DeploymentStatus = deploy.Status
 	// Step is one lifecycle event of a deployment.
 	Step = deploy.Step
+	// TaskReplacement is a production task the service scheduler replaced.
+	TaskReplacement = deploy.TaskReplacement
 	// CommandName is what a DeploymentCommand asks for.
 	CommandName = deploy.CommandName
 )
