@@ -110,15 +110,7 @@ func (t *pipelineTx) PutActionRun(r *pipeline.ActionRecord) error {
 // SetActionExternalID records the external id of an attempt (a deployment id, a
 // build id) before the provider acts on it.
 func (t *pipelineTx) SetActionExternalID(id, stage, action string, attempt int, externalID string) error {
-	res, err := t.exec(`UPDATE pipeline_action_runs SET external_id=? WHERE execution_id=? AND stage=? AND action=? AND attempt=?`,
-		externalID, id, stage, action, attempt)
-	if err != nil {
-		return fmt.Errorf("set external id of %s/%s#%d: %w", stage, action, attempt, err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("set external id of %s/%s#%d: %w", stage, action, attempt, pipeline.ErrNotFound)
-	}
-	return nil
+	return t.setAttemptColumn("external id", "external_id", externalID, id, stage, action, attempt)
 }
 
 // SetActionProcesses replaces the process groups recorded on an attempt; it
@@ -128,13 +120,19 @@ func (t *pipelineTx) SetActionProcesses(id, stage, action string, attempt int, g
 	if err != nil {
 		return fmt.Errorf("encode processes of %s/%s#%d: %w", stage, action, attempt, err)
 	}
-	res, err := t.exec(`UPDATE pipeline_action_runs SET processes=? WHERE execution_id=? AND stage=? AND action=? AND attempt=?`,
-		procs, id, stage, action, attempt)
+	return t.setAttemptColumn("processes", "processes", procs, id, stage, action, attempt)
+}
+
+// setAttemptColumn sets one column (a constant of this file) of an attempt's
+// row; what names it in errors.
+func (t *pipelineTx) setAttemptColumn(what, column string, value any, id, stage, action string, attempt int) error {
+	res, err := t.exec(`UPDATE pipeline_action_runs SET `+column+`=? WHERE execution_id=? AND stage=? AND action=? AND attempt=?`,
+		value, id, stage, action, attempt)
 	if err != nil {
-		return fmt.Errorf("set processes of %s/%s#%d: %w", stage, action, attempt, err)
+		return fmt.Errorf("set %s of %s/%s#%d: %w", what, stage, action, attempt, err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("set processes of %s/%s#%d: %w", stage, action, attempt, pipeline.ErrNotFound)
+		return fmt.Errorf("set %s of %s/%s#%d: %w", what, stage, action, attempt, pipeline.ErrNotFound)
 	}
 	return nil
 }
