@@ -95,10 +95,12 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 // one file), mirrored to Options.LogOutput when set.
 func (e *Engine) openLog(ctx context.Context, a *attempt) (*lockedWriter, func(), error) {
 	path := a.row.LogPath
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+	// An action's log shows what its commands printed: private, as the state
+	// directory is.
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, nil, fmt.Errorf("create log directory: %w", err)
 	}
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return nil, nil, fmt.Errorf("open action log: %w", err)
 	}

@@ -64,6 +64,12 @@ func TestRunOrderGroupsRunInParallelThenInOrder(t *testing.T) {
 	if err != nil || !strings.Contains(string(log), "fake Unit attempt 1") {
 		t.Fatalf("action log: %q, %v", log, err)
 	}
+	// A log may show what a build printed: it is its user's alone.
+	for p, want := range map[string]os.FileMode{path: 0o600, filepath.Dir(path): 0o700} {
+		if info, err := os.Stat(p); err != nil || info.Mode().Perm() != want {
+			t.Errorf("%s: %v, %v; want mode %#o", p, info.Mode().Perm(), err, want)
+		}
+	}
 }
 
 // A failed action fails its stage after the rest of its group finished; later
