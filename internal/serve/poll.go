@@ -94,7 +94,7 @@ func (p *Poller) pollSource(ctx context.Context, def *manifest.Definition, a *ma
 	if err != nil || seen {
 		return "", err
 	}
-	id, err := p.Starter.StartExecution(ctx, control.StartRequest{Pipeline: def.Pipeline.Name, Revision: head, Trigger: TriggerPoll,
+	id, err := p.Starter.StartExecution(ctx, control.StartRequest{Pipeline: def.Pipeline.Name, Revision: head, Ref: "refs/heads/" + branch, Trigger: TriggerPoll,
 		Who: fmt.Sprintf("new commit %s on %s (source action %s)", head[:min(12, len(head))], branch, a.Name)})
 	if err != nil {
 		return "", fmt.Errorf("start execution at %s: %w", head, err)

@@ -42,8 +42,8 @@ func TestPollingStartsOneExecutionPerNewHead(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v.RequestedRevision != head || v.Trigger != serve.TriggerPoll {
-		t.Errorf("execution at %q by %s, want %s by %s", v.RequestedRevision, v.Trigger, head, serve.TriggerPoll)
+	if v.RequestedRevision != head || v.Trigger != serve.TriggerPoll || v.Ref != "refs/heads/main" {
+		t.Errorf("execution at %q (%s) by %s, want %s (refs/heads/main) by %s", v.RequestedRevision, v.Ref, v.Trigger, head, serve.TriggerPoll)
 	}
 	// A new poller (a restarted server) knows the heads from the executions.
 	p2 := &serve.Poller{Definitions: defs, Starter: srv.Backend(), Seen: db, Logger: discard()}
