@@ -44,8 +44,8 @@ type Options struct {
 type Controller struct {
 	opts    Options
 	log     *slog.Logger
-	mu      sync.Mutex
-	driving map[string]bool
+	driving claims                 // deployments driven now
+	mu      sync.Mutex             // guards retries
 	retries map[string]*retryState // deployments whose last drive failed
 }
 
@@ -61,7 +61,7 @@ func NewController(opts Options) *Controller {
 		opts.Events = event.Discard
 	}
 	opts.Retry = opts.Retry.withDefaults(opts.Poll)
-	return &Controller{opts: opts, log: opts.Logger, driving: map[string]bool{}, retries: map[string]*retryState{}}
+	return &Controller{opts: opts, log: opts.Logger, retries: map[string]*retryState{}}
 }
 
 // Run drives every active deployment, picking up new ones as they are created,
@@ -79,7 +79,7 @@ func (c *Controller) Run(ctx context.Context) error {
 			c.log.Error("list active deployments", "err", err)
 		}
 		for _, d := range active {
-			if c.due(d.ID) && c.claim(d.ID) {
+			if c.due(d.ID) && c.driving.claim(d.ID) {
 				wg.Add(1)
 				go func(id string) {
 					defer wg.Done()
@@ -95,19 +95,30 @@ func (c *Controller) Run(ctx context.Context) error {
 	}
 }
 
-func (c *Controller) claim(id string) bool {
+// claims is a set of keys (deployments, services), each held by one goroutine
+// at a time.
+type claims struct {
+	mu   sync.Mutex
+	held map[string]bool
+}
+
+// claim takes key, unless another holds it.
+func (c *claims) claim(key string) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.driving[id] {
+	if c.held[key] {
 		return false
 	}
-	c.driving[id] = true
+	if c.held == nil {
+		c.held = map[string]bool{}
+	}
+	c.held[key] = true
 	return true
 }
 
-func (c *Controller) release(id string) {
+func (c *claims) release(key string) {
 	c.mu.Lock()
-	delete(c.driving, id)
+	delete(c.held, key)
 	c.mu.Unlock()
 }
 

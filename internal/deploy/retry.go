@@ -124,7 +124,7 @@ func (c *Controller) failed(id string, started time.Time) (retryState, time.Dura
 
 // driveClaimed drives a deployment this goroutine claimed, once.
 func (c *Controller) driveClaimed(ctx context.Context, id string) {
-	defer c.release(id)
+	defer c.driving.release(id)
 	started := time.Now()
 	err := c.Drive(ctx, id)
 	switch {

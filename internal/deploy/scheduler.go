@@ -57,7 +57,7 @@ type Scheduler struct {
 	opts     SchedulerOptions
 	log      *slog.Logger
 	mu       sync.Mutex
-	busy     map[string]bool           // services being replaced now
+	busy     claims                    // services being replaced now
 	throttle map[string]*throttleState // by service
 	cleaned  map[string]bool           // replaced tasks stopped by this process
 }
@@ -75,7 +75,7 @@ type throttleState struct {
 func NewScheduler(opts Options, so SchedulerOptions) *Scheduler {
 	c := NewController(opts)
 	return &Scheduler{c: c, opts: so.withDefaults(), log: c.log.With("component", "scheduler"),
-		busy: map[string]bool{}, throttle: map[string]*throttleState{}, cleaned: map[string]bool{}}
+		throttle: map[string]*throttleState{}, cleaned: map[string]bool{}}
 }
 
 // Run inspects the production tasks of every released service every Poll and
@@ -112,35 +112,19 @@ func (s *Scheduler) pass(ctx context.Context, wg *sync.WaitGroup) error {
 		busy[d.Config.Service.Name] = true
 	}
 	for _, service := range services {
-		if busy[service] || !s.claim(service) {
+		if busy[service] || !s.busy.claim(service) {
 			continue
 		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			defer s.release(service)
+			defer s.busy.release(service)
 			if err := s.check(ctx, service); err != nil && ctx.Err() == nil {
 				s.log.Error("service scheduler", "service", service, "err", err)
 			}
 		}()
 	}
 	return nil
-}
-
-func (s *Scheduler) claim(service string) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.busy[service] {
-		return false
-	}
-	s.busy[service] = true
-	return true
-}
-
-func (s *Scheduler) release(service string) {
-	s.mu.Lock()
-	delete(s.busy, service)
-	s.mu.Unlock()
 }
 
 // serving is the task set that serves a service's production, as recorded.

@@ -96,8 +96,8 @@ func (r *run) rollBack(ctx context.Context, final Status) error {
 		rb.Rollback.Detection = jsontime.Duration(s.AlarmAt.Sub(s.FirstBreach))
 	}
 	d.Status, d.Completed, d.RolledBackBy = final, time.Now(), rb.ID
-	r.c.claim(rb.ID)
-	defer r.c.release(rb.ID)
+	r.c.driving.claim(rb.ID)
+	defer r.c.driving.release(rb.ID)
 	if err := r.c.opts.Store.CreateRollback(ctx, d, rb); err != nil {
 		return fmt.Errorf("record rollback of %s: %w", d.ID, err)
 	}

@@ -21,15 +21,7 @@ import (
 
 func newFailoverRouter(t *testing.T, passiveDown time.Duration) *Router {
 	t.Helper()
-	r := New(Options{Logger: testLogger(t), MetricsRetention: time.Minute, PassiveDownTime: passiveDown})
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := r.Close(ctx); err != nil {
-			t.Errorf("close router: %v", err)
-		}
-	})
-	return r
+	return newTestRouterWith(t, Options{PassiveDownTime: passiveDown})
 }
 
 // closedAddr returns a loopback address nothing listens on: connects to it

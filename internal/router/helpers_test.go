@@ -204,7 +204,15 @@ func testLogger(t testing.TB) *slog.Logger {
 
 func newTestRouter(t testing.TB) *Router {
 	t.Helper()
-	r := New(Options{Logger: testLogger(t), MetricsRetention: time.Minute})
+	return newTestRouterWith(t, Options{})
+}
+
+// newTestRouterWith is newTestRouter with opts (its logger and metrics
+// retention are the tests').
+func newTestRouterWith(t testing.TB, opts Options) *Router {
+	t.Helper()
+	opts.Logger, opts.MetricsRetention = testLogger(t), time.Minute
+	r := New(opts)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()

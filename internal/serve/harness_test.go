@@ -255,24 +255,23 @@ func discard() *slog.Logger { return slog.New(slog.DiscardHandler) }
 // get GETs path of the API with token and returns the body and status.
 func (s *server) get(path, token string) (string, int) {
 	s.t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, s.url+path, nil)
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	return string(body), resp.StatusCode
+	return s.call(http.MethodGet, path, token, "")
 }
 
 // post POSTs body (JSON) to path of the API with token and returns the answer's
 // body and status.
 func (s *server) post(path, token, body string) (string, int) {
 	s.t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, s.url+path, strings.NewReader(body))
+	return s.call(http.MethodPost, path, token, body)
+}
+
+func (s *server) call(method, path, token, body string) (string, int) {
+	s.t.Helper()
+	req, _ := http.NewRequest(method, s.url+path, strings.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+token)
-	req.Header.Set("Content-Type", "application/json")
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		s.t.Fatal(err)
